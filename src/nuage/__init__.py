@@ -1,0 +1,1 @@
+"""nuage: a self-hostable VPS cloud control plane."""

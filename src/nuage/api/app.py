@@ -1,0 +1,36 @@
+"""The FastAPI application. It validates and enqueues; it never calls a driver."""
+
+from fastapi import FastAPI
+from sqlalchemy import exc as sa_exc
+
+from nuage.api import errors
+from nuage.api.middleware import RequestGuard
+from nuage.api.routers import api_keys, auth, catalogue, health, instances, organizations, tasks
+from nuage.api.runtime import Runtime
+from nuage.api.writes import Replay, replay_handler
+
+DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
+
+Every change to an instance is an **instance task**: queued per instance in order, retried with
+backoff, cancellable, with a step log. Every POST honours `Idempotency-Key`.
+"""
+
+
+def create_app(runtime: Runtime) -> FastAPI:
+    app = FastAPI(title="nuage", version="0.1.0", description=DESCRIPTION)
+    app.state.runtime = runtime
+    for router in (
+        health.router,
+        auth.router,
+        api_keys.router,
+        organizations.router,
+        catalogue.router,
+        instances.router,
+        tasks.router,
+    ):
+        app.include_router(router)
+    errors.install(app)
+    app.add_exception_handler(Replay, replay_handler)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
+    app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
+    return app

@@ -1,0 +1,91 @@
+"""Instance shapes: the seed's first fields in order, then ours."""
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from nuage.api.schemas.catalogue import ImageOut, LocationOut, SizeOut
+from nuage.api.schemas.common import Body
+from nuage.db.models import Instance
+from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState
+from nuage.domain.instances import NAME_MAX
+
+
+class InstanceOut(BaseModel):
+    id: UUID
+    legacy_id: int
+    organization_id: UUID
+    project_id: UUID
+    name: str
+    status: InstanceStatus
+    size: SizeOut
+    location: LocationOut
+    vpc: None
+    image: ImageOut
+    hostname: str
+    description: str
+    tags: list[str]
+    ipv4: list[str]
+    ipv6: list[str]
+    power_state: PowerState
+    billing_cycle: BillingCycle
+    created: datetime
+    modified: datetime
+
+    @classmethod
+    def of(cls, row: Instance) -> "InstanceOut":
+        return cls(
+            id=row.id,
+            legacy_id=row.legacy_id,
+            organization_id=row.organization_id,
+            project_id=row.project_id,
+            name=row.name,
+            status=InstanceStatus(row.status),
+            size=SizeOut.of(row.size),
+            location=LocationOut.of(row.location),
+            vpc=None,
+            image=ImageOut.of(row.image),
+            hostname=row.hostname,
+            description=row.description,
+            tags=list(row.tags or []),
+            ipv4=list(row.ipv4 or []),
+            ipv6=list(row.ipv6 or []),
+            power_state=PowerState(row.power_state),
+            billing_cycle=BillingCycle(row.billing_cycle),
+            created=row.created,
+            modified=row.modified,
+        )
+
+
+class InstanceCreate(Body):
+    name: str = Field(min_length=1, max_length=NAME_MAX)
+    size_id: UUID
+    location_id: UUID
+    image_id: UUID | None = None
+    os_name: str | None = Field(default=None, max_length=50)
+    hostname: str | None = Field(default=None, max_length=253)
+    vpc_id: UUID | None = None
+    billing_cycle: BillingCycle = BillingCycle.HOURLY
+    description: str = Field(default="", max_length=1000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+
+class InstanceUpdate(Body):
+    """PUT and PATCH: only name, description and tags; hardware changes go through resize."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
+    description: str | None = Field(default=None, max_length=1000)
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class ResizeIn(Body):
+    size_id: UUID
+
+
+class ReinstallIn(Body):
+    image_id: UUID
+
+
+class HostnameIn(Body):
+    hostname: str = Field(min_length=1, max_length=253)

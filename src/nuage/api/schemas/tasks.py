@@ -1,0 +1,105 @@
+"""Task shapes. `TaskOut` is the seed's Instance Task, field for field, plus our additions."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from nuage.api.schemas.common import Body
+from nuage.db.models import InstanceTask, TaskEvent
+from nuage.domain.catalogue import MAX_RETRIES_LIMIT
+from nuage.domain.enums import TaskStatus, TaskType
+
+
+class InstanceRef(BaseModel):
+    id: UUID
+    name: str
+
+
+class UserRef(BaseModel):
+    id: UUID
+    email: str
+    first_name: str
+    last_name: str
+
+
+class TaskErrorOut(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+
+
+class TaskOut(BaseModel):
+    id: UUID
+    instance_id: UUID
+    instance: InstanceRef
+    task_type: TaskType
+    status: TaskStatus
+    result: Any = Field(description="Résultat de l'exécution")
+    started_at: datetime | None
+    completed_at: datetime | None
+    retry_count: int
+    created: datetime
+    modified: datetime
+    created_by: UserRef
+    parameters: Any = Field(description="Paramètres spécifiques à la tâche")
+    max_retries: int = Field(ge=0, le=MAX_RETRIES_LIMIT)
+    # nuage additions (optional in the contract)
+    progress: int = Field(ge=0, le=100)
+    error: TaskErrorOut | None
+    cancel_requested: bool
+
+    @classmethod
+    def of(cls, task: InstanceTask) -> "TaskOut":
+        user = task.created_by
+        return cls(
+            id=task.id,
+            instance_id=task.instance_id,
+            instance=InstanceRef(id=task.instance.id, name=task.instance.name),
+            task_type=TaskType(task.task_type),
+            status=TaskStatus(task.status),
+            result=task.result,
+            started_at=task.started_at,
+            completed_at=task.completed_at,
+            retry_count=task.retry_count,
+            created=task.created,
+            modified=task.modified,
+            created_by=UserRef(
+                id=user.id, email=user.email, first_name=user.first_name, last_name=user.last_name
+            ),
+            parameters=task.parameters,
+            max_retries=task.max_retries,
+            progress=task.progress,
+            error=TaskErrorOut(**task.error) if task.error else None,
+            cancel_requested=task.cancel_requested,
+        )
+
+
+class TaskCreate(Body):
+    instance_id: UUID
+    task_type: TaskType
+    parameters: dict[str, Any] | None = None
+    max_retries: int | None = Field(default=None, ge=0, le=MAX_RETRIES_LIMIT)
+
+
+class TaskEventOut(BaseModel):
+    id: int
+    created: datetime
+    attempt: int
+    step: str
+    message: str
+    level: str
+    progress: int | None
+
+    @classmethod
+    def of(cls, event: TaskEvent) -> "TaskEventOut":
+        return cls(
+            id=event.id,
+            created=event.created,
+            attempt=event.attempt,
+            step=event.step,
+            message=event.message,
+            level=event.level,
+            progress=event.progress,
+        )

@@ -1,0 +1,71 @@
+"""Every POST goes through here: Idempotency-Key replay before the use case, and the commit of
+the use case together with its stored response after it (see services/idempotency.py)."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.api.deps import PrincipalDep, SessionDep
+from nuage.services import idempotency
+from nuage.services.idempotency import IdempotentRequest, StoredResponse
+
+
+class Replay(Exception):
+    """Raised by the dependency when a stored response answers the request."""
+
+    def __init__(self, stored: StoredResponse) -> None:
+        self.stored = stored
+
+
+async def idempotency_key(
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> IdempotentRequest | None:
+    if key is None:
+        return None
+    idem = idempotency.idempotent_request(
+        str(principal.user_id),
+        key,
+        method=request.method,
+        path=request.url.path,
+        body=await request.body(),
+    )
+    stored = await idempotency.lookup(session, idem)
+    if stored is not None:
+        raise Replay(stored)
+    return idem
+
+
+IdempotencyDep = Annotated[IdempotentRequest | None, Depends(idempotency_key)]
+
+
+def render(stored: StoredResponse) -> Response:
+    headers = {"Location": stored.location} if stored.location else None
+    if stored.status_code == 204:
+        return Response(status_code=204, headers=headers)
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
+
+
+async def commit(
+    session: AsyncSession,
+    idem: IdempotentRequest | None,
+    status_code: int,
+    payload: BaseModel | None,
+    *,
+    location: str | None = None,
+) -> Response:
+    body = payload.model_dump(mode="json") if payload is not None else None
+    stored = await idempotency.commit(session, idem, StoredResponse(status_code, body, location))
+    return render(stored)
+
+
+async def replay_handler(_request: Request, error: Exception) -> Response:
+    assert isinstance(error, Replay)
+    response = render(error.stored)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response

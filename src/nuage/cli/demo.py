@@ -1,0 +1,71 @@
+"""The demo account `make run` creates on first start and reuses afterwards."""
+
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.cli.runtime import open_process
+from nuage.config import Settings
+from nuage.db.session import transaction
+from nuage.services.accounts import Bootstrap, bootstrap
+
+T = TypeVar("T")
+DEMO_EMAIL = "demo@nuage.local"
+
+
+async def run_in_session(settings: Settings, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async with open_process(settings) as process, transaction(process.runtime.sessions) as session:
+        return await use_case(session)
+
+
+def bootstrap_json(result: Bootstrap) -> dict[str, str]:
+    return {
+        "user_id": str(result.user_id),
+        "organization_id": str(result.organization_id),
+        "project_id": str(result.project_id),
+        "api_key": result.api_key,
+    }
+
+
+async def ensure_demo_account(settings: Settings) -> dict[str, Any]:
+    """Credentials kept in the data directory (mode 0600), so a second `make run` reuses them."""
+    path = settings.data_dir / "demo.json"
+    if path.exists():
+        saved: dict[str, Any] = json.loads(path.read_text())
+        return saved
+    password = secrets.token_urlsafe(12)
+    result = await run_in_session(
+        settings,
+        lambda session: bootstrap(
+            session, email=DEMO_EMAIL, password=password, organization="Demo", project="demo"
+        ),
+    )
+    credentials = {**bootstrap_json(result), "email": DEMO_EMAIL, "password": password}
+    path.write_text(json.dumps(credentials, indent=2))
+    path.chmod(0o600)
+    return credentials
+
+
+def print_welcome(credentials: dict[str, Any], *, host: str, port: int) -> None:
+    base = f"http://{host}:{port}"
+    p = (
+        f"{base}/v1/organizations/{credentials['organization_id']}"
+        f"/projects/{credentials['project_id']}/compute"
+    )
+    key = credentials["api_key"]
+    print("nuage demo account (kept in $NUAGE_DATA_DIR/demo.json):")
+    print(
+        json.dumps(
+            {k: credentials[k] for k in ("user_id", "organization_id", "project_id", "api_key")}
+        )
+    )
+    print(f"email: {credentials['email']}  password: {credentials['password']}")
+    print()
+    print("Try it:")
+    print(f"  curl -s -H 'Authorization: Bearer {key}' {p}/instances")
+    print(f"  curl -s -H 'Authorization: Bearer {key}' {base}/v1/compute/sizes")
+    print(f"API docs: {base}/docs    health: {base}/healthz    ready: {base}/readyz")
+    print()

@@ -1,0 +1,78 @@
+"""`nuage`: run the API and workers, migrate the database, bootstrap accounts."""
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from nuage.cli import demo, runtime
+from nuage.config import load_settings
+from nuage.services.accounts import bootstrap as bootstrap_account
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+Host = Annotated[str, typer.Option(help="Address to listen on.")]
+Port = Annotated[int, typer.Option(help="Port to listen on.")]
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration up to the latest (safe to run again)."""
+    asyncio.run(runtime.migrate(load_settings()))
+    typer.echo("database is up to date", err=True)
+
+
+@app.command()
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    worker: Annotated[bool, typer.Option(help="Run a worker in the same process.")] = True,
+) -> None:
+    """Run the API (and, by default, a worker in the same process)."""
+    runtime.configure_logging()
+    asyncio.run(runtime.serve(load_settings(), host=host, port=port, with_worker=worker))
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run a worker only: claims tasks from the database and executes them."""
+    runtime.configure_logging()
+    asyncio.run(runtime.work(load_settings()))
+
+
+@app.command()
+def bootstrap(
+    email: Annotated[str, typer.Option(help="The user's email.")],
+    password: Annotated[str, typer.Option(help="The user's password (8 characters or more).")],
+    organization: Annotated[str, typer.Option(help="Organization name.")] = "Default",
+    project: Annotated[str, typer.Option(help="Project name.")] = "default",
+) -> None:
+    """Create or reuse a user, organization and project; print them with a new API key as JSON."""
+    result = asyncio.run(
+        demo.run_in_session(
+            load_settings(),
+            lambda session: bootstrap_account(
+                session, email=email, password=password, organization=organization, project=project
+            ),
+        )
+    )
+    typer.echo(json.dumps(demo.bootstrap_json(result)))
+
+
+@app.command("demo", hidden=True)
+def demo_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+    """What `make run` runs: bootstrap the demo account once, print how to call the API, serve."""
+    settings = load_settings()
+    credentials = asyncio.run(demo.ensure_demo_account(settings))
+    demo.print_welcome(credentials, host=host, port=port)
+    runtime.configure_logging()
+    asyncio.run(runtime.serve(settings, host=host, port=port, with_worker=True))
+
+
+def main() -> None:
+    app()

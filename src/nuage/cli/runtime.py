@@ -1,0 +1,112 @@
+"""Composition root: settings → database, notifier, driver, API app and worker for one process."""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nuage.api.app import create_app
+from nuage.api.runtime import Runtime
+from nuage.config import Settings
+from nuage.db.migrate import upgrade
+from nuage.db.notify import LocalNotifier
+from nuage.db.session import make_engine, make_sessionmaker
+from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.base import Driver
+from nuage.drivers.sim import SimDriver, SimSettings
+from nuage.engine.worker import Worker, WorkerSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    engine: AsyncEngine
+    runtime: Runtime
+    notifier: LocalNotifier
+
+
+def make_driver(settings: Settings) -> Driver:
+    if settings.driver != "sim":
+        raise SystemExit(f"unknown NUAGE_DRIVER {settings.driver!r}; available: sim")
+    return SimDriver(
+        SimSettings(
+            state_dir=settings.sim_state_dir,
+            latency_ms=settings.sim_latency_ms,
+            transient_failure_rate=settings.sim_transient_failure_rate,
+            permanent_failure_rate=settings.sim_permanent_failure_rate,
+            seed=settings.sim_seed,
+        )
+    )
+
+
+def make_worker(process: Process, driver: Driver) -> Worker:
+    settings = process.runtime.settings
+    return Worker(
+        process.runtime.sessions,
+        driver,
+        process.notifier,
+        WorkerSettings(
+            concurrency=settings.worker_concurrency,
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=settings.poll_seconds,
+            backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
+        ),
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_process(settings: Settings) -> AsyncIterator[Process]:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    notifier = LocalNotifier()
+    runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
+    try:
+        yield Process(engine, runtime, notifier)
+    finally:
+        await engine.dispose()
+
+
+async def migrate(settings: Settings) -> None:
+    async with open_process(settings) as process:
+        await upgrade(process.engine)
+
+
+async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
+    """The API, and unless told otherwise a worker in the same event loop."""
+    async with open_process(settings) as process:
+        server = uvicorn.Server(
+            uvicorn.Config(create_app(process.runtime), host=host, port=port, log_level="info")
+        )
+        stop = asyncio.Event()
+        driver = make_driver(settings)
+        jobs = [asyncio.create_task(server.serve())]
+        if with_worker:
+            jobs.append(asyncio.create_task(make_worker(process, driver).run(stop)))
+        try:
+            await jobs[0]
+        finally:
+            stop.set()
+            await asyncio.gather(*jobs[1:], return_exceptions=True)
+            await driver.close()
+
+
+async def work(settings: Settings) -> None:
+    async with open_process(settings) as process:
+        driver = make_driver(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await make_worker(process, driver).run(stop)
+        finally:
+            await driver.close()
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -1,0 +1,247 @@
+"""Tables. Rows are not the API: `api/schemas` maps them explicitly, so tables may evolve."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from nuage.db.types import BigSerial, JSONType, UTCDateTime, utcnow
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+def _id() -> Mapped[UUID]:
+    return mapped_column(sa.Uuid, primary_key=True, default=uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+def _modified() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Mapped[Any]:
+    return mapped_column(
+        sa.Uuid, sa.ForeignKey(target, ondelete="CASCADE"), nullable=nullable, index=index
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[UUID] = _id()
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    first_name: Mapped[str] = mapped_column(sa.String(150), default="")
+    last_name: Mapped[str] = mapped_column(sa.String(150), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    id: Mapped[UUID] = _id()
+    legacy_id: Mapped[int] = mapped_column(sa.Integer, unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    instance_quota: Mapped[int] = mapped_column(sa.Integer, default=10)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "user_id"),)
+    id: Mapped[UUID] = _id()
+    organization_id: Mapped[UUID] = _fk("organizations.id")
+    user_id: Mapped[UUID] = _fk("users.id")
+    role: Mapped[str] = mapped_column(sa.String(16))
+    created: Mapped[datetime] = _created()
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[UUID] = _id()
+    organization_id: Mapped[UUID] = _fk("organizations.id")
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class ProjectMember(Base):
+    """A guest's access to one project of an organization."""
+
+    __tablename__ = "project_members"
+    __table_args__ = (sa.UniqueConstraint("project_id", "user_id"),)
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    user_id: Mapped[UUID] = _fk("users.id")
+    created: Mapped[datetime] = _created()
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[UUID] = _id()
+    user_id: Mapped[UUID] = _fk("users.id")
+    name: Mapped[str] = mapped_column(sa.String(100))
+    prefix: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(128))
+    scopes: Mapped[list[str]] = mapped_column(JSONType)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[UUID] = _id()
+    name: Mapped[str] = mapped_column(sa.String(100))
+    slug: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    country_code: Mapped[str] = mapped_column(sa.String(2))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Size(Base):
+    __tablename__ = "sizes"
+    id: Mapped[UUID] = _id()
+    name: Mapped[str] = mapped_column(sa.String(100))
+    slug: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    vcpu: Mapped[int] = mapped_column(sa.Integer)
+    ram_mb: Mapped[int] = mapped_column(sa.Integer)
+    disk_gb: Mapped[int] = mapped_column(sa.Integer)
+    bandwidth_mbps: Mapped[int] = mapped_column(sa.Integer)
+    cpu_model: Mapped[str] = mapped_column(sa.String(100), default="")
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    volumes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    pricing: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Image(Base):
+    __tablename__ = "images"
+    id: Mapped[UUID] = _id()
+    name: Mapped[str] = mapped_column(sa.String(100))
+    slug: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    os_name: Mapped[str] = mapped_column(sa.String(50))
+    os_version: Mapped[str] = mapped_column(sa.String(50))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Instance(Base):
+    __tablename__ = "instances"
+    __table_args__ = (sa.Index("ix_instances_project_status", "project_id", "status"),)
+    id: Mapped[UUID] = _id()
+    legacy_id: Mapped[int] = mapped_column(sa.Integer, unique=True)
+    organization_id: Mapped[UUID] = _fk("organizations.id")
+    project_id: Mapped[UUID] = _fk("projects.id", index=False)
+    name: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    size_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("sizes.id"))
+    location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"))
+    image_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("images.id"))
+    hostname: Mapped[str] = mapped_column(sa.String(253))
+    description: Mapped[str] = mapped_column(sa.String(1000), default="")
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    ipv4: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    ipv6: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    power_state: Mapped[str] = mapped_column(sa.String(16))
+    billing_cycle: Mapped[str] = mapped_column(sa.String(16))
+    created_by_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+    size: Mapped[Size] = relationship(lazy="joined", innerjoin=True)
+    location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+    image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
+
+
+class InstanceTask(Base):
+    """A task row is both the record of a change and its place in the queue.
+
+    `seq` orders an instance's tasks (creation order); `run_after` holds retries back; a running
+    task belongs to `lease_owner` until `lease_expires_at`.
+    """
+
+    __tablename__ = "instance_tasks"
+    __table_args__ = (
+        sa.Index("ix_instance_tasks_claim", "status", "run_after"),
+        sa.Index("ix_instance_tasks_instance_seq", "instance_id", "seq"),
+        sa.Index("ix_instance_tasks_project_created", "project_id", "created"),
+        sa.Index("ix_instance_tasks_lease", "status", "lease_expires_at"),
+    )
+    seq: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
+    id: Mapped[UUID] = mapped_column(sa.Uuid, unique=True, default=uuid4)
+    organization_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("organizations.id"))
+    project_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("projects.id"))
+    instance_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("instances.id"))
+    task_type: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    progress: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retry_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    max_retries: Mapped[int] = mapped_column(sa.BigInteger)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_by_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+    instance: Mapped[Instance] = relationship(lazy="joined", innerjoin=True)
+    created_by: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class TaskEvent(Base):
+    __tablename__ = "task_events"
+    id: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
+    task_id: Mapped[UUID] = mapped_column(
+        sa.Uuid, sa.ForeignKey("instance_tasks.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    step: Mapped[str] = mapped_column(sa.String(100))
+    message: Mapped[str] = mapped_column(sa.String(2000))
+    level: Mapped[str] = mapped_column(sa.String(10), default="info")
+    progress: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    created: Mapped[datetime] = _created()
+
+
+class IdempotencyKey(Base):
+    """A POST's stored response, replayed for the same caller, key and body."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (sa.UniqueConstraint("owner", "key", name="uq_idempotency_keys_owner_key"),)
+    id: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(sa.String(64))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int] = mapped_column(sa.Integer)
+    body: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    location: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created: Mapped[datetime] = _created()

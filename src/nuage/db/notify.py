@@ -1,0 +1,82 @@
+"""Wake-ups after commit: the worker waits on `queue`, long polls wait on `task:<id>`.
+
+A session collects channels with `notify_after_commit`; they are published only once its
+transaction commits, so nobody is woken to read a change that was rolled back. The local notifier
+serves one process (the embedded default); PostgreSQL's LISTEN/NOTIFY slots in behind the same
+interface for many processes.
+"""
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Protocol
+from uuid import UUID
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+QUEUE = "queue"
+
+
+def task_channel(task_id: UUID) -> str:
+    return f"task:{task_id}"
+
+
+class Notifier(Protocol):
+    def publish(self, channels: Iterable[str]) -> None: ...
+
+    def subscribe(self, channel: str) -> asyncio.Event: ...
+
+    def unsubscribe(self, channel: str, waiter: asyncio.Event) -> None: ...
+
+
+class LocalNotifier:
+    """In-process notifier: asyncio events keyed by channel."""
+
+    def __init__(self) -> None:
+        self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
+
+    def publish(self, channels: Iterable[str]) -> None:
+        for channel in channels:
+            for waiter in self._waiters.get(channel, ()):
+                waiter.set()
+
+    def subscribe(self, channel: str) -> asyncio.Event:
+        """Register before reading the state you wait on, so no wake-up falls in between."""
+        waiter = asyncio.Event()
+        self._waiters[channel].add(waiter)
+        return waiter
+
+    def unsubscribe(self, channel: str, waiter: asyncio.Event) -> None:
+        waiters = self._waiters.get(channel)
+        if waiters is not None:
+            waiters.discard(waiter)
+            if not waiters:
+                del self._waiters[channel]
+
+
+_PENDING = "nuage.notify"
+_NOTIFIER = "nuage.notifier"
+
+
+def notify_after_commit(session: AsyncSession, *channels: str) -> None:
+    session.info.setdefault(_PENDING, set()).update(channels)
+
+
+def session_info(notifier: Notifier) -> dict[str, Any]:
+    """The `info` a session factory gives its sessions so that commits reach `notifier`."""
+    return {_NOTIFIER: notifier}
+
+
+@event.listens_for(Session, "after_commit")
+def _publish(session: Session) -> None:
+    channels = session.info.pop(_PENDING, None)
+    notifier = session.info.get(_NOTIFIER)
+    if channels and notifier is not None:
+        notifier.publish(channels)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard(session: Session) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,138 @@
+"""The one error tree of nuage. Every error has a stable `code`; HTTP statuses live in `api.errors`.
+
+NuageError
+├── NotFound                   not_found            (also another tenant's resources)
+├── AuthenticationFailed       not_authenticated, authentication_failed, token_expired
+├── PermissionDenied           permission_denied
+├── ValidationFailed           invalid              (carries DRF-style field errors)
+├── TaskTypeNotSupported       task_type_not_supported
+├── QuotaExceeded              quota_exceeded
+├── Conflict                   conflict
+│   ├── InstanceBusy           instance_busy
+│   ├── InstanceDeleting       instance_deleting
+│   ├── InvalidTaskState       invalid_task_state
+│   └── IdempotencyKeyReused   idempotency_key_reused
+├── DatabaseUnavailable        database_unavailable
+└── TaskError                  raised while a task runs; ends in the task's `error`
+    ├── TransientError         retryable: the task goes back to pending with backoff
+    ├── PermanentError         not retryable: the task fails now
+    │   └── InvalidInstanceState  invalid_instance_state
+    └── TaskCancelled          cancelled at a safe step
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class NuageError(Exception):
+    code: str = "error"
+    default_message: str = "An error occurred."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        self.message = message or self.default_message
+        if code is not None:
+            self.code = code
+        super().__init__(self.message)
+
+
+class NotFound(NuageError):
+    code = "not_found"
+    default_message = "Not found."
+
+
+class AuthenticationFailed(NuageError):
+    code = "authentication_failed"
+    default_message = "Incorrect authentication credentials."
+
+
+class PermissionDenied(NuageError):
+    code = "permission_denied"
+    default_message = "You do not have permission to perform this action."
+
+
+FieldErrors = Mapping[str, Any]
+
+
+class ValidationFailed(NuageError):
+    """Bad input. `fields` maps a field to a list of messages (or nested errors), as DRF does."""
+
+    code = "invalid"
+    default_message = "Invalid input."
+
+    def __init__(self, fields: FieldErrors, message: str | None = None) -> None:
+        super().__init__(message)
+        self.fields = dict(fields)
+
+    @classmethod
+    def on(cls, field: str, *messages: str) -> "ValidationFailed":
+        return cls({field: list(messages)})
+
+
+class TaskTypeNotSupported(NuageError):
+    code = "task_type_not_supported"
+    default_message = "This task type is not supported yet."
+
+
+class QuotaExceeded(NuageError):
+    code = "quota_exceeded"
+    default_message = "The organization's instance quota is used up."
+
+
+class Conflict(NuageError):
+    code = "conflict"
+    default_message = "The request conflicts with the resource's current state."
+
+
+class InstanceBusy(Conflict):
+    code = "instance_busy"
+    default_message = "The instance has tasks in progress."
+
+
+class InstanceDeleting(Conflict):
+    code = "instance_deleting"
+    default_message = "The instance is being deleted; it takes no more tasks."
+
+
+class InvalidTaskState(Conflict):
+    code = "invalid_task_state"
+    default_message = "The task is not in a state that allows this."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with another request."
+
+
+class DatabaseUnavailable(NuageError):
+    code = "database_unavailable"
+    default_message = "The database is unreachable; nothing was changed. Try again shortly."
+
+
+class TaskError(NuageError):
+    """An error that ends a task attempt; `retryable` says whether the engine tries again."""
+
+    retryable: bool = False
+
+    def as_result(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "retryable": self.retryable}
+
+
+class TransientError(TaskError):
+    code = "transient_error"
+    default_message = "A temporary failure; the task will be retried."
+    retryable = True
+
+
+class PermanentError(TaskError):
+    code = "permanent_error"
+    default_message = "The operation failed and will not be retried."
+
+
+class InvalidInstanceState(PermanentError):
+    code = "invalid_instance_state"
+    default_message = "The instance is not in a state that allows this task."
+
+
+class TaskCancelled(TaskError):
+    code = "cancelled"
+    default_message = "The task was cancelled at a safe step."

@@ -1,0 +1,48 @@
+"""Rules about instances: names, hostnames, resizes and the state a task leaves behind."""
+
+import re
+
+from nuage.domain.enums import InstanceStatus
+from nuage.domain.errors import ValidationFailed
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+NAME_MAX = 64
+
+
+def validate_hostname(hostname: str, *, field: str = "hostname") -> str:
+    """An RFC 1123 host name: dot-separated labels of a-z, 0-9 and inner hyphens, ≤ 253 chars."""
+    value = hostname.strip().lower()
+    labels = value.split(".")
+    if not value or len(value) > 253 or not all(_HOSTNAME_LABEL.match(x) for x in labels):
+        raise ValidationFailed.on(
+            field,
+            "Enter a valid hostname: letters, digits and hyphens in dot-separated labels of "
+            "at most 63 characters, not starting or ending with a hyphen.",
+        )
+    return value
+
+
+def hostname_from_name(name: str) -> str:
+    """A default hostname derived from an instance name ("My Web 1" → "my-web-1")."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
+    return slug or "instance"
+
+
+def validate_name(name: str) -> str:
+    value = name.strip()
+    if not value or len(value) > NAME_MAX:
+        raise ValidationFailed.on("name", f"Enter a name of 1 to {NAME_MAX} characters.")
+    return value
+
+
+def check_resize(*, current_disk_gb: int, target_disk_gb: int) -> None:
+    """Disks only grow: shrinking would destroy data the guest still addresses."""
+    if target_disk_gb < current_disk_gb:
+        raise ValidationFailed.on(
+            "size_id",
+            f"The target size has a {target_disk_gb} GB disk, smaller than the instance's "
+            f"{current_disk_gb} GB; disks cannot shrink.",
+        )
+
+
+LIVE_STATUSES: frozenset[InstanceStatus] = frozenset(InstanceStatus) - {InstanceStatus.DELETED}

@@ -1,0 +1,309 @@
+"""The simulated hypervisor: the embedded default driver and the test double.
+
+A real implementation of `Driver`, not a stub: machines have a power state machine, a disk that
+reinstall replaces, addresses and a serial console, all persisted under `SimSettings.state_dir`
+(layout in `sim_state`) so a new `SimDriver` over the same directory, in this process or another,
+sees the same machines. Every operation sleeps `latency_ms` first and converges when repeated.
+
+Each boot appends a few console lines and then exactly
+`NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb>`; each power-off appends
+`NUAGE-POWEROFF`.
+
+Faults fire only when asked for, always before any state changes:
+- at random, per operation, with `transient_failure_rate` / `permanent_failure_rate`;
+- by `inject_fault(machine_id, operation=..., kind=..., times=...)`, persisted per machine so
+  another process or a restarted driver sees them;
+- by a create tag `sim:fail=<operation|*>:<transient|permanent>[:<times>]`, registered once, the
+  first time the machine is created.
+They raise `TransientError(code="sim_transient_fault")` or
+`PermanentError(code="sim_permanent_fault")`. Reads (`inspect`, `console`) take no faults and are
+not logged; every other operation appends one line to the machine's operation log, which
+`operations()` returns.
+"""
+
+import asyncio
+import random
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from nuage.domain.enums import PowerState
+from nuage.domain.errors import NuageError, PermanentError, TransientError
+
+from .base import MachineInfo, MachineSpec
+from .sim_state import (
+    FaultKind,
+    FaultStore,
+    MachineState,
+    MachineStore,
+    OpLog,
+    addresses_for,
+    check_machine_id,
+    make_fault,
+    parse_fail_tags,
+    utc_now,
+)
+
+POWEROFF_LINE = "NUAGE-POWEROFF"
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    state_dir: Path
+    latency_ms: float = 0.0  # slept once by every operation
+    transient_failure_rate: float = 0.0  # probability per operation call
+    permanent_failure_rate: float = 0.0
+    seed: int | None = None  # for the fault RNG; None: a fresh sequence each run
+
+    def __post_init__(self) -> None:
+        rates = (self.transient_failure_rate, self.permanent_failure_rate)
+        if self.latency_ms < 0 or not all(0.0 <= rate <= 1.0 for rate in rates):
+            raise ValueError(f"latency must be >= 0 and rates within [0, 1]: {self}")
+
+
+class SimDriver:
+    """The simulated hypervisor driver (see the module docstring for its behaviour)."""
+
+    name = "sim"
+
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self._machines = MachineStore(settings.state_dir)
+        self._faults = FaultStore(settings.state_dir)
+        self._ops = OpLog(settings.state_dir)
+        self._rng = random.Random(settings.seed)
+
+    # File I/O below is synchronous on purpose: it is a few small local files, and not awaiting
+    # between loading a machine and saving it keeps each change atomic within the event loop.
+
+    async def create(self, spec: MachineSpec) -> MachineInfo:
+        async with self._operation("create", spec.machine_id, tags=spec.tags):
+            existing = self._machines.load(spec.machine_id)
+            if existing is not None:
+                return existing.info()
+            _check_sizes(spec.vcpu, spec.ram_mb, spec.disk_gb)
+            _check_hostname(spec.hostname)
+            ipv4, ipv6 = addresses_for(spec.machine_id)
+            machine = MachineState(
+                machine_id=spec.machine_id,
+                name=spec.name,
+                power=PowerState.OFF,
+                vcpu=spec.vcpu,
+                ram_mb=spec.ram_mb,
+                disk_gb=spec.disk_gb,
+                hostname=spec.hostname,
+                image=spec.image,
+                disk_id=uuid.uuid4().hex,
+                ipv4=ipv4,
+                ipv6=ipv6,
+                tags=list(spec.tags),
+            )
+            _power_on(machine)
+            self._machines.save(machine)
+            return machine.info()
+
+    async def delete(self, machine_id: str) -> None:
+        """Remove the machine and its pending faults; its operation log is kept."""
+        async with self._operation("delete", machine_id):
+            self._machines.remove(machine_id)
+            self._faults.remove(machine_id)
+
+    async def inspect(self, machine_id: str) -> MachineInfo | None:
+        check_machine_id(machine_id)
+        await self._latency()
+        machine = self._machines.load(machine_id)
+        return None if machine is None else machine.info()
+
+    async def console(self, machine_id: str) -> str:
+        check_machine_id(machine_id)
+        await self._latency()
+        machine = self._require(machine_id)
+        return "".join(f"{line}\n" for line in machine.console)
+
+    async def start(self, machine_id: str) -> MachineInfo:
+        return await self._change("start", machine_id, _power_on)
+
+    async def stop(self, machine_id: str) -> MachineInfo:
+        return await self._change("stop", machine_id, lambda m: _power_off(m, graceful=False))
+
+    async def shutdown(self, machine_id: str) -> MachineInfo:
+        return await self._change("shutdown", machine_id, lambda m: _power_off(m, graceful=True))
+
+    async def reboot(self, machine_id: str) -> MachineInfo:
+        return await self._change("reboot", machine_id, lambda m: _restart(m, "reboot: Restarting"))
+
+    async def reset(self, machine_id: str) -> MachineInfo:
+        return await self._change("reset", machine_id, lambda m: _restart(m, "[reset]"))
+
+    async def resize(self, machine_id: str, *, vcpu: int, ram_mb: int, disk_gb: int) -> MachineInfo:
+        return await self._change("resize", machine_id, lambda m: _resize(m, vcpu, ram_mb, disk_gb))
+
+    async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
+        return await self._change("reinstall", machine_id, lambda m: _reinstall(m, image, hostname))
+
+    async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
+        return await self._change("set_hostname", machine_id, lambda m: _rename(m, hostname))
+
+    async def close(self) -> None:
+        return None
+
+    def inject_fault(
+        self,
+        machine_id: str,
+        *,
+        operation: str = "*",
+        kind: Literal["transient", "permanent"],
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `operation` ("*": any) on the machine raise `kind`.
+
+        Persisted in the state dir, so it reaches other processes and survives restarts; the
+        machine need not exist yet. ValueError on an unknown operation or kind, or times < 1.
+        """
+        check_machine_id(machine_id)
+        self._faults.add(machine_id, make_fault(operation, kind, times))
+
+    def operations(self, machine_id: str) -> list[dict[str, str]]:
+        """The machine's operation log, oldest first: machine_id, operation, started, finished
+        (ISO 8601 UTC) and outcome ("ok" or the error code)."""
+        check_machine_id(machine_id)
+        return self._ops.read(machine_id)
+
+    async def _change(
+        self, operation: str, machine_id: str, change: Callable[[MachineState], None]
+    ) -> MachineInfo:
+        async with self._operation(operation, machine_id):
+            machine = self._require(machine_id)
+            change(machine)
+            self._machines.save(machine)
+            return machine.info()
+
+    @asynccontextmanager
+    async def _operation(
+        self, operation: str, machine_id: str, *, tags: Sequence[str] = ()
+    ) -> AsyncIterator[None]:
+        """Fire faults, sleep the latency, run the body; log the call and translate I/O errors."""
+        check_machine_id(machine_id)
+        started, outcome = utc_now(), "ok"
+        try:
+            if tags and self._machines.load(machine_id) is None:
+                self._faults.register_tag_faults(machine_id, parse_fail_tags(tags))
+            self._fire_fault(operation, machine_id)
+            await self._latency()
+            yield
+        except NuageError as exc:
+            outcome = exc.code
+            raise
+        except OSError as exc:
+            outcome = "sim_io_error"
+            raise TransientError(f"Simulator state I/O failed: {exc}", code="sim_io_error") from exc
+        except BaseException:
+            outcome = "interrupted"
+            raise
+        finally:
+            entry = {"machine_id": machine_id, "operation": operation, "started": started}
+            self._ops.append({**entry, "finished": utc_now(), "outcome": outcome})
+
+    def _fire_fault(self, operation: str, machine_id: str) -> None:
+        source = "Injected"
+        kind = self._faults.take(machine_id, operation)
+        if kind is None:
+            source, kind = "Random", self._random_fault()
+        message = f"{source} {kind} fault on {operation} of machine {machine_id}."
+        if kind == "transient":
+            raise TransientError(message, code="sim_transient_fault")
+        if kind == "permanent":
+            raise PermanentError(message, code="sim_permanent_fault")
+
+    def _random_fault(self) -> FaultKind | None:
+        s = self.settings
+        if s.transient_failure_rate > 0 and self._rng.random() < s.transient_failure_rate:
+            return "transient"
+        if s.permanent_failure_rate > 0 and self._rng.random() < s.permanent_failure_rate:
+            return "permanent"
+        return None
+
+    async def _latency(self) -> None:
+        await asyncio.sleep(self.settings.latency_ms / 1000)
+
+    def _require(self, machine_id: str) -> MachineState:
+        machine = self._machines.load(machine_id)
+        if machine is None:
+            raise PermanentError(f"No machine {machine_id}.", code="machine_not_found")
+        return machine
+
+
+def _check_sizes(vcpu: int, ram_mb: int, disk_gb: int) -> None:
+    if min(vcpu, ram_mb, disk_gb) < 1:
+        raise PermanentError(
+            f"Sizes must be positive (vcpu={vcpu}, ram_mb={ram_mb}, disk_gb={disk_gb}).",
+            code="invalid_spec",
+        )
+
+
+def _check_hostname(hostname: str) -> None:
+    if not _HOSTNAME.fullmatch(hostname):
+        raise PermanentError(f"Invalid hostname {hostname!r}.", code="invalid_spec")
+
+
+def _boot(m: MachineState) -> None:
+    m.console += [
+        f"[    0.000000] Linux version 6.1.0-nuage-sim, image {m.image}",
+        f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
+        f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
+        f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
+        f"[    3.002117] cloud-init: network up: {m.ipv4} {m.ipv6}",
+        f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}",
+    ]
+
+
+def _power_on(m: MachineState) -> None:
+    if m.power is not PowerState.ON:
+        m.power = PowerState.ON
+        _boot(m)
+
+
+def _power_off(m: MachineState, *, graceful: bool) -> None:
+    if m.power is not PowerState.OFF:
+        m.power = PowerState.OFF
+        if graceful:
+            m.console.append("[  OK  ] Reached target System Power Off.")
+        m.console.append(POWEROFF_LINE)
+
+
+def _restart(m: MachineState, line: str) -> None:
+    if m.power is not PowerState.ON:
+        raise PermanentError(f"Machine {m.machine_id} is not running.", code="machine_not_running")
+    m.console.append(line)
+    _boot(m)
+
+
+def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
+    if m.power is not PowerState.OFF:
+        raise PermanentError(f"Machine {m.machine_id} must be stopped.", code="machine_running")
+    if disk_gb < m.disk_gb:
+        message = f"Disks only grow ({m.disk_gb} GiB to {disk_gb} GiB refused)."
+        raise PermanentError(message, code="disk_shrink_refused")
+    _check_sizes(vcpu, ram_mb, disk_gb)
+    m.vcpu, m.ram_mb, m.disk_gb = vcpu, ram_mb, disk_gb
+
+
+def _reinstall(m: MachineState, image: str, hostname: str) -> None:
+    _check_hostname(hostname)
+    m.image, m.hostname, m.disk_id, m.console = image, hostname, uuid.uuid4().hex, []
+    if m.power is PowerState.ON:
+        _boot(m)
+
+
+def _rename(m: MachineState, hostname: str) -> None:
+    # Unchanged hostname: nothing to apply, so a repeated call does not reboot the guest again.
+    _check_hostname(hostname)
+    if hostname != m.hostname:
+        m.hostname = hostname
+        if m.power is PowerState.ON:
+            _restart(m, "reboot: Restarting to apply the new hostname")

@@ -1,0 +1,126 @@
+"""One handler per supported task type: the steps that carry a task out through the driver.
+
+Handlers are idempotent because drivers are: after a crash the task runs again from the start
+and each driver call converges. A handler returns the task's `result` and the instance's changes;
+the worker writes both with the task's terminal state in one transaction.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from nuage.drivers.base import MachineInfo, MachineSpec
+from nuage.engine.context import TaskContext
+from nuage.engine.records import InstanceUpdate, Outcome
+
+Handler = Callable[[TaskContext], Awaitable[Outcome]]
+
+
+def machine_result(info: MachineInfo) -> dict[str, Any]:
+    return {
+        "power_state": info.power.value,
+        "vcpu": info.vcpu,
+        "ram_mb": info.ram_mb,
+        "disk_gb": info.disk_gb,
+        "hostname": info.hostname,
+        "image": info.image,
+        "ipv4": list(info.ipv4),
+        "ipv6": list(info.ipv6),
+    }
+
+
+def _outcome(info: MachineInfo, **changes: Any) -> Outcome:
+    update = InstanceUpdate(power_state=info.power, **changes)
+    return Outcome(result=machine_result(info), instance=update)
+
+
+async def create_vps(ctx: TaskContext) -> Outcome:
+    params = ctx.record.parameters
+    size = await ctx.size(UUID(params["size_id"]))
+    image = await ctx.image(UUID(params["image_id"]))
+    await ctx.step("provision", f"Creating the machine from {image.name} on {size.name}.", 20)
+    spec = MachineSpec(
+        machine_id=ctx.machine_id,
+        name=ctx.record.instance.name,
+        hostname=params["hostname"],
+        vcpu=size.vcpu,
+        ram_mb=size.ram_mb,
+        disk_gb=size.disk_gb,
+        image=image.slug,
+        tags=ctx.record.instance.tags,
+    )
+    info = await ctx.driver.create(spec)
+    await ctx.step("booted", "The machine is created and powered on.", 90)
+    return _outcome(info, ipv4=info.ipv4, ipv6=info.ipv6)
+
+
+async def delete_vps(ctx: TaskContext) -> Outcome:
+    await ctx.step("destroy", "Powering off and removing the machine and its disks.", 30)
+    await ctx.driver.delete(ctx.machine_id)
+    return Outcome(result={"deleted": True}, instance=InstanceUpdate(power_state=PowerState.OFF))
+
+
+def _power(operation: Callable[[TaskContext], Awaitable[MachineInfo]], message: str) -> Handler:
+    async def handler(ctx: TaskContext) -> Outcome:
+        await ctx.step("power", message, 30)
+        return _outcome(await operation(ctx))
+
+    return handler
+
+
+async def resize_vps(ctx: TaskContext) -> Outcome:
+    size = await ctx.size(UUID(ctx.record.parameters["size_id"]))
+    await ctx.step("resize", f"Resizing to {size.name} ({size.vcpu} vCPU, {size.ram_mb} MiB).", 30)
+    info = await ctx.driver.resize(
+        ctx.machine_id, vcpu=size.vcpu, ram_mb=size.ram_mb, disk_gb=size.disk_gb
+    )
+    return _outcome(info, size_id=size.id)
+
+
+async def reinstall_os(ctx: TaskContext) -> Outcome:
+    image = await ctx.image(UUID(ctx.record.parameters["image_id"]))
+    await ctx.step("reinstall", f"Replacing the disk with a fresh {image.name}.", 30)
+    info = await ctx.driver.reinstall(
+        ctx.machine_id, image=image.slug, hostname=ctx.record.instance.hostname
+    )
+    return _outcome(info, image_id=image.id)
+
+
+async def change_hostname(ctx: TaskContext) -> Outcome:
+    hostname = ctx.record.parameters["hostname"]
+    await ctx.step("hostname", f"Setting the hostname to {hostname}.", 30)
+    info = await ctx.driver.set_hostname(ctx.machine_id, hostname)
+    return _outcome(info, hostname=hostname)
+
+
+async def sync_vps_state(ctx: TaskContext) -> Outcome:
+    await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
+    info = await ctx.driver.inspect(ctx.machine_id)
+    if info is None:
+        update = InstanceUpdate(status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN)
+        return Outcome(result={"found": False}, instance=update)
+    status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
+    return Outcome(
+        result={"found": True, **machine_result(info)},
+        instance=_outcome(info, status=status).instance,
+    )
+
+
+HANDLERS: Mapping[TaskType, Handler] = {
+    TaskType.CREATE_VPS: create_vps,
+    TaskType.DELETE_VPS: delete_vps,
+    TaskType.START_VPS: _power(lambda c: c.driver.start(c.machine_id), "Powering on."),
+    TaskType.STOP_VPS: _power(lambda c: c.driver.stop(c.machine_id), "Powering off."),
+    TaskType.SHUTDOWN_VPS: _power(
+        lambda c: c.driver.shutdown(c.machine_id), "Asking the guest to shut down."
+    ),
+    TaskType.REBOOT_VPS: _power(
+        lambda c: c.driver.reboot(c.machine_id), "Asking the guest to reboot."
+    ),
+    TaskType.RESET_VPS: _power(lambda c: c.driver.reset(c.machine_id), "Resetting the machine."),
+    TaskType.RESIZE_VPS: resize_vps,
+    TaskType.REINSTALL_OS: reinstall_os,
+    TaskType.CHANGE_HOSTNAME: change_hostname,
+    TaskType.SYNC_VPS_STATE: sync_vps_state,
+}

@@ -1,0 +1,115 @@
+"""How an attempt's end becomes the task's and the instance's new state, in one transaction."""
+
+import random
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import TaskEvent
+from nuage.domain.catalogue import TaskSpec
+from nuage.domain.enums import TaskStatus
+from nuage.domain.errors import TaskCancelled, TaskError
+from nuage.domain.retry import BackoffPolicy, decide
+from nuage.engine import queries
+from nuage.engine.records import Outcome, TaskRecord
+
+
+async def complete(
+    session: AsyncSession,
+    record: TaskRecord,
+    spec: TaskSpec,
+    worker: str,
+    outcome: Outcome,
+    now: datetime,
+) -> bool:
+    event = TaskEvent(
+        task_id=record.id,
+        step="completed",
+        message=f"{spec.label}: done.",
+        progress=100,
+        attempt=record.attempt,
+    )
+    done = await queries.finish(
+        session,
+        record.id,
+        worker,
+        status=TaskStatus.COMPLETED,
+        now=now,
+        result=outcome.result,
+        error=None,
+        event=event,
+    )
+    if done:
+        values = outcome.instance.values()
+        if spec.status_on_success is not None:
+            values.setdefault("status", spec.status_on_success)
+        await queries.set_instance(session, record.instance.id, values)
+    return done
+
+
+async def fail(
+    session: AsyncSession,
+    record: TaskRecord,
+    spec: TaskSpec,
+    worker: str,
+    error: TaskError,
+    *,
+    now: datetime,
+    policy: BackoffPolicy,
+    rng: random.Random,
+) -> bool:
+    """Retry a transient error while retries remain; otherwise fail (or cancel) the task."""
+    body = error.as_result()
+    decision = decide(
+        error,
+        retry_count=record.retry_count,
+        max_retries=record.max_retries,
+        policy=policy,
+        rng=rng,
+    )
+    if decision is not None:
+        attempt = record.retry_count + 1
+        event = TaskEvent(
+            task_id=record.id,
+            step="retry_scheduled",
+            level="warning",
+            attempt=record.attempt,
+            message=(
+                f"{error.code}: {error.message} Retry {attempt} of {record.max_retries} "
+                f"in {decision.delay_seconds:.1f} s."
+            ),
+        )
+        run_after = now + timedelta(seconds=decision.delay_seconds)
+        return await queries.reschedule(
+            session, record.id, worker, run_after=run_after, error=body, event=event
+        )
+    cancelled = isinstance(error, TaskCancelled)
+    status = TaskStatus.CANCELLED if cancelled else TaskStatus.FAILED
+    event = TaskEvent(
+        task_id=record.id,
+        step=status.value,
+        level="info" if cancelled else "error",
+        message=f"{error.code}: {error.message}",
+        attempt=record.attempt,
+    )
+    done = await queries.finish(
+        session,
+        record.id,
+        worker,
+        status=status,
+        now=now,
+        result=None if cancelled else {"error": body},
+        error=None if cancelled else body,
+        event=event,
+    )
+    if done and spec.status_on_failure is not None:
+        await queries.set_instance(session, record.instance.id, {"status": spec.status_on_failure})
+    return done
+
+
+async def mark_started(
+    session: AsyncSession, record: TaskRecord, spec: TaskSpec, instance_id: UUID
+) -> None:
+    if spec.status_while_running is not None:
+        await queries.set_instance(session, instance_id, {"status": spec.status_while_running})

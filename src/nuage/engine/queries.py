@@ -1,0 +1,245 @@
+"""The engine's named statements: claim, heartbeat, step, finish, reschedule, reap.
+
+Every write that ends an attempt is guarded by `lease_owner = :worker AND status = 'running'`:
+a worker whose lease was taken over can no longer change the task, so a task completes once.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent
+from nuage.db.notify import QUEUE, notify_after_commit, task_channel
+from nuage.domain.enums import TaskStatus
+from nuage.domain.tasks import ACTIVE
+
+T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
+_ACTIVE = [s.value for s in ACTIVE]
+_RUNNING = TaskStatus.RUNNING.value
+_PENDING = TaskStatus.PENDING.value
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the task: its lease expired and another worker took it."""
+
+
+def _owned(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
+    return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, T.c.status == _RUNNING)
+
+
+async def claim_next(
+    session: AsyncSession, worker: str, now: datetime, lease: timedelta
+) -> UUID | None:
+    """Take the oldest due pending task that heads its instance's queue (no earlier active task).
+
+    Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
+    (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
+    """
+    earlier = T.alias("earlier")
+    blocked = sa.exists().where(
+        earlier.c.instance_id == T.c.instance_id,
+        earlier.c.seq < T.c.seq,
+        earlier.c.status.in_(_ACTIVE),
+    )
+    stmt = (
+        sa.select(T.c.id)
+        .where(T.c.status == _PENDING, T.c.run_after <= now, ~blocked)
+        .order_by(T.c.seq)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, of=T)
+    task_id: UUID | None = await session.scalar(stmt)
+    if task_id is None:
+        return None
+    claimed = await session.execute(
+        sa.update(T)
+        .where(T.c.id == task_id, T.c.status == _PENDING)
+        .values(
+            status=_RUNNING,
+            lease_owner=worker,
+            lease_expires_at=now + lease,
+            attempts=T.c.attempts + 1,
+            started_at=sa.func.coalesce(T.c.started_at, now),
+        )
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    notify_after_commit(session, task_channel(task_id))
+    return task_id
+
+
+async def load_task(session: AsyncSession, task_id: UUID) -> InstanceTask:
+    task = await session.scalar(sa.select(InstanceTask).where(InstanceTask.id == task_id))
+    if task is None:
+        raise LookupError(f"task {task_id} vanished")
+    return task
+
+
+async def renew_lease(session: AsyncSession, task_id: UUID, worker: str, until: datetime) -> bool:
+    """Heartbeat: push the lease forward; False if the lease is no longer ours."""
+    renewed = await session.execute(
+        sa.update(T).where(_owned(task_id, worker)).values(lease_expires_at=until)
+    )
+    return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def record_step(
+    session: AsyncSession,
+    task_id: UUID,
+    worker: str,
+    *,
+    step: str,
+    message: str,
+    progress: int | None,
+    attempt: int,
+) -> bool:
+    """Log a step (and progress) of the running attempt; returns whether a cancel was requested."""
+    values: dict[str, Any] = {"progress": progress} if progress is not None else {}
+    values["lease_owner"] = worker
+    done = await session.execute(
+        sa.update(T).where(_owned(task_id, worker)).values(**values).returning(T.c.cancel_requested)
+    )
+    cancel_requested = done.scalar()
+    if cancel_requested is None:
+        raise LeaseLost(str(task_id))
+    session.add(
+        TaskEvent(task_id=task_id, step=step, message=message, progress=progress, attempt=attempt)
+    )
+    notify_after_commit(session, task_channel(task_id))
+    return bool(cancel_requested)
+
+
+async def set_instance(session: AsyncSession, instance_id: UUID, values: dict[str, Any]) -> None:
+    if values:
+        await session.execute(
+            sa.update(Instance).where(Instance.id == instance_id).values(**values)
+        )
+
+
+async def finish(
+    session: AsyncSession,
+    task_id: UUID,
+    worker: str,
+    *,
+    status: TaskStatus,
+    now: datetime,
+    result: Any,
+    error: dict[str, Any] | None,
+    event: TaskEvent,
+) -> bool:
+    """End the attempt for good (completed, failed or cancelled). False if the lease was lost."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "result": result,
+        "error": error,
+        "completed_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if status is TaskStatus.COMPLETED:
+        values["progress"] = 100
+    done = await session.execute(sa.update(T).where(_owned(task_id, worker)).values(**values))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(event)
+    notify_after_commit(session, QUEUE, task_channel(task_id))
+    return True
+
+
+async def reschedule(
+    session: AsyncSession,
+    task_id: UUID,
+    worker: str,
+    *,
+    run_after: datetime,
+    error: dict[str, Any],
+    event: TaskEvent,
+) -> bool:
+    """Back to pending after a transient failure, with one more retry counted."""
+    done = await session.execute(
+        sa.update(T)
+        .where(_owned(task_id, worker))
+        .values(
+            status=_PENDING,
+            retry_count=T.c.retry_count + 1,
+            run_after=run_after,
+            error=error,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    session.add(event)
+    notify_after_commit(session, QUEUE, task_channel(task_id))
+    return True
+
+
+async def release(session: AsyncSession, task_id: UUID, worker: str, now: datetime) -> bool:
+    """Give a running task back (worker shutting down): pending again, due now, no retry counted."""
+    done = await session.execute(
+        sa.update(T)
+        .where(_owned(task_id, worker))
+        .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
+    )
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        session.add(
+            TaskEvent(task_id=task_id, step="released", message="Worker stopped; requeued.")
+        )
+        notify_after_commit(session, QUEUE, task_channel(task_id))
+        return True
+    return False
+
+
+async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
+    """Requeue running tasks whose lease expired (their worker died); they resume idempotently."""
+    expired = list(
+        (
+            await session.scalars(
+                sa.select(T.c.id).where(T.c.status == _RUNNING, T.c.lease_expires_at < now)
+            )
+        ).all()
+    )
+    for task_id in expired:
+        taken = await session.execute(
+            sa.update(T)
+            .where(T.c.id == task_id, T.c.status == _RUNNING, T.c.lease_expires_at < now)
+            .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            session.add(
+                TaskEvent(
+                    task_id=task_id,
+                    step="lease_expired",
+                    message="The worker stopped answering; the task was requeued to resume.",
+                    level="warning",
+                )
+            )
+            notify_after_commit(session, QUEUE, task_channel(task_id))
+    return expired
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the earliest pending task becomes due (for sleeping until a backoff ends)."""
+    due: datetime | None = await session.scalar(
+        sa.select(sa.func.min(T.c.run_after)).where(T.c.status == _PENDING)
+    )
+    return due
+
+
+async def size_row(session: AsyncSession, size_id: UUID) -> Size:
+    size = await session.get(Size, size_id)
+    if size is None:
+        raise LookupError(f"size {size_id}")
+    return size
+
+
+async def image_row(session: AsyncSession, image_id: UUID) -> Image:
+    image = await session.get(Image, image_id)
+    if image is None:
+        raise LookupError(f"image {image_id}")
+    return image

@@ -1,0 +1,82 @@
+"""What a handler sees of its task: plain frozen records mapped once from rows."""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from nuage.db.models import InstanceTask
+from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    id: UUID
+    name: str
+    hostname: str
+    status: InstanceStatus
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+    image_slug: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRecord:
+    id: UUID
+    task_type: TaskType
+    parameters: dict[str, Any]
+    retry_count: int
+    max_retries: int
+    attempt: int
+    instance: InstanceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceUpdate:
+    """What a finished task changes on its instance; None leaves a field as it is."""
+
+    status: InstanceStatus | None = None
+    power_state: PowerState | None = None
+    hostname: str | None = None
+    size_id: UUID | None = None
+    image_id: UUID | None = None
+    ipv4: tuple[str, ...] | None = None
+    ipv6: tuple[str, ...] | None = None
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    result: dict[str, Any]
+    instance: InstanceUpdate
+
+
+def task_record(row: InstanceTask) -> TaskRecord:
+    instance = row.instance
+    return TaskRecord(
+        id=row.id,
+        task_type=TaskType(row.task_type),
+        parameters=dict(row.parameters or {}),
+        retry_count=row.retry_count,
+        max_retries=row.max_retries,
+        attempt=row.attempts,
+        instance=InstanceRecord(
+            id=instance.id,
+            name=instance.name,
+            hostname=instance.hostname,
+            status=InstanceStatus(instance.status),
+            vcpu=instance.size.vcpu,
+            ram_mb=instance.size.ram_mb,
+            disk_gb=instance.size.disk_gb,
+            image_slug=instance.image.slug,
+            tags=tuple(instance.tags or ()),
+        ),
+    )

@@ -1,0 +1,214 @@
+"""The worker: claims due tasks, runs them under a heartbeat-renewed lease, and reaps tasks whose
+worker died. Many workers (in one process or many) may share one database."""
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nuage.db.errors import is_unavailable
+from nuage.db.notify import QUEUE, LocalNotifier
+from nuage.db.session import transaction
+from nuage.db.types import utcnow
+from nuage.domain.catalogue import spec_for
+from nuage.domain.errors import DatabaseUnavailable, InvalidInstanceState, PermanentError, TaskError
+from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.base import Driver
+from nuage.engine import outcomes, queries
+from nuage.engine.context import TaskContext
+from nuage.engine.handlers import HANDLERS
+from nuage.engine.records import TaskRecord, task_record
+
+log = logging.getLogger("nuage.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 4
+    lease_seconds: float = 30.0
+    poll_seconds: float = 1.0
+    backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        driver: Driver,
+        notifier: LocalNotifier,
+        settings: WorkerSettings,
+        *,
+        worker_id: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.driver = driver
+        self.notifier = notifier
+        self.settings = settings
+        self.id = worker_id or new_worker_id()
+        self._rng = rng or random.Random()
+        self._running: dict[asyncio.Task[None], object] = {}
+        self._lease = timedelta(seconds=settings.lease_seconds)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set; running tasks are then given back to the queue."""
+        log.info("worker %s started", self.id)
+        try:
+            while not stop.is_set():
+                await self._tick(stop)
+        finally:
+            for task in list(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
+            log.info("worker %s stopped", self.id)
+
+    async def _tick(self, stop: asyncio.Event) -> None:
+        wake = self.notifier.subscribe(QUEUE)
+        try:
+            claimed = await self._fill_slots()
+            if claimed:
+                return
+            timeout = await self._idle_timeout()
+            stopper = asyncio.ensure_future(stop.wait())
+            waker = asyncio.ensure_future(wake.wait())
+            await asyncio.wait(
+                {stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            stopper.cancel()
+            waker.cancel()
+        except DatabaseUnavailable:
+            log.warning("database unavailable; worker %s backs off", self.id)
+            await asyncio.sleep(self.settings.poll_seconds)
+        finally:
+            self.notifier.unsubscribe(QUEUE, wake)
+
+    async def _fill_slots(self) -> int:
+        await self.reap()
+        claimed = 0
+        while len(self._running) < self.settings.concurrency:
+            task_id = await self.claim()
+            if task_id is None:
+                break
+            runner = asyncio.create_task(self.execute(task_id))
+            self._running[runner] = task_id
+            runner.add_done_callback(self._running.pop)
+            claimed += 1
+        return claimed
+
+    async def _idle_timeout(self) -> float:
+        async with transaction(self.sessions) as session:
+            due = await queries.next_due(session)
+        timeout = self.settings.poll_seconds
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
+        return max(timeout, 0.005)
+
+    async def claim(self) -> UUID | None:
+        async with transaction(self.sessions) as session:
+            return await queries.claim_next(session, self.id, utcnow(), self._lease)
+
+    async def reap(self) -> int:
+        async with transaction(self.sessions) as session:
+            return len(await queries.reap(session, utcnow()))
+
+    async def execute(self, task_id: UUID) -> None:
+        """Run one claimed task to the end of its attempt."""
+        async with transaction(self.sessions) as session:
+            record = task_record(await queries.load_task(session, task_id))
+        runner = asyncio.current_task()
+        assert runner is not None
+        heartbeat = asyncio.create_task(self._heartbeat(record, runner))
+        try:
+            await self._attempt(record)
+        except queries.LeaseLost:
+            log.warning("task %s: lease lost; another worker owns it", task_id)
+        except asyncio.CancelledError:
+            if not heartbeat.done():  # stopping, not a lost lease: give the task back
+                with contextlib.suppress(Exception):
+                    async with transaction(self.sessions) as session:
+                        await queries.release(session, task_id, self.id, utcnow())
+            raise
+        except Exception as error:
+            if not is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
+                raise
+            log.warning("task %s: database lost; the lease will expire and be taken over", task_id)
+        finally:
+            heartbeat.cancel()
+
+    async def _attempt(self, record: TaskRecord) -> None:
+        spec = spec_for(record.task_type)
+        ctx = TaskContext(record, driver=self.driver, sessions=self.sessions, worker=self.id)
+        try:
+            if record.instance.status not in spec.requires:
+                needs = " or ".join(sorted(spec.requires))
+                raise InvalidInstanceState(
+                    f"{record.task_type} needs the instance to be {needs}; "
+                    f"it is {record.instance.status}."
+                )
+            async with transaction(self.sessions) as session:
+                await outcomes.mark_started(session, record, spec, record.instance.id)
+            await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5)
+            outcome = await HANDLERS[record.task_type](ctx)
+        except TaskError as error:
+            async with transaction(self.sessions) as session:
+                await outcomes.fail(
+                    session,
+                    record,
+                    spec,
+                    self.id,
+                    error,
+                    now=utcnow(),
+                    policy=self.settings.backoff,
+                    rng=self._rng,
+                )
+            return
+        except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable):
+            raise
+        except Exception as error:
+            if is_unavailable(error):
+                raise
+            log.exception("task %s: unexpected error", record.id)
+            internal = PermanentError(
+                f"Internal error ({type(error).__name__}); the operators were told.",
+                code="internal_error",
+            )
+            async with transaction(self.sessions) as session:
+                await outcomes.fail(
+                    session,
+                    record,
+                    spec,
+                    self.id,
+                    internal,
+                    now=utcnow(),
+                    policy=self.settings.backoff,
+                    rng=self._rng,
+                )
+            return
+        async with transaction(self.sessions) as session:
+            await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
+
+    async def _heartbeat(self, record: TaskRecord, runner: asyncio.Task[None]) -> None:
+        interval = self.settings.lease_seconds / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                async with transaction(self.sessions) as session:
+                    owned = await queries.renew_lease(
+                        session, record.id, self.id, utcnow() + self._lease
+                    )
+            except DatabaseUnavailable:
+                continue
+            if not owned:
+                runner.cancel()
+                return

@@ -1,0 +1,69 @@
+"""Authorization: which organizations and projects a principal may read or change.
+
+Another tenant's organization or project is NotFound, exactly like a missing one; a viewer or a
+read-only key asking to change something is PermissionDenied.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import Membership, Organization, Project, ProjectMember
+from nuage.domain.enums import Role, Scope
+from nuage.domain.errors import NotFound, PermissionDenied
+from nuage.services.principals import Principal
+
+WRITERS = frozenset({Role.OWNER, Role.EDITOR, Role.GUEST})
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectAccess:
+    principal: Principal
+    organization: Organization
+    project: Project
+    role: Role
+
+
+async def organization_role(session: AsyncSession, principal: Principal, org_id: UUID) -> Role:
+    role = await session.scalar(
+        sa.select(Membership.role).where(
+            Membership.organization_id == org_id, Membership.user_id == principal.user_id
+        )
+    )
+    if role is None:
+        raise NotFound()
+    return Role(role)
+
+
+async def project_access(
+    session: AsyncSession, principal: Principal, org_id: UUID, project_id: UUID, *, write: bool
+) -> ProjectAccess:
+    role = await organization_role(session, principal, org_id)
+    project = await session.get(Project, project_id)
+    if project is None or project.organization_id != org_id:
+        raise NotFound()
+    if role is Role.GUEST and not await _is_project_member(session, principal, project_id):
+        raise NotFound()
+    check_scope(principal, write=write)
+    if write and role not in WRITERS:
+        raise PermissionDenied("Your role in this organization is read-only.")
+    organization = await session.get(Organization, org_id)
+    assert organization is not None  # a membership row references it
+    return ProjectAccess(principal, organization, project, role)
+
+
+def check_scope(principal: Principal, *, write: bool) -> None:
+    needed = Scope.COMPUTE_WRITE if write else Scope.COMPUTE_READ
+    if not principal.can(needed) and not (not write and principal.can(Scope.COMPUTE_WRITE)):
+        raise PermissionDenied(f"This API key lacks the `{needed}` scope.")
+
+
+async def _is_project_member(session: AsyncSession, principal: Principal, project_id: UUID) -> bool:
+    found = await session.scalar(
+        sa.select(ProjectMember.id).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == principal.user_id
+        )
+    )
+    return found is not None

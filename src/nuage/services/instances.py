@@ -1,0 +1,178 @@
+"""Instance use cases. Hardware and power changes are tasks; name, description and tags are not."""
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import Image, Instance, InstanceTask, Location, Organization, Size
+from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState, TaskType
+from nuage.domain.errors import NotFound, QuotaExceeded, ValidationFailed
+from nuage.domain.instances import hostname_from_name, validate_hostname, validate_name
+from nuage.services import tasks
+from nuage.services.access import ProjectAccess
+from nuage.services.catalogue import active_entry
+from nuage.services.pagination import PageRequest, PageResult, paginate
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceDraft:
+    name: str
+    size_id: UUID
+    location_id: UUID
+    image_id: UUID | None = None
+    os_name: str | None = None
+    hostname: str | None = None
+    vpc_id: UUID | None = None
+    billing_cycle: BillingCycle = BillingCycle.HOURLY
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceChanges:
+    name: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+def _live(access: ProjectAccess) -> sa.Select[Instance]:
+    return sa.select(Instance).where(
+        Instance.project_id == access.project.id, Instance.status != InstanceStatus.DELETED.value
+    )
+
+
+async def list_instances(
+    session: AsyncSession, access: ProjectAccess, page: PageRequest
+) -> PageResult[Instance]:
+    return await paginate(session, _live(access).order_by(Instance.created.desc()), page)
+
+
+async def get_instance(session: AsyncSession, access: ProjectAccess, instance_id: UUID) -> Instance:
+    instance = await session.scalar(_live(access).where(Instance.id == instance_id))
+    if instance is None:
+        raise NotFound()
+    return instance
+
+
+async def create_instance(
+    session: AsyncSession, access: ProjectAccess, draft: InstanceDraft
+) -> tuple[Instance, InstanceTask]:
+    """Check quota and references, insert the instance (pending) and queue its `create_vps`."""
+    await _check_quota(session, access.organization)
+    size = await active_entry(session, Size, draft.size_id, "size_id")
+    location = await active_entry(session, Location, draft.location_id, "location_id")
+    image = await _image(session, draft)
+    if draft.vpc_id is not None:
+        raise ValidationFailed.on("vpc_id", "VPCs are not available yet; leave vpc_id empty.")
+    name = validate_name(draft.name)
+    hostname = validate_hostname(draft.hostname) if draft.hostname else hostname_from_name(name)
+    instance = Instance(
+        legacy_id=await _next_legacy_id(session),
+        organization_id=access.organization.id,
+        project_id=access.project.id,
+        name=name,
+        status=InstanceStatus.PENDING.value,
+        size=size,
+        location=location,
+        image=image,
+        hostname=hostname,
+        description=draft.description,
+        tags=list(draft.tags),
+        ipv4=[],
+        ipv6=[],
+        power_state=PowerState.OFF.value,
+        billing_cycle=draft.billing_cycle.value,
+        created_by_id=access.principal.user_id,
+    )
+    session.add(instance)
+    await session.flush()
+    params = {
+        "size_id": str(size.id),
+        "location_id": str(location.id),
+        "image_id": str(image.id),
+        "hostname": hostname,
+    }
+    task = await tasks.enqueue(
+        session, access, instance, TaskType.CREATE_VPS, parameters=params, validated=True
+    )
+    return instance, task
+
+
+async def update_instance(
+    session: AsyncSession, access: ProjectAccess, instance_id: UUID, changes: InstanceChanges
+) -> Instance:
+    instance = await get_instance(session, access, instance_id)
+    if changes.name is not None:
+        instance.name = validate_name(changes.name)
+    if changes.description is not None:
+        instance.description = changes.description
+    if changes.tags is not None:
+        instance.tags = list(changes.tags)
+    await session.flush()
+    return instance
+
+
+async def act(
+    session: AsyncSession,
+    access: ProjectAccess,
+    instance_id: UUID,
+    task_type: TaskType,
+    *,
+    parameters: dict[str, Any] | None = None,
+    max_retries: int | None = None,
+    reject_if_busy: bool = False,
+) -> InstanceTask:
+    """Queue an action (start, stop, resize, delete, …) on one of the project's instances."""
+    instance = await get_instance(session, access, instance_id)
+    return await tasks.enqueue(
+        session,
+        access,
+        instance,
+        task_type,
+        parameters=parameters,
+        max_retries=max_retries,
+        reject_if_busy=reject_if_busy,
+    )
+
+
+async def _check_quota(session: AsyncSession, organization: Organization) -> None:
+    # Lock the organization row (PostgreSQL) so two concurrent creates cannot both pass.
+    await session.execute(
+        sa.select(Organization.id).where(Organization.id == organization.id).with_for_update()
+    )
+    used = await session.scalar(
+        sa.select(sa.func.count(Instance.id)).where(
+            Instance.organization_id == organization.id,
+            Instance.status != InstanceStatus.DELETED.value,
+        )
+    )
+    if (used or 0) >= organization.instance_quota:
+        raise QuotaExceeded(
+            f"The organization's instance quota ({organization.instance_quota}) is used up; "
+            "delete an instance or ask for a higher quota."
+        )
+
+
+async def _next_legacy_id(session: AsyncSession) -> int:
+    current = await session.scalar(sa.select(sa.func.max(Instance.legacy_id)))
+    return (current or 0) + 1
+
+
+async def _image(session: AsyncSession, draft: InstanceDraft) -> Image:
+    if draft.image_id is not None:
+        return await active_entry(session, Image, draft.image_id, "image_id")
+    if draft.os_name:
+        found = await session.scalar(
+            sa.select(Image)
+            .where(
+                Image.is_active, sa.or_(Image.os_name == draft.os_name, Image.slug == draft.os_name)
+            )
+            .order_by(Image.os_version.desc())
+        )
+        if found is None:
+            raise ValidationFailed.on("os_name", f'No active image for os_name "{draft.os_name}".')
+        return found
+    raise ValidationFailed.on("image_id", "Give image_id or os_name.")

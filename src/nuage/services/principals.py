@@ -1,0 +1,75 @@
+"""Who is calling: a Bearer token (JWT access token or API key) becomes a Principal."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import ApiKey, User
+from nuage.db.types import utcnow
+from nuage.domain.enums import Scope
+from nuage.domain.errors import AuthenticationFailed
+from nuage.services import security
+
+ALL_SCOPES = frozenset(Scope)
+_LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: UUID
+    scopes: frozenset[Scope]
+    api_key_id: UUID | None = None
+
+    def can(self, scope: Scope) -> bool:
+        return scope in self.scopes
+
+
+async def authenticate(
+    session: AsyncSession, authorization: str | None, *, secret: str
+) -> Principal:
+    """Resolve an `Authorization: Bearer …` header; revoked or expired keys fail at once."""
+    if not authorization:
+        raise AuthenticationFailed(
+            "Authentication credentials were not provided.", code="not_authenticated"
+        )
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise AuthenticationFailed("Use an `Authorization: Bearer <token>` header.")
+    if token.startswith(security.API_KEY_PREFIX):
+        principal = await _from_api_key(session, token)
+    else:
+        principal = await _from_jwt(session, token, secret)
+    await session.commit()
+    return principal
+
+
+async def _from_jwt(session: AsyncSession, token: str, secret: str) -> Principal:
+    user_id = security.read_token(token, kind="access", secret=secret)
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
+    return Principal(user_id=user.id, scopes=ALL_SCOPES)
+
+
+async def _from_api_key(session: AsyncSession, token: str) -> Principal:
+    row = await session.scalar(
+        sa.select(ApiKey).where(ApiKey.prefix == security.api_key_lookup(token))
+    )
+    if row is None or not security.api_key_matches(token, row.key_hash):
+        raise AuthenticationFailed("Invalid API key.", code="api_key_invalid")
+    now = utcnow()
+    if row.revoked_at is not None:
+        raise AuthenticationFailed("This API key has been revoked.", code="api_key_revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed("This API key has expired.", code="api_key_expired")
+    user = await session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
+    if row.last_used is None or now - row.last_used >= _LAST_USED_RESOLUTION:
+        row.last_used = now
+    scopes = frozenset(Scope(s) for s in row.scopes if s in Scope.__members__.values())
+    return Principal(user_id=user.id, scopes=scopes, api_key_id=row.id)

@@ -1,0 +1,297 @@
+"""Task use cases: enqueue, read, list, cancel, retry, events. Each runs in the caller's session
+and commits through `services.commit` (see `services/idempotency.py`)."""
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import Instance, InstanceTask, TaskEvent
+from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
+from nuage.db.types import utcnow
+from nuage.domain.catalogue import MAX_RETRIES_LIMIT, spec_for
+from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
+from nuage.domain.errors import (
+    InstanceBusy,
+    InstanceDeleting,
+    InvalidTaskState,
+    NotFound,
+    TaskTypeNotSupported,
+    ValidationFailed,
+)
+from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, is_terminal
+from nuage.services.access import ProjectAccess
+from nuage.services.pagination import PageRequest, PageResult, paginate
+from nuage.services.task_params import validate_parameters
+
+_ACTIVE = [s.value for s in ACTIVE]
+MAX_WAIT_SECONDS = 60
+RECHECK_SECONDS = 5.0
+ORDERINGS = {
+    "created": InstanceTask.created,
+    "modified": InstanceTask.modified,
+    "started_at": InstanceTask.started_at,
+    "completed_at": InstanceTask.completed_at,
+    "status": InstanceTask.status,
+    "task_type": InstanceTask.task_type,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    instance_id: UUID | None = None
+    statuses: tuple[TaskStatus, ...] = ()
+    task_types: tuple[TaskType, ...] = ()
+    created_by: UUID | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    ordering: str = "-created"
+
+
+async def enqueue(
+    session: AsyncSession,
+    access: ProjectAccess,
+    instance: Instance,
+    task_type: TaskType,
+    *,
+    parameters: dict[str, Any] | None,
+    max_retries: int | None = None,
+    reject_if_busy: bool = False,
+    validated: bool = False,
+) -> InstanceTask:
+    """Queue a task behind the instance's earlier ones. Never refused because the instance is
+    busy, unless the caller asked for that (`on_conflict=reject`)."""
+    spec = spec_for(task_type)
+    if not spec.supported:
+        raise TaskTypeNotSupported(f"Task type `{task_type}` is not supported yet.")
+    await _check_accepts_tasks(session, instance, reject_if_busy=reject_if_busy)
+    if validated:
+        params = dict(parameters or {})
+    else:
+        params = await validate_parameters(session, spec, instance, parameters)
+    retries = spec.default_max_retries if max_retries is None else max_retries
+    if not 0 <= retries <= MAX_RETRIES_LIMIT:
+        raise ValidationFailed.on(
+            "max_retries", f"Ensure this value is between 0 and {MAX_RETRIES_LIMIT}."
+        )
+    task = InstanceTask(
+        organization_id=access.organization.id,
+        project_id=access.project.id,
+        instance=instance,
+        task_type=task_type.value,
+        status=TaskStatus.PENDING.value,
+        parameters=params,
+        max_retries=retries,
+        created_by_id=access.principal.user_id,
+        run_after=utcnow(),
+    )
+    session.add(task)
+    await session.flush()
+    session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
+    notify_after_commit(session, QUEUE, task_channel(task.id))
+    return task
+
+
+async def _check_accepts_tasks(
+    session: AsyncSession, instance: Instance, *, reject_if_busy: bool
+) -> None:
+    if instance.status == InstanceStatus.DELETED:
+        raise NotFound()
+    active = (
+        await session.scalars(
+            sa.select(InstanceTask.task_type).where(
+                InstanceTask.instance_id == instance.id, InstanceTask.status.in_(_ACTIVE)
+            )
+        )
+    ).all()
+    if TaskType.DELETE_VPS.value in active:
+        raise InstanceDeleting()
+    if reject_if_busy and active:
+        raise InstanceBusy(f"The instance has {len(active)} task(s) pending or running.")
+
+
+def _task_query(access: ProjectAccess) -> sa.Select[InstanceTask]:
+    return sa.select(InstanceTask).where(InstanceTask.project_id == access.project.id)
+
+
+async def get_task(
+    session: AsyncSession, access: ProjectAccess, task_id: UUID, *, instance_id: UUID | None = None
+) -> InstanceTask:
+    stmt = (
+        _task_query(access)
+        .where(InstanceTask.id == task_id)
+        .execution_options(populate_existing=True)  # a long poll re-reads the same row
+    )
+    if instance_id is not None:
+        stmt = stmt.where(InstanceTask.instance_id == instance_id)
+    task = await session.scalar(stmt)
+    if task is None:
+        raise NotFound()
+    return task
+
+
+async def list_tasks(
+    session: AsyncSession, access: ProjectAccess, filters: TaskFilters, page: PageRequest
+) -> PageResult[InstanceTask]:
+    stmt = _task_query(access)
+    if filters.instance_id is not None:
+        stmt = stmt.where(InstanceTask.instance_id == filters.instance_id)
+    if filters.statuses:
+        stmt = stmt.where(InstanceTask.status.in_([s.value for s in filters.statuses]))
+    if filters.task_types:
+        stmt = stmt.where(InstanceTask.task_type.in_([t.value for t in filters.task_types]))
+    if filters.created_by is not None:
+        stmt = stmt.where(InstanceTask.created_by_id == filters.created_by)
+    if filters.created_after is not None:
+        stmt = stmt.where(InstanceTask.created >= filters.created_after)
+    if filters.created_before is not None:
+        stmt = stmt.where(InstanceTask.created < filters.created_before)
+    return await paginate(session, stmt.order_by(*_ordering(filters.ordering)), page)
+
+
+def _ordering(ordering: str) -> list[sa.ColumnElement[Any]]:
+    name = ordering.removeprefix("-")
+    if name not in ORDERINGS:
+        allowed = ", ".join(sorted(ORDERINGS))
+        raise ValidationFailed.on("ordering", f"Order by one of {allowed}, with `-` to reverse.")
+    column = ORDERINGS[name]
+    if ordering.startswith("-"):
+        return [column.desc(), InstanceTask.seq.desc()]
+    return [column.asc(), InstanceTask.seq.asc()]
+
+
+async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) -> InstanceTask:
+    """A pending task is cancelled now; a running one at its next safe step."""
+    task = await get_task(session, access, task_id)
+    spec = spec_for(TaskType(task.task_type))
+    if task.status == TaskStatus.PENDING:
+        now = utcnow()
+        task.status, task.completed_at = TaskStatus.CANCELLED.value, now
+        task.error = None
+        if spec.status_on_failure is not None and task.instance.status in {
+            InstanceStatus.PENDING.value,
+            InstanceStatus.BUILDING.value,
+        }:
+            task.instance.status = spec.status_on_failure.value
+        session.add(
+            TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
+        )
+    elif task.status == TaskStatus.RUNNING:
+        if not spec.cancellable:
+            raise InvalidTaskState(f"A running {task.task_type} task cannot be cancelled.")
+        task.cancel_requested = True
+        session.add(
+            TaskEvent(task_id=task.id, step="cancel_requested", message="Cancel requested.")
+        )
+    else:
+        raise InvalidTaskState(f"The task is already {task.status}.")
+    notify_after_commit(session, QUEUE, task_channel(task.id))
+    await session.flush()
+    return task
+
+
+async def retry(session: AsyncSession, access: ProjectAccess, task_id: UUID) -> InstanceTask:
+    """A new task with the same type, parameters and retry budget as a failed or cancelled one."""
+    task = await get_task(session, access, task_id)
+    if TaskStatus(task.status) not in RETRYABLE_BY_USER:
+        raise InvalidTaskState(
+            f"Only failed or cancelled tasks can be retried; this one is {task.status}."
+        )
+    return await enqueue(
+        session,
+        access,
+        task.instance,
+        TaskType(task.task_type),
+        parameters=task.parameters,
+        max_retries=task.max_retries,
+        validated=TaskType(task.task_type) is TaskType.CREATE_VPS,
+    )
+
+
+async def list_events(
+    session: AsyncSession, access: ProjectAccess, task_id: UUID, page: PageRequest
+) -> PageResult[TaskEvent]:
+    task = await get_task(session, access, task_id)
+    stmt = sa.select(TaskEvent).where(TaskEvent.task_id == task.id).order_by(TaskEvent.id)
+    return await paginate(session, stmt, page)
+
+
+async def wait_for_task(
+    session: AsyncSession,
+    access: ProjectAccess,
+    task_id: UUID,
+    *,
+    wait_seconds: float,
+    notifier: Notifier,
+    instance_id: UUID | None = None,
+) -> InstanceTask:
+    """The task as soon as it is terminal, or as it is after `wait_seconds`.
+
+    Waits on the task's notification channel, not by polling; the transaction is ended before
+    waiting so that no lock is held. A slow re-read (every RECHECK_SECONDS) covers changes made
+    by another process that this one's notifier cannot hear.
+    """
+    deadline = time.monotonic() + wait_seconds
+    channel = task_channel(task_id)
+    while True:
+        waiter = notifier.subscribe(channel)
+        try:
+            task = await get_task(session, access, task_id, instance_id=instance_id)
+            remaining = deadline - time.monotonic()
+            if is_terminal(TaskStatus(task.status)) or remaining <= 0:
+                return task
+            await session.commit()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, RECHECK_SECONDS)):
+                    await waiter.wait()
+        finally:
+            notifier.unsubscribe(channel, waiter)
+
+
+async def create_task(
+    session: AsyncSession,
+    access: ProjectAccess,
+    *,
+    instance_id: UUID,
+    task_type: TaskType,
+    parameters: dict[str, Any] | None,
+    max_retries: int | None,
+    reject_if_busy: bool,
+) -> InstanceTask:
+    """The generic `POST …/tasks`: any supported type that is not tied to its own endpoint."""
+    spec = spec_for(task_type)
+    if not spec.supported:
+        raise TaskTypeNotSupported(f"Task type `{task_type}` is not supported yet.")
+    if not spec.generic:
+        raise ValidationFailed.on("task_type", f"`{task_type}` is queued by its own endpoint.")
+    instance = await session.scalar(
+        sa.select(Instance).where(
+            Instance.id == instance_id,
+            Instance.project_id == access.project.id,
+            Instance.status != InstanceStatus.DELETED.value,
+        )
+    )
+    if instance is None:
+        raise ValidationFailed.on(
+            "instance_id", f'Invalid pk "{instance_id}" - object does not exist.'
+        )
+    try:
+        params = await validate_parameters(session, spec, instance, parameters)
+    except ValidationFailed as error:
+        raise ValidationFailed({"parameters": error.fields}) from error
+    return await enqueue(
+        session,
+        access,
+        instance,
+        task_type,
+        parameters=params,
+        max_retries=max_retries,
+        reject_if_busy=reject_if_busy,
+        validated=True,
+    )

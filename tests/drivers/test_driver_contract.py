@@ -1,0 +1,331 @@
+"""The Driver contract, asserted identically for every implementation (see conftest)."""
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from nuage.domain.enums import PowerState
+from nuage.domain.errors import PermanentError
+from nuage.drivers.base import Driver, MachineInfo, MachineSpec
+
+pytestmark = pytest.mark.anyio
+
+SpecFactory = Callable[..., MachineSpec]  # the `new_spec` fixture
+
+
+def markers(console: str) -> list[str]:
+    return [line for line in console.splitlines() if line.startswith("NUAGE-BOOTED ")]
+
+
+def marker(hostname: str, vcpu: int, ram_mb: int) -> str:
+    return f"NUAGE-BOOTED hostname={hostname} vcpus={vcpu} mem_mb={ram_mb}"
+
+
+async def create(driver: Driver, spec: MachineSpec, *, power: PowerState) -> MachineInfo:
+    info = await driver.create(spec)
+    if power is PowerState.OFF:
+        info = await driver.stop(spec.machine_id)
+    return info
+
+
+async def expect_permanent(code: str, call: Awaitable[object]) -> None:
+    with pytest.raises(PermanentError) as caught:
+        await call
+    assert caught.value.code == code
+
+
+# create / inspect
+
+
+async def test_create_powers_on_and_boots_with_the_spec(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(vcpu=2, ram_mb=1024, disk_gb=8)
+
+    info = await driver.create(spec)
+
+    assert (info.machine_id, info.power) == (spec.machine_id, PowerState.ON)
+    assert (info.vcpu, info.ram_mb, info.disk_gb) == (2, 1024, 8)
+    assert (info.hostname, info.image) == (spec.hostname, spec.image)
+    assert info.disk_id
+    assert await driver.inspect(spec.machine_id) == info
+    assert markers(await driver.console(spec.machine_id)) == [marker(spec.hostname, 2, 1024)]
+
+
+async def test_create_twice_returns_the_existing_machine_unchanged(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    first = await driver.create(spec)
+    console = await driver.console(spec.machine_id)
+
+    again = await driver.create(new_spec(machine_id=spec.machine_id, vcpu=4, hostname="other"))
+
+    assert again == first
+    assert await driver.inspect(spec.machine_id) == first
+    assert await driver.console(spec.machine_id) == console
+
+
+async def test_inspect_of_unknown_machine_is_none(driver: Driver, new_spec: SpecFactory) -> None:
+    assert await driver.inspect(new_spec().machine_id) is None
+
+
+# power
+
+
+@pytest.mark.parametrize("operation", ["stop", "shutdown"])
+async def test_stop_and_shutdown_power_off_and_converge(
+    driver: Driver, new_spec: SpecFactory, operation: str
+) -> None:
+    spec = new_spec()
+    created = await driver.create(spec)
+    power_off = getattr(driver, operation)
+
+    off = await power_off(spec.machine_id)
+    again = await power_off(spec.machine_id)
+
+    assert off.power is PowerState.OFF
+    assert again == off == await driver.inspect(spec.machine_id)
+    assert off.disk_id == created.disk_id
+
+
+async def test_start_boots_a_stopped_machine_and_converges(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+
+    started = await driver.start(spec.machine_id)
+    console = await driver.console(spec.machine_id)
+    again = await driver.start(spec.machine_id)
+
+    assert started.power is PowerState.ON
+    assert again == started == await driver.inspect(spec.machine_id)
+    assert markers(console) == [marker(spec.hostname, spec.vcpu, spec.ram_mb)] * 2
+    assert await driver.console(spec.machine_id) == console
+
+
+async def test_start_of_a_running_machine_changes_nothing(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    created = await driver.create(spec)
+    console = await driver.console(spec.machine_id)
+
+    assert await driver.start(spec.machine_id) == created
+    assert await driver.console(spec.machine_id) == console
+
+
+@pytest.mark.parametrize("operation", ["reboot", "reset"])
+async def test_reboot_and_reset_boot_again_and_stay_on(
+    driver: Driver, new_spec: SpecFactory, operation: str
+) -> None:
+    spec = new_spec()
+    created = await driver.create(spec)
+
+    info = await getattr(driver, operation)(spec.machine_id)
+
+    assert info == created
+    assert len(markers(await driver.console(spec.machine_id))) == 2
+
+
+@pytest.mark.parametrize("operation", ["reboot", "reset"])
+async def test_reboot_and_reset_of_a_stopped_machine_are_refused(
+    driver: Driver, new_spec: SpecFactory, operation: str
+) -> None:
+    spec = new_spec()
+    stopped = await create(driver, spec, power=PowerState.OFF)
+
+    await expect_permanent("machine_not_running", getattr(driver, operation)(spec.machine_id))
+    assert await driver.inspect(spec.machine_id) == stopped
+
+
+# resize
+
+
+async def test_resize_of_a_stopped_machine_shows_at_next_boot(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(vcpu=1, ram_mb=512, disk_gb=5)
+    await create(driver, spec, power=PowerState.OFF)
+
+    resized = await driver.resize(spec.machine_id, vcpu=2, ram_mb=1024, disk_gb=10)
+    again = await driver.resize(spec.machine_id, vcpu=2, ram_mb=1024, disk_gb=10)
+
+    assert (resized.vcpu, resized.ram_mb, resized.disk_gb) == (2, 1024, 10)
+    assert resized.power is PowerState.OFF
+    assert again == resized == await driver.inspect(spec.machine_id)
+    await driver.start(spec.machine_id)
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(spec.hostname, 2, 1024)
+
+
+async def test_resize_of_a_running_machine_is_refused(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    created = await driver.create(spec)
+
+    await expect_permanent(
+        "machine_running", driver.resize(spec.machine_id, vcpu=2, ram_mb=1024, disk_gb=10)
+    )
+    assert await driver.inspect(spec.machine_id) == created
+
+
+async def test_resize_never_shrinks_the_disk(driver: Driver, new_spec: SpecFactory) -> None:
+    spec = new_spec(disk_gb=10)
+    stopped = await create(driver, spec, power=PowerState.OFF)
+
+    await expect_permanent(
+        "disk_shrink_refused", driver.resize(spec.machine_id, vcpu=2, ram_mb=1024, disk_gb=5)
+    )
+    assert await driver.inspect(spec.machine_id) == stopped
+
+
+# hostname
+
+
+async def test_set_hostname_of_a_running_machine_reboots_with_it(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    await driver.create(spec)
+
+    info = await driver.set_hostname(spec.machine_id, "renamed")
+
+    assert (info.hostname, info.power) == ("renamed", PowerState.ON)
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        "renamed", spec.vcpu, spec.ram_mb
+    )
+    await driver.reboot(spec.machine_id)
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        "renamed", spec.vcpu, spec.ram_mb
+    )
+
+
+async def test_set_hostname_of_a_stopped_machine_applies_at_next_boot(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+
+    info = await driver.set_hostname(spec.machine_id, "renamed")
+
+    assert (info.hostname, info.power) == ("renamed", PowerState.OFF)
+    assert await driver.inspect(spec.machine_id) == info
+    await driver.start(spec.machine_id)
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        "renamed", spec.vcpu, spec.ram_mb
+    )
+
+
+# reinstall
+
+
+async def test_reinstall_of_a_running_machine_gives_a_new_disk_and_fresh_console(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(image="debian-12")
+    created = await driver.create(spec)
+    await driver.reboot(spec.machine_id)
+
+    info = await driver.reinstall(spec.machine_id, image="ubuntu-24.04", hostname="fresh")
+
+    assert info.disk_id != created.disk_id
+    assert (info.image, info.hostname, info.power) == ("ubuntu-24.04", "fresh", PowerState.ON)
+    assert await driver.inspect(spec.machine_id) == info
+    console = await driver.console(spec.machine_id)
+    assert markers(console) == [marker("fresh", spec.vcpu, spec.ram_mb)]
+    assert spec.hostname not in console
+
+
+async def test_reinstall_of_a_stopped_machine_keeps_it_off(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    stopped = await create(driver, spec, power=PowerState.OFF)
+
+    info = await driver.reinstall(spec.machine_id, image="alpine-3.20", hostname="fresh")
+
+    assert info.disk_id != stopped.disk_id
+    assert (info.image, info.hostname, info.power) == ("alpine-3.20", "fresh", PowerState.OFF)
+    assert markers(await driver.console(spec.machine_id)) == []
+    await driver.start(spec.machine_id)
+    assert markers(await driver.console(spec.machine_id)) == [
+        marker("fresh", spec.vcpu, spec.ram_mb)
+    ]
+
+
+# delete
+
+
+def files_naming(state_dir: Path, machine_id: str) -> list[Path]:
+    """Files kept for a machine, logs excepted (a driver may keep its history on purpose)."""
+    if not state_dir.exists():
+        return []
+    return [
+        path
+        for path in state_dir.rglob("*")
+        if path.is_file() and machine_id in path.name and path.suffix not in {".jsonl", ".log"}
+    ]
+
+
+@pytest.mark.parametrize("power", [PowerState.ON, PowerState.OFF])
+async def test_delete_removes_the_machine_and_its_files_and_converges(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path, power: PowerState
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=power)
+    assert files_naming(state_dir, spec.machine_id)  # the check below would otherwise be empty
+
+    await driver.delete(spec.machine_id)
+    await driver.delete(spec.machine_id)
+
+    assert await driver.inspect(spec.machine_id) is None
+    assert files_naming(state_dir, spec.machine_id) == []
+
+
+async def test_create_after_delete_makes_a_new_machine(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    first = await driver.create(spec)
+    await driver.delete(spec.machine_id)
+
+    second = await driver.create(spec)
+
+    assert second.disk_id != first.disk_id
+    assert markers(await driver.console(spec.machine_id)) == [
+        marker(spec.hostname, spec.vcpu, spec.ram_mb)
+    ]
+
+
+async def test_delete_of_unknown_machine_succeeds(driver: Driver, new_spec: SpecFactory) -> None:
+    await driver.delete(new_spec().machine_id)
+
+
+# missing machine
+
+OPERATIONS_ON_A_MACHINE: dict[str, Callable[[Driver, str], Awaitable[object]]] = {
+    "start": lambda d, m: d.start(m),
+    "stop": lambda d, m: d.stop(m),
+    "shutdown": lambda d, m: d.shutdown(m),
+    "reboot": lambda d, m: d.reboot(m),
+    "reset": lambda d, m: d.reset(m),
+    "resize": lambda d, m: d.resize(m, vcpu=1, ram_mb=512, disk_gb=5),
+    "reinstall": lambda d, m: d.reinstall(m, image="debian-12", hostname="h"),
+    "set_hostname": lambda d, m: d.set_hostname(m, "h"),
+    "console": lambda d, m: d.console(m),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS_ON_A_MACHINE))
+async def test_operations_on_a_missing_machine_raise_machine_not_found(
+    driver: Driver, new_spec: SpecFactory, operation: str
+) -> None:
+    machine_id = new_spec().machine_id
+
+    await expect_permanent(
+        "machine_not_found", OPERATIONS_ON_A_MACHINE[operation](driver, machine_id)
+    )
+    assert await driver.inspect(machine_id) is None

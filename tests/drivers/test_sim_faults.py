@@ -1,0 +1,382 @@
+"""What only the simulated driver does: persistence, fault injection, the operation log, latency."""
+
+import contextlib
+import ipaddress
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nuage.domain.enums import PowerState
+from nuage.domain.errors import NuageError, PermanentError, TransientError
+from nuage.drivers.base import Driver, MachineSpec
+from nuage.drivers.sim import SimDriver, SimSettings
+
+pytestmark = pytest.mark.anyio
+
+SpecFactory = Callable[..., MachineSpec]  # the `new_spec` fixture
+
+
+def sim(state_dir: Path, **settings: float) -> SimDriver:
+    return SimDriver(SimSettings(state_dir=state_dir, **settings))  # type: ignore[arg-type]
+
+
+async def snapshot(driver: SimDriver, machine_id: str) -> tuple[object, str]:
+    return await driver.inspect(machine_id), await driver.console(machine_id)
+
+
+def test_sim_driver_implements_the_protocol(state_dir: Path) -> None:
+    assert isinstance(sim(state_dir), Driver)
+    assert sim(state_dir).name == "sim"
+
+
+def test_settings_refuse_impossible_rates(state_dir: Path) -> None:
+    with pytest.raises(ValueError):
+        SimSettings(state_dir=state_dir, transient_failure_rate=1.5)
+    with pytest.raises(ValueError):
+        SimSettings(state_dir=state_dir, latency_ms=-1)
+
+
+# persistence and layout
+
+
+async def test_state_survives_a_new_driver_over_the_same_dir(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    first = sim(state_dir)
+    await first.create(spec)
+    await first.stop(spec.machine_id)
+    await first.set_hostname(spec.machine_id, "renamed")
+    before = await snapshot(first, spec.machine_id)
+
+    second = sim(state_dir)
+
+    assert await snapshot(second, spec.machine_id) == before
+    assert (await second.start(spec.machine_id)).hostname == "renamed"
+    assert (await first.inspect(spec.machine_id)) == (await second.inspect(spec.machine_id))
+
+
+async def test_one_atomic_file_per_machine(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    await driver.stop(spec.machine_id)
+
+    machine_file = state_dir / "machines" / f"{spec.machine_id}.json"
+    assert json.loads(machine_file.read_text())["power"] == "off"
+    assert [p.name for p in (state_dir / "machines").iterdir()] == [machine_file.name]
+
+    driver.inject_fault(spec.machine_id, operation="reboot", kind="transient")
+    assert (state_dir / "faults" / f"{spec.machine_id}.json").exists()
+    await driver.delete(spec.machine_id)
+    assert not machine_file.exists()
+    assert not (state_dir / "faults" / f"{spec.machine_id}.json").exists()
+
+
+async def test_addresses_are_documentation_ranges_derived_from_the_id(
+    tmp_path: Path, new_spec: SpecFactory
+) -> None:
+    specs = [new_spec() for _ in range(20)]
+    here, there = sim(tmp_path / "a"), sim(tmp_path / "b")
+    infos = [await here.create(spec) for spec in specs]
+
+    for info in infos:
+        (v4,), (v6,) = info.ipv4, info.ipv6
+        assert ipaddress.IPv4Address(v4) in ipaddress.IPv4Network("192.0.2.0/24")
+        assert 2 <= int(v4.rsplit(".", 1)[1]) <= 254
+        assert ipaddress.IPv6Address(v6) in ipaddress.IPv6Network("2001:db8::/32")
+    again = await there.create(specs[0])
+    assert (again.ipv4, again.ipv6) == (infos[0].ipv4, infos[0].ipv6)
+    assert len({info.ipv4 for info in infos}) > 1
+    assert len({info.ipv6 for info in infos}) == len(infos)
+
+
+@pytest.mark.parametrize("operation", ["stop", "shutdown"])
+async def test_power_off_is_written_to_the_console(
+    state_dir: Path, new_spec: SpecFactory, operation: str
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+
+    await getattr(driver, operation)(spec.machine_id)
+
+    assert (await driver.console(spec.machine_id)).splitlines()[-1] == "NUAGE-POWEROFF"
+
+
+async def test_invalid_input_is_refused(state_dir: Path, new_spec: SpecFactory) -> None:
+    driver = sim(state_dir)
+    with pytest.raises(PermanentError) as caught:
+        await driver.start("../escape")
+    assert caught.value.code == "invalid_machine_id"
+    with pytest.raises(PermanentError) as caught:
+        await driver.create(new_spec(vcpu=0))
+    assert caught.value.code == "invalid_spec"
+    with pytest.raises(PermanentError) as caught:
+        await driver.create(new_spec(hostname="two words"))
+    assert caught.value.code == "invalid_spec"
+
+
+# injected faults
+
+
+async def expect_fault(kind: type[NuageError], code: str, call: Awaitable[object]) -> None:
+    with pytest.raises(kind) as caught:
+        await call
+    assert caught.value.code == code
+
+
+async def test_injected_transient_fault_fires_the_given_times_then_clears(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    await driver.stop(spec.machine_id)
+    before = await snapshot(driver, spec.machine_id)
+
+    driver.inject_fault(spec.machine_id, operation="start", kind="transient", times=2)
+
+    for _ in range(2):
+        await expect_fault(TransientError, "sim_transient_fault", driver.start(spec.machine_id))
+        assert await snapshot(driver, spec.machine_id) == before
+    assert (await driver.start(spec.machine_id)).power is PowerState.ON
+
+
+async def test_injected_permanent_fault(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    driver.inject_fault(spec.machine_id, operation="reboot", kind="permanent")
+
+    with pytest.raises(PermanentError) as caught:
+        await driver.reboot(spec.machine_id)
+
+    assert caught.value.code == "sim_permanent_fault"
+    assert "injected" in caught.value.message.lower()
+    assert not isinstance(caught.value, TransientError)
+    await driver.reboot(spec.machine_id)
+
+
+async def test_fault_injected_before_create_makes_create_fail(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    driver.inject_fault(spec.machine_id, operation="create", kind="permanent")
+
+    await expect_fault(PermanentError, "sim_permanent_fault", driver.create(spec))
+
+    assert await driver.inspect(spec.machine_id) is None
+    assert not (state_dir / "machines" / f"{spec.machine_id}.json").exists()
+    assert (await driver.create(spec)).power is PowerState.ON
+
+
+async def test_a_fault_fires_only_on_its_operation(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    driver.inject_fault(spec.machine_id, operation="stop", kind="transient")
+
+    await driver.reboot(spec.machine_id)
+    await expect_fault(TransientError, "sim_transient_fault", driver.stop(spec.machine_id))
+    assert (await driver.stop(spec.machine_id)).power is PowerState.OFF
+
+
+async def test_a_wildcard_fault_fires_on_any_operation_but_not_on_reads(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    driver.inject_fault(spec.machine_id, kind="transient", times=2)
+
+    assert await driver.inspect(spec.machine_id) is not None
+    await driver.console(spec.machine_id)
+    await expect_fault(TransientError, "sim_transient_fault", driver.start(spec.machine_id))
+    await expect_fault(TransientError, "sim_transient_fault", driver.stop(spec.machine_id))
+    assert (await driver.stop(spec.machine_id)).power is PowerState.OFF
+
+
+async def test_injected_faults_reach_another_driver(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    await sim(state_dir).create(spec)
+    sim(state_dir).inject_fault(spec.machine_id, operation="stop", kind="permanent")
+
+    await expect_fault(PermanentError, "sim_permanent_fault", sim(state_dir).stop(spec.machine_id))
+    assert (await sim(state_dir).stop(spec.machine_id)).power is PowerState.OFF
+
+
+def test_inject_fault_refuses_what_it_cannot_do(state_dir: Path) -> None:
+    driver = sim(state_dir)
+    with pytest.raises(ValueError):
+        driver.inject_fault("m1", operation="explode", kind="transient")
+    with pytest.raises(ValueError):
+        driver.inject_fault("m1", kind="fatal")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        driver.inject_fault("m1", kind="transient", times=0)
+
+
+# faults declared by tags
+
+
+async def test_create_tag_fault_fires_then_create_succeeds_and_converges(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(tags=("env:test", "sim:fail=create:transient:2"))
+    driver = sim(state_dir)
+
+    for _ in range(2):
+        await expect_fault(TransientError, "sim_transient_fault", driver.create(spec))
+        assert await driver.inspect(spec.machine_id) is None
+    created = await driver.create(spec)
+
+    assert created.power is PowerState.ON
+    assert await driver.create(spec) == created  # tags are not registered again
+    outcomes = [entry["outcome"] for entry in driver.operations(spec.machine_id)]
+    assert outcomes == ["sim_transient_fault", "sim_transient_fault", "ok", "ok"]
+
+
+async def test_tag_fault_for_a_later_operation_fires_once_by_default(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(tags=("sim:fail=stop:permanent",))
+    driver = sim(state_dir)
+    await driver.create(spec)
+
+    await expect_fault(PermanentError, "sim_permanent_fault", driver.stop(spec.machine_id))
+    assert (await driver.stop(spec.machine_id)).power is PowerState.OFF
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "sim:fail=create",
+        "sim:fail=create:boom",
+        "sim:fail=nope:transient",
+        "sim:fail=*:transient:x",
+        "sim:fail=*:transient:0",
+        "sim:fail=*:transient:1:2",
+    ],
+)
+async def test_malformed_fault_tag_is_an_invalid_spec(
+    state_dir: Path, new_spec: SpecFactory, tag: str
+) -> None:
+    spec = new_spec(tags=(tag,))
+
+    await expect_fault(PermanentError, "invalid_spec", sim(state_dir).create(spec))
+    assert await sim(state_dir).inspect(spec.machine_id) is None
+
+
+# random faults
+
+
+@pytest.mark.parametrize(
+    ("rate", "kind", "code"),
+    [
+        ("transient_failure_rate", TransientError, "sim_transient_fault"),
+        ("permanent_failure_rate", PermanentError, "sim_permanent_fault"),
+    ],
+)
+async def test_rate_one_always_fails_and_changes_nothing(
+    state_dir: Path, new_spec: SpecFactory, rate: str, kind: type[NuageError], code: str
+) -> None:
+    spec = new_spec()
+    await sim(state_dir).create(spec)
+    failing = sim(state_dir, seed=1, **{rate: 1.0})
+    before = await snapshot(failing, spec.machine_id)
+
+    await expect_fault(kind, code, failing.stop(spec.machine_id))
+    await expect_fault(kind, code, failing.reboot(spec.machine_id))
+    await expect_fault(kind, code, failing.set_hostname(spec.machine_id, "renamed"))
+    await expect_fault(kind, code, failing.reinstall(spec.machine_id, image="x", hostname="y"))
+    await expect_fault(kind, code, failing.delete(spec.machine_id))
+    await expect_fault(kind, code, failing.create(new_spec()))
+
+    assert await snapshot(failing, spec.machine_id) == before
+    assert await failing.inspect(new_spec().machine_id) is None
+
+
+async def test_rate_zero_never_fails(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    driver = sim(state_dir, seed=7, transient_failure_rate=0.0, permanent_failure_rate=0.0)
+    await driver.create(spec)
+
+    for _ in range(50):
+        await driver.stop(spec.machine_id)
+        await driver.start(spec.machine_id)
+
+
+async def test_seeded_random_faults_repeat(tmp_path: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+
+    async def outcomes(state_dir: Path) -> list[str]:
+        driver = sim(state_dir, seed=42, transient_failure_rate=0.5)
+        for _ in range(40):
+            with contextlib.suppress(TransientError):
+                await driver.create(spec)
+        return [entry["outcome"] for entry in driver.operations(spec.machine_id)]
+
+    first, second = await outcomes(tmp_path / "a"), await outcomes(tmp_path / "b")
+
+    assert first == second
+    assert {"ok", "sim_transient_fault"} == set(first)
+
+
+# operation log and latency
+
+
+async def test_the_operation_log_records_each_operation_in_order(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    await driver.stop(spec.machine_id)
+    driver.inject_fault(spec.machine_id, operation="start", kind="transient")
+    with pytest.raises(TransientError):
+        await driver.start(spec.machine_id)
+    await driver.start(spec.machine_id)
+    with pytest.raises(PermanentError):
+        await driver.resize(spec.machine_id, vcpu=2, ram_mb=1024, disk_gb=10)
+    await driver.inspect(spec.machine_id)
+    await driver.console(spec.machine_id)
+    await driver.delete(spec.machine_id)
+
+    log = sim(state_dir).operations(spec.machine_id)
+
+    assert [(e["operation"], e["outcome"]) for e in log] == [
+        ("create", "ok"),
+        ("stop", "ok"),
+        ("start", "sim_transient_fault"),
+        ("start", "ok"),
+        ("resize", "machine_running"),
+        ("delete", "ok"),
+    ]
+    assert {e["machine_id"] for e in log} == {spec.machine_id}
+    times = [
+        (datetime.fromisoformat(e["started"]), datetime.fromisoformat(e["finished"])) for e in log
+    ]
+    assert all(s.utcoffset() == timedelta(0) and s <= f for s, f in times)
+    assert all(f <= next_s for (_, f), (next_s, _) in itertools.pairwise(times))
+    assert all(len(e["started"].split(".")[1]) == len("123456+00:00") for e in log)
+
+
+async def test_latency_delays_every_operation(state_dir: Path, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    driver = sim(state_dir, latency_ms=100)
+
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: driver.create(spec),
+        lambda: driver.stop(spec.machine_id),
+        lambda: driver.inspect(spec.machine_id),
+    ]
+    for call in calls:
+        began = time.monotonic()
+        await call()
+        assert time.monotonic() - began >= 0.099  # asyncio may wake a clock tick early
