@@ -93,6 +93,7 @@ async def enqueue(
     )
     session.add(task)
     await session.flush()
+    await session.refresh(task, ["created_by", "instance"])
     session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
     notify_after_commit(session, QUEUE, task_channel(task.id))
     return task

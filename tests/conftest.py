@@ -1,0 +1,97 @@
+"""Shared fixtures: a migrated database per test, the API over ASGI, a worker on the sim driver,
+and tenants (user + organization + project + API key) made through the services."""
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from nuage.api.app import create_app
+from nuage.api.runtime import Runtime
+from nuage.config import Settings
+from nuage.db.migrate import upgrade
+from nuage.db.notify import LocalNotifier
+from nuage.db.session import make_engine, make_sessionmaker
+from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.sim import SimDriver, SimSettings
+from nuage.engine.worker import Worker, WorkerSettings
+from tests.support import Stack, TenantFactory
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (migrating per test would be slower)."""
+    path = tmp_path_factory.mktemp("template") / "nuage.db"
+
+    async def migrate() -> None:
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path, template_db: Path) -> Settings:
+    db = tmp_path / "nuage.db"
+    shutil.copy(template_db, db)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=f"sqlite+aiosqlite:///{db}",
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
+        sim_latency_ms=0,
+        lease_seconds=5,
+        poll_seconds=0.5,
+        retry_base_seconds=0.02,
+        retry_cap_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def stack(settings: Settings) -> AsyncIterator[Stack]:
+    """The API (over ASGI, no network) and the pieces to run workers beside it."""
+    engine = make_engine(settings.database_url)
+    notifier = LocalNotifier()
+    runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
+    driver = SimDriver(SimSettings(state_dir=settings.sim_state_dir))
+    transport = httpx.ASGITransport(app=create_app(runtime))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        stack = Stack(runtime=runtime, notifier=notifier, driver=driver, client=client)
+        try:
+            yield stack
+        finally:
+            await stack.stop_workers()
+            await engine.dispose()
+
+
+def worker_settings(settings: Settings, **overrides: float) -> WorkerSettings:
+    base = WorkerSettings(
+        concurrency=4,
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.poll_seconds,
+        backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def worker(stack: Stack, settings: Settings) -> Worker:
+    """A running worker (in this event loop) on the simulated driver."""
+    worker = Worker(stack.runtime.sessions, stack.driver, stack.notifier, worker_settings(settings))
+    stack.start_worker(worker)
+    return worker
+
+
+@pytest.fixture
+def tenants(stack: Stack) -> TenantFactory:
+    return TenantFactory(stack)

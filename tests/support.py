@@ -1,0 +1,157 @@
+"""Test helpers: the running stack, tenants made through the services, and API shortcuts."""
+
+import asyncio
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from nuage.api.runtime import Runtime
+from nuage.db.models import Organization, Project, User
+from nuage.db.notify import LocalNotifier
+from nuage.db.session import transaction
+from nuage.domain.enums import Role, Scope
+from nuage.drivers.sim import SimDriver
+from nuage.engine.worker import Worker
+from nuage.services import accounts, api_keys
+
+SIZES = {
+    "nano": "5e1c2a40-7d2b-4f0a-8c55-3b7d2e9a0001",
+    "small": "5e1c2a40-7d2b-4f0a-8c55-3b7d2e9a0002",
+    "medium": "5e1c2a40-7d2b-4f0a-8c55-3b7d2e9a0003",
+    "large": "5e1c2a40-7d2b-4f0a-8c55-3b7d2e9a0004",
+}
+LOCATION = "0b6f3d6e-1f4e-4c53-9a0e-5a9d1f1c0001"
+IMAGES = {
+    "debian": "9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10001",
+    "ubuntu": "9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10002",
+}
+TERMINAL = {"completed", "failed", "cancelled"}
+_counter = itertools.count(1)
+
+
+@dataclass
+class Stack:
+    runtime: Runtime
+    notifier: LocalNotifier
+    driver: SimDriver
+    client: httpx.AsyncClient
+    workers: list[tuple[Worker, asyncio.Event, asyncio.Task[None]]] = field(default_factory=list)
+
+    def start_worker(self, worker: Worker) -> None:
+        stop = asyncio.Event()
+        self.workers.append((worker, stop, asyncio.create_task(worker.run(stop))))
+
+    async def stop_workers(self) -> None:
+        for _worker, stop, _task in self.workers:
+            stop.set()
+        await asyncio.gather(*(task for *_, task in self.workers), return_exceptions=True)
+        self.workers.clear()
+
+
+@dataclass
+class Tenant:
+    client: httpx.AsyncClient
+    user_id: UUID
+    email: str
+    password: str
+    organization_id: UUID
+    project_id: UUID
+    key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    @property
+    def base(self) -> str:
+        return f"/v1/organizations/{self.organization_id}/projects/{self.project_id}/compute"
+
+    async def get(self, path: str, **kw: Any) -> httpx.Response:
+        return await self.client.get(self.base + path, headers=self.headers, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        headers = {**self.headers, **kw.pop("headers", {})}
+        return await self.client.post(self.base + path, json=json, headers=headers, **kw)
+
+    async def create_instance(self, **body: Any) -> tuple[dict[str, Any], str]:
+        """Create an instance; returns its body and its create task's id."""
+        payload = {
+            "name": f"vm-{next(_counter)}",
+            "size_id": SIZES["small"],
+            "location_id": LOCATION,
+            "image_id": IMAGES["debian"],
+            **body,
+        }
+        response = await self.post("/instances", json=payload)
+        assert response.status_code == 201, response.text
+        return response.json(), response.headers["Location"].rsplit("/", 1)[1]
+
+    async def wait(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
+        """Long-poll a task until it is terminal."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            response = await self.get(f"/tasks/{task_id}", params={"wait": 5})
+            assert response.status_code == 200, response.text
+            task: dict[str, Any] = response.json()
+            if task["status"] in TERMINAL:
+                return task
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"task {task_id} still {task['status']}")
+
+    async def running_instance(self, **body: Any) -> dict[str, Any]:
+        instance, task_id = await self.create_instance(**body)
+        assert (await self.wait(task_id))["status"] == "completed"
+        return instance
+
+    async def act(self, instance_id: str, verb: str, json: Any = None) -> dict[str, Any]:
+        response = await self.post(f"/instances/{instance_id}/{verb}", json=json)
+        assert response.status_code == 202, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+
+class TenantFactory:
+    """Tenants made through the services, as `nuage bootstrap` makes them."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+
+    async def __call__(
+        self, *, scopes: tuple[Scope, ...] = (Scope.COMPUTE_READ, Scope.COMPUTE_WRITE),
+        quota: int = 10,
+    ) -> Tenant:
+        n = next(_counter)
+        email, password = f"user{n}@example.com", "password-123"
+        async with transaction(self.stack.runtime.sessions) as session:
+            user = await accounts.ensure_user(session, email, password, first_name=f"U{n}")
+            org = await accounts.create_organization(session, user, f"Org {n}", instance_quota=quota)
+            project = Project(organization_id=org.id, name=f"project-{n}")
+            session.add(project)
+            await session.flush()
+            key, _ = await api_keys.create(session, user.id, name="test", scopes=scopes)
+        return Tenant(self.stack.client, user.id, email, password, org.id, project.id, key)
+
+    async def member(
+        self, tenant: Tenant, role: Role, *, projects: tuple[UUID, ...] = (),
+        scopes: tuple[Scope, ...] = (Scope.COMPUTE_READ, Scope.COMPUTE_WRITE),
+    ) -> Tenant:
+        """Another user in `tenant`'s organization with `role` (guests: added to `projects`)."""
+        n = next(_counter)
+        email, password = f"member{n}@example.com", "password-123"
+        async with transaction(self.stack.runtime.sessions) as session:
+            user: User = await accounts.ensure_user(session, email, password)
+            org = await session.get(Organization, tenant.organization_id)
+            assert org is not None
+            await accounts.add_member(session, org, user, role)
+            for project_id in projects:
+                project = await session.get(Project, project_id)
+                assert project is not None
+                await accounts.add_project_member(session, project, user)
+            key, _ = await api_keys.create(session, user.id, name="member", scopes=scopes)
+        return Tenant(
+            self.stack.client, user.id, email, password, tenant.organization_id,
+            tenant.project_id, key,
+        )
