@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
@@ -18,6 +19,7 @@ from nuage.db.notify import LocalNotifier
 from nuage.db.session import make_engine, make_sessionmaker
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.sim import SimDriver, SimSettings
+from nuage.services import security
 from nuage.engine.worker import Worker, WorkerSettings
 from tests.support import Stack, TenantFactory
 
@@ -25,6 +27,15 @@ from tests.support import Stack, TenantFactory
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real argon2, at the lowest cost: production cost (64 MiB, 3 passes) per test tenant would
+    be most of the suite's time, and the tests of passwords do not depend on the cost."""
+    monkeypatch.setattr(
+        security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,9 @@ class Settings:
     access_token_minutes: int = 15
     refresh_token_days: int = 7
     max_body_bytes: int = 1_048_576
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout: float = 10.0
     worker_concurrency: int = 4
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
@@ -65,6 +68,9 @@ def load_settings() -> Settings:
         access_token_minutes=_int("NUAGE_ACCESS_TOKEN_MINUTES", 15),
         refresh_token_days=_int("NUAGE_REFRESH_TOKEN_DAYS", 7),
         max_body_bytes=_int("NUAGE_MAX_BODY_BYTES", 1_048_576),
+        db_pool_size=_int("NUAGE_DB_POOL_SIZE", 10),
+        db_max_overflow=_int("NUAGE_DB_MAX_OVERFLOW", 10),
+        db_pool_timeout=_float("NUAGE_DB_POOL_TIMEOUT", 10.0),
         worker_concurrency=_int("NUAGE_WORKER_CONCURRENCY", 4),
         lease_seconds=_float("NUAGE_LEASE_SECONDS", 30.0),
         poll_seconds=_float("NUAGE_POLL_SECONDS", 1.0),

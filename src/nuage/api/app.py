@@ -32,5 +32,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     errors.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
+    app.add_exception_handler(OSError, errors.database_error)
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
     return app

@@ -72,6 +72,9 @@ def validation_fields(errors: Any) -> tuple[bool, dict[str, Any]]:
         in_path = in_path or where == "path"
         if item.get("type") == "json_invalid":
             return False, {"__parse__": [item.get("ctx", {}).get("error", "invalid JSON")]}
+        if item.get("type") == "missing" and loc == ["body"]:  # an empty body is not JSON
+            fields["__parse__"] = ["Expecting value: the request body is empty"]
+            continue
         parts = parts or ["non_field_errors"]
         node = fields
         for part in parts[:-1]:

@@ -32,7 +32,7 @@ async def idempotency_key(
         str(principal.user_id),
         key,
         method=request.method,
-        path=request.url.path,
+        path=f"{request.url.path}?{request.url.query}",  # `?on_conflict=` changes the request
         body=await request.body(),
     )
     stored = await idempotency.lookup(session, idem)
@@ -60,8 +60,12 @@ async def commit(
     location: str | None = None,
 ) -> Response:
     body = payload.model_dump(mode="json") if payload is not None else None
-    stored = await idempotency.commit(session, idem, StoredResponse(status_code, body, location))
-    return render(stored)
+    ours = StoredResponse(status_code, body, location)
+    stored = await idempotency.commit(session, idem, ours)
+    response = render(stored)
+    if stored is not ours:  # a concurrent twin with the same key won: this is its replay
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
 
 
 async def replay_handler(_request: Request, error: Exception) -> Response:

@@ -8,6 +8,7 @@ import typer
 
 from nuage.cli import demo, runtime
 from nuage.config import load_settings
+from nuage.domain.errors import NuageError
 from nuage.services.accounts import bootstrap as bootstrap_account
 
 app = typer.Typer(
@@ -51,16 +52,28 @@ def bootstrap(
     password: Annotated[str, typer.Option(help="The user's password (8 characters or more).")],
     organization: Annotated[str, typer.Option(help="Organization name.")] = "Default",
     project: Annotated[str, typer.Option(help="Project name.")] = "default",
+    instance_quota: Annotated[
+        int | None, typer.Option(help="Set the organization's instance quota.")
+    ] = None,
 ) -> None:
     """Create or reuse a user, organization and project; print them with a new API key as JSON."""
-    result = asyncio.run(
-        demo.run_in_session(
-            load_settings(),
-            lambda session: bootstrap_account(
-                session, email=email, password=password, organization=organization, project=project
-            ),
+    try:
+        result = asyncio.run(
+            demo.run_in_session(
+                load_settings(),
+                lambda session: bootstrap_account(
+                    session,
+                    email=email,
+                    password=password,
+                    organization=organization,
+                    project=project,
+                    instance_quota=instance_quota,
+                ),
+            )
         )
-    )
+    except NuageError as error:
+        typer.echo(f"nuage bootstrap: {error.message}", err=True)
+        raise typer.Exit(2) from error
     typer.echo(json.dumps(demo.bootstrap_json(result)))
 
 

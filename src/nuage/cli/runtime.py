@@ -14,7 +14,8 @@ from nuage.api.runtime import Runtime
 from nuage.config import Settings
 from nuage.db.migrate import upgrade
 from nuage.db.notify import LocalNotifier
-from nuage.db.session import make_engine, make_sessionmaker
+from nuage.db.pg_notify import PostgresNotifier
+from nuage.db.session import engine_for, make_sessionmaker
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
 from nuage.drivers.sim import SimDriver, SimSettings
@@ -60,13 +61,24 @@ def make_worker(process: Process, driver: Driver) -> Worker:
 @contextlib.asynccontextmanager
 async def open_process(settings: Settings) -> AsyncIterator[Process]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.database_url)
-    notifier = LocalNotifier()
+    engine = engine_for(settings)
+    notifier = make_notifier(settings)
     runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
+    if isinstance(notifier, PostgresNotifier):
+        await notifier.start()
     try:
         yield Process(engine, runtime, notifier)
     finally:
+        if isinstance(notifier, PostgresNotifier):
+            await notifier.close()
         await engine.dispose()
+
+
+def make_notifier(settings: Settings) -> LocalNotifier:
+    """One process: in-memory wake-ups. PostgreSQL: LISTEN/NOTIFY across processes."""
+    if settings.database_url.startswith("postgresql"):
+        return PostgresNotifier(settings.database_url)
+    return LocalNotifier()
 
 
 async def migrate(settings: Settings) -> None:

@@ -8,20 +8,45 @@ from sqlalchemy import exc as sa_exc
 
 from nuage.domain.errors import DatabaseUnavailable
 
+# SQLSTATE classes that mean "the database is not there right now": connection exceptions (08),
+# operator intervention such as shutdown or start-up (57P), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = ("08", "57P", "53300")
+_UNAVAILABLE_TYPES = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+
 
 def is_unavailable(error: BaseException) -> bool:
-    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(
-        error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError | OSError
-    )
+    """Whether `error`, or anything it wraps, says the database cannot be reached."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _UNAVAILABLE_TYPES):
+            return True
+        sqlstate = str(getattr(current, "sqlstate", "") or "")
+        if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+            return True
+        if type(current).__module__.startswith("asyncpg") and "Interface" in type(current).__name__:
+            return True
+        wrapped = getattr(current, "orig", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+    return False
 
 
 @asynccontextmanager
 async def translate_db_errors() -> AsyncIterator[None]:
     try:
         yield
-    except (sa_exc.SQLAlchemyError, OSError) as error:
+    except DatabaseUnavailable:
+        raise
+    except Exception as error:
         if is_unavailable(error):
             raise DatabaseUnavailable() from error
         raise

@@ -40,6 +40,11 @@ def _fk(target: str, *, nullable: bool = False, index: bool = True) -> Mapped[An
     )
 
 
+def _partial(name: str, where: str, *columns: str) -> sa.Index:
+    condition = sa.text(where)
+    return sa.Index(name, *columns, postgresql_where=condition, sqlite_where=condition)
+
+
 class User(Base):
     __tablename__ = "users"
     id: Mapped[UUID] = _id()
@@ -185,10 +190,19 @@ class InstanceTask(Base):
 
     __tablename__ = "instance_tasks"
     __table_args__ = (
-        sa.Index("ix_instance_tasks_claim", "status", "run_after"),
+        # Hot paths stay small at millions of rows: partial indexes hold only live tasks.
+        _partial("ix_instance_tasks_pending_seq", "status = 'pending'", "seq"),
+        _partial("ix_instance_tasks_pending_due", "status = 'pending'", "run_after"),
+        _partial(
+            "ix_instance_tasks_active_instance",
+            "status IN ('pending', 'running')",
+            "instance_id",
+            "seq",
+        ),
+        _partial("ix_instance_tasks_running_lease", "status = 'running'", "lease_expires_at"),
         sa.Index("ix_instance_tasks_instance_seq", "instance_id", "seq"),
         sa.Index("ix_instance_tasks_project_created", "project_id", "created"),
-        sa.Index("ix_instance_tasks_lease", "status", "lease_expires_at"),
+        sa.Index("ix_instance_tasks_project_status_created", "project_id", "status", "created"),
     )
     seq: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
     id: Mapped[UUID] = mapped_column(sa.Uuid, unique=True, default=uuid4)

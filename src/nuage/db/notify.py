@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 QUEUE = "queue"
+PG_CHANNEL = "nuage_events"
 
 
 def task_channel(task_id: UUID) -> str:
@@ -48,6 +50,9 @@ class LocalNotifier:
         self._waiters[channel].add(waiter)
         return waiter
 
+    def subscribed_channels(self) -> list[str]:
+        return list(self._waiters)
+
     def unsubscribe(self, channel: str, waiter: asyncio.Event) -> None:
         waiters = self._waiters.get(channel)
         if waiters is not None:
@@ -67,6 +72,16 @@ def notify_after_commit(session: AsyncSession, *channels: str) -> None:
 def session_info(notifier: Notifier) -> dict[str, Any]:
     """The `info` a session factory gives its sessions so that commits reach `notifier`."""
     return {_NOTIFIER: notifier}
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_postgres(session: Session) -> None:
+    """On PostgreSQL, NOTIFY inside the transaction: delivered to every process on commit."""
+    channels = session.info.get(_PENDING)
+    if not channels or session.get_bind().dialect.name != "postgresql":
+        return
+    for channel in sorted(channels):
+        session.execute(sa.select(sa.func.pg_notify(PG_CHANNEL, channel)))
 
 
 @event.listens_for(Session, "after_commit")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from nuage.config import Settings
 from nuage.db.errors import translate_db_errors
 from nuage.db.notify import Notifier, session_info
 
@@ -23,6 +24,18 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The engine with the pool sizes of the settings (SQLite: one writer anyway)."""
+    if settings.database_url.startswith("sqlite"):
+        return make_engine(settings.database_url)
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

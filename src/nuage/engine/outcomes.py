@@ -29,6 +29,7 @@ async def complete(
         message=f"{spec.label}: done.",
         progress=100,
         attempt=record.attempt,
+        created=now,  # the same instant as the task's completed_at
     )
     done = await queries.finish(
         session,
@@ -60,6 +61,8 @@ async def fail(
     rng: random.Random,
 ) -> bool:
     """Retry a transient error while retries remain; otherwise fail (or cancel) the task."""
+    if error.retryable and await queries.cancel_requested(session, record.id):
+        error = TaskCancelled(f"Cancelled after a failed attempt ({error.code}: {error.message})")
     body = error.as_result()
     decision = decide(
         error,
@@ -75,6 +78,7 @@ async def fail(
             step="retry_scheduled",
             level="warning",
             attempt=record.attempt,
+            created=now,  # the instant run_after is counted from
             message=(
                 f"{error.code}: {error.message} Retry {attempt} of {record.max_retries} "
                 f"in {decision.delay_seconds:.1f} s."
@@ -92,6 +96,7 @@ async def fail(
         level="info" if cancelled else "error",
         message=f"{error.code}: {error.message}",
         attempt=record.attempt,
+        created=now,  # the same instant as the task's completed_at
     )
     done = await queries.finish(
         session,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
+from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus
 from nuage.domain.tasks import ACTIVE
 
@@ -30,6 +31,16 @@ def _owned(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
     return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, T.c.status == _RUNNING)
 
 
+def _blocked() -> sa.Exists:
+    """An earlier task of the same instance is still pending or running."""
+    earlier = T.alias("earlier")
+    return sa.exists().where(
+        earlier.c.instance_id == T.c.instance_id,
+        earlier.c.seq < T.c.seq,
+        earlier.c.status.in_(_ACTIVE),
+    )
+
+
 async def claim_next(
     session: AsyncSession, worker: str, now: datetime, lease: timedelta
 ) -> UUID | None:
@@ -38,15 +49,9 @@ async def claim_next(
     Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
     """
-    earlier = T.alias("earlier")
-    blocked = sa.exists().where(
-        earlier.c.instance_id == T.c.instance_id,
-        earlier.c.seq < T.c.seq,
-        earlier.c.status.in_(_ACTIVE),
-    )
     stmt = (
         sa.select(T.c.id)
-        .where(T.c.status == _PENDING, T.c.run_after <= now, ~blocked)
+        .where(T.c.status == _PENDING, T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
         .limit(1)
     )
@@ -55,21 +60,28 @@ async def claim_next(
     task_id: UUID | None = await session.scalar(stmt)
     if task_id is None:
         return None
+    # Read the clock again once the row is ours: the task this one waited for committed its
+    # completed_at before our select could see it, so started_at never precedes it.
+    started = max(now, utcnow())
     claimed = await session.execute(
         sa.update(T)
         .where(T.c.id == task_id, T.c.status == _PENDING)
         .values(
             status=_RUNNING,
             lease_owner=worker,
-            lease_expires_at=now + lease,
+            lease_expires_at=started + lease,
             attempts=T.c.attempts + 1,
-            started_at=sa.func.coalesce(T.c.started_at, now),
+            started_at=sa.func.coalesce(T.c.started_at, started),
         )
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     notify_after_commit(session, task_channel(task_id))
     return task_id
+
+
+async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
+    return bool(await session.scalar(sa.select(T.c.cancel_requested).where(T.c.id == task_id)))
 
 
 async def load_task(session: AsyncSession, task_id: UUID) -> InstanceTask:
@@ -224,9 +236,14 @@ async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
-    """When the earliest pending task becomes due (for sleeping until a backoff ends)."""
+    """When the earliest claimable pending task becomes due (for sleeping until a backoff ends).
+
+    Tasks queued behind an earlier active task of their instance do not count: they become
+    claimable when that task ends, which wakes the worker (QUEUE). Counting them would make an
+    idle worker poll in a tight loop for as long as the task ahead of them runs.
+    """
     due: datetime | None = await session.scalar(
-        sa.select(sa.func.min(T.c.run_after)).where(T.c.status == _PENDING)
+        sa.select(sa.func.min(T.c.run_after)).where(T.c.status == _PENDING, ~_blocked())
     )
     return due
 

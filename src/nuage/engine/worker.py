@@ -116,6 +116,9 @@ class Worker:
 
     async def claim(self) -> UUID | None:
         async with transaction(self.sessions) as session:
+            # Read the clock once the transaction has begun (on SQLite: holds the write lock), so
+            # `started_at` is never earlier than the `completed_at` of the task it waited for.
+            await session.connection()
             return await queries.claim_next(session, self.id, utcnow(), self._lease)
 
     async def reap(self) -> int:

@@ -82,7 +82,13 @@ async def add_project_member(session: AsyncSession, project: Project, user: User
 
 
 async def bootstrap(
-    session: AsyncSession, *, email: str, password: str, organization: str, project: str
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    organization: str,
+    project: str,
+    instance_quota: int | None = None,
 ) -> Bootstrap:
     """Create or reuse the user, their organization and project (by name); mint a new API key."""
     user = await ensure_user(session, email, password)
@@ -94,6 +100,10 @@ async def bootstrap(
     )
     if org is None:
         org = await create_organization(session, user, organization)
+    if instance_quota is not None:
+        if instance_quota < 0:
+            raise ValidationFailed.on("instance_quota", "Use a number of 0 or more.")
+        org.instance_quota = instance_quota
     proj = await session.scalar(
         sa.select(Project).where(Project.organization_id == org.id, Project.name == project)
     )

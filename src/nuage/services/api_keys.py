@@ -68,6 +68,10 @@ async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]
 
 
 async def revoke(session: AsyncSession, principal: Principal, key_id: UUID) -> None:
+    """Revoke one of the caller's keys. Revoking is a write: a read-only key may not do it (else
+    a leaked read-only key could revoke its owner's read-write keys)."""
+    if not principal.can(Scope.COMPUTE_WRITE):
+        raise PermissionDenied(f"This API key lacks the `{Scope.COMPUTE_WRITE}` scope.")
     row = await session.get(ApiKey, key_id)
     if row is None or row.user_id != principal.user_id or row.revoked_at is not None:
         raise NotFound()

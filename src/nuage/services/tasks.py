@@ -175,10 +175,8 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
         now = utcnow()
         task.status, task.completed_at = TaskStatus.CANCELLED.value, now
         task.error = None
-        if spec.status_on_failure is not None and task.instance.status in {
-            InstanceStatus.PENDING.value,
-            InstanceStatus.BUILDING.value,
-        }:
+        unfinished = {InstanceStatus.PENDING, InstanceStatus.BUILDING, spec.status_while_running}
+        if spec.status_on_failure is not None and task.instance.status in unfinished:
             task.instance.status = spec.status_on_failure.value
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")

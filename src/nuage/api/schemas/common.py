@@ -1,8 +1,9 @@
 """Shapes shared by every resource: DRF's list envelope and error bodies."""
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -19,7 +20,30 @@ class ErrorOut(BaseModel):
     code: str
 
 
+def _check_text(value: Any) -> None:
+    """Refuse text no database or JSON encoder can store: NUL (PostgreSQL refuses it, as DRF
+    does) and lone surrogates (`"\\udfff"` is valid JSON syntax, but not encodable as UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise PydanticCustomError("null_characters", "Null characters are not allowed.")
+        if any("\ud800" <= char <= "\udfff" for char in value):
+            raise PydanticCustomError("surrogates", "Lone surrogate characters are not allowed.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
 class Body(BaseModel):
     """A request body: unknown fields are refused, so a typo is an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        _check_text(value)
+        return value

@@ -1,0 +1,87 @@
+"""Shared set-up for the benchmarks: fresh databases, seeded rows, processes, a printed table."""
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from nuage.db.migrate import upgrade
+from nuage.db.session import make_engine
+
+NUAGE = str(Path(sys.executable).with_name("nuage"))
+PG_ADMIN = os.environ.get("NUAGE_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for n, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if n == 0:
+            print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def mean(values: Sequence[float]) -> float:
+    return statistics.fmean(values) if values else 0.0
+
+
+async def fresh_postgres(prefix: str) -> str:
+    """A new, migrated database on the machine's PostgreSQL; returns its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+async def drop_postgres(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def fresh_sqlite(directory: Path) -> str:
+    url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    engine = make_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+def nuage_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
+    return {
+        **base,
+        "NUAGE_DATABASE_URL": database_url,
+        "NUAGE_DATA_DIR": str(data_dir),
+        "NUAGE_SECRET_KEY": "bench-secret-key-long-enough-for-hs256-signing",
+        **extra,
+    }
+
+
+def spawn(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen([NUAGE, *args], env=env, stdout=handle, stderr=handle)
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]

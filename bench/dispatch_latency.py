@@ -1,0 +1,123 @@
+"""Dispatch latency: enqueue → running, p50/p99, on PostgreSQL (LISTEN/NOTIFY wake-ups, many
+processes) and on the embedded SQLite default (in-process wake-ups).
+
+Method: one API process and idle worker processes (poll interval 5 s, so a result well under it
+can only come from a wake-up); 300 `sync` actions POSTed over HTTP one by one, 20 ms apart, each
+to a different instance. Latency = task.started_at - task.created, both written by nuage.
+
+    .venv/bin/python bench/dispatch_latency.py
+"""
+
+import asyncio
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import seed
+from bench.common import (
+    drop_postgres,
+    fresh_postgres,
+    fresh_sqlite,
+    mean,
+    nuage_env,
+    percentile,
+    spawn,
+    table,
+)
+from nuage.db.session import make_engine, make_sessionmaker
+from nuage.services import api_keys
+
+REQUESTS = 300
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def measure(url: str, *, embedded: bool) -> list[float]:
+    engine = make_engine(url)
+    user, org, project, ids = await seed.tenant(engine, instances=REQUESTS)
+    async with make_sessionmaker(engine)() as session, session.begin():
+        key, _ = await api_keys.create(
+            session, user.id, name="bench", scopes=["compute:write", "compute:read"]
+        )
+    await engine.dispose()
+    port = _port()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_POLL_SECONDS="5")
+        args = ["serve", "--port", str(port)] + ([] if embedded else ["--no-worker"])
+        procs = [spawn(args, env, Path(tmp) / "api.log")]
+        if not embedded:
+            procs += [spawn(["worker"], env, Path(tmp) / f"w{i}.log") for i in range(2)]
+        base = f"http://127.0.0.1:{port}/v1/organizations/{org.id}/projects/{project.id}/compute"
+        headers = {"Authorization": f"Bearer {key}"}
+        try:
+            async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+                for _ in range(100):
+                    try:
+                        await http.get(f"http://127.0.0.1:{port}/healthz")
+                        break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+                await asyncio.sleep(2)  # workers up and listening
+                task_ids = []
+                for instance_id in ids:
+                    response = await http.post(f"{base}/instances/{instance_id}/sync")
+                    task_ids.append(response.json()["id"])
+                    await asyncio.sleep(0.02)
+                latencies = []
+                for task_id in task_ids:
+                    task = (await http.get(f"{base}/tasks/{task_id}", params={"wait": 10})).json()
+                    started = _ts(task["started_at"])
+                    latencies.append((started - _ts(task["created"])) * 1000)
+                return latencies
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def _ts(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+async def main() -> None:
+    rows = []
+    pg = await fresh_postgres("nuage_bench")
+    try:
+        lat = await measure(pg, embedded=False)
+        rows.append(("postgresql, 1 API + 2 worker processes", *_summary(lat)))
+    finally:
+        await drop_postgres(pg)
+    with tempfile.TemporaryDirectory() as tmp:
+        lat = await measure(await fresh_sqlite(Path(tmp)), embedded=True)
+        rows.append(("sqlite, embedded (API + worker in one process)", *_summary(lat)))
+    table(
+        f"Dispatch latency (enqueue → running), {REQUESTS} tasks, worker poll interval 5 s",
+        ("setup", "p50 ms", "p99 ms", "mean ms", "max ms"),
+        rows,
+    )
+
+
+def _summary(values: list[float]) -> tuple[str, str, str, str]:
+    return (
+        f"{percentile(values, 50):.1f}",
+        f"{percentile(values, 99):.1f}",
+        f"{mean(values):.1f}",
+        f"{max(values):.1f}",
+    )
+
+
+if __name__ == "__main__":
+    time.sleep(0)
+    asyncio.run(main())

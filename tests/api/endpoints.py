@@ -1,0 +1,159 @@
+"""Every authenticated endpoint under /v1, as data.
+
+The auth and tenancy battery (`test_auth_tenancy.py`) runs over this table, and one of its tests
+compares the table with the app's routes: a new endpoint without a row here fails the suite.
+"""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tests.support import IMAGES, LOCATION, SIZES
+
+P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
+
+# Routes that take no credentials by design (tested by the login tests of the battery).
+PUBLIC = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+
+
+class Tenancy(StrEnum):
+    """Whose rules decide access to an endpoint."""
+
+    PROJECT = "project"  # under P: organization role, guest's projects, key scopes
+    ORGANIZATION = "organization"  # /v1/organizations/{organization_id}/…: organization role
+    USER = "user"  # the caller's own things (API keys, organization list): no role applies
+    CATALOGUE = "catalogue"  # the same for every authenticated caller
+
+
+@dataclass(frozen=True, slots=True)
+class Ids:
+    """The objects an endpoint's path (or body) names, all of one tenant."""
+
+    organization_id: str
+    project_id: str
+    instance_id: str
+    task_id: str  # a pending task of `instance_id`
+    cancelled_task_id: str  # a cancelled task of `instance_id` (retry needs one)
+    key_id: str  # an API key of the tenant's user, other than the one calling
+
+
+# Path parameter → Ids field, unless an endpoint says otherwise.
+PATH_FIELDS: Mapping[str, str] = {
+    "organization_id": "organization_id",
+    "project_id": "project_id",
+    "instance_id": "instance_id",
+    "id": "task_id",
+    "key_id": "key_id",
+}
+BodyFactory = Callable[[Ids], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    method: str
+    path: str  # the route's template, exactly as the app declares it
+    ok: int  # the status an allowed caller gets
+    tenancy: Tenancy
+    body: BodyFactory | None = None
+    body_fields: tuple[str, ...] = ()  # Ids fields the body names
+    fields: Mapping[str, str] = field(default_factory=dict)  # overrides of PATH_FIELDS
+
+    @property
+    def write(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    @property
+    def id_fields(self) -> list[str]:
+        """The Ids fields this endpoint names: each is a place for another tenant's id."""
+        named = [self.fields.get(p, PATH_FIELDS[p]) for p in self.path_params]
+        return named + [f for f in self.body_fields if f not in named]
+
+    def url(self, ids: Ids) -> str:
+        values = {p: getattr(ids, self.fields.get(p, PATH_FIELDS[p])) for p in self.path_params}
+        return self.path.format(**values)
+
+    def json(self, ids: Ids) -> dict[str, Any] | None:
+        return self.body(ids) if self.body is not None else None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path.replace(P, 'P')}"
+
+
+def instance_body(_ids: Ids | None = None) -> dict[str, Any]:
+    return {
+        "name": "vm-auth",
+        "size_id": SIZES["small"],
+        "location_id": LOCATION,
+        "image_id": IMAGES["debian"],
+    }
+
+
+def _update_body(_ids: Ids) -> dict[str, Any]:
+    return {"name": "renamed", "description": "changed", "tags": ["changed"]}
+
+
+def _action(verb: str, body: BodyFactory | None = None) -> Endpoint:
+    return Endpoint("POST", f"{P}/instances/{{instance_id}}/{verb}", 202, Tenancy.PROJECT, body)
+
+
+_PROJECT = Tenancy.PROJECT
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", f"{P}/instances", 200, _PROJECT),
+    Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}", 200, _PROJECT),
+    Endpoint("PUT", f"{P}/instances/{{instance_id}}", 200, _PROJECT, _update_body),
+    Endpoint("PATCH", f"{P}/instances/{{instance_id}}", 200, _PROJECT, _update_body),
+    Endpoint("DELETE", f"{P}/instances/{{instance_id}}", 202, _PROJECT),
+    _action("start"),
+    _action("stop"),
+    _action("reboot"),
+    _action("shutdown"),
+    _action("reset"),
+    _action("resize", lambda _ids: {"size_id": SIZES["medium"]}),
+    _action("reinstall", lambda _ids: {"image_id": IMAGES["ubuntu"]}),
+    _action("hostname", lambda _ids: {"hostname": "renamed-host"}),
+    _action("sync"),
+    Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
+    Endpoint(
+        "POST",
+        f"{P}/tasks",
+        202,
+        _PROJECT,
+        lambda ids: {"instance_id": ids.instance_id, "task_type": "sync_vps_state"},
+        body_fields=("instance_id",),
+    ),
+    Endpoint("GET", f"{P}/tasks/{{id}}", 200, _PROJECT),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/tasks/{{id}}", 200, _PROJECT),
+    Endpoint("POST", f"{P}/tasks/{{id}}/cancel", 200, _PROJECT),
+    Endpoint("POST", f"{P}/tasks/{{id}}/retry", 202, _PROJECT, fields={"id": "cancelled_task_id"}),
+    Endpoint("GET", f"{P}/tasks/{{id}}/events", 200, _PROJECT),
+    Endpoint("GET", "/v1/compute/locations", 200, Tenancy.CATALOGUE),
+    Endpoint("GET", "/v1/compute/sizes", 200, Tenancy.CATALOGUE),
+    Endpoint("GET", "/v1/compute/images", 200, Tenancy.CATALOGUE),
+    Endpoint("GET", "/v1/organizations", 200, Tenancy.USER),
+    Endpoint("GET", "/v1/organizations/{organization_id}/projects", 200, Tenancy.ORGANIZATION),
+    Endpoint(
+        "POST",
+        "/v1/organizations/{organization_id}/projects",
+        201,
+        Tenancy.ORGANIZATION,
+        lambda _ids: {"name": "another project"},
+    ),
+    Endpoint("GET", "/v1/api-keys", 200, Tenancy.USER),
+    # Without `scopes` a new key asks for read and write: more than a read-only key holds.
+    Endpoint("POST", "/v1/api-keys", 201, Tenancy.USER, lambda _ids: {"name": "minted"}),
+    Endpoint("DELETE", "/v1/api-keys/{key_id}", 204, Tenancy.USER),
+)
+
+# Writes that an organization role governs: a viewer is refused them.
+ROLE_WRITES = tuple(
+    e for e in ENDPOINTS if e.write and e.tenancy in {Tenancy.PROJECT, Tenancy.ORGANIZATION}
+)
+# Endpoints that name a tenant's objects: another tenant's ids must look missing.
+WITH_IDS = tuple(e for e in ENDPOINTS if e.id_fields)

@@ -1,0 +1,125 @@
+"""The task catalogue: a spec per seed type, exactly the issue's types supported, strict params."""
+
+from uuid import uuid4
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from nuage.domain.catalogue import (
+    CATALOGUE,
+    AnyParams,
+    CreateParams,
+    HostnameParams,
+    NoParams,
+    Params,
+    ReinstallParams,
+    ResizeParams,
+    spec_for,
+)
+from nuage.domain.enums import InstanceStatus, TaskType
+
+SUPPORTED = {
+    "create_vps",
+    "delete_vps",
+    "start_vps",
+    "stop_vps",
+    "reboot_vps",
+    "shutdown_vps",
+    "reset_vps",
+    "resize_vps",
+    "reinstall_os",
+    "change_hostname",
+    "sync_vps_state",
+}
+
+
+def test_every_task_type_has_a_spec() -> None:
+    assert set(CATALOGUE) == set(TaskType)
+    assert len(TaskType) == 33
+    for task_type in TaskType:
+        spec = spec_for(task_type)
+        assert spec.task_type is task_type
+        assert spec.label
+
+
+def test_exactly_the_issue_types_are_supported() -> None:
+    supported = {t.value for t, spec in CATALOGUE.items() if spec.supported}
+    assert supported == SUPPORTED
+
+
+def test_create_is_only_queued_by_its_own_endpoint() -> None:
+    assert not spec_for(TaskType.CREATE_VPS).generic
+    others = {t for t, spec in CATALOGUE.items() if spec.supported and not spec.generic}
+    assert others == {TaskType.CREATE_VPS}
+
+
+def test_delete_cannot_be_cancelled_once_running() -> None:
+    assert not spec_for(TaskType.DELETE_VPS).cancellable
+
+
+@pytest.mark.parametrize(
+    ("task_type", "needs"),
+    [
+        (TaskType.START_VPS, {InstanceStatus.STOPPED}),
+        (TaskType.STOP_VPS, {InstanceStatus.RUNNING}),
+        (TaskType.REBOOT_VPS, {InstanceStatus.RUNNING}),
+        (TaskType.RESIZE_VPS, {InstanceStatus.STOPPED}),
+    ],
+)
+def test_preconditions(task_type: TaskType, needs: set[InstanceStatus]) -> None:
+    assert spec_for(task_type).requires == needs
+
+
+def test_supported_types_have_strict_parameter_models() -> None:
+    for task_type in SUPPORTED:
+        params = spec_for(TaskType(task_type)).params
+        assert issubclass(params, Params), task_type
+        assert params.model_config.get("extra") == "forbid", task_type
+
+
+def test_unsupported_types_accept_any_parameters() -> None:
+    for task_type, spec in CATALOGUE.items():
+        if not spec.supported:
+            assert spec.params is AnyParams, task_type
+
+
+VALID: list[tuple[type[BaseModel], dict[str, object]]] = [
+    (NoParams, {}),
+    (ResizeParams, {"size_id": str(uuid4())}),
+    (ReinstallParams, {"image_id": str(uuid4())}),
+    (HostnameParams, {"hostname": "web-1"}),
+    (
+        CreateParams,
+        {
+            "size_id": str(uuid4()),
+            "location_id": str(uuid4()),
+            "image_id": str(uuid4()),
+            "hostname": "web-1",
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("model", "body"), VALID, ids=lambda v: getattr(v, "__name__", ""))
+def test_parameter_models_accept_their_fields(
+    model: type[BaseModel], body: dict[str, object]
+) -> None:
+    model.model_validate(body)
+
+
+@pytest.mark.parametrize(("model", "body"), VALID, ids=lambda v: getattr(v, "__name__", ""))
+def test_parameter_models_refuse_unknown_keys(
+    model: type[BaseModel], body: dict[str, object]
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate({**body, "sizeid": "typo"})
+    assert [e["type"] for e in caught.value.errors()] == ["extra_forbidden"]
+
+
+def test_parameter_models_check_types() -> None:
+    with pytest.raises(ValidationError):
+        ResizeParams.model_validate({"size_id": "not-a-uuid"})
+    with pytest.raises(ValidationError):
+        HostnameParams.model_validate({"hostname": ""})
+    with pytest.raises(ValidationError):
+        NoParams.model_validate({"anything": 1})

@@ -1,0 +1,154 @@
+"""What `make run` does, end to end over real HTTP: migrate, bootstrap the demo account once,
+serve the API with its in-process worker, and reuse everything on the next start."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import IMAGES, LOCATION, SIZES
+
+NUAGE = str(Path(sys.executable).with_name("nuage"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
+    return {**env, "NUAGE_DATA_DIR": str(data_dir), "NUAGE_SIM_LATENCY_MS": "50"}
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        env = _env(data_dir)
+        subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
+        self.proc = subprocess.Popen(
+            [NUAGE, "demo", "--port", str(self.port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.banner = self._read_banner()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._wait_healthy()
+
+    def _read_banner(self) -> list[str]:
+        assert self.proc.stdout is not None
+        lines = []
+        for line in self.proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("API docs:"):
+                return lines
+        raise AssertionError(f"no banner: {lines}")
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("server did not come up")
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        line = next(x for x in self.banner if x.startswith("{"))
+        data: dict[str, str] = json.loads(line)
+        return data
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(timeout=15)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "var"
+
+
+@pytest.fixture
+def server(data_dir: Path) -> Iterator[Server]:
+    srv = Server(data_dir)
+    yield srv
+    if srv.proc.poll() is None:
+        srv.stop()
+
+
+def test_make_run_serves_the_demo_account_and_completes_tasks(server: Server) -> None:
+    creds = server.credentials
+    assert set(creds) == {"user_id", "organization_id", "project_id", "api_key"}
+    assert creds["api_key"].startswith("sk-onetsolutions-")
+    curl = next(x for x in server.banner if "curl" in x and "/instances" in x)
+    assert creds["api_key"] in curl and f":{server.port}/" in curl
+    assert httpx.get(f"{server.base}/readyz").json() == {"status": "ok"}
+
+    headers = {"Authorization": f"Bearer {creds['api_key']}"}
+    base = (
+        f"{server.base}/v1/organizations/{creds['organization_id']}"
+        f"/projects/{creds['project_id']}/compute"
+    )
+    body = {"name": "e2e", "size_id": SIZES["nano"], "location_id": LOCATION,
+            "image_id": IMAGES["debian"]}
+    created = httpx.post(f"{base}/instances", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    task = httpx.get(created.headers["Location"], params={"wait": 15}, headers=headers).json()
+    assert task["status"] == "completed", task
+    assert httpx.get(f"{base}/instances/{created.json()['id']}", headers=headers).json()[
+        "status"
+    ] == "running"
+
+
+def test_second_start_reuses_account_and_data(data_dir: Path) -> None:
+    first = Server(data_dir)
+    creds = first.credentials
+    headers = {"Authorization": f"Bearer {creds['api_key']}"}
+    base = (
+        f"{first.base}/v1/organizations/{creds['organization_id']}"
+        f"/projects/{creds['project_id']}/compute"
+    )
+    body = {"name": "kept", "size_id": SIZES["nano"], "location_id": LOCATION,
+            "image_id": IMAGES["debian"]}
+    instance = httpx.post(f"{base}/instances", json=body, headers=headers).json()
+    first.stop()
+
+    second = Server(data_dir)
+    try:
+        assert second.credentials == creds
+        base2 = base.replace(first.base, second.base)
+        got = httpx.get(f"{base2}/instances/{instance['id']}", headers=headers)
+        assert got.status_code == 200 and got.json()["name"] == "kept"
+    finally:
+        second.stop()
+
+
+def test_bootstrap_prints_one_json_object_and_reuses_the_account(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
+    args = [NUAGE, "bootstrap", "--email", "ops@example.com", "--password", "s3cret-pass",
+            "--organization", "Acme", "--project", "web"]
+    one = json.loads(subprocess.run(args, env=env, check=True, capture_output=True).stdout)
+    two = json.loads(subprocess.run(args, env=env, check=True, capture_output=True).stdout)
+    assert set(one) == {"user_id", "organization_id", "project_id", "api_key"}
+    assert {k: one[k] for k in ("user_id", "organization_id", "project_id")} == {
+        k: two[k] for k in ("user_id", "organization_id", "project_id")
+    }
+    assert one["api_key"] != two["api_key"]
+    wrong = subprocess.run(
+        [*args[:4], "wrong-password"], env=env, capture_output=True, text=True, check=False
+    )
+    assert wrong.returncode != 0

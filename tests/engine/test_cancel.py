@@ -1,0 +1,107 @@
+"""Cancel: a pending task is cancelled at once and never runs; a running one stops at its next
+safe step (`cancel_requested` shows the request meanwhile)."""
+
+import pytest
+
+from nuage.config import Settings
+from tests.engine.helpers import events, ops, poll, slow_driver, start_worker, steps, wait_status
+from tests.support import SIZES, Stack, TenantFactory
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_cancel_a_pending_task_behind_a_slow_one(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings, slow_driver(settings, latency_ms=300))
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    stop = await tenant.act(instance["id"], "stop")
+    start = await tenant.act(instance["id"], "start")
+    resize = await tenant.act(instance["id"], "resize", {"size_id": SIZES["medium"]})
+    await wait_status(tenant, stop["id"], "running")
+
+    response = await tenant.post(f"/tasks/{start['id']}/cancel")
+
+    assert response.status_code == 200, response.text
+    cancelled = response.json()
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["cancel_requested"] is False
+    assert cancelled["completed_at"] is not None
+    assert cancelled["started_at"] is None
+    # The queue moves past it: the stop before it and the resize after it both run.
+    assert (await tenant.wait(stop["id"]))["status"] == "completed"
+    assert (await tenant.wait(resize["id"]))["status"] == "completed"
+    task = (await tenant.get(f"/tasks/{start['id']}")).json()
+    assert task["status"] == "cancelled"
+    assert task["started_at"] is None
+    assert task["result"] is None and task["error"] is None
+    assert steps(await events(tenant, start["id"])) == ["queued", "cancelled"]
+    assert ops(stack, instance["id"]) == ["create", "stop", "resize"]
+    assert (await tenant.get(f"/instances/{instance['id']}")).json()["status"] == "stopped"
+
+
+async def test_cancel_a_running_task_stops_it_at_the_next_step(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings, slow_driver(settings, latency_ms=600))
+    tenant = await tenants()
+    instance, task_id = await tenant.create_instance()
+
+    async def in_the_driver() -> bool:  # past the `provision` step, inside the slow create
+        return "provision" in steps(await events(tenant, task_id))
+
+    await poll(in_the_driver)
+    response = await tenant.post(f"/tasks/{task_id}/cancel")
+
+    assert response.status_code == 200, response.text
+    requested = response.json()
+    assert requested["status"] == "running"
+    assert requested["cancel_requested"] is True
+    task = await tenant.wait(task_id)
+    assert task["status"] == "cancelled", task
+    assert task["cancel_requested"] is True
+    assert task["result"] is None and task["error"] is None
+    assert task["completed_at"] is not None
+    evts = await events(tenant, task_id)
+    names = steps(evts)
+    assert "cancel_requested" in names
+    assert names[-2:] == ["booted", "cancelled"]  # the step boundary after the driver call
+    assert "completed" not in names
+    assert evts[-1]["message"] == "cancelled: Cancelled before step `booted`."
+    assert evts[-1]["level"] == "info"
+    # A cancelled create leaves the instance in `error`, from which it can be deleted.
+    assert (await tenant.get(f"/instances/{instance['id']}")).json()["status"] == "error"
+
+
+async def test_cancel_a_finished_task_is_a_conflict(tenants: TenantFactory, worker: object) -> None:
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    await tenant.wait(task_id)
+
+    response = await tenant.post(f"/tasks/{task_id}/cancel")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "invalid_task_state"
+
+
+async def test_a_running_delete_cannot_be_cancelled(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings, slow_driver(settings, latency_ms=300))
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    response = await tenant.client.delete(
+        f"{tenant.base}/instances/{instance['id']}", headers=tenant.headers
+    )
+    assert response.status_code == 202, response.text
+    delete_id = response.json()["id"]
+    await wait_status(tenant, delete_id, "running")
+
+    refused = await tenant.post(f"/tasks/{delete_id}/cancel")
+
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "invalid_task_state"
+    task = await tenant.wait(delete_id)
+    assert task["status"] == "completed"
+    assert task["cancel_requested"] is False

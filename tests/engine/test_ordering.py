@@ -1,0 +1,132 @@
+"""Strict per-instance order: many concurrent requests, a worker with several slots; each
+instance's tasks run one at a time in creation order, while different instances run side by side.
+"""
+
+import asyncio
+import itertools
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+
+from nuage.config import Settings
+from nuage.db.models import InstanceTask
+from nuage.db.session import transaction
+from nuage.engine import queries
+from tests.engine.helpers import slow_driver, start_worker, wait_status
+from tests.support import Stack, TenantFactory
+
+pytestmark = pytest.mark.anyio
+
+INSTANCES = 3
+ACTIONS = 20
+NEEDS = {"stop_vps": "running", "start_vps": "stopped"}
+LEAVES = {"stop_vps": "stopped", "start_vps": "running"}
+DRIVER_OP = {"stop_vps": "stop", "start_vps": "start"}
+
+
+async def tasks_in_creation_order(stack: Stack, instance_id: str) -> list[InstanceTask]:
+    async with transaction(stack.runtime.sessions) as session:
+        rows = await session.scalars(
+            sa.select(InstanceTask)
+            .where(InstanceTask.instance_id == UUID(instance_id))
+            .order_by(InstanceTask.seq)
+        )
+        return list(rows.all())
+
+
+def interval(task: InstanceTask) -> tuple[datetime, datetime]:
+    assert task.started_at is not None and task.completed_at is not None, task.id
+    return task.started_at, task.completed_at
+
+
+async def test_per_instance_order_under_concurrent_requests(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings, slow_driver(settings, latency_ms=15), concurrency=4)
+    tenant = await tenants()
+    instances = await asyncio.gather(*(tenant.running_instance() for _ in range(INSTANCES)))
+    ids = [instance["id"] for instance in instances]
+
+    # Every action of every instance at once: alternating stop/start, interleaved across instances.
+    verbs = ["stop", "start"] * (ACTIONS // 2)
+    queued = await asyncio.gather(*(tenant.act(i, verb) for verb in verbs for i in ids))
+    done = await asyncio.gather(*(tenant.wait(task["id"], timeout=30) for task in queued))
+    assert all(task["status"] in {"completed", "failed"} for task in done)
+
+    everything: dict[str, list[InstanceTask]] = {}
+    for instance_id in ids:
+        rows = await tasks_in_creation_order(stack, instance_id)
+        assert rows[0].task_type == "create_vps"
+        assert len(rows) == ACTIONS + 1
+        everything[instance_id] = rows
+
+        # One at a time, in creation order: each starts after the one before it ended.
+        spans = [interval(t) for t in rows]
+        for (_, ended), (started, _) in itertools.pairwise(spans):
+            assert started >= ended, (instance_id, spans)
+        starts = [started for started, _ in spans]
+        assert starts == sorted(starts)
+        assert all(t.attempts == 1 and t.retry_count == 0 for t in rows)
+
+        # Every outcome is the one a sequential run in creation order gives.
+        state, expected_ops = "running", ["create"]
+        for task in rows[1:]:
+            if state == NEEDS[task.task_type]:
+                assert task.status == "completed", (task.task_type, task.error)
+                state = LEAVES[task.task_type]
+                expected_ops.append(DRIVER_OP[task.task_type])
+            else:
+                assert task.status == "failed", (task.task_type, task.status)
+                assert task.error is not None
+                assert task.error["code"] == "invalid_instance_state"
+
+        # The hypervisor saw the operations in that order, never two at once.
+        log = stack.driver.operations(instance_id)
+        assert [e["operation"] for e in log] == expected_ops
+        assert all(e["outcome"] == "ok" for e in log)
+        for before, after in itertools.pairwise(log):
+            assert after["started"] >= before["finished"]
+        got = (await tenant.get(f"/instances/{instance_id}")).json()
+        assert got["status"] == state
+
+    # Per instance, not global: tasks of different instances did overlap in time.
+    def overlap(a: InstanceTask, b: InstanceTask) -> bool:
+        (a0, a1), (b0, b1) = interval(a), interval(b)
+        return a0 < b1 and b0 < a1
+
+    def overlapping(x: str, y: str) -> bool:
+        return any(overlap(a, b) for a in everything[x][1:] for b in everything[y][1:])
+
+    pairs = [(x, y) for n, x in enumerate(ids) for y in ids[n + 1 :]]
+    assert any(overlapping(x, y) for x, y in pairs), "instances never ran side by side"
+    # However the requests interleaved, each instance's first stop found it running and ran.
+    summary: dict[str, Any] = {i: sum(t.status == "completed" for t in everything[i]) for i in ids}
+    assert all(count > 1 for count in summary.values()), summary
+
+
+async def test_a_worker_does_not_spin_while_a_task_waits_behind_a_running_one(
+    stack: Stack, tenants: TenantFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_worker(stack, settings, slow_driver(settings, latency_ms=1500), poll_seconds=0.5)
+    tenant = await tenants()
+    instance, create_id = await tenant.create_instance()
+    await wait_status(tenant, create_id, "running")
+    queued = await tenant.act(instance["id"], "stop")  # due now, but blocked behind the create
+    await asyncio.sleep(0.05)
+
+    claims = 0
+    claim_next = queries.claim_next
+
+    async def counting(*args: Any, **kwargs: Any) -> UUID | None:
+        nonlocal claims
+        claims += 1
+        return await claim_next(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "claim_next", counting)
+    await asyncio.sleep(0.6)
+
+    assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"
+    assert (await tenant.get(f"/tasks/{queued['id']}")).json()["status"] == "pending"

@@ -1,0 +1,98 @@
+"""Many nuage processes on one database: API servers and workers started as real subprocesses."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+NUAGE = str(Path(sys.executable).with_name("nuage"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Fleet:
+    def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
+        self.env = {
+            **base,
+            "NUAGE_DATABASE_URL": database_url,
+            "NUAGE_DATA_DIR": str(data_dir),
+            "NUAGE_SECRET_KEY": "fleet-secret-key-long-enough-for-hs256-signing",
+            **env,
+        }
+        self.data_dir = data_dir
+        self.logs = data_dir / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.apis: list[tuple[subprocess.Popen[bytes], int]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run([NUAGE, *args], env=self.env, check=True, capture_output=True)
+        return done.stdout.decode()
+
+    def bootstrap(self) -> dict[str, str]:
+        self.run("db", "upgrade")
+        out = self.run(
+            "bootstrap",
+            "--email",
+            "fleet@example.com",
+            "--password",
+            "fleet-pass",
+            "--instance-quota",
+            "100000",
+        )
+        data: dict[str, str] = json.loads(out)
+        return data
+
+    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"{name}.log").open("wb")
+        return subprocess.Popen([NUAGE, *args], env=self.env, stdout=log, stderr=log)
+
+    def start_api(self) -> str:
+        port = _free_port()
+        proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
+        self.apis.append((proc, port))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    return url
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"API on {port} did not come up; see {self.logs}")
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        proc = self._spawn(f"worker-{len(self.workers)}", "worker")
+        self.workers.append(proc)
+        return proc
+
+    def kill_worker(self, index: int) -> None:
+        self.workers[index].send_signal(signal.SIGKILL)
+        self.workers[index].wait(timeout=10)
+
+    def stop(self) -> None:
+        for proc in [*(p for p, _ in self.apis), *self.workers]:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in [*(p for p, _ in self.apis), *self.workers]:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def sim_operations(self, machine_id: str) -> list[str]:
+        path = self.data_dir / "sim" / "ops" / f"{machine_id}.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line)["operation"] for line in path.read_text().splitlines() if line]
