@@ -2,8 +2,9 @@
 and tenants (user + organization + project + API key) made through the services."""
 
 import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,14 +14,16 @@ from argon2 import PasswordHasher
 
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
+from nuage.cli.runtime import make_notifier
 from nuage.config import Settings
 from nuage.db.migrate import upgrade
-from nuage.db.notify import LocalNotifier
-from nuage.db.session import make_engine, make_sessionmaker
+from nuage.db.pg_notify import PostgresNotifier
+from nuage.db.session import engine_for, make_engine, make_sessionmaker
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.sim import SimDriver, SimSettings
-from nuage.services import security
 from nuage.engine.worker import Worker, WorkerSettings
+from nuage.services import security
+from tests import databases
 from tests.support import Stack, TenantFactory
 
 
@@ -52,13 +55,41 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """A migrated PostgreSQL database that each test's database is cloned from."""
+    problem = databases.postgres_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required on CI. {problem}", pytrace=False)
+        pytest.skip(problem)
+    name = databases.create_template()
+    yield name
+    databases.drop_sync(name)
+
+
+@pytest.fixture(params=databases.backends())
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, template_db: Path
+) -> Iterator[str]:
+    """A fresh, migrated database for this test, on each backend of the suite."""
+    if request.param == "sqlite":
+        db = tmp_path / "nuage.db"
+        shutil.copy(template_db, db)
+        yield f"sqlite+aiosqlite:///{db}"
+        return
+    name = asyncio.run(databases.clone(request.getfixturevalue("pg_template")))
+    try:
+        yield databases.database_url(name)
+    finally:
+        databases.drop_sync(name)
+
+
 @pytest.fixture
-def settings(tmp_path: Path, template_db: Path) -> Settings:
-    db = tmp_path / "nuage.db"
-    shutil.copy(template_db, db)
+def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,
-        database_url=f"sqlite+aiosqlite:///{db}",
+        database_url=database_url,
         secret_key="test-secret-key-that-is-long-enough-for-hs256",
         sim_latency_ms=0,
         lease_seconds=5,
@@ -71,8 +102,10 @@ def settings(tmp_path: Path, template_db: Path) -> Settings:
 @pytest.fixture
 async def stack(settings: Settings) -> AsyncIterator[Stack]:
     """The API (over ASGI, no network) and the pieces to run workers beside it."""
-    engine = make_engine(settings.database_url)
-    notifier = LocalNotifier()
+    engine = engine_for(settings)
+    notifier = make_notifier(settings)
+    if isinstance(notifier, PostgresNotifier):
+        await notifier.start()
     runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
     driver = SimDriver(SimSettings(state_dir=settings.sim_state_dir))
     transport = httpx.ASGITransport(app=create_app(runtime))
@@ -82,6 +115,8 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             yield stack
         finally:
             await stack.stop_workers()
+            if isinstance(notifier, PostgresNotifier):
+                await notifier.close()
             await engine.dispose()
 
 

@@ -41,6 +41,17 @@ def _blocked() -> sa.Exists:
     )
 
 
+def claim_candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
+    """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL)."""
+    stmt = (
+        sa.select(T.c.id)
+        .where(T.c.status == _PENDING, T.c.run_after <= now, ~_blocked())
+        .order_by(T.c.seq)
+        .limit(1)
+    )
+    return stmt.with_for_update(skip_locked=True, of=T) if postgresql else stmt
+
+
 async def claim_next(
     session: AsyncSession, worker: str, now: datetime, lease: timedelta
 ) -> UUID | None:
@@ -49,14 +60,7 @@ async def claim_next(
     Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
     """
-    stmt = (
-        sa.select(T.c.id)
-        .where(T.c.status == _PENDING, T.c.run_after <= now, ~_blocked())
-        .order_by(T.c.seq)
-        .limit(1)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True, of=T)
+    stmt = claim_candidate(now, postgresql=session.get_bind().dialect.name == "postgresql")
     task_id: UUID | None = await session.scalar(stmt)
     if task_id is None:
         return None

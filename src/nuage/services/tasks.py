@@ -140,7 +140,12 @@ async def get_task(
 async def list_tasks(
     session: AsyncSession, access: ProjectAccess, filters: TaskFilters, page: PageRequest
 ) -> PageResult[InstanceTask]:
-    stmt = _task_query(access)
+    return await paginate(session, list_statement(access.project.id, filters), page)
+
+
+def list_statement(project_id: UUID, filters: TaskFilters) -> sa.Select[InstanceTask]:
+    """The project's tasks, filtered and ordered (served by the (project_id, …) indexes)."""
+    stmt = sa.select(InstanceTask).where(InstanceTask.project_id == project_id)
     if filters.instance_id is not None:
         stmt = stmt.where(InstanceTask.instance_id == filters.instance_id)
     if filters.statuses:
@@ -153,7 +158,7 @@ async def list_tasks(
         stmt = stmt.where(InstanceTask.created >= filters.created_after)
     if filters.created_before is not None:
         stmt = stmt.where(InstanceTask.created < filters.created_before)
-    return await paginate(session, stmt.order_by(*_ordering(filters.ordering)), page)
+    return stmt.order_by(*_ordering(filters.ordering))
 
 
 def _ordering(ordering: str) -> list[sa.ColumnElement[Any]]:

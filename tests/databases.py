@@ -1,0 +1,79 @@
+"""The databases the suite runs against: SQLite (a copy of a migrated file per test) and
+PostgreSQL (a database cloned from a migrated template per test, dropped afterwards).
+
+`NUAGE_TEST_BACKENDS` (comma-separated, default "sqlite,postgresql") narrows the set. When
+PostgreSQL is unreachable, its tests fail on CI (CI is set) and are skipped elsewhere, with the
+reason printed.
+"""
+
+import asyncio
+import os
+import uuid
+
+import sqlalchemy as sa
+
+from nuage.db.migrate import upgrade
+from nuage.db.session import make_engine
+
+PG_ADMIN_URL = os.environ.get(
+    "NUAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def backends() -> list[str]:
+    raw = os.environ.get("NUAGE_TEST_BACKENDS", "sqlite,postgresql")
+    return [b.strip() for b in raw.split(",") if b.strip()]
+
+
+def database_url(name: str) -> str:
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _admin(statement: str) -> None:
+    engine = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()
+
+
+def postgres_problem() -> str | None:
+    """None if the test server answers, else why not."""
+
+    async def probe() -> None:
+        async with asyncio.timeout(5):
+            await _admin("SELECT 1")
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:  # any failure to reach it is the reason we report
+        return f"PostgreSQL at {PG_ADMIN_URL} is unreachable: {error!r}"
+    return None
+
+
+def create_template() -> str:
+    name = f"nuage_tpl_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def make() -> None:
+        await _admin(f'CREATE DATABASE "{name}"')
+        engine = make_engine(database_url(name))
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(make())
+    return name
+
+
+async def clone(template: str) -> str:
+    name = f"nuage_t_{uuid.uuid4().hex[:12]}"
+    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name
+
+
+async def drop(name: str) -> None:
+    await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_sync(name: str) -> None:
+    asyncio.run(drop(name))
