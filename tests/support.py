@@ -120,14 +120,18 @@ class TenantFactory:
         self.stack = stack
 
     async def __call__(
-        self, *, scopes: tuple[Scope, ...] = (Scope.COMPUTE_READ, Scope.COMPUTE_WRITE),
+        self,
+        *,
+        scopes: tuple[Scope, ...] = (Scope.COMPUTE_READ, Scope.COMPUTE_WRITE),
         quota: int = 10,
     ) -> Tenant:
         n = next(_counter)
         email, password = f"user{n}@example.com", "password-123"
         async with transaction(self.stack.runtime.sessions) as session:
             user = await accounts.ensure_user(session, email, password, first_name=f"U{n}")
-            org = await accounts.create_organization(session, user, f"Org {n}", instance_quota=quota)
+            org = await accounts.create_organization(
+                session, user, f"Org {n}", instance_quota=quota
+            )
             project = Project(organization_id=org.id, name=f"project-{n}")
             session.add(project)
             await session.flush()
@@ -135,7 +139,11 @@ class TenantFactory:
         return Tenant(self.stack.client, user.id, email, password, org.id, project.id, key)
 
     async def member(
-        self, tenant: Tenant, role: Role, *, projects: tuple[UUID, ...] = (),
+        self,
+        tenant: Tenant,
+        role: Role,
+        *,
+        projects: tuple[UUID, ...] = (),
         scopes: tuple[Scope, ...] = (Scope.COMPUTE_READ, Scope.COMPUTE_WRITE),
     ) -> Tenant:
         """Another user in `tenant`'s organization with `role` (guests: added to `projects`)."""
@@ -152,6 +160,11 @@ class TenantFactory:
                 await accounts.add_project_member(session, project, user)
             key, _ = await api_keys.create(session, user.id, name="member", scopes=scopes)
         return Tenant(
-            self.stack.client, user.id, email, password, tenant.organization_id,
-            tenant.project_id, key,
+            self.stack.client,
+            user.id,
+            email,
+            password,
+            tenant.organization_id,
+            tenant.project_id,
+            key,
         )

@@ -102,15 +102,20 @@ def test_make_run_serves_the_demo_account_and_completes_tasks(server: Server) ->
         f"{server.base}/v1/organizations/{creds['organization_id']}"
         f"/projects/{creds['project_id']}/compute"
     )
-    body = {"name": "e2e", "size_id": SIZES["nano"], "location_id": LOCATION,
-            "image_id": IMAGES["debian"]}
+    body = {
+        "name": "e2e",
+        "size_id": SIZES["nano"],
+        "location_id": LOCATION,
+        "image_id": IMAGES["debian"],
+    }
     created = httpx.post(f"{base}/instances", json=body, headers=headers)
     assert created.status_code == 201, created.text
     task = httpx.get(created.headers["Location"], params={"wait": 15}, headers=headers).json()
     assert task["status"] == "completed", task
-    assert httpx.get(f"{base}/instances/{created.json()['id']}", headers=headers).json()[
-        "status"
-    ] == "running"
+    assert (
+        httpx.get(f"{base}/instances/{created.json()['id']}", headers=headers).json()["status"]
+        == "running"
+    )
 
 
 def test_second_start_reuses_account_and_data(data_dir: Path) -> None:
@@ -121,8 +126,12 @@ def test_second_start_reuses_account_and_data(data_dir: Path) -> None:
         f"{first.base}/v1/organizations/{creds['organization_id']}"
         f"/projects/{creds['project_id']}/compute"
     )
-    body = {"name": "kept", "size_id": SIZES["nano"], "location_id": LOCATION,
-            "image_id": IMAGES["debian"]}
+    body = {
+        "name": "kept",
+        "size_id": SIZES["nano"],
+        "location_id": LOCATION,
+        "image_id": IMAGES["debian"],
+    }
     instance = httpx.post(f"{base}/instances", json=body, headers=headers).json()
     first.stop()
 
@@ -139,8 +148,18 @@ def test_second_start_reuses_account_and_data(data_dir: Path) -> None:
 def test_bootstrap_prints_one_json_object_and_reuses_the_account(tmp_path: Path) -> None:
     env = _env(tmp_path)
     subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
-    args = [NUAGE, "bootstrap", "--email", "ops@example.com", "--password", "s3cret-pass",
-            "--organization", "Acme", "--project", "web"]
+    args = [
+        NUAGE,
+        "bootstrap",
+        "--email",
+        "ops@example.com",
+        "--password",
+        "s3cret-pass",
+        "--organization",
+        "Acme",
+        "--project",
+        "web",
+    ]
     one = json.loads(subprocess.run(args, env=env, check=True, capture_output=True).stdout)
     two = json.loads(subprocess.run(args, env=env, check=True, capture_output=True).stdout)
     assert set(one) == {"user_id", "organization_id", "project_id", "api_key"}

@@ -1,6 +1,7 @@
 """A private PostgreSQL cluster for tests that stop and restart the database or run many
 processes against it, so they never disturb the machine's own server."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -68,10 +69,8 @@ class PrivateCluster:
 
     def destroy(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(subprocess.CalledProcessError, RuntimeError):
                 self.stop()
-            except (subprocess.CalledProcessError, RuntimeError):
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
 
 

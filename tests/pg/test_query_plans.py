@@ -10,10 +10,10 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from bench import seed
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench import seed
 from nuage.db.models import InstanceTask
 from nuage.db.session import make_engine
 from nuage.db.types import utcnow
