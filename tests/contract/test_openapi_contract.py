@@ -238,3 +238,18 @@ def test_additions_are_not_breaking(openapi: dict[str, Any]) -> None:
     )
     doc["paths"][TASK]["post"] = {"responses": {}}
     assert breaking_changes(SNAPSHOT, doc) == []
+
+
+def test_openapi_documents_the_errors_the_api_gives(openapi: dict[str, Any]) -> None:
+    """Validation errors are DRF's 400 (never FastAPI's 422), and every operation documents the
+    error shapes a client must handle."""
+    for path, item in openapi["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            assert {"401", "404", "503"} <= set(responses), (method, path)
+    create = openapi["paths"][
+        "/v1/organizations/{organization_id}/projects/{project_id}/compute/instances"
+    ]
+    assert "400" in create["post"]["responses"]
+    assert "HTTPValidationError" not in openapi["components"]["schemas"]

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
-from nuage.api import errors
+from nuage.api import errors, openapi
 from nuage.api.middleware import RequestGuard
 from nuage.api.routers import api_keys, auth, catalogue, health, instances, organizations, tasks
 from nuage.api.runtime import Runtime
@@ -30,6 +30,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     ):
         app.include_router(router)
     errors.install(app)
+    openapi.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
     app.add_exception_handler(OSError, errors.database_error)

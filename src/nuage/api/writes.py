@@ -58,12 +58,19 @@ async def commit(
     payload: BaseModel | None,
     *,
     location: str | None = None,
+    secret_fields: frozenset[str] = frozenset(),
 ) -> Response:
+    """Commit, and answer. The response is rendered before the commit, so a body that cannot be
+    encoded fails the request with nothing written. `secret_fields` are answered to this caller
+    but not stored: a replay shows them as null (a secret is shown once)."""
     body = payload.model_dump(mode="json") if payload is not None else None
     ours = StoredResponse(status_code, body, location)
-    stored = await idempotency.commit(session, idem, ours)
-    response = render(stored)
-    if stored is not ours:  # a concurrent twin with the same key won: this is its replay
+    response = render(ours)
+    stored_body = {**body, **dict.fromkeys(secret_fields)} if isinstance(body, dict) else body
+    kept = StoredResponse(status_code, stored_body, location)
+    stored = await idempotency.commit(session, idem, kept)
+    if stored is not kept:
+        response = render(stored)  # a concurrent twin with the same key won: this is its replay
         response.headers["Idempotent-Replayed"] = "true"
     return response
 

@@ -31,7 +31,7 @@ async def create_key(
         session, principal, name=body.name, scopes=body.scopes, expires_at=body.expires_at
     )
     out = ApiKeyCreated(**ApiKeyOut.of(row).model_dump(), key=key)
-    return await commit(session, idem, 201, out)
+    return await commit(session, idem, 201, out, secret_fields=frozenset({"key"}))
 
 
 @router.delete("/{key_id}", status_code=204)

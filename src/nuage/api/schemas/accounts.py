@@ -57,7 +57,10 @@ class ApiKeyOut(BaseModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    key: str = Field(description="The key itself. Shown once; store it now.")
+    key: str | None = Field(
+        description="The key itself. Shown once, store it now: a replay of this request "
+        "(same Idempotency-Key) answers null here."
+    )
 
 
 class OrganizationOut(BaseModel):
