@@ -42,11 +42,13 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _rewrite(responses: dict[str, Any]) -> None:
+def _rewrite(responses: dict[str, Any], *, authenticated: bool) -> None:
     if responses.pop("422", None) is not None:
         responses["400"] = _response(
             "Invalid input: field errors, or {detail, code}.", FIELD_ERRORS
         )
+    if not authenticated:
+        return
     for status, (text, body) in COMMON.items():
         responses.setdefault(status, _response(text, body))
 
