@@ -20,6 +20,8 @@ die() { echo "libvirt-setup: ERROR: $*" >&2; exit 1; }
 trap 'die "failed at line $LINENO (exit $?)"' ERR
 
 [ "$(id -u)" = 0 ] || die "must run as root"
+exec 9>/run/nuage-libvirt-setup.lock
+flock 9 # parallel callers (test workers) wait here instead of starting two daemons
 
 # 1. Packages (without recommends: with them libvirt pulls in systemd and ~225 packages).
 missing=()

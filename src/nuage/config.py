@@ -32,7 +32,6 @@ class Settings:
     poll_seconds: float = 1.0
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0
-    driver: str = "sim"
     sim_latency_ms: float = 300.0
     sim_transient_failure_rate: float = 0.0
     sim_permanent_failure_rate: float = 0.0
@@ -76,7 +75,6 @@ def load_settings() -> Settings:
         poll_seconds=_float("NUAGE_POLL_SECONDS", 1.0),
         retry_base_seconds=_float("NUAGE_RETRY_BASE_SECONDS", 2.0),
         retry_cap_seconds=_float("NUAGE_RETRY_CAP_SECONDS", 300.0),
-        driver=os.environ.get("NUAGE_DRIVER", "sim"),
         sim_latency_ms=_float("NUAGE_SIM_LATENCY_MS", 300.0),
         sim_transient_failure_rate=_float("NUAGE_SIM_TRANSIENT_FAILURE_RATE", 0.0),
         sim_permanent_failure_rate=_float("NUAGE_SIM_PERMANENT_FAILURE_RATE", 0.0),

@@ -16,6 +16,15 @@ P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 
 # Routes that take no credentials by design (tested by the login tests of the battery).
 PUBLIC = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+# Operators' routes: staff only, whatever the organization role (tests/api/test_admin_hosts.py).
+ADMIN = frozenset(
+    {
+        ("GET", "/v1/admin/hosts"),
+        ("POST", "/v1/admin/hosts"),
+        ("GET", "/v1/admin/hosts/{host_id}"),
+        ("PATCH", "/v1/admin/hosts/{host_id}"),
+    }
+)
 
 
 class Tenancy(StrEnum):

@@ -510,8 +510,8 @@ async def test_events_list_the_steps_in_order(tenants: TenantFactory, worker: ob
     body = response.json()
     assert list(body) == ["count", "next", "previous", "results"]
     steps = [event["step"] for event in body["results"]]
-    assert steps == ["queued", "started", "provision", "booted", "completed"]
-    assert body["count"] == 5 and body["next"] is None
+    assert steps == ["queued", "started", "placed", "provision", "booted", "completed"]
+    assert body["count"] == 6 and body["next"] is None
     assert [e["id"] for e in body["results"]] == sorted(e["id"] for e in body["results"])
     assert body["results"][-1]["progress"] == 100
 

@@ -5,7 +5,16 @@ from sqlalchemy import exc as sa_exc
 
 from nuage.api import errors, openapi
 from nuage.api.middleware import RequestGuard
-from nuage.api.routers import api_keys, auth, catalogue, health, instances, organizations, tasks
+from nuage.api.routers import (
+    admin_hosts,
+    api_keys,
+    auth,
+    catalogue,
+    health,
+    instances,
+    organizations,
+    tasks,
+)
 from nuage.api.runtime import Runtime
 from nuage.api.writes import Replay, replay_handler
 
@@ -27,6 +36,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         catalogue.router,
         instances.router,
         tasks.router,
+        admin_hosts.router,
     ):
         app.include_router(router)
     errors.install(app)

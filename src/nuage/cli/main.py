@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli import demo, runtime
+from nuage.cli import demo, hosts, runtime
 from nuage.config import load_settings
 from nuage.domain.errors import NuageError
 from nuage.services.accounts import bootstrap as bootstrap_account
@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+app.add_typer(hosts.app, name="hosts")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
@@ -55,6 +56,7 @@ def bootstrap(
     instance_quota: Annotated[
         int | None, typer.Option(help="Set the organization's instance quota.")
     ] = None,
+    staff: Annotated[bool, typer.Option(help="Make the user an operator (admin API).")] = False,
 ) -> None:
     """Create or reuse a user, organization and project; print them with a new API key as JSON."""
     try:
@@ -68,6 +70,7 @@ def bootstrap(
                     organization=organization,
                     project=project,
                     instance_quota=instance_quota,
+                    staff=staff,
                 ),
             )
         )

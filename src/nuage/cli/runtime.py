@@ -16,9 +16,12 @@ from nuage.db.migrate import upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker
+from nuage.domain.errors import PermanentError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
 from nuage.drivers.sim import SimDriver, SimSettings
+from nuage.engine.hosts import Drivers
+from nuage.engine.records import HostRecord
 from nuage.engine.worker import Worker, WorkerSettings
 
 
@@ -29,10 +32,10 @@ class Process:
     notifier: LocalNotifier
 
 
-def make_driver(settings: Settings) -> Driver:
-    if settings.driver != "sim":
-        raise SystemExit(f"unknown NUAGE_DRIVER {settings.driver!r}; available: sim")
-    return SimDriver(
+def make_drivers(settings: Settings) -> Drivers:
+    """A driver per host, by the host's `driver`: every simulated host shares one simulated
+    hypervisor whose state lives in the data directory."""
+    sim = SimDriver(
         SimSettings(
             state_dir=settings.sim_state_dir,
             latency_ms=settings.sim_latency_ms,
@@ -42,12 +45,22 @@ def make_driver(settings: Settings) -> Driver:
         )
     )
 
+    def factory(host: HostRecord) -> Driver:
+        if host.driver == "sim":
+            return sim
+        raise PermanentError(
+            f"Host {host.name} uses driver {host.driver!r}, which this worker does not have.",
+            code="driver_unavailable",
+        )
 
-def make_worker(process: Process, driver: Driver) -> Worker:
+    return Drivers(factory)
+
+
+def make_worker(process: Process, drivers: Drivers) -> Worker:
     settings = process.runtime.settings
     return Worker(
         process.runtime.sessions,
-        driver,
+        drivers,
         process.notifier,
         WorkerSettings(
             concurrency=settings.worker_concurrency,
@@ -93,21 +106,21 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
             uvicorn.Config(create_app(process.runtime), host=host, port=port, log_level="info")
         )
         stop = asyncio.Event()
-        driver = make_driver(settings)
+        drivers = make_drivers(settings)
         jobs = [asyncio.create_task(server.serve())]
         if with_worker:
-            jobs.append(asyncio.create_task(make_worker(process, driver).run(stop)))
+            jobs.append(asyncio.create_task(make_worker(process, drivers).run(stop)))
         try:
             await jobs[0]
         finally:
             stop.set()
             await asyncio.gather(*jobs[1:], return_exceptions=True)
-            await driver.close()
+            await drivers.close()
 
 
 async def work(settings: Settings) -> None:
     async with open_process(settings) as process:
-        driver = make_driver(settings)
+        drivers = make_drivers(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         import signal
@@ -115,9 +128,9 @@ async def work(settings: Settings) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await make_worker(process, driver).run(stop)
+            await make_worker(process, drivers).run(stop)
         finally:
-            await driver.close()
+            await drivers.close()
 
 
 def configure_logging() -> None:

@@ -53,6 +53,7 @@ class User(Base):
     first_name: Mapped[str] = mapped_column(sa.String(150), default="")
     last_name: Mapped[str] = mapped_column(sa.String(150), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    is_staff: Mapped[bool] = mapped_column(default=False)  # operators: the admin API
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
 
@@ -153,6 +154,23 @@ class Image(Base):
     modified: Mapped[datetime] = _modified()
 
 
+class Host(Base):
+    """A hypervisor that runs instances: which driver reaches it, where, and how big it is."""
+
+    __tablename__ = "hosts"
+    id: Mapped[UUID] = _id()
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"), index=True)
+    driver: Mapped[str] = mapped_column(sa.String(20))
+    uri: Mapped[str] = mapped_column(sa.String(500))
+    vcpu: Mapped[int] = mapped_column(sa.Integer)
+    ram_mb: Mapped[int] = mapped_column(sa.Integer)
+    disk_gb: Mapped[int] = mapped_column(sa.Integer)
+    state: Mapped[str] = mapped_column(sa.String(16))
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
 class Instance(Base):
     __tablename__ = "instances"
     __table_args__ = (sa.Index("ix_instances_project_status", "project_id", "status"),)
@@ -165,6 +183,9 @@ class Instance(Base):
     size_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("sizes.id"))
     location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"))
     image_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("images.id"))
+    host_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("hosts.id"), nullable=True, index=True
+    )
     hostname: Mapped[str] = mapped_column(sa.String(253))
     description: Mapped[str] = mapped_column(sa.String(1000), default="")
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
@@ -179,6 +200,7 @@ class Instance(Base):
     size: Mapped[Size] = relationship(lazy="joined", innerjoin=True)
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
     image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
+    host: Mapped[Host | None] = relationship(lazy="joined")
 
 
 class InstanceTask(Base):

@@ -84,3 +84,12 @@ class BillingCycle(StrEnum):
     HOURLY = "hourly"
     MONTHLY = "monthly"
     YEARLY = "yearly"
+
+
+class HostState(StrEnum):
+    """`enabled` takes new instances; `disabled` and `draining` take none (draining: being
+    emptied). Instances already on a host keep running their tasks there in every state."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    DRAINING = "draining"

@@ -1,5 +1,6 @@
-"""What a running handler may do: log steps (which are also its cancellation points) and look up
-catalogue entries. Every write is guarded by the worker's lease."""
+"""What a running handler may do: log steps (which are also its cancellation points), reach its
+instance's host, place a new instance, and look up catalogue entries. Every write is guarded by
+the worker's lease."""
 
 from uuid import UUID
 
@@ -7,10 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Image, Size
 from nuage.db.session import transaction
-from nuage.domain.errors import TaskCancelled
+from nuage.domain.errors import PermanentError, TaskCancelled
+from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
-from nuage.engine import queries
-from nuage.engine.records import TaskRecord
+from nuage.engine import hosts, queries
+from nuage.engine.hosts import Drivers
+from nuage.engine.records import HostRecord, TaskRecord
 
 
 class TaskContext:
@@ -18,18 +21,35 @@ class TaskContext:
         self,
         record: TaskRecord,
         *,
-        driver: Driver,
+        drivers: Drivers,
         sessions: async_sessionmaker[AsyncSession],
         worker: str,
     ) -> None:
         self.record = record
-        self.driver = driver
+        self.host: HostRecord | None = record.instance.host
+        self._drivers = drivers
         self._sessions = sessions
         self._worker = worker
 
     @property
     def machine_id(self) -> str:
         return str(self.record.instance.id)
+
+    @property
+    def driver(self) -> Driver:
+        """The driver of the instance's host."""
+        if self.host is None:
+            raise PermanentError("The instance is not placed on a host.", code="not_placed")
+        return self._drivers.for_host(self.host)
+
+    async def place(self, need: Resources) -> HostRecord:
+        """The instance's host: the one it has (a resumed create), or a newly chosen one."""
+        if self.host is None:
+            async with transaction(self._sessions) as session:
+                self.host = await hosts.place(
+                    session, self.record.instance.id, self.record.instance.location_id, need
+                )
+        return self.host
 
     async def step(self, step: str, message: str, progress: int | None = None) -> None:
         """Log a step; a safe point: if a cancel was requested, the task stops here."""

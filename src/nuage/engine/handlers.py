@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.engine.context import TaskContext
 from nuage.engine.records import InstanceUpdate, Outcome
@@ -39,6 +40,8 @@ async def create_vps(ctx: TaskContext) -> Outcome:
     params = ctx.record.parameters
     size = await ctx.size(UUID(params["size_id"]))
     image = await ctx.image(UUID(params["image_id"]))
+    host = await ctx.place(Resources(size.vcpu, size.ram_mb, size.disk_gb))
+    await ctx.step("placed", f"Placed on host {host.name}.", 10)
     await ctx.step("provision", f"Creating the machine from {image.name} on {size.name}.", 20)
     spec = MachineSpec(
         machine_id=ctx.machine_id,
@@ -57,7 +60,8 @@ async def create_vps(ctx: TaskContext) -> Outcome:
 
 async def delete_vps(ctx: TaskContext) -> Outcome:
     await ctx.step("destroy", "Powering off and removing the machine and its disks.", 30)
-    await ctx.driver.delete(ctx.machine_id)
+    if ctx.host is not None:  # never placed: its create never ran, there is nothing to remove
+        await ctx.driver.delete(ctx.machine_id)
     return Outcome(result={"deleted": True}, instance=InstanceUpdate(power_state=PowerState.OFF))
 
 
@@ -96,7 +100,7 @@ async def change_hostname(ctx: TaskContext) -> Outcome:
 
 async def sync_vps_state(ctx: TaskContext) -> Outcome:
     await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
-    info = await ctx.driver.inspect(ctx.machine_id)
+    info = await ctx.driver.inspect(ctx.machine_id) if ctx.host is not None else None
     if info is None:
         update = InstanceUpdate(status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN)
         return Outcome(result={"found": False}, instance=update)

@@ -4,14 +4,24 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from nuage.db.models import InstanceTask
+from nuage.db.models import Host, InstanceTask
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+
+
+@dataclass(frozen=True, slots=True)
+class HostRecord:
+    id: UUID
+    name: str
+    driver: str
+    uri: str
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceRecord:
     id: UUID
     name: str
+    location_id: UUID
+    host: HostRecord | None
     hostname: str
     status: InstanceStatus
     vcpu: int
@@ -59,6 +69,10 @@ class Outcome:
     instance: InstanceUpdate
 
 
+def host_record(row: Host) -> HostRecord:
+    return HostRecord(id=row.id, name=row.name, driver=row.driver, uri=row.uri)
+
+
 def task_record(row: InstanceTask) -> TaskRecord:
     instance = row.instance
     return TaskRecord(
@@ -71,6 +85,8 @@ def task_record(row: InstanceTask) -> TaskRecord:
         instance=InstanceRecord(
             id=instance.id,
             name=instance.name,
+            location_id=instance.location_id,
+            host=host_record(instance.host) if instance.host is not None else None,
             hostname=instance.hostname,
             status=InstanceStatus(instance.status),
             vcpu=instance.size.vcpu,

@@ -24,6 +24,7 @@ from nuage.drivers.base import Driver
 from nuage.engine import outcomes, queries
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import HANDLERS
+from nuage.engine.hosts import Drivers
 from nuage.engine.records import TaskRecord, task_record
 
 log = logging.getLogger("nuage.worker")
@@ -45,7 +46,7 @@ class Worker:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        driver: Driver,
+        driver: Driver | Drivers,
         notifier: LocalNotifier,
         settings: WorkerSettings,
         *,
@@ -53,7 +54,7 @@ class Worker:
         rng: random.Random | None = None,
     ) -> None:
         self.sessions = sessions
-        self.driver = driver
+        self.drivers = driver if isinstance(driver, Drivers) else Drivers.single(driver)
         self.notifier = notifier
         self.settings = settings
         self.id = worker_id or new_worker_id()
@@ -151,7 +152,7 @@ class Worker:
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
-        ctx = TaskContext(record, driver=self.driver, sessions=self.sessions, worker=self.id)
+        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
         try:
             if record.instance.status not in spec.requires:
                 needs = " or ".join(sorted(spec.requires))

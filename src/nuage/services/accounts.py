@@ -89,9 +89,11 @@ async def bootstrap(
     organization: str,
     project: str,
     instance_quota: int | None = None,
+    staff: bool = False,
 ) -> Bootstrap:
     """Create or reuse the user, their organization and project (by name); mint a new API key."""
     user = await ensure_user(session, email, password)
+    user.is_staff = user.is_staff or staff
     org = await session.scalar(
         sa.select(Organization)
         .join(Membership, Membership.organization_id == Organization.id)

@@ -1,0 +1,70 @@
+"""Host registry shapes (operators only)."""
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from nuage.api.schemas.common import Body
+from nuage.domain.enums import HostState
+from nuage.services.hosts import HostView
+
+
+class CapacityOut(BaseModel):
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+
+
+class HostOut(BaseModel):
+    id: UUID
+    name: str
+    location_id: UUID
+    driver: str
+    uri: str
+    state: HostState
+    capacity: CapacityOut
+    allocated: CapacityOut
+    free: CapacityOut
+    created: datetime
+    modified: datetime
+
+    @classmethod
+    def of(cls, view: HostView) -> "HostOut":
+        host, load = view.host, view.load
+        return cls(
+            id=host.id,
+            name=host.name,
+            location_id=host.location_id,
+            driver=host.driver,
+            uri=host.uri,
+            state=HostState(host.state),
+            capacity=CapacityOut(vcpu=host.vcpu, ram_mb=host.ram_mb, disk_gb=host.disk_gb),
+            allocated=CapacityOut(**_as_dict(load.allocated)),
+            free=CapacityOut(**_as_dict(load.free)),
+            created=host.created,
+            modified=host.modified,
+        )
+
+
+def _as_dict(resources: object) -> dict[str, int]:
+    return {k: int(getattr(resources, k)) for k in ("vcpu", "ram_mb", "disk_gb")}
+
+
+class HostCreate(Body):
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    location: str = Field(min_length=1, max_length=64, description="Location slug or id.")
+    driver: str = Field(pattern="^(sim|libvirt)$")
+    uri: str = Field(min_length=1, max_length=500)
+    vcpu: int = Field(ge=1, le=100_000)
+    ram_mb: int = Field(ge=1, le=1_000_000_000)
+    disk_gb: int = Field(ge=1, le=1_000_000_000)
+    state: HostState = HostState.ENABLED
+
+
+class HostUpdate(Body):
+    state: HostState | None = None
+    uri: str | None = Field(default=None, min_length=1, max_length=500)
+    vcpu: int | None = Field(default=None, ge=1, le=100_000)
+    ram_mb: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    disk_gb: int | None = Field(default=None, ge=1, le=1_000_000_000)

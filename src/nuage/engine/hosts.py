@@ -1,0 +1,58 @@
+"""Hosts as the engine sees them: a driver per host, and placement of new instances."""
+
+from collections.abc import Callable
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.hosts import host_loads
+from nuage.db.models import Host, Instance
+from nuage.domain.errors import PermanentError
+from nuage.domain.placement import Resources, choose_host
+from nuage.drivers.base import Driver
+from nuage.engine.records import HostRecord, host_record
+
+DriverFactory = Callable[[HostRecord], Driver]
+
+
+class Drivers:
+    """One driver per host, made on first use by `factory` and kept."""
+
+    def __init__(self, factory: DriverFactory) -> None:
+        self._factory = factory
+        self._by_host: dict[UUID, Driver] = {}
+
+    @classmethod
+    def single(cls, driver: Driver) -> "Drivers":
+        """Every host reached through one driver (the simulated hypervisor, tests)."""
+        return cls(lambda _host: driver)
+
+    def for_host(self, host: HostRecord) -> Driver:
+        if host.id not in self._by_host:
+            self._by_host[host.id] = self._factory(host)
+        return self._by_host[host.id]
+
+    async def close(self) -> None:
+        for driver in {id(d): d for d in self._by_host.values()}.values():
+            await driver.close()
+        self._by_host.clear()
+
+
+async def place(
+    session: AsyncSession, instance_id: UUID, location_id: UUID, need: Resources
+) -> HostRecord:
+    """Put the instance on the location's host with the most room; PermanentError if none fits."""
+    chosen = choose_host(await host_loads(session, location_id), need)
+    if chosen is None:
+        raise PermanentError(
+            f"No enabled host in this location has room for {need.vcpu} vCPU, "
+            f"{need.ram_mb} MiB and {need.disk_gb} GB.",
+            code="no_capacity",
+        )
+    await session.execute(
+        sa.update(Instance).where(Instance.id == instance_id).values(host_id=chosen.host_id)
+    )
+    host = await session.get(Host, chosen.host_id)
+    assert host is not None
+    return host_record(host)

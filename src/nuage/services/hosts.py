@@ -1,0 +1,124 @@
+"""The host registry (operators only): hosts, their capacity and state, and what they hold."""
+
+import contextlib
+from dataclasses import dataclass
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.hosts import host_loads
+from nuage.db.models import Host, Location, User
+from nuage.domain.enums import HostState
+from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from nuage.domain.placement import HostLoad
+from nuage.services.principals import Principal
+
+DRIVERS = ("sim", "libvirt")
+
+
+@dataclass(frozen=True, slots=True)
+class HostSpec:
+    name: str
+    location: str  # slug or id
+    driver: str
+    uri: str
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+    state: HostState = HostState.ENABLED
+
+
+@dataclass(frozen=True, slots=True)
+class HostChanges:
+    state: HostState | None = None
+    uri: str | None = None
+    vcpu: int | None = None
+    ram_mb: int | None = None
+    disk_gb: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    host: Host
+    load: HostLoad
+
+
+async def require_staff(session: AsyncSession, principal: Principal) -> None:
+    user = await session.get(User, principal.user_id)
+    if user is None or not user.is_staff:
+        raise PermissionDenied("Only operators (staff users) manage hosts.")
+
+
+async def list_hosts(session: AsyncSession) -> list[HostView]:
+    loads = {load.host_id: load for load in await host_loads(session, lock=False)}
+    rows = (await session.scalars(sa.select(Host).order_by(Host.name))).all()
+    return [HostView(row, loads[row.id]) for row in rows]
+
+
+async def get_host(session: AsyncSession, host_id: UUID) -> HostView:
+    for view in await list_hosts(session):
+        if view.host.id == host_id:
+            return view
+    raise NotFound()
+
+
+async def add_host(session: AsyncSession, spec: HostSpec) -> Host:
+    _check_capacity(spec.vcpu, spec.ram_mb, spec.disk_gb)
+    if spec.driver not in DRIVERS:
+        raise ValidationFailed.on("driver", f"Use one of: {', '.join(DRIVERS)}.")
+    if await session.scalar(sa.select(Host.id).where(Host.name == spec.name)) is not None:
+        raise ValidationFailed.on("name", f"A host named {spec.name!r} exists already.")
+    location = await _location(session, spec.location)
+    host = Host(
+        name=spec.name,
+        location_id=location.id,
+        driver=spec.driver,
+        uri=spec.uri,
+        vcpu=spec.vcpu,
+        ram_mb=spec.ram_mb,
+        disk_gb=spec.disk_gb,
+        state=spec.state.value,
+    )
+    session.add(host)
+    await session.flush()
+    return host
+
+
+async def change_host(session: AsyncSession, host_id: UUID, changes: HostChanges) -> Host:
+    host = await session.get(Host, host_id)
+    if host is None:
+        raise NotFound()
+    _check_capacity(
+        changes.vcpu or host.vcpu, changes.ram_mb or host.ram_mb, changes.disk_gb or host.disk_gb
+    )
+    for field in ("uri", "vcpu", "ram_mb", "disk_gb"):
+        value = getattr(changes, field)
+        if value is not None:
+            setattr(host, field, value)
+    if changes.state is not None:
+        host.state = changes.state.value
+    await session.flush()
+    return host
+
+
+async def host_by_name(session: AsyncSession, name: str) -> Host:
+    host = await session.scalar(sa.select(Host).where(Host.name == name))
+    if host is None:
+        raise NotFound(f"No host named {name!r}.")
+    return host
+
+
+def _check_capacity(vcpu: int, ram_mb: int, disk_gb: int) -> None:
+    if min(vcpu, ram_mb, disk_gb) < 1:
+        raise ValidationFailed.on("capacity", "vcpu, ram_mb and disk_gb must be 1 or more.")
+
+
+async def _location(session: AsyncSession, ref: str) -> Location:
+    stmt = sa.select(Location).where(Location.slug == ref)
+    with contextlib.suppress(ValueError):
+        stmt = sa.select(Location).where(sa.or_(Location.slug == ref, Location.id == UUID(ref)))
+    location = await session.scalar(stmt)
+    if location is None:
+        raise ValidationFailed.on("location", f"No location {ref!r}.")
+    return location
