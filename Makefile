@@ -12,12 +12,17 @@ export NUAGE_DATA_DIR
 .PHONY: run test lint fmt install clean bench
 
 install: $(VENV)/.installed
+	@if [ "$$(cat $(VENV)/.installed)" != "$(LIBVIRT_EXTRA)" ]; then rm -f $(VENV)/.installed; $(MAKE) --no-print-directory $(VENV)/.installed; fi
+
+# The libvirt driver's binding is built only where the system has libvirt's headers
+# (scripts/libvirt-setup.sh installs them; .ci/run runs it first).
+LIBVIRT_EXTRA := $(shell pkg-config --exists libvirt 2>/dev/null && echo --extra libvirt)
 
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet
-	@touch $@
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --inexact --quiet $(LIBVIRT_EXTRA)
+	@echo "$(LIBVIRT_EXTRA)" > $@
 
 run: install
 	@$(BIN)/nuage db upgrade

@@ -59,7 +59,7 @@ async def measure(size: int) -> list[tuple[object, ...]]:
         await seed.tasks(engine, count=size - size * 95 // 100, status="failed", **common)
         async with make_sessionmaker(engine)() as session, session.begin():
             key, _ = await api_keys.create(session, user.id, name="bench", scopes=["compute:read"])
-        async with engine.connect() as conn:
+        async with engine.begin() as conn:  # committed: ANALYZE in a rolled-back txn is lost
             await conn.execute(sa.text("ANALYZE"))
             sample = (
                 (

@@ -15,6 +15,7 @@ Run it with the venv's Python once libvirt-python is installed there:
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,9 +75,7 @@ def domain_xml(name, uuid_, cache, disk, seed, log, vcpus, max_vcpus, mem_mb, vi
 def make_seed(path, instance_id, hostname):
     """NoCloud seed: ISO9660 labelled 'cidata' (Rock Ridge + Joliet keep the file names)."""
     with tempfile.TemporaryDirectory() as d:
-        Path(d, "meta-data").write_text(
-            f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n"
-        )
+        Path(d, "meta-data").write_text(f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n")
         Path(d, "user-data").write_text("#cloud-config\n")
         subprocess.run(
             ["genisoimage", "-quiet", "-output", str(path), "-volid", "cidata",
@@ -133,7 +132,9 @@ def check_marker(m, hostname, vcpus, mem_mb, disk):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "nuage/test-guest")
+    default_cache = Path(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"), "nuage/test-guest"
+    )
     ap.add_argument("--cache", type=Path, default=default_cache)
     ap.add_argument("--uri", default="qemu:///system")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir(), "nuage-boot"))
@@ -180,16 +181,15 @@ def main():
         if a.lifecycle:
             lifecycle(conn, dom, log, a, define_and_start)
     finally:
+        t = time.monotonic()
         if dom is not None:
-            t = time.monotonic()
             if dom.isActive():
                 dom.destroy()
             dom.undefine()
-            print(f"destroy+undefine: {time.monotonic() - t:.2f} s")
-        for f in (disk, seed, log):
-            f.unlink(missing_ok=True)
-        work.rmdir()
+        shutil.rmtree(work, ignore_errors=True)
         conn.close()
+        if dom is not None:
+            print(f"destroy+undefine: {time.monotonic() - t:.2f} s")
 
 
 def lifecycle(conn, dom, log, a, define_and_start):

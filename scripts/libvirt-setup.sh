@@ -10,7 +10,7 @@ LOG_DIR=/var/log/libvirt
 PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   tini iptables        # tini: subreaper for the daemons; iptables: needed before libvirtd starts
-  libvirt-dev pkg-config  # to compile the libvirt-python binding
+  libvirt-dev pkg-config gcc libc6-dev  # to compile the libvirt-python binding (sdist only)
   busybox-static genisoimage  # the test guest's initramfs and its NoCloud seed ISO
 )
 
@@ -74,8 +74,8 @@ fi
 # (destroy: 2 s -> 0.2 s). setsid detaches them from our session and terminal.
 alive() { [ -s "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 start_daemon() { # name pidfile
-  # Close our stdio in the daemon so that callers capturing this script's output do not hang.
-  setsid tini -s -- "$1" </dev/null >>"$LOG_DIR/$1.out" 2>&1 &
+  # Give the daemon none of our fds (stdio, the lock on fd 9): callers must not hang on them.
+  setsid tini -s -- "$1" </dev/null >>"$LOG_DIR/$1.out" 2>&1 9>&- &
   local i
   for i in $(seq 100); do alive "$2" && { say "started $1 (pid $(cat "$2"))"; return 0; }; sleep 0.05; done
   die "$1 did not start; see $LOG_DIR/$1.out"

@@ -223,8 +223,11 @@ class InstanceTask(Base):
         ),
         _partial("ix_instance_tasks_running_lease", "status = 'running'", "lease_expires_at"),
         sa.Index("ix_instance_tasks_instance_seq", "instance_id", "seq"),
-        sa.Index("ix_instance_tasks_project_created", "project_id", "created"),
-        sa.Index("ix_instance_tasks_project_status_created", "project_id", "status", "created"),
+        # `seq` last: the list orders by (created, seq), so the index serves ORDER BY … LIMIT.
+        sa.Index("ix_instance_tasks_project_created", "project_id", "created", "seq"),
+        sa.Index(
+            "ix_instance_tasks_project_status_created", "project_id", "status", "created", "seq"
+        ),
     )
     seq: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
     id: Mapped[UUID] = mapped_column(sa.Uuid, unique=True, default=uuid4)

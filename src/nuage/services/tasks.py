@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Instance, InstanceTask, TaskEvent
@@ -117,8 +118,21 @@ async def _check_accepts_tasks(
         raise InstanceBusy(f"The instance has {len(active)} task(s) pending or running.")
 
 
+# A task as the API shows it needs its instance's id and name and its creator, not the
+# instance's size, image, location and host: joining those made every list sort its whole
+# match before LIMIT (1.4 s per page at 1M tasks).
+TASK_VIEW = (
+    orm.joinedload(InstanceTask.instance).raiseload("*"),
+    orm.joinedload(InstanceTask.created_by),
+)
+
+
 def _task_query(access: ProjectAccess) -> sa.Select[InstanceTask]:
-    return sa.select(InstanceTask).where(InstanceTask.project_id == access.project.id)
+    return (
+        sa.select(InstanceTask)
+        .where(InstanceTask.project_id == access.project.id)
+        .options(*TASK_VIEW)
+    )
 
 
 async def get_task(
@@ -145,7 +159,7 @@ async def list_tasks(
 
 def list_statement(project_id: UUID, filters: TaskFilters) -> sa.Select[InstanceTask]:
     """The project's tasks, filtered and ordered (served by the (project_id, …) indexes)."""
-    stmt = sa.select(InstanceTask).where(InstanceTask.project_id == project_id)
+    stmt = sa.select(InstanceTask).where(InstanceTask.project_id == project_id).options(*TASK_VIEW)
     if filters.instance_id is not None:
         stmt = stmt.where(InstanceTask.instance_id == filters.instance_id)
     if filters.statuses:
@@ -207,10 +221,12 @@ async def retry(session: AsyncSession, access: ProjectAccess, task_id: UUID) -> 
         raise InvalidTaskState(
             f"Only failed or cancelled tasks can be retried; this one is {task.status}."
         )
+    instance = await session.get(Instance, task.instance_id, populate_existing=True)
+    assert instance is not None  # a task's instance row is never removed
     return await enqueue(
         session,
         access,
-        task.instance,
+        instance,
         TaskType(task.task_type),
         parameters=task.parameters,
         max_retries=task.max_retries,
