@@ -12,7 +12,6 @@ the list asks `status=failed&page_size=20`). Client and server share the machine
 import argparse
 import asyncio
 import random
-import socket
 import sys
 import tempfile
 import time
@@ -24,7 +23,16 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import seed
-from bench.common import drop_postgres, fresh_postgres, nuage_env, percentile, spawn, table
+from bench.common import (
+    drop_postgres,
+    free_port,
+    fresh_postgres,
+    nuage_env,
+    percentile,
+    spawn,
+    table,
+    wait_healthy,
+)
 from nuage.db.models import InstanceTask
 from nuage.db.session import make_engine, make_sessionmaker
 from nuage.services import api_keys
@@ -71,7 +79,7 @@ async def measure(size: int) -> list[tuple[object, ...]]:
                 .all()
             )
         await engine.dispose()
-        port = _port()
+        port = free_port()
         with tempfile.TemporaryDirectory() as tmp:
             proc = spawn(["serve", "--no-worker", "--port", str(port)], nuage_env(url, Path(tmp)),
                          Path(tmp) / "api.log")  # fmt: skip
@@ -83,12 +91,7 @@ async def measure(size: int) -> list[tuple[object, ...]]:
                 async with httpx.AsyncClient(
                     headers={"Authorization": f"Bearer {key}"}, limits=limits, timeout=30
                 ) as http:
-                    for _ in range(100):
-                        try:
-                            await http.get(f"http://127.0.0.1:{port}/healthz")
-                            break
-                        except httpx.TransportError:
-                            await asyncio.sleep(0.1)
+                    await wait_healthy(http, port)
                     rows = []
                     cases = {
                         "GET task": [f"{base}/tasks/{i}" for i in sample],
@@ -107,12 +110,6 @@ async def measure(size: int) -> list[tuple[object, ...]]:
                 proc.wait(timeout=30)
     finally:
         await drop_postgres(url)
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def main(sizes: list[int]) -> None:

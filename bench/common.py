@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+import httpx
 import sqlalchemy as sa
 
 from nuage.db.migrate import upgrade
@@ -83,5 +85,17 @@ def spawn(args: Sequence[str], env: dict[str, str], log: Path) -> subprocess.Pop
     return subprocess.Popen([NUAGE, *args], env=env, stdout=handle, stderr=handle)
 
 
-def run(coro: object) -> None:
-    asyncio.run(coro)  # type: ignore[arg-type]
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_healthy(http: httpx.AsyncClient, port: int, seconds: float = 30) -> None:
+    for _ in range(int(seconds * 10)):
+        try:
+            await http.get(f"http://127.0.0.1:{port}/healthz")
+            return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"nothing answers on port {port}")

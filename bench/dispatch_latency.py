@@ -9,7 +9,6 @@ to a different instance. Latency = task.started_at - task.created, both written 
 """
 
 import asyncio
-import socket
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import seed
 from bench.common import (
     drop_postgres,
+    free_port,
     fresh_postgres,
     fresh_sqlite,
     mean,
@@ -29,17 +29,12 @@ from bench.common import (
     percentile,
     spawn,
     table,
+    wait_healthy,
 )
 from nuage.db.session import make_engine, make_sessionmaker
 from nuage.services import api_keys
 
 REQUESTS = 300
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def measure(url: str, *, embedded: bool) -> list[float]:
@@ -50,7 +45,7 @@ async def measure(url: str, *, embedded: bool) -> list[float]:
             session, user.id, name="bench", scopes=["compute:write", "compute:read"]
         )
     await engine.dispose()
-    port = _port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_POLL_SECONDS="5")
         args = ["serve", "--port", str(port)] + ([] if embedded else ["--no-worker"])
@@ -61,12 +56,7 @@ async def measure(url: str, *, embedded: bool) -> list[float]:
         headers = {"Authorization": f"Bearer {key}"}
         try:
             async with httpx.AsyncClient(headers=headers, timeout=30) as http:
-                for _ in range(100):
-                    try:
-                        await http.get(f"http://127.0.0.1:{port}/healthz")
-                        break
-                    except httpx.TransportError:
-                        await asyncio.sleep(0.1)
+                await wait_healthy(http, port)
                 await asyncio.sleep(2)  # workers up and listening
                 task_ids = []
                 for instance_id in ids:

@@ -17,7 +17,7 @@ from nuage.db.errors import is_unavailable
 from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
-from nuage.domain.catalogue import spec_for
+from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.errors import DatabaseUnavailable, InvalidInstanceState, PermanentError, TaskError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
@@ -25,7 +25,7 @@ from nuage.engine import outcomes, queries
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import HANDLERS
 from nuage.engine.hosts import Drivers
-from nuage.engine.records import TaskRecord, task_record
+from nuage.engine.records import Outcome, TaskRecord, task_record
 
 log = logging.getLogger("nuage.worker")
 
@@ -152,30 +152,10 @@ class Worker:
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
-        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
         try:
-            if record.instance.status not in spec.requires:
-                needs = " or ".join(sorted(spec.requires))
-                raise InvalidInstanceState(
-                    f"{record.task_type} needs the instance to be {needs}; "
-                    f"it is {record.instance.status}."
-                )
-            async with transaction(self.sessions) as session:
-                await outcomes.mark_started(session, record, spec, record.instance.id)
-            await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5)
-            outcome = await HANDLERS[record.task_type](ctx)
+            outcome = await self._run_handler(record, spec)
         except TaskError as error:
-            async with transaction(self.sessions) as session:
-                await outcomes.fail(
-                    session,
-                    record,
-                    spec,
-                    self.id,
-                    error,
-                    now=utcnow(),
-                    policy=self.settings.backoff,
-                    rng=self._rng,
-                )
+            await self._fail(record, spec, error)
             return
         except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable):
             raise
@@ -187,20 +167,31 @@ class Worker:
                 f"Internal error ({type(error).__name__}); the operators were told.",
                 code="internal_error",
             )
-            async with transaction(self.sessions) as session:
-                await outcomes.fail(
-                    session,
-                    record,
-                    spec,
-                    self.id,
-                    internal,
-                    now=utcnow(),
-                    policy=self.settings.backoff,
-                    rng=self._rng,
-                )
+            await self._fail(record, spec, internal)
             return
         async with transaction(self.sessions) as session:
             await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
+
+    async def _run_handler(self, record: TaskRecord, spec: TaskSpec) -> Outcome:
+        """Check the instance's state, mark it, and run the type's handler."""
+        if record.instance.status not in spec.requires:
+            needs = " or ".join(sorted(spec.requires))
+            raise InvalidInstanceState(
+                f"{record.task_type} needs the instance to be {needs}; "
+                f"it is {record.instance.status}."
+            )
+        async with transaction(self.sessions) as session:
+            await outcomes.mark_started(session, record, spec, record.instance.id)
+        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
+        await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5)
+        return await HANDLERS[record.task_type](ctx)
+
+    async def _fail(self, record: TaskRecord, spec: TaskSpec, error: TaskError) -> None:
+        async with transaction(self.sessions) as session:
+            await outcomes.fail(
+                session, record, spec, self.id, error,
+                now=utcnow(), policy=self.settings.backoff, rng=self._rng,
+            )  # fmt: skip
 
     async def _heartbeat(self, record: TaskRecord, runner: asyncio.Task[None]) -> None:
         interval = self.settings.lease_seconds / 3
