@@ -36,10 +36,24 @@ class Settings:
     sim_transient_failure_rate: float = 0.0
     sim_permanent_failure_rate: float = 0.0
     sim_seed: int | None = None
+    libvirt_images_dir: Path | None = None
+    libvirt_kernel: Path | None = None
+    libvirt_initrd: Path | None = None
+    libvirt_domain_type: str = "qemu"
+    libvirt_boot_marker: str | None = None
 
     @property
     def sim_state_dir(self) -> Path:
         return self.data_dir / "sim"
+
+    @property
+    def libvirt_state_dir(self) -> Path:
+        return self.data_dir / "libvirt"
+
+
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).resolve() if raw else None
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -79,4 +93,9 @@ def load_settings() -> Settings:
         sim_transient_failure_rate=_float("NUAGE_SIM_TRANSIENT_FAILURE_RATE", 0.0),
         sim_permanent_failure_rate=_float("NUAGE_SIM_PERMANENT_FAILURE_RATE", 0.0),
         sim_seed=int(seed) if seed else None,
+        libvirt_images_dir=_path("NUAGE_LIBVIRT_IMAGES_DIR") or data_dir / "images",
+        libvirt_kernel=_path("NUAGE_LIBVIRT_KERNEL"),
+        libvirt_initrd=_path("NUAGE_LIBVIRT_INITRD"),
+        libvirt_domain_type=os.environ.get("NUAGE_LIBVIRT_DOMAIN_TYPE") or "qemu",
+        libvirt_boot_marker=os.environ.get("NUAGE_LIBVIRT_BOOT_MARKER") or None,
     )

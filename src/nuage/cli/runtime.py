@@ -48,12 +48,32 @@ def make_drivers(settings: Settings) -> Drivers:
     def factory(host: HostRecord) -> Driver:
         if host.driver == "sim":
             return sim
+        if host.driver == "libvirt":
+            return libvirt_driver(settings, host)
         raise PermanentError(
             f"Host {host.name} uses driver {host.driver!r}, which this worker does not have.",
             code="driver_unavailable",
         )
 
     return Drivers(factory)
+
+
+def libvirt_driver(settings: Settings, host: HostRecord) -> Driver:
+    """A libvirt host: its URI from the registry, files under the data directory per host."""
+    from nuage.drivers.libvirt import LibvirtDriver, LibvirtSettings
+
+    images = settings.libvirt_images_dir or settings.data_dir / "images"
+    return LibvirtDriver(
+        LibvirtSettings(
+            uri=host.uri,
+            state_dir=settings.libvirt_state_dir / host.name,
+            images_dir=images,
+            kernel=settings.libvirt_kernel,
+            initrd=settings.libvirt_initrd,
+            domain_type=settings.libvirt_domain_type,
+            boot_marker=settings.libvirt_boot_marker,
+        )
+    )
 
 
 def make_worker(process: Process, drivers: Drivers) -> Worker:

@@ -1,0 +1,387 @@
+"""The libvirt/QEMU hypervisor driver: one libvirt domain per machine, files in a state directory.
+
+A machine is the persistent domain `nuage-<machine_id>` (uuid: the machine id, see
+`libvirt_domain`), a qcow2 overlay of a base image, a NoCloud seed ISO (hostname) and an appended
+serial log, which is the console (layout in `libvirt_files`). `inspect` reads everything back
+from libvirt: vCPUs and memory from the definition, hostname, image and disk id from nuage's
+`<metadata>`. There is no networking yet: `ipv4` and `ipv6` are always empty.
+
+Behaviour matches the Driver protocol and the simulated driver, error codes included:
+- `create` of an existing domain returns its current state unchanged (even if it is off: a
+  create that failed after defining the domain is not completed by a retry); a create that fails
+  before the domain is defined leaves no files.
+- Booting operations (create, start, reboot, reset, reinstall and set_hostname of a running
+  machine) return once a NEW `boot_marker` line appeared in the serial log after the action,
+  else TransientError `boot_timeout`; with `boot_marker=None` they return at once.
+- `shutdown` presses the ACPI power button (again every 10 s) until the domain is off, else
+  TransientError `shutdown_timeout`; `stop` destroys the domain.
+- `set_hostname` of a running machine power-cycles it gracefully (ACPI shutdown, then start):
+  QEMU keeps the old seed file open across a reboot, a new QEMU process reads the new one.
+- Resizing needs the machine off (vCPU unplug does not complete live); disks only grow.
+
+Errors are translated at this boundary: no such domain → PermanentError `machine_not_found`; a
+host that cannot be reached (connection refused or lost, RPC failure) → TransientError
+`host_unreachable`; a wrong power state reported by libvirt → PermanentError `machine_running` /
+`machine_not_running`; anything else from libvirt → PermanentError `libvirt_error`; qemu-img or
+genisoimage failures → PermanentError `disk_error`.
+
+libvirt-python is an optional extra (`nuage[libvirt]`): this module imports without it, and
+`LibvirtDriver()` raises ImportError saying what to install.
+"""
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from nuage.domain.enums import PowerState
+from nuage.domain.errors import PermanentError, TransientError
+
+from .base import MachineInfo, MachineSpec
+from .libvirt_connection import Connection
+from .libvirt_domain import (
+    Hardware,
+    MachineConfig,
+    check_config,
+    domain_name,
+    domain_xml,
+    parse_config,
+)
+from .libvirt_files import (
+    MachineFiles,
+    base_image,
+    clear_console,
+    grow_overlay,
+    log_size,
+    make_overlay,
+    read_console,
+    text_after,
+    write_seed,
+)
+from .sim_state import check_machine_id
+
+T = TypeVar("T")
+Domain = Any  # libvirt.virDomain: the binding has no type stubs
+_PRESS_AGAIN_S = 10.0  # a guest still booting may miss a power-button press
+
+
+@dataclass(frozen=True)
+class LibvirtSettings:
+    uri: str  # e.g. qemu:///system
+    state_dir: Path  # <state_dir>/<machine_id>/{disk.qcow2,seed.iso,serial.log}
+    images_dir: Path  # <image>.qcow2, else base.qcow2
+    kernel: Path | None = None  # direct kernel boot (cmdline `console=ttyS0 quiet`) when set
+    initrd: Path | None = None
+    domain_type: str = "qemu"  # TCG; "kvm" where KVM works
+    machine: str = "pc"
+    boot_marker: str | None = "NUAGE-BOOTED"  # None: do not wait for guests to boot
+    boot_timeout: float = 90.0
+    shutdown_timeout: float = 60.0
+    max_vcpus: int = 8  # the domains' <vcpu> maximum
+
+    def __post_init__(self) -> None:
+        if min(self.boot_timeout, self.shutdown_timeout) <= 0 or self.max_vcpus < 1:
+            raise ValueError(f"timeouts must be > 0 and max_vcpus >= 1: {self}")
+
+
+class LibvirtDriver:
+    """The libvirt/QEMU driver (see the module docstring for its behaviour)."""
+
+    name = "libvirt"
+
+    def __init__(self, settings: LibvirtSettings) -> None:
+        self.settings = settings
+        self._conn = Connection(settings.uri)
+        self._lv = self._conn.lv  # the libvirt module: constants, libvirtError
+        self._hw = Hardware(
+            domain_type=settings.domain_type,
+            machine=settings.machine,
+            kernel=settings.kernel,
+            initrd=settings.initrd,
+            max_vcpus=settings.max_vcpus,
+        )
+
+    async def create(self, spec: MachineSpec) -> MachineInfo:
+        check_machine_id(spec.machine_id)
+        existing = await self._call(self._lookup, spec.machine_id)
+        if existing is not None:
+            return await self._call(self._info, existing)
+        config = MachineConfig(
+            machine_id=spec.machine_id,
+            name=spec.name,
+            hostname=spec.hostname,
+            image=spec.image,
+            disk_id=uuid.uuid4().hex,
+            vcpu=spec.vcpu,
+            ram_mb=spec.ram_mb,
+            disk_gb=spec.disk_gb,
+        )
+        check_config(config)
+        files = self._files(spec.machine_id)
+        dom = await self._call(self._create, config, files)
+        await self._wait_for_boot(files.log, 0)
+        return await self._call(self._info, dom)
+
+    async def delete(self, machine_id: str) -> None:
+        check_machine_id(machine_id)
+        await self._call(self._delete, machine_id)
+
+    async def inspect(self, machine_id: str) -> MachineInfo | None:
+        check_machine_id(machine_id)
+        return await self._call(self._inspect, machine_id)
+
+    async def start(self, machine_id: str) -> MachineInfo:
+        return await self._operate(machine_id, self._start)
+
+    async def stop(self, machine_id: str) -> MachineInfo:
+        return await self._operate(machine_id, lambda dom, _files: self._destroy(dom))
+
+    async def shutdown(self, machine_id: str) -> MachineInfo:
+        return await self._operate(machine_id, lambda dom, _files: self._shutdown(dom))
+
+    async def reboot(self, machine_id: str) -> MachineInfo:
+        flags = self._lv.VIR_DOMAIN_REBOOT_ACPI_POWER_BTN
+        return await self._operate(machine_id, lambda d, f: self._restart(d, f, d.reboot, flags))
+
+    async def reset(self, machine_id: str) -> MachineInfo:
+        return await self._operate(machine_id, lambda d, f: self._restart(d, f, d.reset, 0))
+
+    async def resize(self, machine_id: str, *, vcpu: int, ram_mb: int, disk_gb: int) -> MachineInfo:
+        def change(dom: Domain, files: MachineFiles) -> None:
+            self._resize(dom, files, vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
+
+        return await self._operate(machine_id, change)
+
+    async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
+        return await self._operate(machine_id, lambda d, f: self._reinstall(d, f, image, hostname))
+
+    async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
+        return await self._operate(machine_id, lambda d, f: self._rename(d, f, hostname))
+
+    async def console(self, machine_id: str) -> str:
+        check_machine_id(machine_id)
+        await self._call(self._require, machine_id)
+        return await asyncio.to_thread(read_console, self._files(machine_id).log)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._conn.close)
+
+    # The blocking parts: each runs in a worker thread through `_call`.
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.to_thread(self._translated, fn, *args)
+
+    def _translated(self, fn: Callable[..., T], *args: Any) -> T:
+        try:
+            return fn(*args)
+        except self._lv.libvirtError as exc:
+            raise self._conn.translate(exc) from exc
+
+    async def _operate(
+        self, machine_id: str, operation: Callable[[Domain, MachineFiles], int | None]
+    ) -> MachineInfo:
+        """Run `operation` on the existing machine; when it returns a log offset it booted the
+        guest: wait for a new boot marker after that offset."""
+        check_machine_id(machine_id)
+        files = self._files(machine_id)
+        dom = await self._call(self._require, machine_id)
+        offset = await self._call(operation, dom, files)
+        if offset is not None:
+            await self._wait_for_boot(files.log, offset)
+        return await self._call(self._info, dom)
+
+    async def _wait_for_boot(self, log: Path, offset: int) -> None:
+        marker = self.settings.boot_marker
+        if marker is None:
+            return
+        deadline = time.monotonic() + self.settings.boot_timeout
+        while True:
+            text = await asyncio.to_thread(text_after, log, offset)
+            lines = text.splitlines(keepends=True)
+            if any(line.startswith(marker) and line.endswith("\n") for line in lines):
+                return
+            if time.monotonic() >= deadline:
+                message = (
+                    f"No {marker} line in {log} within {self.settings.boot_timeout} s; "
+                    f"the log after the action ends with: {text[-500:]!r}"
+                )
+                raise TransientError(message, code="boot_timeout")
+            await asyncio.sleep(0.1)
+
+    def _create(self, config: MachineConfig, files: MachineFiles) -> Domain:
+        try:
+            base = base_image(self.settings.images_dir, config.image)
+            make_overlay(base, files.disk, config.disk_gb)
+            self._write_seed(files, config)
+            clear_console(files.log)
+            dom = self._define(config, files)
+        except BaseException:
+            files.remove()
+            raise
+        dom.create()
+        return dom
+
+    def _delete(self, machine_id: str) -> None:
+        dom = self._lookup(machine_id)
+        if dom is not None:
+            self._destroy(dom)
+            lv = self._lv
+            flags = (
+                lv.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                | lv.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                | lv.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+                | lv.VIR_DOMAIN_UNDEFINE_NVRAM
+            )
+            self._ignoring(lv.VIR_ERR_NO_DOMAIN, dom.undefineFlags, flags)
+        self._files(machine_id).remove()
+
+    def _inspect(self, machine_id: str) -> MachineInfo | None:
+        dom = self._lookup(machine_id)
+        try:
+            return None if dom is None else self._info(dom)
+        except self._lv.libvirtError as exc:
+            if exc.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN:
+                return None  # deleted meanwhile
+            raise
+
+    def _start(self, dom: Domain, files: MachineFiles) -> int | None:
+        if dom.isActive():
+            return None
+        offset = log_size(files.log)
+        dom.create()
+        return offset
+
+    def _destroy(self, dom: Domain) -> None:
+        if dom.isActive():
+            self._ignoring(self._lv.VIR_ERR_OPERATION_INVALID, dom.destroy)  # off meanwhile
+
+    def _shutdown(self, dom: Domain) -> None:
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        press_at = 0.0
+        while dom.isActive():
+            now = time.monotonic()
+            if now >= deadline:
+                message = f"The guest did not power off within {self.settings.shutdown_timeout} s."
+                raise TransientError(message, code="shutdown_timeout")
+            if now >= press_at:
+                flags = self._lv.VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN
+                self._ignoring(self._lv.VIR_ERR_OPERATION_INVALID, dom.shutdownFlags, flags)
+                press_at = now + _PRESS_AGAIN_S
+            time.sleep(0.1)
+
+    def _restart(
+        self, dom: Domain, files: MachineFiles, action: Callable[[int], object], flags: int
+    ) -> int:
+        if not dom.isActive():
+            message = f"Machine {self._machine_id(dom)} is not running."
+            raise PermanentError(message, code="machine_not_running")
+        offset = log_size(files.log)
+        action(flags)
+        return offset
+
+    def _resize(
+        self, dom: Domain, files: MachineFiles, *, vcpu: int, ram_mb: int, disk_gb: int
+    ) -> None:
+        config = self._config(dom)
+        if dom.isActive():
+            message = f"Machine {config.machine_id} must be stopped."
+            raise PermanentError(message, code="machine_running")
+        if disk_gb < config.disk_gb:
+            message = f"Disks only grow ({config.disk_gb} GiB to {disk_gb} GiB refused)."
+            raise PermanentError(message, code="disk_shrink_refused")
+        resized = replace(config, vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
+        check_config(resized)
+        if disk_gb > config.disk_gb:
+            grow_overlay(files.disk, disk_gb)
+        self._define(resized, files)
+
+    def _reinstall(self, dom: Domain, files: MachineFiles, image: str, hostname: str) -> int | None:
+        config = self._config(dom)
+        fresh = replace(config, image=image, hostname=hostname, disk_id=uuid.uuid4().hex)
+        check_config(fresh)
+        base = base_image(self.settings.images_dir, image)
+        was_on = bool(dom.isActive())
+        self._destroy(dom)
+        make_overlay(base, files.disk, fresh.disk_gb)
+        self._write_seed(files, fresh)
+        clear_console(files.log)
+        self._define(fresh, files)
+        if not was_on:
+            return None
+        dom.create()
+        return 0
+
+    def _rename(self, dom: Domain, files: MachineFiles, hostname: str) -> int | None:
+        config = self._config(dom)
+        renamed = replace(config, hostname=hostname)
+        check_config(renamed)
+        if hostname == config.hostname:
+            return None  # nothing to apply: a repeated call does not restart the guest again
+        self._write_seed(files, renamed)
+        self._define(renamed, files)
+        if not dom.isActive():
+            return None
+        self._shutdown(dom)
+        offset = log_size(files.log)
+        dom.create()
+        return offset
+
+    def _write_seed(self, files: MachineFiles, config: MachineConfig) -> None:
+        write_seed(files.seed, instance_id=f"iid-{config.disk_id}", hostname=config.hostname)
+
+    def _define(self, config: MachineConfig, files: MachineFiles) -> Domain:
+        xml = domain_xml(config, self._hw, disk=files.disk, seed=files.seed, log=files.log)
+        return self._conn.get().defineXML(xml)
+
+    def _info(self, dom: Domain) -> MachineInfo:
+        config = self._config(dom)
+        return MachineInfo(
+            machine_id=config.machine_id,
+            power=self._power(dom),
+            vcpu=config.vcpu,
+            ram_mb=config.ram_mb,
+            disk_gb=config.disk_gb,
+            hostname=config.hostname,
+            image=config.image,
+            disk_id=config.disk_id,
+        )
+
+    def _config(self, dom: Domain) -> MachineConfig:
+        xml = dom.XMLDesc(self._lv.VIR_DOMAIN_XML_INACTIVE)
+        return parse_config(self._machine_id(dom), xml)
+
+    def _power(self, dom: Domain) -> PowerState:
+        state = dom.state()[0]
+        if state in (self._lv.VIR_DOMAIN_SHUTOFF, self._lv.VIR_DOMAIN_CRASHED):
+            return PowerState.OFF
+        return PowerState.UNKNOWN if state == self._lv.VIR_DOMAIN_NOSTATE else PowerState.ON
+
+    def _lookup(self, machine_id: str) -> Domain | None:
+        try:
+            return self._conn.get().lookupByName(domain_name(machine_id))
+        except self._lv.libvirtError as exc:
+            if exc.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN:
+                return None
+            raise
+
+    def _require(self, machine_id: str) -> Domain:
+        dom = self._lookup(machine_id)
+        if dom is None:
+            raise PermanentError(f"No machine {machine_id}.", code="machine_not_found")
+        return dom
+
+    def _files(self, machine_id: str) -> MachineFiles:
+        return MachineFiles.under(self.settings.state_dir, machine_id)
+
+    def _machine_id(self, dom: Domain) -> str:
+        return str(dom.name()).removeprefix("nuage-")
+
+    def _ignoring(self, error_code: int, fn: Callable[..., object], *args: Any) -> None:
+        try:
+            fn(*args)
+        except self._lv.libvirtError as exc:
+            if exc.get_error_code() != error_code:
+                raise

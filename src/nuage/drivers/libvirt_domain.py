@@ -1,0 +1,166 @@
+"""A nuage machine as a libvirt domain: the domain XML, and what nuage keeps in its <metadata>.
+
+The domain's own elements hold what libvirt enforces (uuid from the machine id, vCPUs, memory);
+nuage's facts (name, hostname, image, disk id, disk size) live in one `<nuage:machine>` element
+of the `NAMESPACE` XML namespace inside `<metadata>`, so `inspect` reads everything back from
+libvirt alone. Reads use the persistent (inactive) definition: what the machine is and will boot as.
+"""
+
+import re
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from nuage.domain.errors import PermanentError
+
+NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
+_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+_KIB_PER = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "m": 1024, "mib": 1024}
+_KIB_PER |= {"g": 1024**2, "gib": 1024**2, "kb": 1000 / 1024, "mb": 1000**2 / 1024}
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """What nuage defines for one machine (sizes in MiB and GiB)."""
+
+    machine_id: str
+    name: str
+    hostname: str
+    image: str
+    disk_id: str
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hardware:
+    """How domains are built on this host (from `LibvirtSettings`)."""
+
+    domain_type: str
+    machine: str
+    kernel: Path | None
+    initrd: Path | None
+    max_vcpus: int
+
+
+def domain_name(machine_id: str) -> str:
+    return f"nuage-{machine_id}"
+
+
+def domain_uuid(machine_id: str) -> str:
+    """The machine id itself when it is a UUID (instances' ids are), else one derived from it:
+    stable, because libvirt refuses to redefine a name under another uuid."""
+    try:
+        return str(uuid.UUID(machine_id))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{NAMESPACE}#{machine_id}"))
+
+
+def check_config(config: MachineConfig) -> None:
+    """PermanentError `invalid_spec` for sizes below 1 or a hostname a guest would refuse."""
+    if min(config.vcpu, config.ram_mb, config.disk_gb) < 1:
+        sizes = f"vcpu={config.vcpu}, ram_mb={config.ram_mb}, disk_gb={config.disk_gb}"
+        raise PermanentError(f"Sizes must be positive ({sizes}).", code="invalid_spec")
+    if not _HOSTNAME.fullmatch(config.hostname):
+        raise PermanentError(f"Invalid hostname {config.hostname!r}.", code="invalid_spec")
+
+
+def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, log: Path) -> str:
+    """The domain: TCG-friendly `pc` machine with ACPI, virtio disk vda + read-only seed vdb,
+    serial console logged (appending) to `log`. Direct kernel boot when `hw.kernel` is set."""
+    return f"""<domain type={_q(hw.domain_type)}>
+  <name>{_e(domain_name(config.machine_id))}</name>
+  <uuid>{domain_uuid(config.machine_id)}</uuid>
+  <metadata>
+    {_metadata(config)}
+  </metadata>
+  <memory unit='MiB'>{config.ram_mb}</memory>
+  <currentMemory unit='MiB'>{config.ram_mb}</currentMemory>
+  <vcpu placement='static' current='{config.vcpu}'>{max(hw.max_vcpus, config.vcpu)}</vcpu>
+  <os>
+    <type arch='x86_64' machine={_q(hw.machine)}>hvm</type>
+    {_boot(hw)}
+  </os>
+  <features><acpi/><apic/></features>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file={_q(disk)}/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source file={_q(seed)}/>
+      <target dev='vdb' bus='virtio'/>
+      <readonly/>
+    </disk>
+    <controller type='usb' model='none'/>
+    <serial type='pty'>
+      <log file={_q(log)} append='on'/>
+      <target port='0'/>
+    </serial>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>"""
+
+
+def parse_config(machine_id: str, xml: str) -> MachineConfig:
+    """Read a domain's XML back; PermanentError `not_a_nuage_machine` without our metadata."""
+    root = ET.fromstring(xml)
+    meta = root.find(f"metadata/{{{NAMESPACE}}}machine")
+    vcpu = root.find("vcpu")
+    memory = root.find("memory")
+    if meta is None or vcpu is None or memory is None:
+        message = f"Domain {domain_name(machine_id)} was not defined by nuage."
+        raise PermanentError(message, code="not_a_nuage_machine")
+
+    def field(tag: str) -> str:
+        return meta.findtext(f"{{{NAMESPACE}}}{tag}", default="")
+
+    unit = memory.get("unit", "KiB").lower()
+    return MachineConfig(
+        machine_id=machine_id,
+        name=field("name"),
+        hostname=field("hostname"),
+        image=field("image"),
+        disk_id=field("disk-id"),
+        vcpu=int(vcpu.get("current") or vcpu.text or 0),
+        ram_mb=round(int(memory.text or 0) * _KIB_PER.get(unit, 1) / 1024),
+        disk_gb=int(field("disk-gb") or 0),
+    )
+
+
+def _metadata(config: MachineConfig) -> str:
+    fields = {
+        "name": config.name,
+        "hostname": config.hostname,
+        "image": config.image,
+        "disk-id": config.disk_id,
+        "disk-gb": str(config.disk_gb),
+    }
+    body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
+    return f"<nuage:machine xmlns:nuage={_q(NAMESPACE)}>{body}</nuage:machine>"
+
+
+def _boot(hw: Hardware) -> str:
+    if hw.kernel is None:
+        return "<boot dev='hd'/>"
+    initrd = "" if hw.initrd is None else f"<initrd>{_e(hw.initrd.resolve())}</initrd>"
+    cmdline = "<cmdline>console=ttyS0 quiet</cmdline>"
+    return f"<kernel>{_e(hw.kernel.resolve())}</kernel>{initrd}{cmdline}"
+
+
+def _e(value: object) -> str:
+    return escape(str(value))
+
+
+def _q(value: object) -> str:
+    return quoteattr(str(value))

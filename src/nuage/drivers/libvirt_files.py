@@ -1,0 +1,117 @@
+"""A libvirt machine's files: qcow2 overlay, NoCloud seed ISO and serial log, in one directory.
+
+Layout: `<state_dir>/<machine_id>/{disk.qcow2,seed.iso,serial.log}`; base images are
+`<images_dir>/<image>.qcow2`, else `<images_dir>/base.qcow2`. All functions here block: the
+driver runs them in a thread. Tool failures (qemu-img, genisoimage) raise PermanentError
+`disk_error` with the tool's stderr.
+"""
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from nuage.domain.errors import PermanentError
+
+
+@dataclass(frozen=True)
+class MachineFiles:
+    root: Path
+
+    @classmethod
+    def under(cls, state_dir: Path, machine_id: str) -> "MachineFiles":
+        return cls(state_dir.resolve() / machine_id)
+
+    @property
+    def disk(self) -> Path:
+        return self.root / "disk.qcow2"
+
+    @property
+    def seed(self) -> Path:
+        return self.root / "seed.iso"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "serial.log"
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def base_image(images_dir: Path, image: str) -> Path:
+    """The base image for `image`; PermanentError `image_not_available` when there is none."""
+    for candidate in (images_dir / f"{image}.qcow2", images_dir / "base.qcow2"):
+        if "/" not in image and candidate.is_file():
+            return candidate.resolve()
+    message = f"No base image for {image!r} in {images_dir} (nor base.qcow2)."
+    raise PermanentError(message, code="image_not_available")
+
+
+def make_overlay(base: Path, path: Path, disk_gb: int) -> None:
+    """A fresh qcow2 overlay of `base` (never written to), replacing `path` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".new")
+    argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(tmp)]
+    _run(*argv, f"{disk_gb}G")
+    tmp.replace(path)
+
+
+def grow_overlay(path: Path, disk_gb: int) -> None:
+    _run("qemu-img", "resize", "-q", str(path), f"{disk_gb}G")
+
+
+def write_seed(path: Path, *, instance_id: str, hostname: str) -> None:
+    """The NoCloud seed (ISO9660 labelled `cidata`), replacing `path` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".new")
+    with tempfile.TemporaryDirectory() as work:
+        meta = Path(work, "meta-data")
+        meta.write_text(f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n")
+        Path(work, "user-data").write_text("#cloud-config\n")
+        argv = ["genisoimage", "-quiet", "-output", str(tmp), "-volid", "cidata", "-joliet"]
+        _run(*argv, "-rock", str(meta), f"{work}/user-data")
+    tmp.replace(path)
+
+
+def log_size(log: Path) -> int:
+    """Bytes in the serial log now: the offset after which to look for a new boot marker."""
+    try:
+        return log.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def text_after(log: Path, offset: int) -> str:
+    """The serial log from `offset` (from the start if the log was rotated or cleared since)."""
+    try:
+        with log.open("rb") as f:
+            if f.seek(0, 2) < offset:
+                offset = 0
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+    except FileNotFoundError:
+        return ""
+
+
+def read_console(log: Path) -> str:
+    """The whole serial log, rotated parts (`serial.log.N`, virtlogd at 2 MiB) first, with
+    `\\r\\n` turned into `\\n`."""
+    rotated = sorted(log.parent.glob(f"{log.name}.[0-9]*"), key=lambda p: -int(p.suffix[1:]))
+    parts = [text_after(path, 0) for path in [*rotated, log]]
+    return "".join(parts).replace("\r\n", "\n")
+
+
+def clear_console(log: Path) -> None:
+    for path in [log, *log.parent.glob(f"{log.name}.[0-9]*")]:
+        path.unlink(missing_ok=True)
+
+
+def _run(*argv: str) -> None:
+    try:
+        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120)
+    except subprocess.CalledProcessError as exc:
+        message = f"{argv[0]} failed ({exc.returncode}): {exc.stderr.strip()}"
+        raise PermanentError(message, code="disk_error") from exc
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise PermanentError(f"{argv[0]} failed: {exc}", code="disk_error") from exc
