@@ -49,6 +49,7 @@ from .libvirt_domain import (
     domain_name,
     domain_xml,
     parse_config,
+    vnc_port,
 )
 from .libvirt_files import (
     MachineFiles,
@@ -132,6 +133,12 @@ class LibvirtDriver:
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
         return await self._call(self._inspect, machine_id)
+
+    async def vnc_address(self, machine_id: str) -> tuple[str, int] | None:
+        """Where the running machine's VNC display listens (always 127.0.0.1), for the console;
+        None while it is off. Missing machine: PermanentError machine_not_found."""
+        check_machine_id(machine_id)
+        return await self._call(self._vnc_address, machine_id)
 
     async def start(self, machine_id: str) -> MachineInfo:
         return await self._operate(machine_id, self._start)
@@ -246,6 +253,11 @@ class LibvirtDriver:
             if exc.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN:
                 return None  # deleted meanwhile
             raise
+
+    def _vnc_address(self, machine_id: str) -> tuple[str, int] | None:
+        dom = self._require(machine_id)
+        port = vnc_port(dom.XMLDesc(0)) if dom.isActive() else None
+        return ("127.0.0.1", port) if port is not None else None
 
     def _start(self, dom: Domain, files: MachineFiles) -> int | None:
         if dom.isActive():

@@ -107,6 +107,10 @@ def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, l
       <target port='0'/>
     </serial>
     <console type='pty'><target type='serial' port='0'/></console>
+    <graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+    <video><model type='vga'/></video>
     <memballoon model='virtio'/>
   </devices>
 </domain>"""
@@ -164,3 +168,10 @@ def _e(value: object) -> str:
 
 def _q(value: object) -> str:
     return quoteattr(str(value))
+
+
+def vnc_port(xml: str) -> int | None:
+    """The VNC port libvirt gave a running domain (its live XML), None if it has none."""
+    graphics = ET.fromstring(xml).find("./devices/graphics[@type='vnc']")
+    port = int(graphics.get("port", "-1")) if graphics is not None else -1
+    return port if port > 0 else None
