@@ -271,6 +271,14 @@ class TaskEvent(Base):
     created: Mapped[datetime] = _created()
 
 
+class Counter(Base):
+    """Named counters (the `legacy_id`s): a row lock hands out each value once, across processes."""
+
+    __tablename__ = "counters"
+    name: Mapped[str] = mapped_column(sa.String(50), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger)
+
+
 class IdempotencyKey(Base):
     """A POST's stored response, replayed for the same caller, key and body."""
 

@@ -6,6 +6,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.db import counters
 from nuage.db.models import Membership, Organization, Project, ProjectMember, User
 from nuage.domain.enums import Role, Scope
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
@@ -54,8 +55,8 @@ async def ensure_user(
 async def create_organization(
     session: AsyncSession, owner: User, name: str, *, instance_quota: int = DEFAULT_INSTANCE_QUOTA
 ) -> Organization:
-    legacy = await session.scalar(sa.select(sa.func.max(Organization.legacy_id)))
-    org = Organization(name=name, legacy_id=(legacy or 0) + 1, instance_quota=instance_quota)
+    legacy_id = await counters.next_value(session, counters.ORGANIZATIONS)
+    org = Organization(name=name, legacy_id=legacy_id, instance_quota=instance_quota)
     session.add(org)
     await session.flush()
     session.add(Membership(organization_id=org.id, user_id=owner.id, role=Role.OWNER.value))

@@ -7,6 +7,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.db import counters
 from nuage.db.models import Image, Instance, InstanceTask, Location, Organization, Size
 from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState, TaskType
 from nuage.domain.errors import NotFound, QuotaExceeded, ValidationFailed
@@ -70,7 +71,7 @@ async def create_instance(
     name = validate_name(draft.name)
     hostname = validate_hostname(draft.hostname) if draft.hostname else hostname_from_name(name)
     instance = Instance(
-        legacy_id=await _next_legacy_id(session),
+        legacy_id=await counters.next_value(session, counters.INSTANCES),
         organization_id=access.organization.id,
         project_id=access.project.id,
         name=name,
@@ -154,11 +155,6 @@ async def _check_quota(session: AsyncSession, organization: Organization) -> Non
             f"The organization's instance quota ({organization.instance_quota}) is used up; "
             "delete an instance or ask for a higher quota."
         )
-
-
-async def _next_legacy_id(session: AsyncSession) -> int:
-    current = await session.scalar(sa.select(sa.func.max(Instance.legacy_id)))
-    return (current or 0) + 1
 
 
 async def _image(session: AsyncSession, draft: InstanceDraft) -> Image:
