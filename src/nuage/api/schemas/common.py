@@ -44,6 +44,6 @@ class Body(BaseModel):
 
     @field_validator("*", mode="before")
     @classmethod
-    def _storable_text(cls, value: Any) -> Any:
+    def _storable_text(cls, value: object) -> object:
         _check_text(value)
         return value
