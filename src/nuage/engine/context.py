@@ -2,6 +2,7 @@
 instance's host, place a new instance, and look up catalogue entries. Every write is guarded by
 the worker's lease."""
 
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -51,9 +52,19 @@ class TaskContext:
                 )
         return self.host
 
-    async def step(self, step: str, message: str, progress: int | None = None) -> None:
-        """Log a step; a safe point: if a cancel was requested, the task stops here."""
+    async def step(
+        self,
+        step: str,
+        message: str,
+        progress: int | None = None,
+        *,
+        instance: dict[str, Any] | None = None,
+    ) -> None:
+        """Log a step (and, in the same transaction, set `instance` values on the instance); a
+        safe point: if a cancel was requested, the task stops here."""
         async with transaction(self._sessions) as session:
+            if instance:
+                await queries.set_instance(session, self.record.instance.id, instance)
             cancel = await queries.record_step(
                 session,
                 self.record.id,

@@ -2,7 +2,6 @@
 
 import random
 from datetime import datetime, timedelta
-from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -111,10 +110,3 @@ async def fail(
     if done and spec.status_on_failure is not None:
         await queries.set_instance(session, record.instance.id, {"status": spec.status_on_failure})
     return done
-
-
-async def mark_started(
-    session: AsyncSession, record: TaskRecord, spec: TaskSpec, instance_id: UUID
-) -> None:
-    if spec.status_while_running is not None:
-        await queries.set_instance(session, instance_id, {"status": spec.status_while_running})

@@ -9,7 +9,6 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,11 +97,11 @@ class Worker:
         await self.reap()
         claimed = 0
         while len(self._running) < self.settings.concurrency:
-            task_id = await self.claim()
-            if task_id is None:
+            record = await self.claim()
+            if record is None:
                 break
-            runner = asyncio.create_task(self.execute(task_id))
-            self._running[runner] = task_id
+            runner = asyncio.create_task(self.execute(record))
+            self._running[runner] = record.id
             runner.add_done_callback(self._running.pop)
             claimed += 1
         return claimed
@@ -115,21 +114,24 @@ class Worker:
             timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
         return max(timeout, 0.005)
 
-    async def claim(self) -> UUID | None:
+    async def claim(self) -> TaskRecord | None:
+        """Claim the next due task and read what its handler needs, in one transaction."""
         async with transaction(self.sessions) as session:
             # Read the clock once the transaction has begun (on SQLite: holds the write lock), so
             # `started_at` is never earlier than the `completed_at` of the task it waited for.
             await session.connection()
-            return await queries.claim_next(session, self.id, utcnow(), self._lease)
+            task_id = await queries.claim_next(session, self.id, utcnow(), self._lease)
+            if task_id is None:
+                return None
+            return task_record(await queries.load_task(session, task_id))
 
     async def reap(self) -> int:
         async with transaction(self.sessions) as session:
             return len(await queries.reap(session, utcnow()))
 
-    async def execute(self, task_id: UUID) -> None:
+    async def execute(self, record: TaskRecord) -> None:
         """Run one claimed task to the end of its attempt."""
-        async with transaction(self.sessions) as session:
-            record = task_record(await queries.load_task(session, task_id))
+        task_id = record.id
         runner = asyncio.current_task()
         assert runner is not None
         heartbeat = asyncio.create_task(self._heartbeat(record, runner))
@@ -180,10 +182,9 @@ class Worker:
                 f"{record.task_type} needs the instance to be {needs}; "
                 f"it is {record.instance.status}."
             )
-        async with transaction(self.sessions) as session:
-            await outcomes.mark_started(session, record, spec, record.instance.id)
         ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
-        await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5)
+        marks = {"status": spec.status_while_running} if spec.status_while_running else None
+        await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5, instance=marks)
         return await HANDLERS[record.task_type](ctx)
 
     async def _fail(self, record: TaskRecord, spec: TaskSpec, error: TaskError) -> None:
