@@ -25,6 +25,28 @@ def load_binding() -> Any:
     return binding
 
 
+_event_loop_lock = threading.Lock()
+_event_loop_started = False
+
+
+def ensure_event_loop(binding: Any) -> None:
+    """Register and run libvirt's default event loop (once per process), which the in-process
+    `qemu:///embed?root=DIR` driver needs to see its QEMU processes; remote and system URIs
+    do not. One long-lived process may own an embed root (see ../shared/notes/libvirt-here.md)."""
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        binding.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                binding.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _event_loop_started = True
+
+
 class Connection:
     def __init__(self, uri: str) -> None:
         self.uri = uri
@@ -38,6 +60,8 @@ class Connection:
             if self._conn is not None and self.alive():
                 return self._conn
             self._close_locked()
+            if self.uri.startswith("qemu:///embed"):
+                ensure_event_loop(self.lv)
             try:
                 conn = self.lv.open(self.uri)
             except self.lv.libvirtError as exc:
