@@ -32,7 +32,9 @@ _event_loop_started = False
 def ensure_event_loop(binding: Any) -> None:
     """Register and run libvirt's default event loop (once per process), which the in-process
     `qemu:///embed?root=DIR` driver needs to see its QEMU processes; remote and system URIs
-    do not. One long-lived process may own an embed root (see ../shared/notes/libvirt-here.md)."""
+    do not. One long-lived process may own an embed root (see ../shared/notes/libvirt-here.md),
+    and once it is loaded, that process's other qemu:// URIs reach the embedded driver too
+    (libvirt 9.0): a process uses embed or a daemon, not both."""
     global _event_loop_started
     with _event_loop_lock:
         if _event_loop_started:
