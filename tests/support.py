@@ -2,6 +2,7 @@
 
 import asyncio
 import itertools
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,13 @@ IMAGES = {
 }
 TERMINAL = {"completed", "failed", "cancelled"}
 _counter = itertools.count(1)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -4,7 +4,6 @@ serve the API with its in-process worker, and reuse everything on the next start
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,15 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import IMAGES, LOCATION, SIZES
+from tests.support import IMAGES, LOCATION, SIZES, free_port
 
 NUAGE = str(Path(sys.executable).with_name("nuage"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(data_dir: Path) -> dict[str, str]:
@@ -32,7 +25,7 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 class Server:
     def __init__(self, data_dir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         env = _env(data_dir)
         subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
         self.proc = subprocess.Popen(

@@ -10,16 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.support import free_port
+
 
 def _pg_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivateCluster:
@@ -32,7 +28,7 @@ class PrivateCluster:
         self.bin = pg_bin
         self.root = Path(tempfile.mkdtemp(prefix="nuage-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         shutil.chown(self.root, "postgres", "postgres")
         self._as_postgres(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres"])
 

@@ -3,7 +3,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,13 +10,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.support import free_port
+
 NUAGE = str(Path(sys.executable).with_name("nuage"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Fleet:
@@ -59,7 +54,7 @@ class Fleet:
         return subprocess.Popen([NUAGE, *args], env=self.env, stdout=log, stderr=log)
 
     def start_api(self) -> str:
-        port = _free_port()
+        port = free_port()
         proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
         self.apis.append((proc, port))
         url = f"http://127.0.0.1:{port}"

@@ -2,23 +2,13 @@
 
 import json
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from nuage.cli.runtime import open_process
+from nuage.cli.runtime import run_in_session
 from nuage.config import Settings
-from nuage.db.session import transaction
 from nuage.services.accounts import Bootstrap, bootstrap
 
-T = TypeVar("T")
 DEMO_EMAIL = "demo@nuage.local"
-
-
-async def run_in_session(settings: Settings, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    async with open_process(settings) as process, transaction(process.runtime.sessions) as session:
-        return await use_case(session)
 
 
 def bootstrap_json(result: Bootstrap) -> dict[str, str]:

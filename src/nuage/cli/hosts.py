@@ -1,16 +1,13 @@
 """`nuage hosts …`: the host registry from the command line (operators)."""
 
-import asyncio
 import json
 from typing import Annotated
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.cli.demo import run_in_session
-from nuage.config import load_settings
+from nuage.cli.use_cases import run_use_case
 from nuage.domain.enums import HostState
-from nuage.domain.errors import NuageError, ValidationFailed
 from nuage.services import hosts
 
 app = typer.Typer(no_args_is_help=True, help="Hypervisor hosts: list, add, change, drain.")
@@ -30,17 +27,6 @@ def _show(view: hosts.HostView) -> dict[str, object]:
     }
 
 
-def _run(use_case: object) -> object:
-    try:
-        return asyncio.run(run_in_session(load_settings(), use_case))  # type: ignore[arg-type]
-    except ValidationFailed as error:
-        typer.echo(f"nuage hosts: {json.dumps(error.fields)}", err=True)
-        raise typer.Exit(2) from error
-    except NuageError as error:
-        typer.echo(f"nuage hosts: {error.message}", err=True)
-        raise typer.Exit(2) from error
-
-
 @app.command("list")
 def list_hosts() -> None:
     """Print every host with its capacity and free room, as JSON lines."""
@@ -48,7 +34,7 @@ def list_hosts() -> None:
     async def use_case(session: AsyncSession) -> list[dict[str, object]]:
         return [_show(view) for view in await hosts.list_hosts(session)]
 
-    for row in _run(use_case):  # type: ignore[attr-defined]
+    for row in run_use_case("hosts", use_case):
         typer.echo(json.dumps(row))
 
 
@@ -70,7 +56,7 @@ def add(
         host = await hosts.add_host(session, spec)
         return _show(await hosts.get_host(session, host.id))
 
-    typer.echo(json.dumps(_run(use_case)))
+    typer.echo(json.dumps(run_use_case("hosts", use_case)))
 
 
 @app.command("set")
@@ -90,4 +76,4 @@ def change(
         await hosts.change_host(session, host.id, changes)
         return _show(await hosts.get_host(session, host.id))
 
-    typer.echo(json.dumps(_run(use_case)))
+    typer.echo(json.dumps(run_use_case("hosts", use_case)))

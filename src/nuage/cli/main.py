@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from nuage.cli import demo, hosts, runtime
+from nuage.cli.use_cases import run_use_case
 from nuage.config import load_settings
-from nuage.domain.errors import NuageError
 from nuage.services.accounts import bootstrap as bootstrap_account
 
 app = typer.Typer(
@@ -59,24 +59,18 @@ def bootstrap(
     staff: Annotated[bool, typer.Option(help="Make the user an operator (admin API).")] = False,
 ) -> None:
     """Create or reuse a user, organization and project; print them with a new API key as JSON."""
-    try:
-        result = asyncio.run(
-            demo.run_in_session(
-                load_settings(),
-                lambda session: bootstrap_account(
-                    session,
-                    email=email,
-                    password=password,
-                    organization=organization,
-                    project=project,
-                    instance_quota=instance_quota,
-                    staff=staff,
-                ),
-            )
-        )
-    except NuageError as error:
-        typer.echo(f"nuage bootstrap: {error.message}", err=True)
-        raise typer.Exit(2) from error
+    result = run_use_case(
+        "bootstrap",
+        lambda session: bootstrap_account(
+            session,
+            email=email,
+            password=password,
+            organization=organization,
+            project=project,
+            instance_quota=instance_quota,
+            staff=staff,
+        ),
+    )
     typer.echo(json.dumps(demo.bootstrap_json(result)))
 
 

@@ -3,11 +3,13 @@
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
@@ -15,7 +17,7 @@ from nuage.config import Settings
 from nuage.db.migrate import upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_sessionmaker
+from nuage.db.session import engine_for, make_sessionmaker, transaction
 from nuage.domain.errors import PermanentError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
@@ -23,6 +25,8 @@ from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord
 from nuage.engine.worker import Worker, WorkerSettings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,12 @@ def make_notifier(settings: Settings) -> LocalNotifier:
     return LocalNotifier()
 
 
+async def run_in_session(settings: Settings, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run one use case in one transaction of a short-lived process (the CLI's commands)."""
+    async with open_process(settings) as process, transaction(process.runtime.sessions) as session:
+        return await use_case(session)
+
+
 async def migrate(settings: Settings) -> None:
     async with open_process(settings) as process:
         await upgrade(process.engine)
@@ -143,8 +153,6 @@ async def work(settings: Settings) -> None:
         drivers = make_drivers(settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
-        import signal
-
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:

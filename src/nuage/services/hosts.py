@@ -1,6 +1,5 @@
 """The host registry (operators only): hosts, their capacity and state, and what they hold."""
 
-import contextlib
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -57,10 +56,11 @@ async def list_hosts(session: AsyncSession) -> list[HostView]:
 
 
 async def get_host(session: AsyncSession, host_id: UUID) -> HostView:
-    for view in await list_hosts(session):
-        if view.host.id == host_id:
-            return view
-    raise NotFound()
+    host = await session.get(Host, host_id)
+    if host is None:
+        raise NotFound()
+    loads = await host_loads(session, host.location_id, lock=False)
+    return HostView(host, next(load for load in loads if load.host_id == host_id))
 
 
 async def add_host(session: AsyncSession, spec: HostSpec) -> Host:
@@ -115,10 +115,11 @@ def _check_capacity(vcpu: int, ram_mb: int, disk_gb: int) -> None:
 
 
 async def _location(session: AsyncSession, ref: str) -> Location:
-    stmt = sa.select(Location).where(Location.slug == ref)
-    with contextlib.suppress(ValueError):
-        stmt = sa.select(Location).where(sa.or_(Location.slug == ref, Location.id == UUID(ref)))
-    location = await session.scalar(stmt)
+    try:
+        match = sa.or_(Location.slug == ref, Location.id == UUID(ref))
+    except ValueError:  # not an id: a slug
+        match = Location.slug == ref
+    location = await session.scalar(sa.select(Location).where(match))
     if location is None:
         raise ValidationFailed.on("location", f"No location {ref!r}.")
     return location
