@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nuage.domain.capabilities import Capability
 from nuage.domain.enums import InstanceStatus, TaskType
 
 DEFAULT_MAX_RETRIES = 3
@@ -72,6 +73,7 @@ class TaskSpec:
     generic: bool = True  # may be asked for through POST …/tasks
     cancellable: bool = True
     default_max_retries: int = DEFAULT_MAX_RETRIES
+    capability: Capability | None = None  # None: the machine lifecycle every driver has
 
 
 def _spec(task_type: TaskType, label: str, **kw: Any) -> tuple[TaskType, TaskSpec]:
@@ -108,9 +110,15 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = dict(
             supported=True,
             requires=_DOWN,
             status_on_success=_S.RUNNING,
+            capability=Capability.POWER,
         ),
         _spec(
-            T.STOP_VPS, "Stop Instance", supported=True, requires=_UP, status_on_success=_S.STOPPED
+            T.STOP_VPS,
+            "Stop Instance",
+            supported=True,
+            requires=_UP,
+            status_on_success=_S.STOPPED,
+            capability=Capability.POWER,
         ),
         _spec(
             T.REBOOT_VPS,
@@ -118,6 +126,7 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = dict(
             supported=True,
             requires=_UP,
             status_on_success=_S.RUNNING,
+            capability=Capability.POWER,
         ),
         _spec(
             T.SHUTDOWN_VPS,
@@ -125,6 +134,7 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = dict(
             supported=True,
             requires=_UP,
             status_on_success=_S.STOPPED,
+            capability=Capability.POWER,
         ),
         _spec(
             T.RESET_VPS,
@@ -132,33 +142,89 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = dict(
             supported=True,
             requires=_UP,
             status_on_success=_S.RUNNING,
+            capability=Capability.POWER,
         ),
-        _spec(T.RESIZE_VPS, "Resize Instance", params=ResizeParams, supported=True, requires=_DOWN),
-        _spec(T.CHANGE_HOSTNAME, "Change Hostname", params=HostnameParams, supported=True),
-        _spec(T.REINSTALL_OS, "Reinstall OS", params=ReinstallParams, supported=True),
-        _spec(T.ASSIGN_IP, "Assign IP", params=AnyParams),
-        _spec(T.REMOVE_IP, "Remove IP", params=AnyParams),
-        _spec(T.UPDATE_REVERSE_DNS, "Update Reverse DNS", params=AnyParams),
-        _spec(T.UPDATE_VPC, "Update VPC", params=AnyParams),
-        _spec(T.APPLY_FIREWALL, "Apply Firewall Rules", params=AnyParams),
-        _spec(T.CREATE_SNAPSHOT, "Create Snapshot", params=AnyParams),
-        _spec(T.DELETE_SNAPSHOT, "Delete Snapshot", params=AnyParams),
-        _spec(T.RESTORE_SNAPSHOT, "Restore Snapshot", params=AnyParams),
-        _spec(T.CREATE_BACKUP, "Create Backup", params=AnyParams),
-        _spec(T.DELETE_BACKUP, "Delete Backup", params=AnyParams),
-        _spec(T.RESTORE_BACKUP, "Restore Backup", params=AnyParams),
-        _spec(T.CREATE_IMAGE_FROM_SNAPSHOT, "Create Image from Snapshot", params=AnyParams),
-        _spec(T.DELETE_IMAGE, "Delete Image", params=AnyParams),
-        _spec(T.CREATE_VOLUME, "Create Volume", params=AnyParams),
-        _spec(T.ATTACH_VOLUME, "Attach Volume", params=AnyParams),
-        _spec(T.DETACH_VOLUME, "Detach Volume", params=AnyParams),
-        _spec(T.RESIZE_VOLUME, "Resize Volume", params=AnyParams),
-        _spec(T.DELETE_VOLUME, "Delete Volume", params=AnyParams),
-        _spec(T.INSTALL_SOFTWARE, "Install Software", params=AnyParams),
-        _spec(T.UNINSTALL_SOFTWARE, "Uninstall Software", params=AnyParams),
-        _spec(T.GET_VNC_URL, "Get VNC URL", params=AnyParams),
+        _spec(
+            T.RESIZE_VPS,
+            "Resize Instance",
+            params=ResizeParams,
+            supported=True,
+            requires=_DOWN,
+            capability=Capability.RESIZE,
+        ),
+        _spec(
+            T.CHANGE_HOSTNAME,
+            "Change Hostname",
+            params=HostnameParams,
+            supported=True,
+            capability=Capability.HOSTNAME,
+        ),
+        _spec(
+            T.REINSTALL_OS,
+            "Reinstall OS",
+            params=ReinstallParams,
+            supported=True,
+            capability=Capability.REINSTALL,
+        ),
+        _spec(T.ASSIGN_IP, "Assign IP", params=AnyParams, capability=Capability.ADDRESSES),
+        _spec(T.REMOVE_IP, "Remove IP", params=AnyParams, capability=Capability.ADDRESSES),
+        _spec(
+            T.UPDATE_REVERSE_DNS,
+            "Update Reverse DNS",
+            params=AnyParams,
+            capability=Capability.ADDRESSES,
+        ),
+        _spec(T.UPDATE_VPC, "Update VPC", params=AnyParams, capability=Capability.NETWORKS),
+        _spec(
+            T.APPLY_FIREWALL,
+            "Apply Firewall Rules",
+            params=AnyParams,
+            capability=Capability.FIREWALL,
+        ),
+        _spec(
+            T.CREATE_SNAPSHOT, "Create Snapshot", params=AnyParams, capability=Capability.SNAPSHOTS
+        ),
+        _spec(
+            T.DELETE_SNAPSHOT, "Delete Snapshot", params=AnyParams, capability=Capability.SNAPSHOTS
+        ),
+        _spec(
+            T.RESTORE_SNAPSHOT,
+            "Restore Snapshot",
+            params=AnyParams,
+            capability=Capability.SNAPSHOTS,
+        ),
+        _spec(T.CREATE_BACKUP, "Create Backup", params=AnyParams, capability=Capability.BACKUPS),
+        _spec(T.DELETE_BACKUP, "Delete Backup", params=AnyParams, capability=Capability.BACKUPS),
+        _spec(T.RESTORE_BACKUP, "Restore Backup", params=AnyParams, capability=Capability.BACKUPS),
+        _spec(
+            T.CREATE_IMAGE_FROM_SNAPSHOT,
+            "Create Image from Snapshot",
+            params=AnyParams,
+            capability=Capability.IMAGES,
+        ),
+        _spec(T.DELETE_IMAGE, "Delete Image", params=AnyParams, capability=Capability.IMAGES),
+        _spec(T.CREATE_VOLUME, "Create Volume", params=AnyParams, capability=Capability.VOLUMES),
+        _spec(T.ATTACH_VOLUME, "Attach Volume", params=AnyParams, capability=Capability.VOLUMES),
+        _spec(T.DETACH_VOLUME, "Detach Volume", params=AnyParams, capability=Capability.VOLUMES),
+        _spec(T.RESIZE_VOLUME, "Resize Volume", params=AnyParams, capability=Capability.VOLUMES),
+        _spec(T.DELETE_VOLUME, "Delete Volume", params=AnyParams, capability=Capability.VOLUMES),
+        _spec(
+            T.INSTALL_SOFTWARE, "Install Software", params=AnyParams, capability=Capability.SOFTWARE
+        ),
+        _spec(
+            T.UNINSTALL_SOFTWARE,
+            "Uninstall Software",
+            params=AnyParams,
+            capability=Capability.SOFTWARE,
+        ),
+        _spec(T.GET_VNC_URL, "Get VNC URL", params=AnyParams, capability=Capability.CONSOLE),
         _spec(T.SYNC_VPS_STATE, "Sync Instance State", supported=True, requires=_ANY_LIVE),
-        _spec(T.APPLY_CONFIG, "Apply Proxmox Configuration", params=AnyParams),
+        _spec(
+            T.APPLY_CONFIG,
+            "Apply Proxmox Configuration",
+            params=AnyParams,
+            capability=Capability.CONFIG,
+        ),
     ]
 )
 
