@@ -380,3 +380,22 @@ async def test_latency_delays_every_operation(state_dir: Path, new_spec: SpecFac
         began = time.monotonic()
         await call()
         assert time.monotonic() - began >= 0.099  # asyncio may wake a clock tick early
+
+
+# I/O errors are translated at the driver's boundary
+
+
+async def test_state_dir_io_errors_are_the_drivers_own(
+    tmp_path: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    unreadable, unloggable = tmp_path / "a", tmp_path / "b"
+    for state_dir, broken in ((unreadable, "machines"), (unloggable, "ops")):
+        state_dir.mkdir()
+        (state_dir / broken).write_text("not a directory")  # its files cannot be reached
+    reads, logs = sim(unreadable), sim(unloggable)
+
+    await expect_fault(TransientError, "sim_io_error", reads.inspect(spec.machine_id))
+    await expect_fault(TransientError, "sim_io_error", reads.console(spec.machine_id))
+    await expect_fault(TransientError, "sim_io_error", reads.create(spec))
+    await expect_fault(TransientError, "sim_io_error", logs.create(spec))

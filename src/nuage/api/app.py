@@ -43,6 +43,5 @@ def create_app(runtime: Runtime) -> FastAPI:
     openapi.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
-    app.add_exception_handler(OSError, errors.database_error)
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
     return app

@@ -1,5 +1,10 @@
 """Translate the database driver's failures at the boundary: a lost database is a 503, never a 404
-or a 500, and the transaction that met it was rolled back whole."""
+or a 500, and the transaction that met it was rolled back whole.
+
+Only the database's own errors count. A bare `OSError` says nothing about where it came from (a
+driver's file, a socket to a hypervisor): the engine in `db.session` turns the bare `OSError`s
+that asyncpg raises while connecting or talking to the server into `DatabaseUnavailable` where
+they arise, so nothing here needs to guess."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,11 +17,10 @@ from nuage.domain.errors import DatabaseUnavailable
 # operator intervention such as shutdown or start-up (57P), too many connections (53300).
 _UNAVAILABLE_SQLSTATES = ("08", "57P", "53300")
 _UNAVAILABLE_TYPES = (
+    DatabaseUnavailable,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
-    OSError,
-    TimeoutError,
 )
 
 

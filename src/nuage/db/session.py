@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 from nuage.config import Settings
 from nuage.db.errors import translate_db_errors
 from nuage.db.notify import Notifier, session_info
+from nuage.domain.errors import DatabaseUnavailable
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -23,7 +25,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+    _translate_socket_errors(engine)
+    return engine
 
 
 def engine_for(settings: Settings) -> AsyncEngine:
@@ -55,6 +59,26 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _translate_socket_errors(engine: AsyncEngine) -> None:
+    """asyncpg reports a refused, reset or timed-out connection to the server as a bare `OSError`
+    (`ConnectionRefusedError`, `TimeoutError`...), which SQLAlchemy passes through unwrapped.
+    Here, and only here, such an error is known to be the database's: say so."""
+
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _on_connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except OSError as error:
+            raise DatabaseUnavailable() from error
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        if isinstance(context.original_exception, OSError):
+            context.is_disconnect = True  # the pool drops the connection
+            return DatabaseUnavailable()
+        return None
 
 
 def make_sessionmaker(

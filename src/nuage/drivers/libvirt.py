@@ -23,7 +23,8 @@ Errors are translated at this boundary: no such domain → PermanentError `machi
 host that cannot be reached (connection refused or lost, RPC failure) → TransientError
 `host_unreachable`; a wrong power state reported by libvirt → PermanentError `machine_running` /
 `machine_not_running`; anything else from libvirt → PermanentError `libvirt_error`; qemu-img or
-genisoimage failures → PermanentError `disk_error`.
+genisoimage failures → PermanentError `disk_error`; any other I/O error on the machine's files →
+PermanentError `host_io_error`.
 
 libvirt-python is an optional extra (`nuage[libvirt]`): this module imports without it, and
 `LibvirtDriver()` raises ImportError saying what to install.
@@ -171,7 +172,7 @@ class LibvirtDriver:
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
         await self._call(self._require, machine_id)
-        return await asyncio.to_thread(read_console, self._files(machine_id).log)
+        return await self._call(read_console, self._files(machine_id).log)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._conn.close)
@@ -186,6 +187,9 @@ class LibvirtDriver:
             return fn(*args)
         except self._lv.libvirtError as exc:
             raise self._conn.translate(exc) from exc
+        except OSError as exc:  # the machine's files under the state dir
+            message = f"Host file I/O failed: {exc}"
+            raise PermanentError(message, code="host_io_error") from exc
 
     async def _operate(
         self, machine_id: str, operation: Callable[[Domain, MachineFiles], int | None]
@@ -206,7 +210,7 @@ class LibvirtDriver:
             return
         deadline = time.monotonic() + self.settings.boot_timeout
         while True:
-            text = await asyncio.to_thread(text_after, log, offset)
+            text = await self._call(text_after, log, offset)
             lines = text.splitlines(keepends=True)
             if any(line.startswith(marker) and line.endswith("\n") for line in lines):
                 return

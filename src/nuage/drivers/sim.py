@@ -25,8 +25,8 @@ import asyncio
 import random
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -116,13 +116,15 @@ class SimDriver:
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
         await self._latency()
-        machine = self._machines.load(machine_id)
+        with _state_io():
+            machine = self._machines.load(machine_id)
         return None if machine is None else machine.info()
 
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
         await self._latency()
-        machine = self._require(machine_id)
+        with _state_io():
+            machine = self._require(machine_id)
         return "".join(f"{line}\n" for line in machine.console)
 
     async def start(self, machine_id: str) -> MachineInfo:
@@ -201,13 +203,14 @@ class SimDriver:
             raise
         except OSError as exc:
             outcome = "sim_io_error"
-            raise TransientError(f"Simulator state I/O failed: {exc}", code="sim_io_error") from exc
+            raise _io_error(exc) from exc
         except BaseException:
             outcome = "interrupted"
             raise
         finally:
             entry = {"machine_id": machine_id, "operation": operation, "started": started}
-            self._ops.append({**entry, "finished": utc_now(), "outcome": outcome})
+            with _state_io():
+                self._ops.append({**entry, "finished": utc_now(), "outcome": outcome})
 
     def _fire_fault(self, operation: str, machine_id: str) -> None:
         source = "Injected"
@@ -236,6 +239,19 @@ class SimDriver:
         if machine is None:
             raise PermanentError(f"No machine {machine_id}.", code="machine_not_found")
         return machine
+
+
+def _io_error(exc: OSError) -> TransientError:
+    return TransientError(f"Simulator state I/O failed: {exc}", code="sim_io_error")
+
+
+@contextmanager
+def _state_io() -> Iterator[None]:
+    """The state dir's I/O errors as this driver's error, never a bare OSError."""
+    try:
+        yield
+    except OSError as exc:
+        raise _io_error(exc) from exc
 
 
 def _check_sizes(vcpu: int, ram_mb: int, disk_gb: int) -> None:
