@@ -3,8 +3,9 @@ leaves the instance in `error`."""
 
 import pytest
 
+from nuage.config import Settings
 from nuage.engine.worker import Worker
-from tests.engine.helpers import events, ops, steps
+from tests.engine.helpers import events, ops, start_worker, steps
 from tests.support import Stack, TenantFactory
 
 pytestmark = pytest.mark.anyio
@@ -105,3 +106,29 @@ async def test_an_instance_in_error_takes_no_power_actions(
     assert task["status"] == "failed"
     assert task["error"]["code"] == "invalid_instance_state"
     assert "it is error" in task["error"]["message"]
+
+
+async def test_a_failed_precondition_changes_nothing_but_the_task(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    instance, create_id = await tenant.create_instance()
+    cancelled = await tenant.post(f"/tasks/{create_id}/cancel")  # no worker yet: still pending
+    assert cancelled.json()["status"] == "cancelled", cancelled.text
+    first_retry = await tenant.post(f"/tasks/{create_id}/retry")
+    assert first_retry.status_code == 202, first_retry.text
+    start_worker(stack, settings)
+    assert (await tenant.wait(first_retry.json()["id"]))["status"] == "completed"
+    running = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (running["status"], running["power_state"]) == ("running", "on")
+
+    second_retry = await tenant.post(f"/tasks/{create_id}/retry")
+    assert second_retry.status_code == 202, second_retry.text
+    task = await tenant.wait(second_retry.json()["id"])
+
+    assert task["status"] == "failed", task
+    assert task["error"]["code"] == "invalid_instance_state"
+    got = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (got["status"], got["power_state"]) == ("running", "on")
+    assert ops(stack, instance["id"]) == ["create"]
+    assert (await stack.driver.inspect(instance["id"])) is not None

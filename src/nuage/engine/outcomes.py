@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import TaskEvent
 from nuage.domain.catalogue import TaskSpec
 from nuage.domain.enums import TaskStatus
-from nuage.domain.errors import TaskCancelled, TaskError
+from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.engine import queries
 from nuage.engine.records import Outcome, TaskRecord
@@ -107,6 +107,9 @@ async def fail(
         error=None if cancelled else body,
         event=event,
     )
-    if done and spec.status_on_failure is not None:
+    # A precondition that did not hold stopped the task before it touched anything: the
+    # instance is as it was, so it keeps its status.
+    unmet = isinstance(error, InvalidInstanceState)
+    if done and spec.status_on_failure is not None and not unmet:
         await queries.set_instance(session, record.instance.id, {"status": spec.status_on_failure})
     return done
