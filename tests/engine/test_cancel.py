@@ -4,6 +4,10 @@ safe step (`cancel_requested` shows the request meanwhile)."""
 import pytest
 
 from nuage.config import Settings
+from nuage.domain.errors import TransientError
+from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.base import MachineInfo
+from nuage.drivers.sim import SimDriver, SimSettings
 from tests.engine.helpers import events, ops, poll, slow_driver, start_worker, steps, wait_status
 from tests.support import SIZES, Stack, TenantFactory
 
@@ -70,8 +74,68 @@ async def test_cancel_a_running_task_stops_it_at_the_next_step(
     assert "completed" not in names
     assert evts[-1]["message"] == "cancelled: Cancelled before step `booted`."
     assert evts[-1]["level"] == "info"
-    # A cancelled create leaves the instance in `error`, from which it can be deleted.
-    assert (await tenant.get(f"/instances/{instance['id']}")).json()["status"] == "error"
+    # A cancelled create deletes the machine it made: the instance is in `error` (from which the
+    # create can be retried or the instance deleted), powered off, with no machine behind it.
+    got = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (got["status"], got["power_state"]) == ("error", "off")
+    assert await stack.driver.inspect(instance["id"]) is None
+    assert ops(stack, instance["id"]) == ["create", "delete"]
+
+
+class StartWithoutBootDriver(SimDriver):
+    """Powers the machine on, then reports the boot unseen (as libvirt's `boot_timeout` does)."""
+
+    async def start(self, machine_id: str) -> MachineInfo:
+        await super().start(machine_id)
+        raise TransientError("No boot marker within the timeout.", code="boot_timeout")
+
+
+async def test_a_cancelled_power_action_records_the_machine_as_it_is(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    state = SimSettings(state_dir=settings.sim_state_dir, latency_ms=600)
+    start_worker(stack, settings, StartWithoutBootDriver(state))
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    assert (await tenant.wait((await tenant.act(instance["id"], "stop"))["id"]))[
+        "status"
+    ] == "completed"
+    start = await tenant.act(instance["id"], "start")
+
+    async def in_the_driver() -> bool:
+        return "power" in steps(await events(tenant, start["id"]))
+
+    await poll(in_the_driver)
+    assert (await tenant.post(f"/tasks/{start['id']}/cancel")).status_code == 200
+    task = await tenant.wait(start["id"])
+
+    assert task["status"] == "cancelled", task
+    machine = await stack.driver.inspect(instance["id"])
+    assert machine is not None and machine.power.value == "on"
+    got = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (got["status"], got["power_state"]) == ("running", "on")
+
+
+async def test_a_task_pending_after_a_failed_attempt_is_settled_by_the_worker(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings, backoff=BackoffPolicy(base_seconds=20, cap_seconds=20))
+    tenant = await tenants()
+    instance, task_id = await tenant.create_instance(tags=["sim:fail=create:transient"])
+
+    async def in_backoff() -> bool:
+        return "retry_scheduled" in steps(await events(tenant, task_id))
+
+    await poll(in_backoff)
+    response = await tenant.post(f"/tasks/{task_id}/cancel")
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["cancel_requested"]) == ("pending", True)
+    task = await tenant.wait(task_id, timeout=8)  # settled now, not after its 10-20 s backoff
+    assert task["status"] == "cancelled", task
+    got = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (got["status"], got["power_state"]) == ("error", "off")
+    assert ops(stack, instance["id"]) == ["create", "delete"]
 
 
 async def test_cancel_a_finished_task_is_a_conflict(tenants: TenantFactory, worker: object) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from uuid import UUID
 
-from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from nuage.domain.enums import PowerState, TaskType
 from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.engine.context import TaskContext
@@ -101,14 +101,10 @@ async def change_hostname(ctx: TaskContext) -> Outcome:
 async def sync_vps_state(ctx: TaskContext) -> Outcome:
     await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
     info = await ctx.driver.inspect(ctx.machine_id) if ctx.host is not None else None
+    found = InstanceUpdate.as_found(info)
     if info is None:
-        update = InstanceUpdate(status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN)
-        return Outcome(result={"found": False}, instance=update)
-    status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
-    return Outcome(
-        result={"found": True, **machine_result(info)},
-        instance=_outcome(info, status=status).instance,
-    )
+        return Outcome(result={"found": False}, instance=found)
+    return Outcome(result={"found": True, **machine_result(info)}, instance=found)
 
 
 HANDLERS: Mapping[TaskType, Handler] = {

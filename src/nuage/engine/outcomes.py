@@ -11,7 +11,7 @@ from nuage.domain.enums import TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.engine import queries
-from nuage.engine.records import Outcome, TaskRecord
+from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
 
 async def complete(
@@ -54,14 +54,14 @@ async def fail(
     spec: TaskSpec,
     worker: str,
     error: TaskError,
+    settled: InstanceUpdate | None = None,
     *,
     now: datetime,
     policy: BackoffPolicy,
     rng: random.Random,
 ) -> bool:
-    """Retry a transient error while retries remain; otherwise fail (or cancel) the task."""
-    if error.retryable and await queries.cancel_requested(session, record.id):
-        error = TaskCancelled(f"Cancelled after a failed attempt ({error.code}: {error.message})")
+    """Retry a transient error while retries remain; otherwise fail (or cancel) the task. A
+    cancelled task's instance takes `settled` (what its machine was found or left to be)."""
     body = error.as_result()
     decision = decide(
         error,
@@ -110,6 +110,9 @@ async def fail(
     # A precondition that did not hold stopped the task before it touched anything: the
     # instance is as it was, so it keeps its status.
     unmet = isinstance(error, InvalidInstanceState)
-    if done and spec.status_on_failure is not None and not unmet:
-        await queries.set_instance(session, record.instance.id, {"status": spec.status_on_failure})
+    if done:
+        values = settled.values() if settled is not None else {}
+        if spec.status_on_failure is not None and not unmet:
+            values.setdefault("status", spec.status_on_failure)
+        await queries.set_instance(session, record.instance.id, values)
     return done

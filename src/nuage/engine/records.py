@@ -6,6 +6,7 @@ from uuid import UUID
 
 from nuage.db.models import Host, InstanceTask
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from nuage.drivers.base import MachineInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,14 @@ class InstanceUpdate:
     image_id: UUID | None = None
     ipv4: tuple[str, ...] | None = None
     ipv6: tuple[str, ...] | None = None
+
+    @classmethod
+    def as_found(cls, info: MachineInfo | None) -> "InstanceUpdate":
+        """Status and power as the hypervisor reports the machine; no machine: `error`, unknown."""
+        if info is None:
+            return cls(status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN)
+        status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
+        return cls(status=status, power_state=info.power)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

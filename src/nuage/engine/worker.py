@@ -17,14 +17,20 @@ from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
-from nuage.domain.errors import DatabaseUnavailable, InvalidInstanceState, PermanentError, TaskError
+from nuage.domain.errors import (
+    DatabaseUnavailable,
+    InvalidInstanceState,
+    PermanentError,
+    TaskCancelled,
+    TaskError,
+)
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
-from nuage.engine import outcomes, queries
+from nuage.engine import cancelled, outcomes, queries
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import HANDLERS
 from nuage.engine.hosts import Drivers
-from nuage.engine.records import Outcome, TaskRecord, task_record
+from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
 
 log = logging.getLogger("nuage.worker")
 
@@ -154,10 +160,16 @@ class Worker:
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
+        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
         try:
-            outcome = await self._run_handler(record, spec)
+            outcome = await self._run_handler(ctx, spec)
         except TaskError as error:
-            await self._fail(record, spec, error)
+            if error.retryable and await self._cancel_requested(record):
+                error = TaskCancelled(
+                    f"Cancelled after a failed attempt ({error.code}: {error.message})"
+                )
+            settled = await cancelled.settle(ctx) if isinstance(error, TaskCancelled) else None
+            await self._fail(record, spec, error, settled)
             return
         except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable):
             raise
@@ -174,23 +186,33 @@ class Worker:
         async with transaction(self.sessions) as session:
             await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
 
-    async def _run_handler(self, record: TaskRecord, spec: TaskSpec) -> Outcome:
+    async def _run_handler(self, ctx: TaskContext, spec: TaskSpec) -> Outcome:
         """Check the instance's state, mark it, and run the type's handler."""
+        record = ctx.record
         if record.instance.status not in spec.requires:
             needs = " or ".join(sorted(spec.requires))
             raise InvalidInstanceState(
                 f"{record.task_type} needs the instance to be {needs}; "
                 f"it is {record.instance.status}."
             )
-        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
         marks = {"status": spec.status_while_running} if spec.status_while_running else None
         await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5, instance=marks)
         return await HANDLERS[record.task_type](ctx)
 
-    async def _fail(self, record: TaskRecord, spec: TaskSpec, error: TaskError) -> None:
+    async def _cancel_requested(self, record: TaskRecord) -> bool:
+        async with transaction(self.sessions) as session:
+            return await queries.cancel_requested(session, record.id)
+
+    async def _fail(
+        self,
+        record: TaskRecord,
+        spec: TaskSpec,
+        error: TaskError,
+        settled: InstanceUpdate | None = None,
+    ) -> None:
         async with transaction(self.sessions) as session:
             await outcomes.fail(
-                session, record, spec, self.id, error,
+                session, record, spec, self.id, error, settled,
                 now=utcnow(), policy=self.settings.backoff, rng=self._rng,
             )  # fmt: skip
 

@@ -187,10 +187,11 @@ def _ordering(ordering: str) -> list[sa.ColumnElement[Any]]:
 
 
 async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) -> InstanceTask:
-    """A pending task is cancelled now; a running one at its next safe step."""
+    """A task that never ran is cancelled now; one that ran (running, or pending again after a
+    failed attempt) at its next safe step, where the worker undoes or reads back what it did."""
     task = await get_task(session, access, task_id)
     spec = spec_for(TaskType(task.task_type))
-    if task.status == TaskStatus.PENDING:
+    if task.status == TaskStatus.PENDING and not task.attempts:
         now = utcnow()
         task.status, task.completed_at = TaskStatus.CANCELLED.value, now
         task.error = None
@@ -200,9 +201,11 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
         )
-    elif task.status == TaskStatus.RUNNING:
+    elif task.status in (TaskStatus.PENDING, TaskStatus.RUNNING):
         if not spec.cancellable:
-            raise InvalidTaskState(f"A running {task.task_type} task cannot be cancelled.")
+            raise InvalidTaskState(f"A started {task.task_type} task cannot be cancelled.")
+        if task.status == TaskStatus.PENDING:
+            task.run_after = utcnow()  # settled now, not after its backoff
         task.cancel_requested = True
         session.add(
             TaskEvent(task_id=task.id, step="cancel_requested", message="Cancel requested.")
