@@ -14,7 +14,8 @@ import httpx
 import sqlalchemy as sa
 
 from nuage.db.migrate import upgrade
-from nuage.db.session import make_engine
+from nuage.db.session import make_engine, make_sessionmaker, transaction
+from nuage.services.hosts import ensure_demo_sim_hosts
 
 NUAGE = str(Path(sys.executable).with_name("nuage"))
 PG_ADMIN = os.environ.get("NUAGE_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
@@ -47,9 +48,7 @@ async def fresh_postgres(prefix: str) -> str:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    engine = make_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
+    await migrate(url)
     return url
 
 
@@ -63,10 +62,17 @@ async def drop_postgres(url: str) -> None:
 
 async def fresh_sqlite(directory: Path) -> str:
     url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    await migrate(url)
+    return url
+
+
+async def migrate(url: str) -> None:
+    """Migrate, and add the embedded demo's simulated hosts the benchmarks place on."""
     engine = make_engine(url)
     await upgrade(engine)
+    async with transaction(make_sessionmaker(engine)) as session:
+        await ensure_demo_sim_hosts(session)
     await engine.dispose()
-    return url
 
 
 def nuage_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -16,9 +16,8 @@ from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.cli.runtime import make_notifier
 from nuage.config import Settings
-from nuage.db.migrate import upgrade
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_engine, make_sessionmaker
+from nuage.db.session import engine_for, make_sessionmaker
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.worker import Worker, WorkerSettings
@@ -46,12 +45,7 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file; each test gets a copy (migrating per test would be slower)."""
     path = tmp_path_factory.mktemp("template") / "nuage.db"
 
-    async def migrate() -> None:
-        engine = make_engine(f"sqlite+aiosqlite:///{path}")
-        await upgrade(engine)
-        await engine.dispose()
-
-    asyncio.run(migrate())
+    asyncio.run(databases.migrate(f"sqlite+aiosqlite:///{path}"))
     return path
 
 

@@ -11,9 +11,11 @@ import os
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.db.migrate import upgrade
-from nuage.db.session import make_engine
+from nuage.db.session import make_engine, make_sessionmaker, transaction
+from nuage.services.hosts import ensure_demo_sim_hosts
 
 PG_ADMIN_URL = os.environ.get(
     "NUAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -23,6 +25,22 @@ PG_ADMIN_URL = os.environ.get(
 def backends() -> list[str]:
     raw = os.environ.get("NUAGE_TEST_BACKENDS", "sqlite,postgresql")
     return [b.strip() for b in raw.split(",") if b.strip()]
+
+
+async def migrate(url: str) -> None:
+    """Migrate the database and add the simulated hosts the suite places instances on (as the
+    embedded demo does: no migration creates hosts)."""
+    engine = make_engine(url)
+    try:
+        await upgrade(engine)
+        await add_sim_hosts(engine)
+    finally:
+        await engine.dispose()
+
+
+async def add_sim_hosts(engine: AsyncEngine) -> None:
+    async with transaction(make_sessionmaker(engine)) as session:
+        await ensure_demo_sim_hosts(session)
 
 
 def database_url(name: str) -> str:
@@ -57,9 +75,7 @@ def create_template() -> str:
 
     async def make() -> None:
         await _admin(f'CREATE DATABASE "{name}"')
-        engine = make_engine(database_url(name))
-        await upgrade(engine)
-        await engine.dispose()
+        await migrate(database_url(name))
 
     asyncio.run(make())
     return name

@@ -3,6 +3,7 @@ downgrade to base and back works, and the default catalogue is seeded."""
 
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -10,8 +11,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from nuage.db.migrate import current_revision, upgrade
-from nuage.db.models import Base
-from nuage.db.session import make_engine
+from nuage.db.models import Base, Host, Instance
+from nuage.db.session import make_engine, make_sessionmaker, transaction
+from nuage.services.accounts import bootstrap
+from nuage.services.hosts import host_by_name
+from tests.support import IMAGES, LOCATION, SIZES
 
 pytestmark = pytest.mark.anyio
 
@@ -70,4 +74,43 @@ async def test_the_suite_databases_match_the_models(database_url: str) -> None:
     engine = make_engine(database_url)
     async with engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
+    await engine.dispose()
+
+
+async def test_a_fresh_database_has_no_hosts(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    await upgrade(engine)
+    async with engine.connect() as conn:
+        assert (await conn.execute(sa.text("SELECT count(*) FROM hosts"))).scalar_one() == 0
+    await engine.dispose()
+
+
+async def test_0007_removes_the_simulated_hosts_that_hold_no_instance(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    await upgrade(engine, "0006")  # as every database was: 0004 seeded three simulated hosts
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:  # bootstrap commits itself
+        owner = await bootstrap(session, email="o@example.com", password="pass-1234",
+                                organization="Org", project="p")  # fmt: skip
+    async with transaction(sessions) as session:
+        kept = await host_by_name(session, "sim-fra1")
+        session.add(
+            Host(name="kvm-01", location_id=UUID(LOCATION), driver="libvirt",
+                 uri="qemu:///system", vcpu=8, ram_mb=16384, disk_gb=500, state="enabled")
+        )  # fmt: skip
+        session.add(
+            Instance(
+                legacy_id=1, organization_id=owner.organization_id, project_id=owner.project_id,
+                name="kept", status="running", size_id=UUID(SIZES["small"]),
+                location_id=kept.location_id, image_id=UUID(IMAGES["debian"]), host_id=kept.id,
+                hostname="kept", power_state="on", billing_cycle="hourly",
+                created_by_id=owner.user_id,
+            )
+        )  # fmt: skip
+
+    await upgrade(engine)
+
+    async with engine.connect() as conn:
+        names = (await conn.execute(sa.text("SELECT name FROM hosts ORDER BY name"))).scalars()
+        assert list(names) == ["kvm-01", "sim-fra1"]
     await engine.dispose()

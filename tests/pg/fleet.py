@@ -1,15 +1,19 @@
 """Many nuage processes on one database: API servers and workers started as real subprocesses."""
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 
+from nuage.db.session import make_engine
+from tests.databases import add_sim_hosts
 from tests.support import free_port
 
 NUAGE = str(Path(sys.executable).with_name("nuage"))
@@ -26,6 +30,7 @@ class Fleet:
             **env,
         }
         self.data_dir = data_dir
+        self.database_url = database_url
         self.logs = data_dir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.apis: list[tuple[subprocess.Popen[bytes], int]] = []
@@ -37,6 +42,8 @@ class Fleet:
 
     def bootstrap(self) -> dict[str, str]:
         self.run("db", "upgrade")
+        with ThreadPoolExecutor(1) as thread:  # callers may be inside an event loop
+            thread.submit(asyncio.run, self._add_sim_hosts()).result()
         out = self.run(
             "bootstrap",
             "--email",
@@ -48,6 +55,13 @@ class Fleet:
         )
         data: dict[str, str] = json.loads(out)
         return data
+
+    async def _add_sim_hosts(self) -> None:
+        engine = make_engine(self.database_url)
+        try:
+            await add_sim_hosts(engine)
+        finally:
+            await engine.dispose()
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = (self.logs / f"{name}.log").open("wb")

@@ -7,6 +7,7 @@ from typing import Any
 from nuage.cli.runtime import run_in_session
 from nuage.config import Settings
 from nuage.services.accounts import Bootstrap, bootstrap
+from nuage.services.hosts import ensure_demo_sim_hosts
 
 DEMO_EMAIL = "demo@nuage.local"
 
@@ -18,6 +19,11 @@ def bootstrap_json(result: Bootstrap) -> dict[str, str]:
         "project_id": str(result.project_id),
         "api_key": result.api_key,
     }
+
+
+async def ensure_demo_hosts(settings: Settings) -> None:
+    """The simulated hosts the demo places its instances on (added once, kept afterwards)."""
+    await run_in_session(settings, ensure_demo_sim_hosts)
 
 
 async def ensure_demo_account(settings: Settings) -> dict[str, Any]:

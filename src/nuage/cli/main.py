@@ -78,6 +78,7 @@ def bootstrap(
 def demo_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """What `make run` runs: bootstrap the demo account once, print how to call the API, serve."""
     settings = load_settings()
+    asyncio.run(demo.ensure_demo_hosts(settings))
     credentials = asyncio.run(demo.ensure_demo_account(settings))
     demo.print_welcome(credentials, host=host, port=port)
     runtime.configure_logging()

@@ -1,7 +1,7 @@
 """The host registry (operators only): hosts, their capacity and state, and what they hold."""
 
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,16 @@ from nuage.domain.placement import HostLoad
 from nuage.services.principals import Principal
 
 DRIVERS = ("sim", "libvirt")
+
+
+# The embedded demo's simulated hosts (`make run`, and the tests' databases): one per seeded
+# location, with room for any demo. No migration creates them: placement would put a real
+# customer's instance on the simulator.
+DEMO_SIM_HOSTS = (  # (id, location slug): stable ids, as the demo's docs and tests name them
+    (UUID("7c0d5a3e-4b1f-4d2a-9e8c-6f5a4b3c0001"), "par1"),
+    (UUID("7c0d5a3e-4b1f-4d2a-9e8c-6f5a4b3c0002"), "fra1"),
+    (UUID("7c0d5a3e-4b1f-4d2a-9e8c-6f5a4b3c0003"), "ams1"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +73,7 @@ async def get_host(session: AsyncSession, host_id: UUID) -> HostView:
     return HostView(host, next(load for load in loads if load.host_id == host_id))
 
 
-async def add_host(session: AsyncSession, spec: HostSpec) -> Host:
+async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | None = None) -> Host:
     _check_capacity(spec.vcpu, spec.ram_mb, spec.disk_gb)
     if spec.driver not in DRIVERS:
         raise ValidationFailed.on("driver", f"Use one of: {', '.join(DRIVERS)}.")
@@ -71,6 +81,7 @@ async def add_host(session: AsyncSession, spec: HostSpec) -> Host:
         raise ValidationFailed.on("name", f"A host named {spec.name!r} exists already.")
     location = await _location(session, spec.location)
     host = Host(
+        id=host_id or uuid4(),
         name=spec.name,
         location_id=location.id,
         driver=spec.driver,
@@ -83,6 +94,15 @@ async def add_host(session: AsyncSession, spec: HostSpec) -> Host:
     session.add(host)
     await session.flush()
     return host
+
+
+async def ensure_demo_sim_hosts(session: AsyncSession) -> None:
+    """Add the demo's simulated hosts that are missing (by name): safe at every start."""
+    for host_id, slug in DEMO_SIM_HOSTS:
+        name = f"sim-{slug}"
+        if await session.scalar(sa.select(Host.id).where(Host.name == name)) is None:
+            spec = HostSpec(name, slug, "sim", f"sim:///{name}", 256, 1_048_576, 100_000)
+            await add_host(session, spec, host_id=host_id)
 
 
 async def change_host(session: AsyncSession, host_id: UUID, changes: HostChanges) -> Host:
