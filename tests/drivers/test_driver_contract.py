@@ -97,6 +97,26 @@ async def test_create_twice_returns_the_existing_machine_unchanged(
     assert await driver.console(spec.machine_id) == console
 
 
+async def test_create_again_starts_a_machine_a_failed_create_left_off(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    # What a first create leaves when it fails after defining the machine (its start or its
+    # boot failed): the machine exists, powered off.
+    first = await create(driver, spec, power=PowerState.OFF)
+    assert first.power is PowerState.OFF
+
+    again = await driver.create(spec)
+
+    assert again.power is PowerState.ON
+    assert (again.disk_id, again.hostname) == (first.disk_id, first.hostname)
+    assert await driver.inspect(spec.machine_id) == again
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        driver, spec.hostname, spec.vcpu, spec.ram_mb
+    )
+    assert len(markers(await driver.console(spec.machine_id))) == 2
+
+
 async def test_inspect_of_unknown_machine_is_none(driver: Driver, new_spec: SpecFactory) -> None:
     assert await driver.inspect(new_spec().machine_id) is None
 

@@ -7,9 +7,9 @@ from libvirt: vCPUs and memory from the definition, hostname, image and disk id 
 `<metadata>`. There is no networking yet: `ipv4` and `ipv6` are always empty.
 
 Behaviour matches the Driver protocol and the simulated driver, error codes included:
-- `create` of an existing domain returns its current state unchanged (even if it is off: a
-  create that failed after defining the domain is not completed by a retry); a create that fails
-  before the domain is defined leaves no files.
+- `create` of an existing domain returns it otherwise unchanged, started if it was off (a create
+  that failed after defining the domain is completed by a retry); a create that fails before the
+  domain is defined leaves no files.
 - Booting operations (create, start, reboot, reset, reinstall and set_hostname of a running
   machine) return once a NEW `boot_marker` line appeared in the serial log after the action,
   else TransientError `boot_timeout`; with `boot_marker=None` they return at once.
@@ -110,7 +110,9 @@ class LibvirtDriver:
         check_machine_id(spec.machine_id)
         existing = await self._call(self._lookup, spec.machine_id)
         if existing is not None:
-            return await self._call(self._info, existing)
+            # A create that failed after defining the domain (its start or boot failed) left it
+            # off: this create finishes the job, as a create's machine is running.
+            return await self._operate(spec.machine_id, self._start)
         config = MachineConfig(
             machine_id=spec.machine_id,
             name=spec.name,

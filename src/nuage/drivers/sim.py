@@ -84,7 +84,10 @@ class SimDriver:
     async def create(self, spec: MachineSpec) -> MachineInfo:
         async with self._operation("create", spec.machine_id, tags=spec.tags):
             existing = self._machines.load(spec.machine_id)
-            if existing is not None:
+            if existing is not None:  # converge: a create's machine is running
+                if existing.power is not PowerState.ON:
+                    _power_on(existing)
+                    self._machines.save(existing)
                 return existing.info()
             _check_sizes(spec.vcpu, spec.ram_mb, spec.disk_gb)
             _check_hostname(spec.hostname)
