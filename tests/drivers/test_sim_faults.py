@@ -92,8 +92,23 @@ async def test_addresses_are_documentation_ranges_derived_from_the_id(
         assert ipaddress.IPv6Address(v6) in ipaddress.IPv6Network("2001:db8::/32")
     again = await there.create(specs[0])
     assert (again.ipv4, again.ipv6) == (infos[0].ipv4, infos[0].ipv6)
-    assert len({info.ipv4 for info in infos}) > 1
+    assert len({info.ipv4 for info in infos}) == len(infos)
     assert len({info.ipv6 for info in infos}) == len(infos)
+
+
+async def test_ipv4_addresses_are_never_handed_out_twice(
+    tmp_path: Path, new_spec: SpecFactory
+) -> None:
+    """192.0.2.0/24 has 253 host addresses: all of them, once each, then none."""
+    drivers = [sim(tmp_path), sim(tmp_path)]  # two drivers (as two processes) on one state
+    specs = [new_spec() for _ in range(253)]
+    infos = [await drivers[n % 2].create(spec) for n, spec in enumerate(specs)]
+    assert len({info.ipv4 for info in infos}) == 253
+
+    await expect_fault(PermanentError, "no_address", drivers[0].create(new_spec()))
+    await drivers[1].delete(specs[7].machine_id)
+    last = await drivers[0].create(new_spec())
+    assert last.ipv4 == infos[7].ipv4
 
 
 @pytest.mark.parametrize("operation", ["stop", "shutdown"])
@@ -310,6 +325,11 @@ async def test_rate_zero_never_fails(state_dir: Path, new_spec: SpecFactory) -> 
     for _ in range(50):
         await driver.stop(spec.machine_id)
         await driver.start(spec.machine_id)
+
+    assert {entry["outcome"] for entry in driver.operations(spec.machine_id)} == {"ok"}
+    assert len(driver.operations(spec.machine_id)) == 101
+    info = await driver.inspect(spec.machine_id)
+    assert info is not None and info.power is PowerState.ON
 
 
 async def test_seeded_random_faults_repeat(tmp_path: Path, new_spec: SpecFactory) -> None:

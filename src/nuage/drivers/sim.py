@@ -36,6 +36,7 @@ from nuage.domain.errors import NuageError, PermanentError, TransientError
 
 from .base import MachineInfo, MachineSpec
 from .sim_state import (
+    AddressStore,
     FaultKind,
     FaultStore,
     MachineState,
@@ -76,6 +77,7 @@ class SimDriver:
         self._machines = MachineStore(settings.state_dir)
         self._faults = FaultStore(settings.state_dir)
         self._ops = OpLog(settings.state_dir)
+        self._addresses = AddressStore(settings.state_dir)
         self._rng = random.Random(settings.seed)
 
     # File I/O below is synchronous on purpose: it is a few small local files, and not awaiting
@@ -91,7 +93,8 @@ class SimDriver:
                 return existing.info()
             _check_sizes(spec.vcpu, spec.ram_mb, spec.disk_gb)
             _check_hostname(spec.hostname)
-            ipv4, ipv6 = addresses_for(spec.machine_id)
+            preferred, ipv6 = addresses_for(spec.machine_id)
+            ipv4 = self._addresses.take(spec.machine_id, preferred)
             machine = MachineState(
                 machine_id=spec.machine_id,
                 name=spec.name,
@@ -113,8 +116,11 @@ class SimDriver:
     async def delete(self, machine_id: str) -> None:
         """Remove the machine and its pending faults; its operation log is kept."""
         async with self._operation("delete", machine_id):
+            machine = self._machines.load(machine_id)
             self._machines.remove(machine_id)
             self._faults.remove(machine_id)
+            if machine is not None:
+                self._addresses.release(machine_id, machine.ipv4)
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)

@@ -6,6 +6,7 @@ several processes may share the directory as long as each touches distinct machi
     machines/<machine_id>.json   the machine (replaced atomically: temp file + os.replace)
     faults/<machine_id>.json     injected faults still to fire (replaced atomically)
     ops/<machine_id>.jsonl       one JSON line per operation (O_APPEND, one write per line)
+    addresses/<ipv4>             the id of the machine holding that address (created O_EXCL)
 
 The I/O here is small, local and synchronous; callers run it without awaiting between a load and
 its save, so an operation's change is atomic with respect to the event loop.
@@ -38,6 +39,7 @@ FAIL_TAG_PREFIX = "sim:fail="
 
 _TEST_NET_1 = ipaddress.IPv4Network("192.0.2.0/24")
 _DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
+_V4_HOSTS = 253  # .2 to .254
 _ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
@@ -48,9 +50,11 @@ def check_machine_id(machine_id: str) -> None:
 
 
 def addresses_for(machine_id: str) -> tuple[str, str]:
-    """One IPv4 in 192.0.2.0/24 (host part 2..254) and one IPv6 in 2001:db8::/32, from the id."""
+    """The machine's preferred IPv4 in 192.0.2.0/24 (host part 2..254) and its IPv6 in
+    2001:db8::/32, both from the id. The IPv4 is only a preference: `AddressStore` hands it out
+    unless another machine holds it."""
     digest = int.from_bytes(hashlib.sha256(machine_id.encode()).digest(), "big")
-    v4 = _TEST_NET_1.network_address + 2 + digest % 253
+    v4 = _TEST_NET_1.network_address + 2 + digest % _V4_HOSTS
     v6 = _DOC_V6.network_address + (digest >> 128) % (2**96 - 1) + 1
     return str(v4), str(v6)
 
@@ -214,6 +218,39 @@ class FaultStore:
 
     def remove(self, machine_id: str) -> None:
         self._path(machine_id).unlink(missing_ok=True)
+
+
+class AddressStore:
+    """Which machine holds each IPv4 address: one file per address under `addresses/`, created
+    exclusively (O_EXCL), so two machines never get the same address, even from two processes."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self._dir = state_dir / "addresses"
+
+    def take(self, machine_id: str, preferred: str) -> str:
+        """The address `machine_id` holds, else the first free one from `preferred` on."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        first = int(ipaddress.IPv4Address(preferred)) - int(_TEST_NET_1.network_address) - 2
+        for n in range(_V4_HOSTS):
+            address = str(_TEST_NET_1.network_address + 2 + (first + n) % _V4_HOSTS)
+            try:
+                fd = os.open(self._dir / address, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                if (self._dir / address).read_text(encoding="utf-8") == machine_id:
+                    return address  # taken by an earlier create of this machine that failed
+                continue
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(machine_id)
+            return address
+        raise PermanentError("No free IPv4 address is left in 192.0.2.0/24.", code="no_address")
+
+    def release(self, machine_id: str, address: str) -> None:
+        path = self._dir / address
+        try:
+            if path.read_text(encoding="utf-8") == machine_id:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 class OpLog:
