@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Host, Instance, Size
-from nuage.domain.enums import HostState, InstanceStatus
+from nuage.domain.enums import HostState
 from nuage.domain.placement import HostLoad, Resources
 
 
@@ -28,7 +28,7 @@ async def host_loads(
             .join(Size, Size.id == Instance.size_id)
             .where(
                 Instance.host_id.in_([h.id for h in hosts]),
-                Instance.status != InstanceStatus.DELETED.value,
+                Instance.is_live,
             )
             .group_by(Instance.host_id)
         )

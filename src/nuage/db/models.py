@@ -5,9 +5,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from nuage.db.types import BigSerial, JSONType, UTCDateTime, utcnow
+from nuage.domain.instances import NOT_LIVE
 
 
 class Base(DeclarativeBase):
@@ -201,6 +203,11 @@ class Instance(Base):
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
     image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
     host: Mapped[Host | None] = relationship(lazy="joined")
+
+    @hybrid_property
+    def is_live(self) -> bool:
+        """Not deleted (domain.instances.NOT_LIVE); on the class, the same test in SQL."""
+        return self.status != NOT_LIVE.value
 
 
 class InstanceTask(Base):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nuage.domain.capabilities import Capability
 from nuage.domain.enums import InstanceStatus, TaskType
+from nuage.domain.instances import LIVE_STATUSES
 
 DEFAULT_MAX_RETRIES = 3
 MAX_RETRIES_LIMIT = 4_294_967_295  # the seed's documented upper bound
@@ -57,7 +58,7 @@ _S = InstanceStatus
 _UP = frozenset({_S.RUNNING})
 _DOWN = frozenset({_S.STOPPED})
 _SETTLED = frozenset({_S.RUNNING, _S.STOPPED})
-_ANY_LIVE = frozenset({_S.PENDING, _S.BUILDING, _S.RUNNING, _S.STOPPED, _S.ERROR})
+_ANY_LIVE = LIVE_STATUSES - {_S.DELETING}
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,4 +45,7 @@ def check_resize(*, current_disk_gb: int, target_disk_gb: int) -> None:
         )
 
 
-LIVE_STATUSES: frozenset[InstanceStatus] = frozenset(InstanceStatus) - {InstanceStatus.DELETED}
+# An instance is live until it is deleted; its row stays for its tasks' history. The database
+# side of this rule is `Instance.is_live` (db/models.py), built from the same constant.
+NOT_LIVE = InstanceStatus.DELETED
+LIVE_STATUSES: frozenset[InstanceStatus] = frozenset(InstanceStatus) - {NOT_LIVE}

@@ -40,9 +40,7 @@ class InstanceChanges:
 
 
 def _live(access: ProjectAccess) -> sa.Select[Instance]:
-    return sa.select(Instance).where(
-        Instance.project_id == access.project.id, Instance.status != InstanceStatus.DELETED.value
-    )
+    return sa.select(Instance).where(Instance.project_id == access.project.id, Instance.is_live)
 
 
 async def list_instances(
@@ -147,7 +145,7 @@ async def _check_quota(session: AsyncSession, organization: Organization) -> Non
     used = await session.scalar(
         sa.select(sa.func.count(Instance.id)).where(
             Instance.organization_id == organization.id,
-            Instance.status != InstanceStatus.DELETED.value,
+            Instance.is_live,
         )
     )
     if (used or 0) >= organization.instance_quota:

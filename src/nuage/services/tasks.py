@@ -103,7 +103,7 @@ async def enqueue(
 async def _check_accepts_tasks(
     session: AsyncSession, instance: Instance, *, reject_if_busy: bool
 ) -> None:
-    if instance.status == InstanceStatus.DELETED:
+    if not instance.is_live:
         raise NotFound()
     active = (
         await session.scalars(
@@ -297,7 +297,7 @@ async def create_task(
         sa.select(Instance).where(
             Instance.id == instance_id,
             Instance.project_id == access.project.id,
-            Instance.status != InstanceStatus.DELETED.value,
+            Instance.is_live,
         )
     )
     if instance is None:
