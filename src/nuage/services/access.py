@@ -41,10 +41,14 @@ async def project_access(
     session: AsyncSession, principal: Principal, org_id: UUID, project_id: UUID, *, write: bool
 ) -> ProjectAccess:
     role = await organization_role(session, principal, org_id)
-    project = await session.get(Project, project_id)
-    if project is None or project.organization_id != org_id:
-        raise NotFound()
-    if role is Role.GUEST and not await _is_project_member(session, principal, project_id):
+    project = await session.scalar(
+        sa.select(Project).where(
+            Project.id == project_id,
+            Project.organization_id == org_id,
+            visible_projects(principal, role),
+        )
+    )
+    if project is None:
         raise NotFound()
     check_scope(principal, write=write)
     if write and role not in WRITERS:
@@ -60,10 +64,10 @@ def check_scope(principal: Principal, *, write: bool) -> None:
         raise PermissionDenied(f"This API key lacks the `{needed}` scope.")
 
 
-async def _is_project_member(session: AsyncSession, principal: Principal, project_id: UUID) -> bool:
-    found = await session.scalar(
-        sa.select(ProjectMember.id).where(
-            ProjectMember.project_id == project_id, ProjectMember.user_id == principal.user_id
-        )
-    )
-    return found is not None
+def visible_projects(principal: Principal, role: Role) -> sa.ColumnElement[bool]:
+    """Which projects of their organization a member sees: all, or for a guest only the projects
+    they were added to (the others do not exist for them: NotFound)."""
+    if role is not Role.GUEST:
+        return sa.true()
+    mine = sa.select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id)
+    return Project.id.in_(mine)

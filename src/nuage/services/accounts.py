@@ -11,7 +11,7 @@ from nuage.db.models import Membership, Organization, Project, ProjectMember, Us
 from nuage.domain.enums import Role, Scope
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from nuage.services import api_keys, security
-from nuage.services.access import organization_role
+from nuage.services.access import organization_role, visible_projects
 from nuage.services.principals import Principal
 
 DEFAULT_INSTANCE_QUOTA = 10
@@ -133,11 +133,9 @@ async def list_organizations(session: AsyncSession, principal: Principal) -> lis
 
 async def list_projects(session: AsyncSession, principal: Principal, org_id: UUID) -> list[Project]:
     role = await organization_role(session, principal, org_id)
-    stmt = sa.select(Project).where(Project.organization_id == org_id)
-    if role is Role.GUEST:
-        stmt = stmt.join(ProjectMember, ProjectMember.project_id == Project.id).where(
-            ProjectMember.user_id == principal.user_id
-        )
+    stmt = sa.select(Project).where(
+        Project.organization_id == org_id, visible_projects(principal, role)
+    )
     return list((await session.scalars(stmt.order_by(Project.created))).all())
 
 
