@@ -4,10 +4,7 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8000
-NUAGE_DATA_DIR ?= ./var
-export NUAGE_DATA_DIR
+# HOST, PORT and NUAGE_DATA_DIR may be set; their defaults live in src/nuage/config.py.
 
 .PHONY: run test lint fmt install clean bench
 
@@ -26,7 +23,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 run: install
 	@$(BIN)/nuage db upgrade
-	@$(BIN)/nuage demo --host $(HOST) --port $(PORT)
+	@$(BIN)/nuage demo $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 lint: install
 	$(BIN)/ruff format --check src tests bench

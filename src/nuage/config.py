@@ -2,18 +2,15 @@
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any, get_args
 
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+# Where `nuage serve` and `nuage demo` (what `make run` runs) listen, and the data directory,
+# unless told otherwise. Every other default is a field default of Settings below.
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_DATA_DIR = "./var"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +33,7 @@ class Settings:
     sim_transient_failure_rate: float = 0.0
     sim_permanent_failure_rate: float = 0.0
     sim_seed: int | None = None
-    libvirt_images_dir: Path | None = None
+    libvirt_images_dir: Path | None = None  # None: <data_dir>/images
     libvirt_kernel: Path | None = None
     libvirt_initrd: Path | None = None
     libvirt_domain_type: str = "qemu"
@@ -50,10 +47,19 @@ class Settings:
     def libvirt_state_dir(self) -> Path:
         return self.data_dir / "libvirt"
 
+    @property
+    def libvirt_images(self) -> Path:
+        return self.libvirt_images_dir or self.data_dir / "images"
 
-def _path(name: str) -> Path | None:
-    raw = os.environ.get(name)
-    return Path(raw).resolve() if raw else None
+
+def _parse(kind: Any, raw: str) -> Any:
+    """`raw` as the field's type (the non-None member of an optional type); paths resolved."""
+    for member in get_args(kind) or (kind,):
+        if member is Path:
+            return Path(raw).resolve()
+        if member in (int, float, str):
+            return member(raw)
+    raise TypeError(f"no parser for {kind}")
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -71,31 +77,16 @@ def _secret_key(data_dir: Path) -> str:
 
 
 def load_settings() -> Settings:
-    data_dir = Path(os.environ.get("NUAGE_DATA_DIR") or "./var").resolve()
-    default_db = f"sqlite+aiosqlite:///{data_dir / 'nuage.db'}"
-    seed = os.environ.get("NUAGE_SIM_SEED")
-    return Settings(
-        data_dir=data_dir,
-        database_url=os.environ.get("NUAGE_DATABASE_URL") or default_db,
-        secret_key=_secret_key(data_dir),
-        access_token_minutes=_int("NUAGE_ACCESS_TOKEN_MINUTES", 15),
-        refresh_token_days=_int("NUAGE_REFRESH_TOKEN_DAYS", 7),
-        max_body_bytes=_int("NUAGE_MAX_BODY_BYTES", 1_048_576),
-        db_pool_size=_int("NUAGE_DB_POOL_SIZE", 10),
-        db_max_overflow=_int("NUAGE_DB_MAX_OVERFLOW", 10),
-        db_pool_timeout=_float("NUAGE_DB_POOL_TIMEOUT", 10.0),
-        worker_concurrency=_int("NUAGE_WORKER_CONCURRENCY", 4),
-        lease_seconds=_float("NUAGE_LEASE_SECONDS", 30.0),
-        poll_seconds=_float("NUAGE_POLL_SECONDS", 1.0),
-        retry_base_seconds=_float("NUAGE_RETRY_BASE_SECONDS", 2.0),
-        retry_cap_seconds=_float("NUAGE_RETRY_CAP_SECONDS", 300.0),
-        sim_latency_ms=_float("NUAGE_SIM_LATENCY_MS", 300.0),
-        sim_transient_failure_rate=_float("NUAGE_SIM_TRANSIENT_FAILURE_RATE", 0.0),
-        sim_permanent_failure_rate=_float("NUAGE_SIM_PERMANENT_FAILURE_RATE", 0.0),
-        sim_seed=int(seed) if seed else None,
-        libvirt_images_dir=_path("NUAGE_LIBVIRT_IMAGES_DIR") or data_dir / "images",
-        libvirt_kernel=_path("NUAGE_LIBVIRT_KERNEL"),
-        libvirt_initrd=_path("NUAGE_LIBVIRT_INITRD"),
-        libvirt_domain_type=os.environ.get("NUAGE_LIBVIRT_DOMAIN_TYPE") or "qemu",
-        libvirt_boot_marker=os.environ.get("NUAGE_LIBVIRT_BOOT_MARKER") or None,
-    )
+    """Settings from NUAGE_<FIELD> environment variables; unset or empty: the field's default."""
+    data_dir = Path(os.environ.get("NUAGE_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": os.environ.get("NUAGE_DATABASE_URL")
+        or f"sqlite+aiosqlite:///{data_dir / 'nuage.db'}",
+        "secret_key": _secret_key(data_dir),
+    }
+    for field in fields(Settings):
+        raw = os.environ.get(f"NUAGE_{field.name.upper()}")
+        if field.name not in values and raw not in (None, ""):
+            values[field.name] = _parse(field.type, raw)
+    return Settings(**values)

@@ -8,7 +8,7 @@ import typer
 
 from nuage.cli import demo, hosts, runtime
 from nuage.cli.use_cases import run_use_case
-from nuage.config import load_settings
+from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.services.accounts import bootstrap as bootstrap_account
 
 app = typer.Typer(
@@ -31,8 +31,8 @@ def db_upgrade() -> None:
 
 @app.command()
 def serve(
-    host: Host = "127.0.0.1",
-    port: Port = 8000,
+    host: Host = DEFAULT_HOST,
+    port: Port = DEFAULT_PORT,
     worker: Annotated[bool, typer.Option(help="Run a worker in the same process.")] = True,
 ) -> None:
     """Run the API (and, by default, a worker in the same process)."""
@@ -75,7 +75,7 @@ def bootstrap(
 
 
 @app.command("demo", hidden=True)
-def demo_command(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def demo_command(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """What `make run` runs: bootstrap the demo account once, print how to call the API, serve."""
     settings = load_settings()
     asyncio.run(demo.ensure_demo_hosts(settings))

@@ -66,12 +66,11 @@ def libvirt_driver(settings: Settings, host: HostRecord) -> Driver:
     """A libvirt host: its URI from the registry, files under the data directory per host."""
     from nuage.drivers.libvirt import LibvirtDriver, LibvirtSettings
 
-    images = settings.libvirt_images_dir or settings.data_dir / "images"
     return LibvirtDriver(
         LibvirtSettings(
             uri=host.uri,
             state_dir=settings.libvirt_state_dir / host.name,
-            images_dir=images,
+            images_dir=settings.libvirt_images,
             kernel=settings.libvirt_kernel,
             initrd=settings.libvirt_initrd,
             domain_type=settings.libvirt_domain_type,
