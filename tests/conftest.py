@@ -5,7 +5,6 @@ import asyncio
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -18,12 +17,11 @@ from nuage.cli.runtime import make_notifier
 from nuage.config import Settings
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker
-from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.sim import SimDriver, SimSettings
-from nuage.engine.worker import Worker, WorkerSettings
+from nuage.engine.worker import Worker
 from nuage.services import security
 from tests import databases
-from tests.support import Stack, TenantFactory
+from tests.support import Stack, TenantFactory, worker_settings
 
 
 @pytest.fixture
@@ -112,16 +110,6 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             if isinstance(notifier, PostgresNotifier):
                 await notifier.close()
             await engine.dispose()
-
-
-def worker_settings(settings: Settings, **overrides: float) -> WorkerSettings:
-    base = WorkerSettings(
-        concurrency=4,
-        lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
-    )
-    return replace(base, **overrides)  # type: ignore[arg-type]
 
 
 @pytest.fixture

@@ -3,19 +3,23 @@
 import asyncio
 import itertools
 import socket
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 
 from nuage.api.runtime import Runtime
+from nuage.config import Settings
 from nuage.db.models import Organization, Project, User
 from nuage.db.notify import LocalNotifier
 from nuage.db.session import transaction
 from nuage.domain.enums import Role, Scope
-from nuage.drivers.sim import SimDriver
-from nuage.engine.worker import Worker
+from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.sim import SimDriver, SimSettings
+from nuage.engine.worker import Worker, WorkerSettings
 from nuage.services import accounts, api_keys
 
 SIZES = {
@@ -176,3 +180,71 @@ class TenantFactory:
             tenant.project_id,
             key,
         )
+
+
+def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
+    base = WorkerSettings(
+        concurrency=4,
+        lease_seconds=settings.lease_seconds,
+        poll_seconds=settings.poll_seconds,
+        backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
+    )
+    return replace(base, **overrides)
+
+
+def slow_driver(settings: Settings, latency_ms: float) -> SimDriver:
+    """Another view of the stack's simulated hypervisor (same state dir), with latency."""
+    return SimDriver(SimSettings(state_dir=Path(settings.sim_state_dir), latency_ms=latency_ms))
+
+
+def start_worker(
+    stack: Stack,
+    settings: Settings,
+    driver: SimDriver | None = None,
+    *,
+    latency_ms: float = 0.0,
+    **overrides: Any,
+) -> Worker:
+    """A running worker on the stack's database: on `driver`, else the stack's simulated
+    hypervisor (seen with `latency_ms` per operation when given)."""
+    if driver is None and latency_ms:
+        driver = slow_driver(settings, latency_ms)
+    worker_id = overrides.pop("worker_id", None)
+    rng = overrides.pop("rng", None)
+    worker = Worker(
+        stack.runtime.sessions,
+        driver or stack.driver,
+        stack.notifier,
+        worker_settings(settings, **overrides),
+        worker_id=worker_id,
+        rng=rng,
+    )
+    stack.start_worker(worker)
+    return worker
+
+
+async def poll(
+    check: Callable[[], Awaitable[bool]], *, within: float = 10, every: float = 0.01
+) -> None:
+    """Wait until `check()` is true; AssertionError after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(every)
+
+
+async def poll_until(
+    tenant: Tenant, task_id: str, status: str, *, within: float = 10
+) -> dict[str, Any]:
+    """The task once it has `status` (read every 10 ms); AssertionError after `within` s."""
+    seen: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        response = await tenant.get(f"/tasks/{task_id}")
+        assert response.status_code == 200, response.text
+        seen.update(response.json())
+        return bool(seen["status"] == status)
+
+    await poll(reached, within=within)
+    return seen

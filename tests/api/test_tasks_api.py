@@ -14,38 +14,12 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 
 from nuage.config import Settings
 from nuage.domain.enums import Role
-from nuage.domain.retry import BackoffPolicy
-from nuage.drivers.sim import SimDriver, SimSettings
-from nuage.engine.worker import Worker, WorkerSettings
-from nuage.services import security
-from tests.support import IMAGES, SIZES, Stack, Tenant, TenantFactory
+from tests.support import IMAGES, SIZES, Stack, Tenant, TenantFactory, poll_until, start_worker
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tenants are made with a password; argon2 at production cost (64 MiB, 3 passes) would be
-    most of each test's time here, and passwords are not what these tests are about."""
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(security, "_hasher", cheap)
-
-
-def start_worker(stack: Stack, settings: Settings, *, latency_ms: float) -> None:
-    """A worker whose sim driver sleeps `latency_ms` in every operation (same machines as
-    `stack.driver`: same state directory)."""
-    driver = SimDriver(SimSettings(state_dir=settings.sim_state_dir, latency_ms=latency_ms))
-    worker_settings = WorkerSettings(
-        concurrency=4,
-        lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
-    )
-    stack.start_worker(Worker(stack.runtime.sessions, driver, stack.notifier, worker_settings))
 
 
 async def follow(tenant: Tenant, url: str) -> httpx.Response:
@@ -70,15 +44,6 @@ async def task(tenant: Tenant, task_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def poll_until(tenant: Tenant, task_id: str, status: str) -> dict[str, Any]:
-    for _ in range(500):  # 5 s
-        body = await task(tenant, task_id)
-        if body["status"] == status:
-            return body
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"task {task_id} never became {status}")
 
 
 # --- list ------------------------------------------------------------------------------------

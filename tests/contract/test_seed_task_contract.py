@@ -6,7 +6,6 @@ workstation. Bodies are checked on both seed routes (`…/tasks/{id}` and
 `…/instances/{instance_id}/tasks/{id}`), in every task state, in the list and in 202 answers.
 """
 
-import asyncio
 import json
 import re
 from pathlib import Path
@@ -18,10 +17,7 @@ from jsonschema import Draft202012Validator
 from nuage.config import Settings
 from nuage.domain.catalogue import spec_for
 from nuage.domain.enums import TaskStatus, TaskType
-from nuage.domain.retry import BackoffPolicy
-from nuage.drivers.sim import SimDriver, SimSettings
-from nuage.engine.worker import Worker, WorkerSettings
-from tests.support import IMAGES, SIZES, Stack, Tenant, TenantFactory
+from tests.support import IMAGES, SIZES, Stack, Tenant, TenantFactory, poll_until, start_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -128,31 +124,6 @@ def assert_seed_task(body: dict[str, Any]) -> None:
     assert schema_errors(body) == [], body
     extra = {key: body[key] for key in body if key not in SCHEMA["properties"]}
     assert not list(ADDITIONS.iter_errors(extra)), (extra, list(ADDITIONS.iter_errors(extra)))
-
-
-def start_worker(stack: Stack, settings: Settings, *, latency_ms: float = 0.0) -> None:
-    """A worker on the stack's database; with `latency_ms`, over a slower sim driver (same state
-    directory, so it sees the same machines)."""
-    driver = (
-        SimDriver(SimSettings(state_dir=settings.sim_state_dir, latency_ms=latency_ms))
-        if latency_ms
-        else stack.driver
-    )
-    worker_settings = WorkerSettings(
-        concurrency=4,
-        lease_seconds=settings.lease_seconds,
-        poll_seconds=settings.poll_seconds,
-        backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
-    )
-    stack.start_worker(Worker(stack.runtime.sessions, driver, stack.notifier, worker_settings))
-
-
-async def poll_until(tenant: Tenant, task_id: str, status: str) -> None:
-    for _ in range(500):  # 5 s
-        if (await tenant.get(f"/tasks/{task_id}")).json()["status"] == status:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"task {task_id} never became {status}")
 
 
 # --- the hand-written schema against the page ------------------------------------------------

@@ -16,9 +16,8 @@ from nuage.domain.enums import HostState
 from nuage.engine.hosts import Drivers
 from nuage.engine.worker import Worker
 from nuage.services import hosts
-from tests.conftest import worker_settings
 from tests.drivers.conftest import libvirt_driver
-from tests.support import SIZES, Stack, TenantFactory
+from tests.support import SIZES, Stack, TenantFactory, worker_settings
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 MARKER = re.compile(r"NUAGE-BOOTED hostname=(\S+) vcpus=(\d+) mem_mb=(\d+) disk=(\w+)")

@@ -8,8 +8,8 @@ from nuage.domain.errors import TransientError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import MachineInfo
 from nuage.drivers.sim import SimDriver, SimSettings
-from tests.engine.helpers import events, ops, poll, slow_driver, start_worker, steps, wait_status
-from tests.support import SIZES, Stack, TenantFactory
+from tests.engine.helpers import events, ops, steps
+from tests.support import SIZES, Stack, TenantFactory, poll, poll_until, slow_driver, start_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -23,7 +23,7 @@ async def test_cancel_a_pending_task_behind_a_slow_one(
     stop = await tenant.act(instance["id"], "stop")
     start = await tenant.act(instance["id"], "start")
     resize = await tenant.act(instance["id"], "resize", {"size_id": SIZES["medium"]})
-    await wait_status(tenant, stop["id"], "running")
+    await poll_until(tenant, stop["id"], "running")
 
     response = await tenant.post(f"/tasks/{start['id']}/cancel")
 
@@ -160,7 +160,7 @@ async def test_a_running_delete_cannot_be_cancelled(
     )
     assert response.status_code == 202, response.text
     delete_id = response.json()["id"]
-    await wait_status(tenant, delete_id, "running")
+    await poll_until(tenant, delete_id, "running")
 
     refused = await tenant.post(f"/tasks/{delete_id}/cancel")
 

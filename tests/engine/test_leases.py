@@ -21,17 +21,16 @@ from nuage.domain.retry import BackoffPolicy
 from nuage.engine import outcomes, queries
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
 from nuage.engine.worker import Worker
-from tests.conftest import worker_settings
-from tests.engine.helpers import (
-    event_rows,
-    events,
+from tests.engine.helpers import event_rows, events, steps, task_row
+from tests.support import (
+    Stack,
+    Tenant,
+    TenantFactory,
     poll,
     slow_driver,
     start_worker,
-    steps,
-    task_row,
+    worker_settings,
 )
-from tests.support import Stack, Tenant, TenantFactory
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,7 @@ from nuage.config import Settings
 from nuage.db.models import InstanceTask
 from nuage.db.session import transaction
 from nuage.engine import queries
-from tests.engine.helpers import slow_driver, start_worker, wait_status
-from tests.support import Stack, TenantFactory
+from tests.support import Stack, TenantFactory, poll_until, slow_driver, start_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -113,7 +112,7 @@ async def test_a_worker_does_not_spin_while_a_task_waits_behind_a_running_one(
     start_worker(stack, settings, slow_driver(settings, latency_ms=1500), poll_seconds=0.5)
     tenant = await tenants()
     instance, create_id = await tenant.create_instance()
-    await wait_status(tenant, create_id, "running")
+    await poll_until(tenant, create_id, "running")
     queued = await tenant.act(instance["id"], "stop")  # due now, but blocked behind the create
     await asyncio.sleep(0.05)
 

@@ -5,8 +5,8 @@ import pytest
 
 from nuage.config import Settings
 from nuage.engine.worker import Worker
-from tests.engine.helpers import events, ops, start_worker, steps
-from tests.support import Stack, TenantFactory
+from tests.engine.helpers import events, ops, steps
+from tests.support import Stack, TenantFactory, start_worker
 
 pytestmark = pytest.mark.anyio
 

@@ -11,8 +11,8 @@ from nuage.config import Settings
 from nuage.db.models import Instance
 from nuage.db.session import transaction
 from nuage.engine.worker import Worker
-from tests.engine.helpers import ops, start_worker
-from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory
+from tests.engine.helpers import ops
+from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory, start_worker
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ from nuage.config import Settings
 from nuage.domain.errors import TransientError
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.engine.worker import Worker
-from tests.engine.helpers import events, ops, poll, start_worker, steps, ts
-from tests.support import Stack, Tenant, TenantFactory
+from tests.engine.helpers import events, ops, steps, ts
+from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ import pytest
 from nuage.config import Settings
 from nuage.drivers.base import MachineInfo
 from nuage.drivers.sim import SimDriver, SimSettings
-from tests.engine.helpers import events, start_worker, steps
-from tests.support import Stack, TenantFactory
+from tests.engine.helpers import events, steps
+from tests.support import Stack, TenantFactory, start_worker
 
 pytestmark = pytest.mark.anyio
 
