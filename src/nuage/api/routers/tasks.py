@@ -1,7 +1,6 @@
 """Tasks: the seed's `GET …/tasks/{id}` (with `?wait=` long poll), the list with filters, the
 generic create, cancel, retry and the step log."""
 
-from datetime import datetime
 from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from nuage.api.deps import PageDep, ReadAccess, RuntimeDep, SessionDep, WriteAccess
 from nuage.api.pages import page_of
 from nuage.api.routers.instances import PREFIX, task_accepted
-from nuage.api.schemas.common import Page
+from nuage.api.schemas.common import UTC_ASSUMED, Page, UtcDateTime
 from nuage.api.schemas.tasks import TaskCreate, TaskEventOut, TaskOut
 from nuage.api.writes import IdempotencyDep, commit
 from nuage.domain.enums import TaskStatus, TaskType
@@ -53,8 +52,8 @@ async def list_tasks(
     status: Annotated[list[str] | None, Query()] = None,
     task_type: Annotated[list[str] | None, Query()] = None,
     created_by: UUID | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
+    created_after: Annotated[UtcDateTime | None, Query(description=UTC_ASSUMED)] = None,
+    created_before: Annotated[UtcDateTime | None, Query(description=UTC_ASSUMED)] = None,
     ordering: str = "-created",
 ) -> Page[TaskOut]:
     """Filters combine with AND; `status` and `task_type` repeat (or take commas) for OR."""

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from nuage.api.schemas.common import Body
+from nuage.api.schemas.common import UTC_ASSUMED, Body, UtcDateTime
 from nuage.db.models import ApiKey, Organization, Project
 from nuage.domain.enums import Scope
 
@@ -31,7 +31,7 @@ class ApiKeyCreate(Body):
     scopes: list[Scope] = Field(
         default_factory=lambda: [Scope.COMPUTE_READ, Scope.COMPUTE_WRITE], min_length=1
     )
-    expires_at: datetime | None = None
+    expires_at: UtcDateTime | None = Field(default=None, description=UTC_ASSUMED)
 
 
 class ApiKeyOut(BaseModel):

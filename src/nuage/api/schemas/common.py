@@ -1,11 +1,21 @@
 """Shapes shared by every resource: DRF's list envelope and error bodies."""
 
-from typing import Any, Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
+
+
+def _assume_utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+UTC_ASSUMED = "ISO 8601. Without an offset the time is taken as UTC; a date alone is midnight UTC."
+# Every datetime the API reads: a time without an offset (or a bare date) is UTC, as documented.
+UtcDateTime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 class Page(BaseModel, Generic[T]):
