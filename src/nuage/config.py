@@ -4,7 +4,7 @@ import os
 import secrets
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 # Where `nuage serve` and `nuage demo` (what `make run` runs) listen, and the data directory,
 # unless told otherwise. Every other default is a field default of Settings below.
@@ -38,6 +38,7 @@ class Settings:
     libvirt_initrd: Path | None = None
     libvirt_domain_type: str = "qemu"
     libvirt_boot_marker: str | None = None
+    cors_allowed_origins: tuple[str, ...] = ()  # from a comma-separated list
 
     @property
     def sim_state_dir(self) -> Path:
@@ -53,7 +54,10 @@ class Settings:
 
 
 def _parse(kind: Any, raw: str) -> Any:
-    """`raw` as the field's type (the non-None member of an optional type); paths resolved."""
+    """`raw` as the field's type (the non-None member of an optional type); paths resolved;
+    a tuple of strings from a comma-separated list."""
+    if get_origin(kind) is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     for member in get_args(kind) or (kind,):
         if member is Path:
             return Path(raw).resolve()

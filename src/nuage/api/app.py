@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
 from nuage.api import errors, openapi
+from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.routers import (
     admin_hosts,
@@ -44,4 +45,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(
+        MethodsAndCors, routes=app.routes, allowed_origins=runtime.settings.cors_allowed_origins
+    )
     return app
