@@ -2,7 +2,7 @@
 
 import os
 import secrets
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -67,17 +67,25 @@ def _parse(kind: Any, raw: str) -> Any:
 
 
 def _secret_key(data_dir: Path) -> str:
-    """NUAGE_SECRET_KEY, or a random key kept in the data directory so restarts keep sessions."""
+    """NUAGE_SECRET_KEY, or the key kept in the data directory ("" if there is none yet: reading
+    settings writes nothing; `with_secret_key` makes one where the API needs it)."""
     if key := os.environ.get("NUAGE_SECRET_KEY"):
         return key
     path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    return path.read_text().strip() if path.exists() else ""
+
+
+def with_secret_key(settings: Settings) -> Settings:
+    """The settings with a signing key: a random one is made and kept in the data directory
+    (mode 0600) on first use, so restarts keep sessions."""
+    if settings.secret_key:
+        return settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / "secret.key"
     key = secrets.token_urlsafe(48)
     path.write_text(key)
     path.chmod(0o600)
-    return key
+    return replace(settings, secret_key=key)
 
 
 def load_settings() -> Settings:

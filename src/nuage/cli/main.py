@@ -9,6 +9,7 @@ import typer
 from nuage.cli import demo, hosts, runtime
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
+from nuage.domain.errors import NuageError
 from nuage.services.accounts import bootstrap as bootstrap_account
 
 app = typer.Typer(
@@ -25,8 +26,16 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration up to the latest (safe to run again)."""
-    asyncio.run(runtime.migrate(load_settings()))
-    typer.echo("database is up to date", err=True)
+    settings = load_settings()
+    before, after = asyncio.run(runtime.migrate(settings))
+    where = runtime.database_location(settings)
+    if before == after:
+        done = f"database {where} is already at revision {after}: nothing to do"
+    elif before is None:
+        done = f"database {where} created at revision {after}"
+    else:
+        done = f"database {where} migrated from revision {before} to {after}"
+    typer.echo(f"{done} (data directory: {settings.data_dir})", err=True)
 
 
 @app.command()
@@ -86,4 +95,8 @@ def demo_command(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except NuageError as error:  # e.g. the database is not set up: one line, no traceback
+        typer.echo(f"nuage: {error.message}", err=True)
+        raise SystemExit(2) from error

@@ -6,19 +6,22 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
-from nuage.config import Settings
-from nuage.db.migrate import upgrade
+from nuage.config import Settings, with_secret_key
+from nuage.db.errors import translate_db_errors
+from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
-from nuage.domain.errors import PermanentError
+from nuage.domain.errors import DatabaseNotReady, PermanentError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
 from nuage.drivers.sim import SimDriver, SimSettings
@@ -94,10 +97,59 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
     )
 
 
+def database_location(settings: Settings) -> str:
+    """Where the database is, for messages: the SQLite file, or the URL without its password."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
+
+
+def _not_ready(settings: Settings, problem: str) -> DatabaseNotReady:
+    return DatabaseNotReady(
+        f"{problem} (data directory: {settings.data_dir}). Run `nuage db upgrade` with the same "
+        "NUAGE_DATA_DIR and NUAGE_DATABASE_URL first."
+    )
+
+
+def _require_sqlite_file(settings: Settings) -> None:
+    """Opening a missing SQLite file would create it: a command that only reads must not."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if not Path(str(url.database)).exists():
+        raise _not_ready(settings, f"No database at {url.database}")
+
+
+async def _require_schema(settings: Settings, engine: AsyncEngine) -> None:
+    async with translate_db_errors():
+        current = await current_revision(engine)
+    head = head_revision()
+    if current is None:
+        raise _not_ready(settings, f"The database {database_location(settings)} is not set up")
+    if current != head:
+        raise _not_ready(
+            settings,
+            f"The database {database_location(settings)} is at revision {current}; "
+            f"this version of nuage needs {head}",
+        )
+
+
 @contextlib.asynccontextmanager
-async def open_process(settings: Settings) -> AsyncIterator[Process]:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncIterator[Process]:
+    """A process's engine and runtime; unless it is the migration itself, only on a database
+    at this code's schema (else a clear error, and nothing written)."""
+    if migrating:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        _require_sqlite_file(settings)
     engine = engine_for(settings)
+    if not migrating:
+        try:
+            await _require_schema(settings, engine)
+        except BaseException:
+            await engine.dispose()
+            raise
     notifier = make_notifier(settings)
     runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
     if isinstance(notifier, PostgresNotifier):
@@ -123,16 +175,22 @@ async def run_in_session(settings: Settings, use_case: Callable[[AsyncSession], 
         return await use_case(session)
 
 
-async def migrate(settings: Settings) -> None:
-    async with open_process(settings) as process:
+async def migrate(settings: Settings) -> tuple[str | None, str | None]:
+    """Upgrade to the latest schema; the revisions before and after (None: an empty database)."""
+    async with open_process(settings, migrating=True) as process:
+        before = await current_revision(process.engine)
         await upgrade(process.engine)
+        return before, await current_revision(process.engine)
 
 
 async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
     """The API, and unless told otherwise a worker in the same event loop."""
     async with open_process(settings) as process:
+        # The API signs tokens: its key is made (once, in the data directory) only now that the
+        # database is known to be set up.
+        api = Runtime(with_secret_key(settings), process.runtime.sessions, process.notifier)
         server = uvicorn.Server(
-            uvicorn.Config(create_app(process.runtime), host=host, port=port, log_level="info")
+            uvicorn.Config(create_app(api), host=host, port=port, log_level="info")
         )
         stop = asyncio.Event()
         drivers = make_drivers(settings)

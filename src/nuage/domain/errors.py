@@ -13,6 +13,7 @@ NuageError
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
 ├── DatabaseUnavailable        database_unavailable
+├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
     ├── TransientError         retryable: the task goes back to pending with backoff
     ├── PermanentError         not retryable: the task fails now
@@ -106,6 +107,13 @@ class IdempotencyKeyReused(Conflict):
 class DatabaseUnavailable(NuageError):
     code = "database_unavailable"
     default_message = "The database is unreachable; nothing was changed. Try again shortly."
+
+
+class DatabaseNotReady(NuageError):
+    """Raised when a process starts, before it touches anything; never reaches the API."""
+
+    code = "database_not_ready"
+    default_message = "The database is not set up: run `nuage db upgrade`."
 
 
 class TaskError(NuageError):
