@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
-from nuage.api import errors, openapi
+from nuage.api import docs, errors, openapi
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.routers import (
@@ -27,7 +27,10 @@ backoff, cancellable, with a step log. Every POST honours `Idempotency-Key`.
 
 
 def create_app(runtime: Runtime) -> FastAPI:
-    app = FastAPI(title="nuage", version="0.1.0", description=DESCRIPTION)
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: `docs` serves them locally.
+    app = FastAPI(
+        title="nuage", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None
+    )
     app.state.runtime = runtime
     for router in (
         health.router,
@@ -42,6 +45,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
