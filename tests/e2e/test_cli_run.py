@@ -24,9 +24,9 @@ def _env(data_dir: Path) -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **env_overrides: str) -> None:
         self.port = free_port()
-        env = _env(data_dir)
+        env = {**_env(data_dir), **env_overrides}
         subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
         self.proc = subprocess.Popen(
             [NUAGE, "demo", "--port", str(self.port)],

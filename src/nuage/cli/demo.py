@@ -45,6 +45,28 @@ async def ensure_demo_account(settings: Settings) -> dict[str, Any]:
     return credentials
 
 
+# Shell helpers printed with the exports: `api` calls the API with the key, `field` prints one
+# field of a JSON answer (`field results 0 id`). The README's tour uses both.
+SHELL_HELPERS = (
+    'api() { curl -s -H "Authorization: Bearer $NUAGE_TOKEN" '
+    "-H 'Content-Type: application/json' \"$@\"; }",
+    "field() { python3 -c 'import functools, json, sys; print(functools.reduce("
+    "lambda d, k: d[int(k)] if isinstance(d, list) else d[k], sys.argv[1:], "
+    'json.load(sys.stdin)))\' "$@"; }',
+)
+
+
+def shell_exports(credentials: dict[str, Any], *, host: str, port: int) -> list[str]:
+    """Lines to paste into a shell: where the API is, the key, and the compute base path `$P`."""
+    return [
+        f"export NUAGE_URL=http://{host}:{port}",
+        f"export NUAGE_TOKEN={credentials['api_key']}",
+        f"export ORG={credentials['organization_id']} PROJECT={credentials['project_id']}",
+        "export P=$NUAGE_URL/v1/organizations/$ORG/projects/$PROJECT/compute",
+        *SHELL_HELPERS,
+    ]
+
+
 def print_welcome(credentials: dict[str, Any], *, host: str, port: int) -> None:
     base = f"http://{host}:{port}"
     p = (
@@ -59,6 +81,10 @@ def print_welcome(credentials: dict[str, Any], *, host: str, port: int) -> None:
         )
     )
     print(f"email: {credentials['email']}  password: {credentials['password']}")
+    print()
+    print("Paste into your shell (bash or zsh) to follow the README's tour:")
+    for line in shell_exports(credentials, host=host, port=port):
+        print(f"  {line}")
     print()
     print("Try it:")
     print(f"  curl -s -H 'Authorization: Bearer {key}' {p}/instances")
