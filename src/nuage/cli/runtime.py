@@ -21,7 +21,7 @@ from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
-from nuage.domain.errors import DatabaseNotReady, PermanentError
+from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable, PermanentError
 from nuage.domain.retry import BackoffPolicy
 from nuage.drivers.base import Driver
 from nuage.drivers.sim import SimDriver, SimSettings
@@ -122,8 +122,11 @@ def _require_sqlite_file(settings: Settings) -> None:
 
 
 async def _require_schema(settings: Settings, engine: AsyncEngine) -> None:
-    async with translate_db_errors():
-        current = await current_revision(engine)
+    try:
+        async with translate_db_errors():
+            current = await current_revision(engine)
+    except DatabaseUnavailable:
+        return  # unreachable is not unset: the process starts and meets it as it always did
     head = head_revision()
     if current is None:
         raise _not_ready(settings, f"The database {database_location(settings)} is not set up")
