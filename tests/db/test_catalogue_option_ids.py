@@ -1,6 +1,7 @@
 """A size, its volume options and its pricing options are distinct objects with distinct ids (a
 client caches by id), and the migration that separated them kept every size's id."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +48,14 @@ async def _catalogue(engine: Any) -> dict[str, tuple[list[str], list[str]]]:
     }
 
 
+def _assert_sizes_kept_and_ids_distinct(
+    before: dict[str, tuple[list[str], list[str]]], after: dict[str, tuple[list[str], list[str]]]
+) -> None:
+    assert set(after) == set(before)
+    ids = [*after, *(i for volumes, pricing in after.values() for i in (*volumes, *pricing))]
+    assert len(ids) == len(set(ids)) == 3 * len(SIZES)
+
+
 async def test_the_migration_keeps_size_ids_and_separates_option_ids(database_url: str) -> None:
     """A database as 0006 left it (options sharing their size's id), then migrated to head."""
     from alembic import command
@@ -62,8 +71,15 @@ async def test_the_migration_keeps_size_ids_and_separates_option_ids(database_ur
     assert before == {i: ([i], [i]) for i in SIZES.values()}  # the defect, as 0006 left it
 
     await upgrade(engine)
-    after = await _catalogue(engine)
-    assert set(after) == set(before)
-    ids = [*after, *(i for volumes, pricing in after.values() for i in (*volumes, *pricing))]
-    assert len(ids) == len(set(ids)) == 3 * len(SIZES)
+    _assert_sizes_kept_and_ids_distinct(before, await _catalogue(engine))
+    await engine.dispose()
+
+
+async def test_a_database_made_at_0006_keeps_its_size_ids(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    await upgrade(engine, "0006")
+    before = await _catalogue(engine)
+    assert before == {i: ([i], [i]) for i in SIZES.values()}
+    await upgrade(engine)
+    _assert_sizes_kept_and_ids_distinct(before, await _catalogue(engine))
     await engine.dispose()
