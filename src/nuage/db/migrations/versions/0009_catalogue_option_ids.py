@@ -4,7 +4,7 @@ The default catalogue (0002) gave a size, its volume option and its pricing opti
 client caching by id confused them. Options that share their size's id get a derived one.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from alembic import op
 from nuage.domain.sizes import pricing_option_id, volume_option_id
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
