@@ -23,13 +23,23 @@ DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
 
 Every change to an instance is an **instance task**: queued per instance in order, retried with
 backoff, cancellable, with a step log. Every POST honours `Idempotency-Key`.
+
+Errors are `Error` (`{"detail", "code"}`) or, for bad input, `ValidationError` (DRF's field
+errors); each operation lists the statuses and codes it can answer. Any path also answers 404
+`not_found` for an unknown path and 405 `method_not_allowed` (with `Allow`) for a method it does
+not have.
 """
 
 
 def create_app(runtime: Runtime) -> FastAPI:
     # FastAPI's own /docs and /redoc load their scripts from a CDN: `docs` serves them locally.
     app = FastAPI(
-        title="nuage", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None
+        title="nuage",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime
     for router in (

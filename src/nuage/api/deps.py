@@ -4,7 +4,9 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Query, Request
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.api.runtime import Runtime
@@ -30,10 +32,28 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
+class BearerHeader(SecurityBase):
+    """The `Authorization` header as it came, declared as the document's HTTP bearer scheme (so
+    clients take the token once). It refuses nothing itself: `authenticate` gives the 401s."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="`Authorization: Bearer <token>`: a JWT from `/v1/auth/login`, or an API "
+            "key (`sk-onetsolutions-…`)."
+        )
+        self.scheme_name = "bearer"
+
+    async def __call__(self, request: Request) -> str | None:
+        return request.headers.get("Authorization")
+
+
+bearer = BearerHeader()
+
+
 async def get_principal(
     session: SessionDep,
     runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
     return await authenticate(session, authorization, secret=runtime.settings.secret_key)
 

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nuage.db.errors import is_unavailable
 from nuage.domain import errors as e
+from nuage.domain.field_errors import field_errors
 
 log = logging.getLogger("nuage.api")
 
@@ -25,7 +26,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.Conflict, 409),
     (e.DatabaseUnavailable, 503),
 ]
-_HTTP_CODES = {
+HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
     405: "method_not_allowed",
@@ -33,10 +34,15 @@ _HTTP_CODES = {
     413: "request_too_large",
     415: "unsupported_media_type",
 }
+PARSE_ERROR = "parse_error"
+
+
+def status_for(error_type: type[e.NuageError]) -> int:
+    return next((status for kind, status in STATUS if issubclass(error_type, kind)), 500)
 
 
 def status_of(error: e.NuageError) -> int:
-    return next((status for kind, status in STATUS if isinstance(error, kind)), 500)
+    return status_for(type(error))
 
 
 def error_response(status: int, detail: str, code: str, **headers: str) -> JSONResponse:
@@ -64,27 +70,17 @@ def _nuage_error_response(error: e.NuageError) -> JSONResponse:
 
 def validation_fields(errors: Any) -> tuple[bool, dict[str, Any]]:
     """FastAPI's request errors as DRF fields; True first if a path parameter was malformed."""
-    fields: dict[str, Any] = {}
-    in_path = False
-    for item in errors:
-        loc = [str(p) for p in item.get("loc", ())]
-        where, parts = (loc[0], loc[1:]) if loc else ("body", [])
-        in_path = in_path or where == "path"
+    items = list(errors)
+    in_path = any(tuple(item.get("loc", ()))[:1] == ("path",) for item in items)
+    for item in items:
         if item.get("type") == "json_invalid":
             return False, {"__parse__": [item.get("ctx", {}).get("error", "invalid JSON")]}
-        if item.get("type") == "missing" and loc == ["body"]:  # an empty body is not JSON
-            fields["__parse__"] = ["Expecting value: the request body is empty"]
-            continue
-        parts = parts or ["non_field_errors"]
-        node = fields
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                break
-        else:
-            message = "Unknown field." if item.get("type") == "extra_forbidden" else item["msg"]
-            node.setdefault(parts[-1], []).append(message)
-    return in_path, fields
+    empty = [
+        i for i in items if i.get("type") == "missing" and tuple(i.get("loc", ())) == ("body",)
+    ]
+    if empty:  # an empty body is not JSON
+        return in_path, {"__parse__": ["Expecting value: the request body is empty"]}
+    return in_path, field_errors(items, skip=1)
 
 
 async def _request_validation(_request: Request, error: Exception) -> JSONResponse:
@@ -93,13 +89,13 @@ async def _request_validation(_request: Request, error: Exception) -> JSONRespon
     if in_path:  # a malformed id names nothing: the same 404 as a missing one
         return error_response(404, "Not found.", "not_found")
     if "__parse__" in fields:
-        return error_response(400, f"JSON parse error - {fields['__parse__'][0]}", "parse_error")
+        return error_response(400, f"JSON parse error - {fields['__parse__'][0]}", PARSE_ERROR)
     return JSONResponse(fields, status_code=400)
 
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    code = _HTTP_CODES.get(error.status_code, "error")
+    code = HTTP_CODES.get(error.status_code, "error")
     detail = error.detail if isinstance(error.detail, str) else json.dumps(error.detail)
     if error.status_code == 404 and detail == "Not Found":
         detail = "Not found."

@@ -9,8 +9,24 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.api.deps import PrincipalDep, SessionDep
+from nuage.api.schemas.common import documented_as
 from nuage.services import idempotency
-from nuage.services.idempotency import IdempotentRequest, StoredResponse
+from nuage.services.idempotency import (
+    KEY_MAX_LENGTH,
+    KEY_PATTERN,
+    IdempotentRequest,
+    StoredResponse,
+)
+
+# Checked by `idempotency.idempotent_request`, with its own message.
+KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": KEY_MAX_LENGTH,
+    "pattern": KEY_PATTERN,
+    "description": "Makes the POST safe to repeat for 24 hours: a replay answers the stored "
+    "response (`Idempotent-Replayed: true`); the key with another request is a 409.",
+}
 
 
 class Replay(Exception):
@@ -24,7 +40,7 @@ async def idempotency_key(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    key: Annotated[str | None, Header(alias="Idempotency-Key"), documented_as(KEY_SCHEMA)] = None,
 ) -> IdempotentRequest | None:
     if key is None:
         return None

@@ -59,6 +59,13 @@ class InstanceStatus(StrEnum):
     DELETED = "deleted"
 
 
+class OnConflict(StrEnum):
+    """What a request for a task wants when the instance has tasks in progress."""
+
+    QUEUE = "queue"  # wait behind them (the default)
+    REJECT = "reject"  # answer 409 `instance_busy` instead
+
+
 class PowerState(StrEnum):
     ON = "on"
     OFF = "off"

@@ -8,6 +8,7 @@ first's response. Keys are kept for 24 hours.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -22,6 +23,9 @@ from nuage.domain.errors import IdempotencyKeyReused, ValidationFailed
 
 KEY_TTL = timedelta(hours=24)
 KEY_MAX_LENGTH = 255
+# Printable ASCII, spaces inside only: HTTP trims a header value's ends and carries other
+# characters as bytes whose text clients and servers disagree on.
+KEY_PATTERN = rf"^[!-~](?:[ -~]{{0,{KEY_MAX_LENGTH - 2}}}[!-~])?$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +45,9 @@ class StoredResponse:
 def idempotent_request(
     owner: str, key: str, *, method: str, path: str, body: bytes
 ) -> IdempotentRequest:
-    if not key or len(key) > KEY_MAX_LENGTH or not key.isprintable():
+    if re.fullmatch(KEY_PATTERN, key) is None:
         raise ValidationFailed.on(
-            "Idempotency-Key", f"Use 1 to {KEY_MAX_LENGTH} printable characters."
+            "Idempotency-Key", f"Use 1 to {KEY_MAX_LENGTH} printable ASCII characters."
         )
     digest = hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
     return IdempotentRequest(owner=owner, key=key, fingerprint=digest)

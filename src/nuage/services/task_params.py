@@ -14,21 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Image, Instance, Size
 from nuage.domain.catalogue import HostnameParams, ReinstallParams, ResizeParams, TaskSpec
 from nuage.domain.errors import ValidationFailed
+from nuage.domain.field_errors import field_errors
 from nuage.domain.instances import check_resize, validate_hostname
 from nuage.services.catalogue import active_entry
-
-
-def pydantic_field_errors(error: PydanticValidationError) -> dict[str, Any]:
-    """Pydantic errors as DRF does them: {"field": ["message"]}, nested for nested fields."""
-    fields: dict[str, Any] = {}
-    for item in error.errors():
-        loc = [str(part) for part in item["loc"]] or ["non_field_errors"]
-        node = fields
-        for part in loc[:-1]:
-            node = node.setdefault(part, {})
-        message = "Unknown field." if item["type"] == "extra_forbidden" else item["msg"]
-        node.setdefault(loc[-1], []).append(message)
-    return fields
 
 
 async def validate_parameters(
@@ -37,7 +25,7 @@ async def validate_parameters(
     try:
         params = spec.params.model_validate(dict(raw or {}))
     except PydanticValidationError as error:
-        raise ValidationFailed(pydantic_field_errors(error)) from error
+        raise ValidationFailed(field_errors(error.errors())) from error
     checked = await _check_references(session, params, instance)
     return checked.model_dump(mode="json")
 

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api-keys"])
 
 
 @router.get("")
-async def list_keys(
+async def list_api_keys(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageDep
 ) -> Page[ApiKeyOut]:
     rows = await api_keys.list_keys(session, principal)
@@ -24,7 +24,7 @@ async def list_keys(
 
 
 @router.post("", status_code=201, response_model=ApiKeyCreated)
-async def create_key(
+async def create_api_key(
     body: ApiKeyCreate, session: SessionDep, principal: PrincipalDep, idem: IdempotencyDep
 ) -> Response:
     key, row = await api_keys.create_for(
@@ -35,6 +35,6 @@ async def create_key(
 
 
 @router.delete("/{key_id}", status_code=204)
-async def revoke_key(key_id: UUID, session: SessionDep, principal: PrincipalDep) -> Response:
+async def revoke_api_key(key_id: UUID, session: SessionDep, principal: PrincipalDep) -> Response:
     await api_keys.revoke(session, principal, key_id)
     return await commit(session, None, 204, None)

@@ -13,21 +13,21 @@ router = APIRouter(prefix="/v1/compute", tags=["catalogue"])
 
 
 @router.get("/locations")
-async def locations(
+async def list_locations(
     request: Request, session: SessionDep, _principal: PrincipalDep, page: PageDep
 ) -> Page[LocationOut]:
     return page_of(request, await list_entries(session, Location, page), LocationOut.of)
 
 
 @router.get("/sizes")
-async def sizes(
+async def list_sizes(
     request: Request, session: SessionDep, _principal: PrincipalDep, page: PageDep
 ) -> Page[SizeOut]:
     return page_of(request, await list_entries(session, Size, page), SizeOut.of)
 
 
 @router.get("/images")
-async def images(
+async def list_images(
     request: Request, session: SessionDep, _principal: PrincipalDep, page: PageDep
 ) -> Page[ImageOut]:
     return page_of(request, await list_entries(session, Image, page), ImageOut.of)

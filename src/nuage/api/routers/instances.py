@@ -1,7 +1,7 @@
 """Instances: CRUD, and actions that answer 202 with the queued task."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
@@ -13,6 +13,7 @@ from nuage.api.schemas.common import Body, Page
 from nuage.api.schemas.instances import (
     HostnameIn,
     InstanceCreate,
+    InstanceCreated,
     InstanceOut,
     InstanceUpdate,
     ReinstallIn,
@@ -21,6 +22,7 @@ from nuage.api.schemas.instances import (
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import IdempotencyDep, commit
 from nuage.db.models import InstanceTask
+from nuage.domain import enums
 from nuage.domain.enums import TaskType
 from nuage.services import instances
 from nuage.services.access import ProjectAccess
@@ -30,7 +32,7 @@ from nuage.services.instances import InstanceChanges, InstanceDraft
 PREFIX = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 router = APIRouter(prefix=PREFIX + "/instances", tags=["instances"])
 OnConflict = Annotated[
-    Literal["queue", "reject"],
+    enums.OnConflict,
     Query(description="`queue` (default) waits behind the instance's tasks; `reject` answers 409."),
 ]
 
@@ -61,7 +63,7 @@ async def list_instances(
     return page_of(request, result, InstanceOut.of)
 
 
-@router.post("", status_code=201, response_model=InstanceOut)
+@router.post("", status_code=201, response_model=InstanceCreated)
 async def create_instance(
     body: InstanceCreate,
     request: Request,
@@ -69,11 +71,13 @@ async def create_instance(
     access: WriteAccess,
     idem: IdempotencyDep,
 ) -> Response:
-    """Creates the instance (status `pending`) and queues `create_vps` (in `Location`)."""
+    """Creates the instance (status `pending`) and queues `create_vps` (`task_id`, and the task's
+    URL in `Location`)."""
     draft = InstanceDraft(**body.model_dump(exclude={"tags"}), tags=tuple(body.tags))
     instance, task = await instances.create_instance(session, access, draft)
     location = absolute(request, task_path(access, task))
-    return await commit(session, idem, 201, InstanceOut.of(instance), location=location)
+    created = InstanceCreated.of_created(instance, task)
+    return await commit(session, idem, 201, created, location=location)
 
 
 @router.get("/{instance_id}")
@@ -114,11 +118,15 @@ async def delete_instance(
     request: Request,
     session: SessionDep,
     access: WriteAccess,
-    on_conflict: OnConflict = "queue",
+    on_conflict: OnConflict = enums.OnConflict.QUEUE,
 ) -> Response:
     """Queues `delete_vps`; answers 202 with the task."""
     task = await instances.act(
-        session, access, instance_id, TaskType.DELETE_VPS, reject_if_busy=on_conflict == "reject"
+        session,
+        access,
+        instance_id,
+        TaskType.DELETE_VPS,
+        reject_if_busy=on_conflict is enums.OnConflict.REJECT,
     )
     return await task_accepted(request, session, None, access, task)
 
@@ -134,7 +142,7 @@ def _action(task_type: TaskType, verb: str, body_model: type[Body] | None, doc: 
         session: AsyncSession,
         access: ProjectAccess,
         idem: IdempotentRequest | None,
-        on_conflict: str,
+        on_conflict: enums.OnConflict,
     ) -> Response:
         task = await instances.act(
             session,
@@ -142,7 +150,7 @@ def _action(task_type: TaskType, verb: str, body_model: type[Body] | None, doc: 
             instance_id,
             task_type,
             parameters=parameters,
-            reject_if_busy=on_conflict == "reject",
+            reject_if_busy=on_conflict is enums.OnConflict.REJECT,
         )
         return await task_accepted(request, session, idem, access, task)
 
@@ -155,7 +163,7 @@ def _action(task_type: TaskType, verb: str, body_model: type[Body] | None, doc: 
             session: SessionDep,
             access: WriteAccess,
             idem: IdempotencyDep,
-            on_conflict: OnConflict = "queue",
+            on_conflict: OnConflict = enums.OnConflict.QUEUE,
         ) -> Response:
             return await queue(instance_id, None, request, session, access, idem, on_conflict)
 
@@ -168,7 +176,7 @@ def _action(task_type: TaskType, verb: str, body_model: type[Body] | None, doc: 
             session: SessionDep,
             access: WriteAccess,
             idem: IdempotencyDep,
-            on_conflict: OnConflict = "queue",
+            on_conflict: OnConflict = enums.OnConflict.QUEUE,
         ) -> Response:
             parameters = body.model_dump(mode="json")
             return await queue(instance_id, parameters, request, session, access, idem, on_conflict)

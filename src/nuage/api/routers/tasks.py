@@ -1,21 +1,22 @@
 """Tasks: the seed's `GET …/tasks/{id}` (with `?wait=` long poll), the list with filters, the
 generic create, cancel, retry and the step log."""
 
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
 from nuage.api.deps import PageDep, ReadAccess, RuntimeDep, SessionDep, WriteAccess
 from nuage.api.pages import page_of
-from nuage.api.routers.instances import PREFIX, task_accepted
-from nuage.api.schemas.common import UTC_ASSUMED, Page, UtcDateTime
+from nuage.api.routers.instances import PREFIX, OnConflict, task_accepted
+from nuage.api.schemas.common import UTC_ASSUMED, Page, UtcDateTime, documented_as, list_of
 from nuage.api.schemas.tasks import TaskCreate, TaskEventOut, TaskOut
 from nuage.api.writes import IdempotencyDep, commit
+from nuage.domain.enums import OnConflict as OnConflictMode
 from nuage.domain.enums import TaskStatus, TaskType
 from nuage.domain.errors import ValidationFailed
 from nuage.services import tasks
-from nuage.services.tasks import MAX_WAIT_SECONDS, TaskFilters
+from nuage.services.tasks import MAX_WAIT_SECONDS, ORDERINGS, TaskFilters
 
 router = APIRouter(prefix=PREFIX, tags=["tasks"])
 Wait = Annotated[
@@ -30,6 +31,14 @@ Wait = Annotated[
 
 
 E = TypeVar("E", TaskStatus, TaskType)
+# Parsed by `_choices` (which also takes comma-separated values), documented as the enums.
+StatusFilter = Annotated[list[str] | None, Query(), list_of(TaskStatus)]
+TypeFilter = Annotated[list[str] | None, Query(), list_of(TaskType)]
+Ordering = Annotated[
+    str,
+    Query(description="A field to order by; `-` first for descending."),
+    documented_as({"type": "string", "enum": [p + f for f in ORDERINGS for p in ("", "-")]}),
+]
 
 
 def _choices(field: str, raw: list[str] | None, enum: type[E]) -> tuple[E, ...]:
@@ -49,12 +58,12 @@ async def list_tasks(
     access: ReadAccess,
     page: PageDep,
     instance_id: UUID | None = None,
-    status: Annotated[list[str] | None, Query()] = None,
-    task_type: Annotated[list[str] | None, Query()] = None,
+    status: StatusFilter = None,
+    task_type: TypeFilter = None,
     created_by: UUID | None = None,
     created_after: Annotated[UtcDateTime | None, Query(description=UTC_ASSUMED)] = None,
     created_before: Annotated[UtcDateTime | None, Query(description=UTC_ASSUMED)] = None,
-    ordering: str = "-created",
+    ordering: Ordering = "-created",
 ) -> Page[TaskOut]:
     """Filters combine with AND; `status` and `task_type` repeat (or take commas) for OR."""
     filters = TaskFilters(
@@ -76,7 +85,7 @@ async def create_task(
     session: SessionDep,
     access: WriteAccess,
     idem: IdempotencyDep,
-    on_conflict: Annotated[Literal["queue", "reject"], Query()] = "queue",
+    on_conflict: OnConflict = OnConflictMode.QUEUE,
 ) -> Response:
     task = await tasks.create_task(
         session,
@@ -85,7 +94,7 @@ async def create_task(
         task_type=body.task_type,
         parameters=body.parameters,
         max_retries=body.max_retries,
-        reject_if_busy=on_conflict == "reject",
+        reject_if_busy=on_conflict is OnConflictMode.REJECT,
     )
     return await task_accepted(request, session, idem, access, task)
 
@@ -136,7 +145,7 @@ async def retry_task(
 
 
 @router.get("/tasks/{id}/events")
-async def task_events(
+async def list_task_events(
     id: UUID, request: Request, session: SessionDep, access: ReadAccess, page: PageDep
 ) -> Page[TaskEventOut]:
     result = await tasks.list_events(session, access, id, page)

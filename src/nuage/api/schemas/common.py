@@ -1,9 +1,19 @@
-"""Shapes shared by every resource: DRF's list envelope and error bodies."""
+"""Shapes shared by every resource: DRF's list envelope and error bodies; how a field is
+documented when the document must say more (or other) than its Python type."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
@@ -25,9 +35,41 @@ class Page(BaseModel, Generic[T]):
     results: list[T]
 
 
-class ErrorOut(BaseModel):
-    detail: str
-    code: str
+class Error(BaseModel):
+    """Every error that is not about fields: `{"detail", "code"}`, as DRF answers."""
+
+    detail: str = Field(description="A sentence for people.")
+    code: str = Field(description="A stable code for programs (e.g. `instance_busy`).")
+
+
+class FieldErrors(RootModel[dict[str, list[str] | dict[str, Any]]]):
+    """Bad input, as DRF answers it: field name → messages, nested for nested fields
+    (`{"parameters": {"size_id": ["…"]}}`); `non_field_errors` for the body as a whole."""
+
+
+def documented_as(schema: dict[str, Any]) -> WithJsonSchema:
+    """Document a field or parameter as `schema`: for what the server checks itself (with its own
+    messages), or accepts in more forms than the document needs to promise."""
+    return WithJsonSchema(schema)
+
+
+def reference(enum: type[StrEnum]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{enum.__name__}"}
+
+
+def list_of(enum: type[StrEnum]) -> WithJsonSchema:
+    """A repeatable query parameter whose values are `enum`'s (the component of that name)."""
+    return documented_as({"type": "array", "items": reference(enum)})
+
+
+def optional_in_contract(*names: str) -> ConfigDict:
+    """Fields always answered but not promised by the contract (the seed does not have them, or
+    marks them optional): left out of the document's `required`."""
+
+    def drop(schema: dict[str, Any]) -> None:
+        schema["required"] = [name for name in schema.get("required", []) if name not in names]
+
+    return ConfigDict(json_schema_extra=drop)
 
 
 def _check_text(value: Any) -> None:

@@ -1,13 +1,15 @@
 """Instance shapes: the seed's first fields in order, then ours."""
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from nuage.api.schemas.catalogue import ImageOut, LocationOut, SizeOut
-from nuage.api.schemas.common import Body
-from nuage.db.models import Instance
+from nuage.api.schemas.common import Body, documented_as, optional_in_contract
+from nuage.db.models import Instance, InstanceTask
 from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState
 from nuage.domain.instances import NAME_MAX
 
@@ -58,14 +60,45 @@ class InstanceOut(BaseModel):
         )
 
 
+class InstanceCreated(InstanceOut):
+    """The create answer: the instance, and its `create_vps` task (also in `Location`)."""
+
+    model_config = optional_in_contract("task_id")
+
+    task_id: UUID = Field(description="The `create_vps` task that builds this instance.")
+
+    @classmethod
+    def of_created(cls, row: Instance, task: InstanceTask) -> "InstanceCreated":
+        return cls(**dict(InstanceOut.of(row)), task_id=task.id)
+
+
+# The image: `image_id`, or the newest active image of `os_name` (a name or a slug).
+ONE_IMAGE: JsonDict = {
+    "anyOf": [
+        {
+            "required": ["image_id"],
+            "properties": {"image_id": {"type": "string", "format": "uuid"}},
+        },
+        {"required": ["os_name"], "properties": {"os_name": {"type": "string", "minLength": 1}}},
+    ]
+}
+NO_VPC_YET = {
+    "type": "null",
+    "description": "Not accepted yet: nuage has no VPCs. Leave it out (or null); an id is "
+    "refused with 400.",
+}
+
+
 class InstanceCreate(Body):
+    model_config = ConfigDict(json_schema_extra=ONE_IMAGE)
+
     name: str = Field(min_length=1, max_length=NAME_MAX)
     size_id: UUID
     location_id: UUID
     image_id: UUID | None = None
     os_name: str | None = Field(default=None, max_length=50)
     hostname: str | None = Field(default=None, max_length=253)
-    vpc_id: UUID | None = None
+    vpc_id: Annotated[UUID | None, documented_as(NO_VPC_YET)] = None
     billing_cycle: BillingCycle = BillingCycle.HOURLY
     description: str = Field(default="", max_length=1000)
     tags: list[str] = Field(default_factory=list, max_length=50)

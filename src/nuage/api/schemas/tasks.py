@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from nuage.api.schemas.common import Body
+from nuage.api.schemas.common import Body, optional_in_contract
 from nuage.db.models import InstanceTask, TaskEvent
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT
 from nuage.domain.enums import TaskStatus, TaskType
@@ -31,6 +31,11 @@ class TaskErrorOut(BaseModel):
 
 
 class TaskOut(BaseModel):
+    # The seed requires its first twelve fields; `parameters`, `max_retries` and ours are optional.
+    model_config = optional_in_contract(
+        "parameters", "max_retries", "progress", "error", "cancel_requested"
+    )
+
     id: UUID
     instance_id: UUID
     instance: InstanceRef
