@@ -72,15 +72,14 @@ class InstanceCreated(InstanceOut):
         return cls(**dict(InstanceOut.of(row)), task_id=task.id)
 
 
-# The image: `image_id`, or the newest active image of `os_name` (a name or a slug).
+# The image: `image_id`, or else the newest active image of `os_name` (a name or a slug). Said
+# with if/then rather than anyOf, which client generators read as two body types.
 ONE_IMAGE: JsonDict = {
-    "anyOf": [
-        {
-            "required": ["image_id"],
-            "properties": {"image_id": {"type": "string", "format": "uuid"}},
-        },
-        {"required": ["os_name"], "properties": {"os_name": {"type": "string", "minLength": 1}}},
-    ]
+    "if": {"properties": {"image_id": {"type": "null"}}},
+    "then": {
+        "required": ["os_name"],
+        "properties": {"os_name": {"type": "string", "minLength": 1}},
+    },
 }
 NO_VPC_YET = {
     "type": "null",

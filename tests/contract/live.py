@@ -1,0 +1,129 @@
+"""A real `nuage serve` on a free 127.0.0.1 port, with a tenant made by `nuage bootstrap`, a
+simulated host of its own and one running instance: what tools that only speak HTTP test."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from nuage.cli import runtime
+from nuage.config import Settings
+from nuage.services import hosts
+from nuage.services.accounts import Bootstrap, bootstrap
+from tests.support import IMAGES, LOCATION, SIZES, free_port
+
+NUAGE = str(Path(sys.executable).with_name("nuage"))
+SECRET = "live-server-secret-key-long-enough-for-hs256"
+
+
+@dataclass
+class LiveServer:
+    base: str
+    organization_id: str
+    project_id: str
+    api_key: str
+    instance_id: str
+    task_id: str
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def compute(self) -> str:
+        project = f"organizations/{self.organization_id}/projects/{self.project_id}"
+        return f"{self.base}/v1/{project}/compute"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+async def _prepare(settings: Settings) -> Bootstrap:
+    """Migrate, then a tenant and a simulated host of its own, as `nuage bootstrap` and
+    `nuage hosts add` make them (in this process: each `nuage` start costs seconds)."""
+    await runtime.migrate(settings)
+    tenant = await runtime.run_in_session(
+        settings,
+        lambda session: bootstrap(
+            session,
+            email="contract@example.com",
+            password="contract-password",
+            organization="Contract",
+            project="contract",
+            instance_quota=1000,
+        ),
+    )
+    spec = hosts.HostSpec(
+        "contract-sim", LOCATION, "sim", "sim:///contract-sim", 10**5, 10**8, 10**8
+    )
+    await runtime.run_in_session(settings, lambda session: hosts.add_host(session, spec))
+    return tenant
+
+
+def start(data_dir: Path) -> LiveServer:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
+    env |= {
+        "NUAGE_DATA_DIR": str(data_dir),
+        "NUAGE_SECRET_KEY": SECRET,
+        "NUAGE_SIM_LATENCY_MS": "10",
+    }
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'nuage.db'}",
+        secret_key=SECRET,
+    )
+    tenant = asyncio.run(_prepare(settings))
+    port = free_port()
+    proc = subprocess.Popen(
+        [NUAGE, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=(data_dir / "server.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_healthy(base, proc)
+    ids = str(tenant.organization_id), str(tenant.project_id)
+    server = LiveServer(base, *ids, tenant.api_key, "", "", proc)
+    server.instance_id, server.task_id = _running_instance(server)
+    return server
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("nuage serve did not come up")
+
+
+def _running_instance(server: LiveServer) -> tuple[str, str]:
+    body: dict[str, Any] = {
+        "name": "live",
+        "size_id": SIZES["small"],
+        "location_id": LOCATION,
+        "image_id": IMAGES["debian"],
+    }
+    created = httpx.post(f"{server.compute}/instances", json=body, headers=server.headers)
+    assert created.status_code == 201, created.text
+    task_id = created.headers["Location"].rsplit("/", 1)[1]
+    task = httpx.get(
+        f"{server.compute}/tasks/{task_id}", params={"wait": 20}, headers=server.headers, timeout=30
+    ).json()
+    assert task["status"] == "completed", task
+    return str(created.json()["id"]), task_id
