@@ -44,6 +44,10 @@ HEADERS = {
     503: {"Retry-After": "Seconds to wait before trying again."},
 }
 FIELD_ERRORS = None  # the "code" of DRF field errors: they have none
+MORE = {
+    401: " The code may be more precise: `not_authenticated`, `token_expired`, `token_invalid`, "
+    "`api_key_revoked`, `api_key_expired`, `invalid_credentials`…",
+}
 PROJECT = ("organization_id", "project_id")
 # Link sources: a response schema → the path parameters (by `collection/{parameter}`) it names.
 LINK_SOURCES: dict[str, dict[str, str]] = {
@@ -214,7 +218,7 @@ def _document_errors(responses: dict[str, Any], outcomes: dict[int, list[str | N
             text += ": field errors (`ValidationError`)" + (", or " if named else "")
         elif named:
             text += ": "
-        text += ", ".join(named) + "."
+        text += ", ".join(named) + "." + MORE.get(status, "")
         schema = {"anyOf": [ERROR, VALIDATION]} if fields and named else VALIDATION
         response: dict[str, Any] = {
             "description": text,
