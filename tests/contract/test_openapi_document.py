@@ -236,3 +236,27 @@ async def test_the_document_is_at_schema_and_the_root_points_to_the_docs(stack: 
     assert served.json() == (await stack.client.get("/openapi.json")).json()
     root = await stack.client.get("/")
     assert root.status_code in (302, 307) and root.headers["location"] == "/docs"
+
+
+# --- links: what a stateful client (or tester) follows ----------------------------------------
+
+
+def test_the_create_answer_links_to_its_instance_and_its_task(openapi: dict[str, Any]) -> None:
+    links = operation(openapi, "create_instance")["responses"]["201"]["links"]
+    project = {
+        "organization_id": "$request.path.organization_id",
+        "project_id": "$request.path.project_id",
+    }
+    assert links["get_instance"]["parameters"] == {**project, "instance_id": "$response.body#/id"}
+    assert links["get_task"]["parameters"] == {**project, "id": "$response.body#/task_id"}
+    accepted = operation(openapi, "start_instance")["responses"]["202"]["links"]
+    assert accepted["cancel_task"]["parameters"] == {**project, "id": "$response.body#/id"}
+    assert accepted["get_instance_task"]["parameters"] == {
+        **project,
+        "instance_id": "$response.body#/instance_id",
+        "id": "$response.body#/id",
+    }
+    operation_ids = {op["operationId"] for _m, _p, op in operations(openapi)}
+    for _m, _p, op in operations(openapi):
+        for response in op["responses"].values():
+            assert set(response.get("links", {})) <= operation_ids
