@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
+from nuage.db.pg_notify import LISTENER_NAME
 from nuage.db.session import make_engine
 from tests.databases import add_sim_hosts
 from tests.support import free_port
@@ -85,6 +87,33 @@ class Fleet:
         proc = self._spawn(f"worker-{len(self.workers)}", "worker")
         self.workers.append(proc)
         return proc
+
+    def wait_for_listeners(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until `count` processes hold their LISTEN connection: a process that is still
+        importing or connecting cannot hear a notification yet (a fixed sleep was not enough on a
+        loaded machine)."""
+
+        async def listening() -> int:
+            engine = make_engine(self.database_url)
+            try:
+                async with engine.connect() as conn:
+                    found = await conn.scalar(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND application_name = :name"
+                        ),
+                        {"name": LISTENER_NAME},
+                    )
+                    return int(found or 0)
+            finally:
+                await engine.dispose()
+
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(1) as thread:  # callers may be inside an event loop
+            while thread.submit(asyncio.run, listening()).result() < count:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"fewer than {count} processes listen; see {self.logs}")
+                time.sleep(0.2)
 
     def kill_worker(self, index: int) -> None:
         self.workers[index].send_signal(signal.SIGKILL)

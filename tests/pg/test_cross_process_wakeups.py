@@ -44,7 +44,8 @@ def test_enqueue_wakes_a_worker_process_and_completion_wakes_a_long_poll(fleet: 
     creds = fleet.bootstrap()
     api = fleet.start_api()
     fleet.start_worker()
-    time.sleep(2)  # the worker is idle, waiting for a notification or its 30 s poll
+    fleet.wait_for_listeners(2)  # the API and the worker; the worker now waits, idle, for a
+    # notification or its 30 s poll
     headers = {"Authorization": f"Bearer {creds['api_key']}"}
     base = (
         f"{api}/v1/organizations/{creds['organization_id']}/projects/{creds['project_id']}/compute"

@@ -25,6 +25,9 @@ def asyncpg_dsn(database_url: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+LISTENER_NAME = "nuage-listener"
+
+
 class PostgresNotifier(LocalNotifier):
     def __init__(self, database_url: str, *, reconnect_seconds: float = 1.0) -> None:
         super().__init__()
@@ -58,6 +61,8 @@ class PostgresNotifier(LocalNotifier):
                 continue
             try:
                 await conn.add_listener(PG_CHANNEL, self._on_notification)
+                # Named once it listens, so that operators (and tests) can see who hears wake-ups.
+                await conn.execute(f"SET application_name = '{LISTENER_NAME}'")
                 self.connected.set()
                 self.publish(self.subscribed_channels())  # re-read whatever was missed
                 while not conn.is_closed():
