@@ -14,6 +14,7 @@ from nuage.api.routers import (
     health,
     instances,
     organizations,
+    task_routes,
     tasks,
 )
 from nuage.api.runtime import Runtime
@@ -49,6 +50,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         organizations.router,
         catalogue.router,
         instances.router,
+        task_routes.router,
         tasks.router,
         admin_hosts.router,
     ):

@@ -75,13 +75,17 @@ async def commit(
     *,
     location: str | None = None,
     secret_fields: frozenset[str] = frozenset(),
+    replay: BaseModel | None = None,
 ) -> Response:
     """Commit, and answer. The response is rendered before the commit, so a body that cannot be
     encoded fails the request with nothing written. `secret_fields` are answered to this caller
-    but not stored: a replay shows them as null (a secret is shown once)."""
+    but not stored: a replay shows them as null (a secret is shown once). `replay`, if given, is
+    what is stored for a replay instead of `payload` (e.g. a task without its result's secrets)."""
     body = payload.model_dump(mode="json") if payload is not None else None
     ours = StoredResponse(status_code, body, location)
     response = render(ours)
+    if replay is not None:
+        body = replay.model_dump(mode="json")
     stored_body = {**body, **dict.fromkeys(secret_fields)} if isinstance(body, dict) else body
     kept = StoredResponse(status_code, stored_body, location)
     stored = await idempotency.commit(session, idem, kept)

@@ -1,4 +1,4 @@
-"""The task state machine, as data, and the one function that moves a task along it.
+"""The task state machine (its data is `states.TASKS`) under the names the rest of the code uses.
 
 pending ──▶ running ──▶ completed
    │           │ ├────▶ failed
@@ -10,32 +10,50 @@ pending ──▶ running ──▶ completed
 from collections.abc import Mapping
 
 from nuage.domain.enums import TaskStatus
+from nuage.domain.errors import InvalidTaskState
+from nuage.domain.states import TASKS, IllegalTransition
 
-TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = {
-    TaskStatus.PENDING: frozenset({TaskStatus.RUNNING, TaskStatus.CANCELLED}),
-    TaskStatus.RUNNING: frozenset(
-        {TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.PENDING}
-    ),
-    TaskStatus.COMPLETED: frozenset(),
-    TaskStatus.FAILED: frozenset(),
-    TaskStatus.CANCELLED: frozenset(),
-}
+__all__ = [
+    "ACTIVE",
+    "RETRYABLE_BY_USER",
+    "TASK_TRANSITIONS",
+    "TERMINAL",
+    "IllegalTransition",
+    "cancels_at_once",
+    "is_terminal",
+    "transition",
+]
 
-TERMINAL: frozenset[TaskStatus] = frozenset(s for s, nxt in TASK_TRANSITIONS.items() if not nxt)
+TASK_TRANSITIONS: Mapping[TaskStatus, frozenset[TaskStatus]] = TASKS.transitions
+TERMINAL: frozenset[TaskStatus] = TASKS.terminal
 ACTIVE: frozenset[TaskStatus] = frozenset(TaskStatus) - TERMINAL
 RETRYABLE_BY_USER: frozenset[TaskStatus] = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
 
 
-class IllegalTransition(ValueError):
-    pass
-
-
 def transition(current: TaskStatus, target: TaskStatus) -> TaskStatus:
     """Return `target` if a task may move there from `current`; refuse otherwise."""
-    if target not in TASK_TRANSITIONS[current]:
-        raise IllegalTransition(f"A {current} task cannot become {target}.")
-    return target
+    return TASKS.transition(current, target)
 
 
 def is_terminal(status: TaskStatus) -> bool:
     return status in TERMINAL
+
+
+def cancels_at_once(
+    status: TaskStatus, *, task_type: str, cancellable: bool, started: bool
+) -> bool:
+    """How a cancel of a task in `status` goes: at once (True: it never ran, so nothing was
+    done), or at the handler's next safe step (False: it ran — running, or pending again after a
+    failed attempt — and its worker undoes or reads back what it did). Refuses a task that is
+    over, or that cannot be cancelled once started.
+
+    A task that ran is not cancelled from outside: its worker owns what it did, so the cancel is
+    a request that the worker honours (running → cancelled is the worker's transition).
+    """
+    if not TASKS.allows(status, TaskStatus.CANCELLED):
+        raise InvalidTaskState(f"The task is already {status}.")
+    if status is TaskStatus.PENDING and not started:
+        return True
+    if not cancellable:
+        raise InvalidTaskState(f"A started {task_type} task cannot be cancelled.")
+    return False

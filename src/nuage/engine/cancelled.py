@@ -1,13 +1,15 @@
 """What a cancelled task leaves on its instance: what the hypervisor has (docs/task-states.md).
 
 A cancel stops a task at a safe step, which may come after the driver already changed the
-machine (the step after a create, or a transient failure after a partial change). A cancelled
-`create_vps` deletes what it made; every other type reads the machine back and records it.
+machine (the step after a create, or a transient failure after a partial change). Each type's
+spec says what to do (`effects.on_cancel_machine`): undo what it made (a create deletes its
+machine), or read the machine back and record it.
 """
 
 import logging
 
-from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from nuage.domain.catalogue import MachineAfterCancel, TaskSpec
+from nuage.domain.enums import InstanceStatus, PowerState
 from nuage.engine.context import TaskContext
 from nuage.engine.records import InstanceUpdate
 
@@ -18,12 +20,12 @@ UNMADE = InstanceUpdate(status=InstanceStatus.ERROR, power_state=PowerState.OFF,
 UNKNOWN = InstanceUpdate.as_found(None)
 
 
-async def settle(ctx: TaskContext) -> InstanceUpdate | None:
+async def settle(ctx: TaskContext, spec: TaskSpec) -> InstanceUpdate | None:
     """Undo or read back what the cancelled task did; None if it never reached a host."""
     if ctx.host is None:
         return None
     try:
-        if ctx.record.task_type is TaskType.CREATE_VPS:
+        if spec.effects.on_cancel_machine is MachineAfterCancel.UNDO:
             await ctx.driver.delete(ctx.machine_id)
             return UNMADE
         return InstanceUpdate.as_found(await ctx.driver.inspect(ctx.machine_id))

@@ -2,16 +2,69 @@
 
 import random
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import TaskEvent
 from nuage.domain.catalogue import TaskSpec
-from nuage.domain.enums import TaskStatus
+from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.retry import BackoffPolicy, decide
+from nuage.domain.states import INSTANCES
 from nuage.engine import queries
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
+
+
+def status_during(record: TaskRecord, spec: TaskSpec) -> InstanceStatus:
+    """The instance's status while the task runs: the spec's mark once the task started, else the
+    status it had when the task was claimed (tasks of one instance run one at a time)."""
+    return spec.effects.while_running or record.instance.status
+
+
+def success_values(record: TaskRecord, spec: TaskSpec, outcome: Outcome) -> dict[str, Any]:
+    """What a completed task writes on its instance: the handler's changes, and the spec's
+    status on success unless the handler found another; refused if the status move is illegal."""
+    values = outcome.instance.values()
+    if spec.effects.on_success is not None:
+        values.setdefault("status", spec.effects.on_success)
+    if "status" in values:
+        INSTANCES.transition(status_during(record, spec), InstanceStatus(values["status"]))
+    return values
+
+
+def status_after_error(
+    record: TaskRecord, spec: TaskSpec, error: TaskError
+) -> InstanceStatus | None:
+    """The instance's status after the task failed, was cancelled or found its precondition
+    unmet (the spec's effects); None leaves it as it is."""
+    effects = spec.effects
+    if isinstance(error, InvalidInstanceState):  # raised before the task changed anything
+        current, target = record.instance.status, effects.on_unmet_precondition
+    elif isinstance(error, TaskCancelled):
+        current = status_during(record, spec)
+        target = effects.status_after_cancel(current)
+    else:
+        current, target = status_during(record, spec), effects.on_failure
+    # A failure never moves an instance where its machine says it cannot go (a deleted one).
+    return target if target is not None and INSTANCES.allows(current, target) else None
+
+
+def after_error_values(
+    record: TaskRecord,
+    spec: TaskSpec,
+    status_after: InstanceStatus | None,
+    settled: InstanceUpdate | None,
+) -> dict[str, Any]:
+    """What a failed or cancelled task writes on its instance: what the worker found or left of
+    the machine (`settled`, after a cancel), else the spec's status after the error."""
+    values = settled.values() if settled is not None else {}
+    found = values.get("status")
+    if found is not None and not INSTANCES.allows(status_during(record, spec), found):
+        del values["status"]  # the machine's read-back cannot move the instance there
+    if status_after is not None:
+        values.setdefault("status", status_after)
+    return values
 
 
 async def complete(
@@ -41,10 +94,9 @@ async def complete(
         event=event,
     )
     if done:
-        values = outcome.instance.values()
-        if spec.status_on_success is not None:
-            values.setdefault("status", spec.status_on_success)
-        await queries.set_instance(session, record.instance.id, values)
+        await queries.set_instance(
+            session, record.instance.id, success_values(record, spec, outcome)
+        )
     return done
 
 
@@ -87,6 +139,7 @@ async def fail(
         return await queries.reschedule(
             session, record.id, worker, run_after=run_after, error=body, event=event
         )
+    status_after = status_after_error(record, spec, error)
     cancelled = isinstance(error, TaskCancelled)
     status = TaskStatus.CANCELLED if cancelled else TaskStatus.FAILED
     event = TaskEvent(
@@ -107,12 +160,7 @@ async def fail(
         error=None if cancelled else body,
         event=event,
     )
-    # A precondition that did not hold stopped the task before it touched anything: the
-    # instance is as it was, so it keeps its status.
-    unmet = isinstance(error, InvalidInstanceState)
     if done:
-        values = settled.values() if settled is not None else {}
-        if spec.status_on_failure is not None and not unmet:
-            values.setdefault("status", spec.status_on_failure)
+        values = after_error_values(record, spec, status_after, settled)
         await queries.set_instance(session, record.instance.id, values)
     return done

@@ -15,6 +15,7 @@ from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus
+from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
 
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
@@ -27,8 +28,21 @@ class LeaseLost(Exception):
     """This worker no longer holds the task: its lease expired and another worker took it."""
 
 
-def _owned(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
+def may_become(target: TaskStatus) -> sa.ColumnElement[bool]:
+    """The task is in a status from which `target` is a legal move (the machine in
+    `domain/states.py`): the guard of every statement that changes a task's status."""
+    sources = sorted(s.value for s in TASKS.sources_of(target))
+    return T.c.status == sources[0] if len(sources) == 1 else T.c.status.in_(sources)
+
+
+def _held(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
+    """This worker still holds the running task's lease."""
     return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, T.c.status == _RUNNING)
+
+
+def _owned(task_id: UUID, worker: str, target: TaskStatus) -> sa.ColumnElement[bool]:
+    """This worker holds the lease and the task may move to `target`."""
+    return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, may_become(target))
 
 
 def _blocked() -> sa.Exists:
@@ -45,7 +59,7 @@ def claim_candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
     """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL)."""
     stmt = (
         sa.select(T.c.id)
-        .where(T.c.status == _PENDING, T.c.run_after <= now, ~_blocked())
+        .where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
         .limit(1)
     )
@@ -69,7 +83,7 @@ async def claim_next(
     started = max(now, utcnow())
     claimed = await session.execute(
         sa.update(T)
-        .where(T.c.id == task_id, T.c.status == _PENDING)
+        .where(T.c.id == task_id, may_become(TaskStatus.RUNNING))
         .values(
             status=_RUNNING,
             lease_owner=worker,
@@ -98,7 +112,7 @@ async def load_task(session: AsyncSession, task_id: UUID) -> InstanceTask:
 async def renew_lease(session: AsyncSession, task_id: UUID, worker: str, until: datetime) -> bool:
     """Heartbeat: push the lease forward; False if the lease is no longer ours."""
     renewed = await session.execute(
-        sa.update(T).where(_owned(task_id, worker)).values(lease_expires_at=until)
+        sa.update(T).where(_held(task_id, worker)).values(lease_expires_at=until)
     )
     return bool(renewed.rowcount == 1)  # type: ignore[attr-defined]
 
@@ -117,7 +131,7 @@ async def record_step(
     values: dict[str, Any] = {"progress": progress} if progress is not None else {}
     values["lease_owner"] = worker
     done = await session.execute(
-        sa.update(T).where(_owned(task_id, worker)).values(**values).returning(T.c.cancel_requested)
+        sa.update(T).where(_held(task_id, worker)).values(**values).returning(T.c.cancel_requested)
     )
     cancel_requested = done.scalar()
     if cancel_requested is None:
@@ -158,7 +172,9 @@ async def finish(
     }
     if status is TaskStatus.COMPLETED:
         values["progress"] = 100
-    done = await session.execute(sa.update(T).where(_owned(task_id, worker)).values(**values))
+    done = await session.execute(
+        sa.update(T).where(_owned(task_id, worker, status)).values(**values)
+    )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
     session.add(event)
@@ -178,7 +194,7 @@ async def reschedule(
     """Back to pending after a transient failure, with one more retry counted."""
     done = await session.execute(
         sa.update(T)
-        .where(_owned(task_id, worker))
+        .where(_owned(task_id, worker, TaskStatus.PENDING))
         .values(
             status=_PENDING,
             retry_count=T.c.retry_count + 1,
@@ -199,7 +215,7 @@ async def release(session: AsyncSession, task_id: UUID, worker: str, now: dateti
     """Give a running task back (worker shutting down): pending again, due now, no retry counted."""
     done = await session.execute(
         sa.update(T)
-        .where(_owned(task_id, worker))
+        .where(_owned(task_id, worker, TaskStatus.PENDING))
         .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
     )
     if done.rowcount == 1:  # type: ignore[attr-defined]
@@ -216,14 +232,14 @@ async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
     expired = list(
         (
             await session.scalars(
-                sa.select(T.c.id).where(T.c.status == _RUNNING, T.c.lease_expires_at < now)
+                sa.select(T.c.id).where(may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
             )
         ).all()
     )
     for task_id in expired:
         taken = await session.execute(
             sa.update(T)
-            .where(T.c.id == task_id, T.c.status == _RUNNING, T.c.lease_expires_at < now)
+            .where(T.c.id == task_id, may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
             .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
@@ -247,7 +263,7 @@ async def next_due(session: AsyncSession) -> datetime | None:
     idle worker poll in a tight loop for as long as the task ahead of them runs.
     """
     due: datetime | None = await session.scalar(
-        sa.select(sa.func.min(T.c.run_after)).where(T.c.status == _PENDING, ~_blocked())
+        sa.select(sa.func.min(T.c.run_after)).where(may_become(TaskStatus.RUNNING), ~_blocked())
     )
     return due
 

@@ -25,10 +25,11 @@ from nuage.domain.errors import (
     TaskError,
 )
 from nuage.domain.retry import BackoffPolicy
+from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
 from nuage.engine import cancelled, outcomes, queries
 from nuage.engine.context import TaskContext
-from nuage.engine.handlers import HANDLERS
+from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
 
@@ -163,12 +164,15 @@ class Worker:
         ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
         try:
             outcome = await self._run_handler(ctx, spec)
+            outcomes.success_values(record, spec, outcome)  # an illegal status move fails it
         except TaskError as error:
             if error.retryable and await self._cancel_requested(record):
                 error = TaskCancelled(
                     f"Cancelled after a failed attempt ({error.code}: {error.message})"
                 )
-            settled = await cancelled.settle(ctx) if isinstance(error, TaskCancelled) else None
+            settled = (
+                await cancelled.settle(ctx, spec) if isinstance(error, TaskCancelled) else None
+            )
             await self._fail(record, spec, error, settled)
             return
         except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable):
@@ -195,9 +199,12 @@ class Worker:
                 f"{record.task_type} needs the instance to be {needs}; "
                 f"it is {record.instance.status}."
             )
-        marks = {"status": spec.status_while_running} if spec.status_while_running else None
+        marks = None
+        if spec.effects.while_running is not None:
+            INSTANCES.transition(record.instance.status, spec.effects.while_running)
+            marks = {"status": spec.effects.while_running}
         await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5, instance=marks)
-        return await HANDLERS[record.task_type](ctx)
+        return await handler_for(record.task_type)(ctx)
 
     async def _cancel_requested(self, record: TaskRecord) -> bool:
         async with transaction(self.sessions) as session:

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Membership, Organization, Project, ProjectMember
-from nuage.domain.enums import Role, Scope
+from nuage.domain.enums import Role
 from nuage.domain.errors import NotFound, PermissionDenied
+from nuage.domain.permissions import Permission, refusal
 from nuage.services.principals import Principal
-
-WRITERS = frozenset({Role.OWNER, Role.EDITOR, Role.GUEST})
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +49,24 @@ async def project_access(
     )
     if project is None:
         raise NotFound()
-    check_scope(principal, write=write)
-    if write and role not in WRITERS:
-        raise PermissionDenied("Your role in this organization is read-only.")
+    permission = Permission.WRITE if write else Permission.READ
+    require(principal, permission, role=role)
     organization = await session.get(Organization, org_id)
     assert organization is not None  # a membership row references it
     return ProjectAccess(principal, organization, project, role)
 
 
-def check_scope(principal: Principal, *, write: bool) -> None:
-    needed = Scope.COMPUTE_WRITE if write else Scope.COMPUTE_READ
-    if not principal.can(needed) and not (not write and principal.can(Scope.COMPUTE_WRITE)):
-        raise PermissionDenied(f"This API key lacks the `{needed}` scope.")
+def require(principal: Principal, permission: Permission, *, role: Role | None) -> None:
+    """Refuse unless the caller's role (None: no organization is involved) and key scopes allow
+    `permission` (the table is `domain/permissions.py`)."""
+    reason = refusal(permission, role=role, scopes=principal.scopes, staff=principal.is_staff)
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def authorize(access: ProjectAccess, permission: Permission) -> None:
+    """Refuse a project action (e.g. a staff-only task type) the caller may not do."""
+    require(access.principal, permission, role=access.role)
 
 
 def visible_projects(principal: Principal, role: Role) -> sa.ColumnElement[bool]:

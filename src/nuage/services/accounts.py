@@ -10,12 +10,12 @@ from nuage.db import counters
 from nuage.db.models import Membership, Organization, Project, ProjectMember, User
 from nuage.domain.enums import Role, Scope
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from nuage.domain.permissions import Permission, refusal
 from nuage.services import api_keys, security
 from nuage.services.access import organization_role, visible_projects
 from nuage.services.principals import Principal
 
 DEFAULT_INSTANCE_QUOTA = 10
-PROJECT_ADMINS = frozenset({Role.OWNER, Role.EDITOR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ async def create_project(
     session: AsyncSession, principal: Principal, org_id: UUID, *, name: str, description: str
 ) -> Project:
     role = await organization_role(session, principal, org_id)
-    if role not in PROJECT_ADMINS or not principal.can(Scope.COMPUTE_WRITE):
+    if refusal(Permission.MANAGE, role=role, scopes=principal.scopes, staff=principal.is_staff):
         raise PermissionDenied("Only owners and editors create projects.")
     name = name.strip()
     if not 1 <= len(name) <= 200:

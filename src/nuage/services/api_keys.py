@@ -11,7 +11,9 @@ from nuage.db.models import ApiKey
 from nuage.db.types import utcnow
 from nuage.domain.enums import Scope
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from nuage.domain.permissions import Permission
 from nuage.services import security
+from nuage.services.access import require
 from nuage.services.principals import Principal
 
 
@@ -70,8 +72,7 @@ async def list_keys(session: AsyncSession, principal: Principal) -> list[ApiKey]
 async def revoke(session: AsyncSession, principal: Principal, key_id: UUID) -> None:
     """Revoke one of the caller's keys. Revoking is a write: a read-only key may not do it (else
     a leaked read-only key could revoke its owner's read-write keys)."""
-    if not principal.can(Scope.COMPUTE_WRITE):
-        raise PermissionDenied(f"This API key lacks the `{Scope.COMPUTE_WRITE}` scope.")
+    require(principal, Permission.WRITE, role=None)
     row = await session.get(ApiKey, key_id)
     if row is None or row.user_id != principal.user_id or row.revoked_at is not None:
         raise NotFound()

@@ -22,6 +22,7 @@ class Principal:
     user_id: UUID
     scopes: frozenset[Scope]
     api_key_id: UUID | None = None
+    is_staff: bool = False  # an operator (the admin API, staff-only task types)
 
     def can(self, scope: Scope) -> bool:
         return scope in self.scopes
@@ -52,7 +53,7 @@ async def _from_jwt(session: AsyncSession, token: str, secret: str) -> Principal
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
-    return Principal(user_id=user.id, scopes=ALL_SCOPES)
+    return Principal(user_id=user.id, scopes=ALL_SCOPES, is_staff=user.is_staff)
 
 
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
@@ -72,4 +73,4 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
     if row.last_used is None or now - row.last_used >= _LAST_USED_RESOLUTION:
         row.last_used = now
     scopes = frozenset(Scope(s) for s in row.scopes if s in Scope.__members__.values())
-    return Principal(user_id=user.id, scopes=scopes, api_key_id=row.id)
+    return Principal(user_id=user.id, scopes=scopes, api_key_id=row.id, is_staff=user.is_staff)

@@ -1,4 +1,5 @@
-"""Per-type parameter validation at enqueue time: shape from the catalogue, references from the db.
+"""Per-type parameter validation at enqueue time, driven by the spec: the shape from its model,
+the entries its references name fetched from the database, then its pure check.
 
 Errors are reported under `parameters` for the generic endpoint, or at the top level for the
 instance actions (whose body *is* the parameters).
@@ -6,16 +7,17 @@ instance actions (whose body *is* the parameters).
 
 from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Instance, Size
-from nuage.domain.catalogue import HostnameParams, ReinstallParams, ResizeParams, TaskSpec
+from nuage.db.models import Image, Instance, Location, Size
+from nuage.domain.catalogue import Entry, EntryFacts, Facts, SizeFacts, TaskSpec
+from nuage.domain.enums import InstanceStatus
 from nuage.domain.errors import ValidationFailed
 from nuage.domain.field_errors import field_errors
-from nuage.domain.instances import check_resize, validate_hostname
 from nuage.services.catalogue import active_entry
 
 
@@ -26,18 +28,39 @@ async def validate_parameters(
         params = spec.params.model_validate(dict(raw or {}))
     except PydanticValidationError as error:
         raise ValidationFailed(field_errors(error.errors())) from error
-    checked = await _check_references(session, params, instance)
-    return checked.model_dump(mode="json")
+    if spec.check is not None or spec.references:
+        facts = await _facts(session, spec, instance, params)
+        if spec.check is not None:
+            params = spec.check(params, facts)
+    return params.model_dump(mode="json")
 
 
-async def _check_references(
-    session: AsyncSession, params: BaseModel, instance: Instance
-) -> BaseModel:
-    if isinstance(params, ResizeParams):
-        size = await active_entry(session, Size, params.size_id, "size_id")
-        check_resize(current_disk_gb=instance.size.disk_gb, target_disk_gb=size.disk_gb)
-    elif isinstance(params, ReinstallParams):
-        await active_entry(session, Image, params.image_id, "image_id")
-    elif isinstance(params, HostnameParams):
-        return HostnameParams(hostname=validate_hostname(params.hostname))
-    return params
+async def _facts(
+    session: AsyncSession, spec: TaskSpec, instance: Instance, params: BaseModel
+) -> Facts:
+    references = {
+        name: await _entry(session, entry, getattr(params, name), name)
+        for name, entry in spec.references.items()
+    }
+    return Facts(
+        instance_status=InstanceStatus(instance.status),
+        instance_size=_size_facts(instance.size),
+        references=references,
+    )
+
+
+async def _entry(
+    session: AsyncSession, entry: Entry, id_: UUID, field: str
+) -> SizeFacts | EntryFacts:
+    """The active catalogue entry a parameter names, as the facts a check reads."""
+    if entry is Entry.SIZE:
+        return _size_facts(await active_entry(session, Size, id_, field))
+    if entry is Entry.IMAGE:
+        image = await active_entry(session, Image, id_, field)
+        return EntryFacts(id=image.id, slug=image.slug)
+    location = await active_entry(session, Location, id_, field)
+    return EntryFacts(id=location.id, slug=location.slug)
+
+
+def _size_facts(size: Size) -> SizeFacts:
+    return SizeFacts(id=size.id, vcpu=size.vcpu, ram_mb=size.ram_mb, disk_gb=size.disk_gb)

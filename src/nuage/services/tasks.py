@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
 from nuage.db.types import utcnow
-from nuage.domain.catalogue import MAX_RETRIES_LIMIT, spec_for
+from nuage.domain.catalogue import MAX_RETRIES_LIMIT, TaskSpec, spec_for
 from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
 from nuage.domain.errors import (
     InstanceBusy,
@@ -26,8 +26,9 @@ from nuage.domain.errors import (
     TaskTypeNotSupported,
     ValidationFailed,
 )
-from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, is_terminal
-from nuage.services.access import ProjectAccess
+from nuage.domain.states import INSTANCES
+from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
+from nuage.services.access import ProjectAccess, authorize
 from nuage.services.pagination import PageRequest, PageResult, paginate
 from nuage.services.task_params import validate_parameters
 
@@ -68,9 +69,8 @@ async def enqueue(
 ) -> InstanceTask:
     """Queue a task behind the instance's earlier ones. Never refused because the instance is
     busy, unless the caller asked for that (`on_conflict=reject`)."""
-    spec = spec_for(task_type)
-    if not spec.supported:
-        raise TaskTypeNotSupported(f"Task type `{task_type}` is not supported yet.")
+    spec = supported_spec(task_type)
+    authorize(access, spec.permission)
     await _check_accepts_tasks(session, instance, reject_if_busy=reject_if_busy)
     if validated:
         params = dict(parameters or {})
@@ -98,6 +98,13 @@ async def enqueue(
     session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
     notify_after_commit(session, QUEUE, task_channel(task.id))
     return task
+
+
+def supported_spec(task_type: TaskType) -> TaskSpec:
+    spec = spec_for(task_type)
+    if not spec.supported:
+        raise TaskTypeNotSupported(f"Task type `{task_type}` is not supported yet.")
+    return spec
 
 
 async def _check_accepts_tasks(
@@ -133,6 +140,13 @@ def _task_query(access: ProjectAccess) -> sa.Select[InstanceTask]:
         .where(InstanceTask.project_id == access.project.id)
         .options(*TASK_VIEW)
     )
+
+
+def visible_result(task: InstanceTask, viewer: UUID | None) -> Any:
+    """A task's result as `viewer` may see it: its type's secret keys for its creator only."""
+    if viewer is not None and viewer == task.created_by_id:
+        return task.result
+    return spec_for(TaskType(task.task_type)).redact(task.result)
 
 
 async def get_task(
@@ -191,27 +205,27 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
     failed attempt) at its next safe step, where the worker undoes or reads back what it did."""
     task = await get_task(session, access, task_id)
     spec = spec_for(TaskType(task.task_type))
-    if task.status == TaskStatus.PENDING and not task.attempts:
-        now = utcnow()
-        task.status, task.completed_at = TaskStatus.CANCELLED.value, now
-        task.error = None
-        unfinished = {InstanceStatus.PENDING, InstanceStatus.BUILDING, spec.status_while_running}
-        if spec.status_on_failure is not None and task.instance.status in unfinished:
-            task.instance.status = spec.status_on_failure.value
+    status = TaskStatus(task.status)
+    started = bool(task.attempts)
+    if cancels_at_once(
+        status, task_type=task.task_type, cancellable=spec.cancellable, started=started
+    ):
+        task.status = transition(status, TaskStatus.CANCELLED).value
+        task.completed_at, task.error = utcnow(), None
+        current = InstanceStatus(task.instance.status)
+        after = spec.effects.status_after_cancel(current)
+        if after is not None:
+            task.instance.status = INSTANCES.transition(current, after).value
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
         )
-    elif task.status in (TaskStatus.PENDING, TaskStatus.RUNNING):
-        if not spec.cancellable:
-            raise InvalidTaskState(f"A started {task.task_type} task cannot be cancelled.")
-        if task.status == TaskStatus.PENDING:
+    else:
+        if status is TaskStatus.PENDING:
             task.run_after = utcnow()  # settled now, not after its backoff
         task.cancel_requested = True
         session.add(
             TaskEvent(task_id=task.id, step="cancel_requested", message="Cancel requested.")
         )
-    else:
-        raise InvalidTaskState(f"The task is already {task.status}.")
     notify_after_commit(session, QUEUE, task_channel(task.id))
     await session.flush()
     return task
@@ -233,7 +247,8 @@ async def retry(session: AsyncSession, access: ProjectAccess, task_id: UUID) -> 
         TaskType(task.task_type),
         parameters=task.parameters,
         max_retries=task.max_retries,
-        validated=TaskType(task.task_type) is TaskType.CREATE_VPS,
+        # a type queued only by its own endpoint had its parameters made there, not given
+        validated=not spec_for(TaskType(task.task_type)).generic,
     )
 
 
@@ -288,9 +303,7 @@ async def create_task(
     reject_if_busy: bool,
 ) -> InstanceTask:
     """The generic `POST …/tasks`: any supported type that is not tied to its own endpoint."""
-    spec = spec_for(task_type)
-    if not spec.supported:
-        raise TaskTypeNotSupported(f"Task type `{task_type}` is not supported yet.")
+    spec = supported_spec(task_type)
     if not spec.generic:
         raise ValidationFailed.on("task_type", f"`{task_type}` is queued by its own endpoint.")
     instance = await session.scalar(

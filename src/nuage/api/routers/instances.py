@@ -1,7 +1,7 @@
-"""Instances: CRUD, and actions that answer 202 with the queued task."""
+"""Instances: CRUD. Their actions (start, resize, delete, …) are generated from the catalogue
+(`task_routes.py`)."""
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
@@ -9,21 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.api.deps import PageDep, ReadAccess, SessionDep, WriteAccess
 from nuage.api.pages import absolute, page_of
-from nuage.api.schemas.common import Body, Page
-from nuage.api.schemas.instances import (
-    HostnameIn,
-    InstanceCreate,
-    InstanceCreated,
-    InstanceOut,
-    InstanceUpdate,
-    ReinstallIn,
-    ResizeIn,
-)
+from nuage.api.schemas.common import Page
+from nuage.api.schemas.instances import InstanceCreate, InstanceCreated, InstanceOut, InstanceUpdate
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import IdempotencyDep, commit
 from nuage.db.models import InstanceTask
 from nuage.domain import enums
-from nuage.domain.enums import TaskType
 from nuage.services import instances
 from nuage.services.access import ProjectAccess
 from nuage.services.idempotency import IdempotentRequest
@@ -52,7 +43,28 @@ async def task_accepted(
     task: InstanceTask,
 ) -> Response:
     location = absolute(request, task_path(access, task))
-    return await commit(session, idem, 202, TaskOut.of(task), location=location)
+    return await commit_task(session, idem, 202, access, task, location=location)
+
+
+async def commit_task(
+    session: AsyncSession,
+    idem: IdempotentRequest | None,
+    status_code: int,
+    access: ProjectAccess,
+    task: InstanceTask,
+    *,
+    location: str | None = None,
+) -> Response:
+    """Commit a use case that answers with a task: its caller sees it as they may; a replay
+    shows it as nobody in particular does, without its result's secrets."""
+    return await commit(
+        session,
+        idem,
+        status_code,
+        TaskOut.of(task, viewer=access.principal.user_id),
+        location=location,
+        replay=TaskOut.of(task, viewer=None),
+    )
 
 
 @router.get("")
@@ -110,98 +122,3 @@ async def patch_instance(
     instance_id: UUID, body: InstanceUpdate, session: SessionDep, access: WriteAccess
 ) -> Response:
     return await _update(instance_id, body, session, access)
-
-
-@router.delete("/{instance_id}", status_code=202, response_model=TaskOut)
-async def delete_instance(
-    instance_id: UUID,
-    request: Request,
-    session: SessionDep,
-    access: WriteAccess,
-    on_conflict: OnConflict = enums.OnConflict.QUEUE,
-) -> Response:
-    """Queues `delete_vps`; answers 202 with the task."""
-    task = await instances.act(
-        session,
-        access,
-        instance_id,
-        TaskType.DELETE_VPS,
-        reject_if_busy=on_conflict is enums.OnConflict.REJECT,
-    )
-    return await task_accepted(request, session, None, access, task)
-
-
-def _action(task_type: TaskType, verb: str, body_model: type[Body] | None, doc: str) -> None:
-    """Register `POST …/instances/{id}/<verb>`, which queues `task_type` with the body as its
-    parameters and answers 202 with the task."""
-
-    async def queue(
-        instance_id: UUID,
-        parameters: dict[str, Any] | None,
-        request: Request,
-        session: AsyncSession,
-        access: ProjectAccess,
-        idem: IdempotentRequest | None,
-        on_conflict: enums.OnConflict,
-    ) -> Response:
-        task = await instances.act(
-            session,
-            access,
-            instance_id,
-            task_type,
-            parameters=parameters,
-            reject_if_busy=on_conflict is enums.OnConflict.REJECT,
-        )
-        return await task_accepted(request, session, idem, access, task)
-
-    endpoint: Callable[..., Awaitable[Response]]
-    if body_model is None:
-
-        async def endpoint(
-            instance_id: UUID,
-            request: Request,
-            session: SessionDep,
-            access: WriteAccess,
-            idem: IdempotencyDep,
-            on_conflict: OnConflict = enums.OnConflict.QUEUE,
-        ) -> Response:
-            return await queue(instance_id, None, request, session, access, idem, on_conflict)
-
-    else:
-
-        async def endpoint_with_body(
-            instance_id: UUID,
-            body: Body,
-            request: Request,
-            session: SessionDep,
-            access: WriteAccess,
-            idem: IdempotencyDep,
-            on_conflict: OnConflict = enums.OnConflict.QUEUE,
-        ) -> Response:
-            parameters = body.model_dump(mode="json")
-            return await queue(instance_id, parameters, request, session, access, idem, on_conflict)
-
-        # FastAPI reads the body's model from the annotation: give it the action's own.
-        endpoint_with_body.__annotations__["body"] = body_model
-        endpoint = endpoint_with_body
-
-    endpoint.__name__ = f"{verb}_instance"
-    endpoint.__doc__ = f"Queues `{task_type.value}`: {doc}"
-    router.add_api_route(
-        f"/{{instance_id}}/{verb}",
-        endpoint,
-        methods=["POST"],
-        status_code=202,
-        response_model=TaskOut,
-    )
-
-
-_action(TaskType.START_VPS, "start", None, "powers the instance on.")
-_action(TaskType.STOP_VPS, "stop", None, "powers the instance off at once.")
-_action(TaskType.REBOOT_VPS, "reboot", None, "asks the guest to restart.")
-_action(TaskType.SHUTDOWN_VPS, "shutdown", None, "asks the guest to power off.")
-_action(TaskType.RESET_VPS, "reset", None, "hard reset.")
-_action(TaskType.RESIZE_VPS, "resize", ResizeIn, "needs a stopped instance; disks only grow.")
-_action(TaskType.REINSTALL_OS, "reinstall", ReinstallIn, "a fresh disk; power state kept.")
-_action(TaskType.CHANGE_HOSTNAME, "hostname", HostnameIn, "sets the guest's hostname.")
-_action(TaskType.SYNC_VPS_STATE, "sync", None, "reads the machine's real state.")

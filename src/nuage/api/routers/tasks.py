@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from nuage.api.deps import PageDep, ReadAccess, RuntimeDep, SessionDep, WriteAccess
 from nuage.api.pages import page_of
-from nuage.api.routers.instances import PREFIX, OnConflict, task_accepted
+from nuage.api.routers.instances import PREFIX, OnConflict, commit_task, task_accepted
 from nuage.api.schemas.common import UTC_ASSUMED, Page, UtcDateTime, documented_as, list_of
 from nuage.api.schemas.tasks import TaskCreate, TaskEventOut, TaskOut
-from nuage.api.writes import IdempotencyDep, commit
+from nuage.api.writes import IdempotencyDep
 from nuage.domain.enums import OnConflict as OnConflictMode
 from nuage.domain.enums import TaskStatus, TaskType
 from nuage.domain.errors import ValidationFailed
@@ -75,7 +75,8 @@ async def list_tasks(
         created_before=created_before,
         ordering=ordering,
     )
-    return page_of(request, await tasks.list_tasks(session, access, filters, page), TaskOut.of)
+    result = await tasks.list_tasks(session, access, filters, page)
+    return page_of(request, result, lambda task: TaskOut.of(task, viewer=access.principal.user_id))
 
 
 @router.post("/tasks", status_code=202, response_model=TaskOut)
@@ -107,7 +108,7 @@ async def get_task(
     task = await tasks.wait_for_task(
         session, access, id, wait_seconds=wait, notifier=runtime.notifier
     )
-    return TaskOut.of(task)
+    return TaskOut.of(task, viewer=access.principal.user_id)
 
 
 @router.get("/instances/{instance_id}/tasks/{id}")
@@ -122,7 +123,7 @@ async def get_instance_task(
     task = await tasks.wait_for_task(
         session, access, id, wait_seconds=wait, notifier=runtime.notifier, instance_id=instance_id
     )
-    return TaskOut.of(task)
+    return TaskOut.of(task, viewer=access.principal.user_id)
 
 
 @router.post("/tasks/{id}/cancel", response_model=TaskOut)
@@ -132,7 +133,7 @@ async def cancel_task(
     """A pending task is cancelled at once; a running one at its next safe step
     (`cancel_requested` shows it meanwhile)."""
     task = await tasks.cancel(session, access, id)
-    return await commit(session, idem, 200, TaskOut.of(task))
+    return await commit_task(session, idem, 200, access, task)
 
 
 @router.post("/tasks/{id}/retry", status_code=202, response_model=TaskOut)

@@ -14,7 +14,8 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
+
+from nuage.domain.text import check_storable_text
 
 T = TypeVar("T")
 
@@ -72,23 +73,6 @@ def optional_in_contract(*names: str) -> ConfigDict:
     return ConfigDict(json_schema_extra=drop)
 
 
-def _check_text(value: Any) -> None:
-    """Refuse text no database or JSON encoder can store: NUL (PostgreSQL refuses it, as DRF
-    does) and lone surrogates (`"\\udfff"` is valid JSON syntax, but not encodable as UTF-8)."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise PydanticCustomError("null_characters", "Null characters are not allowed.")
-        if any("\ud800" <= char <= "\udfff" for char in value):
-            raise PydanticCustomError("surrogates", "Lone surrogate characters are not allowed.")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
-
-
 class Body(BaseModel):
     """A request body: unknown fields are refused, so a typo is an error, not silently ignored."""
 
@@ -97,5 +81,5 @@ class Body(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _storable_text(cls, value: object) -> object:
-        _check_text(value)
+        check_storable_text(value)
         return value

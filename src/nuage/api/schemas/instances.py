@@ -109,15 +109,3 @@ class InstanceUpdate(Body):
     name: str | None = Field(default=None, min_length=1, max_length=NAME_MAX)
     description: str | None = Field(default=None, max_length=1000)
     tags: list[str] | None = Field(default=None, max_length=50)
-
-
-class ResizeIn(Body):
-    size_id: UUID
-
-
-class ReinstallIn(Body):
-    image_id: UUID
-
-
-class HostnameIn(Body):
-    hostname: str = Field(min_length=1, max_length=253)

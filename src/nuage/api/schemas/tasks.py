@@ -10,6 +10,7 @@ from nuage.api.schemas.common import Body, optional_in_contract
 from nuage.db.models import InstanceTask, TaskEvent
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT
 from nuage.domain.enums import TaskStatus, TaskType
+from nuage.services.tasks import visible_result
 
 
 class InstanceRef(BaseModel):
@@ -56,7 +57,9 @@ class TaskOut(BaseModel):
     cancel_requested: bool
 
     @classmethod
-    def of(cls, task: InstanceTask) -> "TaskOut":
+    def of(cls, task: InstanceTask, *, viewer: UUID | None) -> "TaskOut":
+        """The task as `viewer` sees it: the result's secrets (e.g. a console password) are
+        shown to the task's creator only; None is nobody (what an idempotent replay stores)."""
         user = task.created_by
         return cls(
             id=task.id,
@@ -64,7 +67,7 @@ class TaskOut(BaseModel):
             instance=InstanceRef(id=task.instance.id, name=task.instance.name),
             task_type=TaskType(task.task_type),
             status=TaskStatus(task.status),
-            result=task.result,
+            result=visible_result(task, viewer),
             started_at=task.started_at,
             completed_at=task.completed_at,
             retry_count=task.retry_count,

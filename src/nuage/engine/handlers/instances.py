@@ -1,11 +1,6 @@
-"""One handler per supported task type: the steps that carry a task out through the driver.
+"""The instance's own task types: lifecycle, power, hardware, disk and name."""
 
-Handlers are idempotent because drivers are: after a crash the task runs again from the start
-and each driver call converges. A handler returns the task's `result` and the instance's changes;
-the worker writes both with the task's terminal state in one transaction.
-"""
-
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +8,8 @@ from nuage.domain.enums import PowerState, TaskType
 from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.engine.context import TaskContext
+from nuage.engine.handlers.registry import handles
 from nuage.engine.records import InstanceUpdate, Outcome
-
-Handler = Callable[[TaskContext], Awaitable[Outcome]]
 
 
 def machine_result(info: MachineInfo) -> dict[str, Any]:
@@ -36,6 +30,7 @@ def _outcome(info: MachineInfo, **changes: Any) -> Outcome:
     return Outcome(result=machine_result(info), instance=update)
 
 
+@handles(TaskType.CREATE_VPS)
 async def create_vps(ctx: TaskContext) -> Outcome:
     params = ctx.record.parameters
     size = await ctx.size(UUID(params["size_id"]))
@@ -58,6 +53,7 @@ async def create_vps(ctx: TaskContext) -> Outcome:
     return _outcome(info, ipv4=info.ipv4, ipv6=info.ipv6)
 
 
+@handles(TaskType.DELETE_VPS)
 async def delete_vps(ctx: TaskContext) -> Outcome:
     await ctx.step("destroy", "Powering off and removing the machine and its disks.", 30)
     if ctx.host is not None:  # never placed: its create never ran, there is nothing to remove
@@ -65,14 +61,43 @@ async def delete_vps(ctx: TaskContext) -> Outcome:
     return Outcome(result={"deleted": True}, instance=InstanceUpdate(power_state=PowerState.OFF))
 
 
-def _power(operation: Callable[[TaskContext], Awaitable[MachineInfo]], message: str) -> Handler:
-    async def handler(ctx: TaskContext) -> Outcome:
-        await ctx.step("power", message, 30)
-        return _outcome(await operation(ctx))
+async def _power(
+    ctx: TaskContext, operation: Callable[[], Awaitable[MachineInfo]], message: str
+) -> Outcome:
+    await ctx.step("power", message, 30)
+    return _outcome(await operation())
 
-    return handler
+
+@handles(TaskType.START_VPS)
+async def start_vps(ctx: TaskContext) -> Outcome:
+    return await _power(ctx, lambda: ctx.driver.start(ctx.machine_id), "Powering on.")
 
 
+@handles(TaskType.STOP_VPS)
+async def stop_vps(ctx: TaskContext) -> Outcome:
+    return await _power(ctx, lambda: ctx.driver.stop(ctx.machine_id), "Powering off.")
+
+
+@handles(TaskType.SHUTDOWN_VPS)
+async def shutdown_vps(ctx: TaskContext) -> Outcome:
+    return await _power(
+        ctx, lambda: ctx.driver.shutdown(ctx.machine_id), "Asking the guest to shut down."
+    )
+
+
+@handles(TaskType.REBOOT_VPS)
+async def reboot_vps(ctx: TaskContext) -> Outcome:
+    return await _power(
+        ctx, lambda: ctx.driver.reboot(ctx.machine_id), "Asking the guest to reboot."
+    )
+
+
+@handles(TaskType.RESET_VPS)
+async def reset_vps(ctx: TaskContext) -> Outcome:
+    return await _power(ctx, lambda: ctx.driver.reset(ctx.machine_id), "Resetting the machine.")
+
+
+@handles(TaskType.RESIZE_VPS)
 async def resize_vps(ctx: TaskContext) -> Outcome:
     size = await ctx.size(UUID(ctx.record.parameters["size_id"]))
     await ctx.step("resize", f"Resizing to {size.name} ({size.vcpu} vCPU, {size.ram_mb} MiB).", 30)
@@ -82,6 +107,7 @@ async def resize_vps(ctx: TaskContext) -> Outcome:
     return _outcome(info, size_id=size.id)
 
 
+@handles(TaskType.REINSTALL_OS)
 async def reinstall_os(ctx: TaskContext) -> Outcome:
     image = await ctx.image(UUID(ctx.record.parameters["image_id"]))
     await ctx.step("reinstall", f"Replacing the disk with a fresh {image.name}.", 30)
@@ -91,6 +117,7 @@ async def reinstall_os(ctx: TaskContext) -> Outcome:
     return _outcome(info, image_id=image.id)
 
 
+@handles(TaskType.CHANGE_HOSTNAME)
 async def change_hostname(ctx: TaskContext) -> Outcome:
     hostname = ctx.record.parameters["hostname"]
     await ctx.step("hostname", f"Setting the hostname to {hostname}.", 30)
@@ -98,6 +125,7 @@ async def change_hostname(ctx: TaskContext) -> Outcome:
     return _outcome(info, hostname=hostname)
 
 
+@handles(TaskType.SYNC_VPS_STATE)
 async def sync_vps_state(ctx: TaskContext) -> Outcome:
     await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
     info = await ctx.driver.inspect(ctx.machine_id) if ctx.host is not None else None
@@ -105,22 +133,3 @@ async def sync_vps_state(ctx: TaskContext) -> Outcome:
     if info is None:
         return Outcome(result={"found": False}, instance=found)
     return Outcome(result={"found": True, **machine_result(info)}, instance=found)
-
-
-HANDLERS: Mapping[TaskType, Handler] = {
-    TaskType.CREATE_VPS: create_vps,
-    TaskType.DELETE_VPS: delete_vps,
-    TaskType.START_VPS: _power(lambda c: c.driver.start(c.machine_id), "Powering on."),
-    TaskType.STOP_VPS: _power(lambda c: c.driver.stop(c.machine_id), "Powering off."),
-    TaskType.SHUTDOWN_VPS: _power(
-        lambda c: c.driver.shutdown(c.machine_id), "Asking the guest to shut down."
-    ),
-    TaskType.REBOOT_VPS: _power(
-        lambda c: c.driver.reboot(c.machine_id), "Asking the guest to reboot."
-    ),
-    TaskType.RESET_VPS: _power(lambda c: c.driver.reset(c.machine_id), "Resetting the machine."),
-    TaskType.RESIZE_VPS: resize_vps,
-    TaskType.REINSTALL_OS: reinstall_os,
-    TaskType.CHANGE_HOSTNAME: change_hostname,
-    TaskType.SYNC_VPS_STATE: sync_vps_state,
-}

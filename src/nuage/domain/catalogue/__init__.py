@@ -1,0 +1,72 @@
+"""The task catalogue: one `TaskSpec` per seed task type, append-only — the registry every layer
+reads (see `spec.py` for what a spec says, docs/dev/adding-a-task-type.md for how to add one).
+
+Types whose resources have not landed yet are in the catalogue with `supported=False`: the schema
+accepts them and the service refuses them with `task_type_not_supported`.
+"""
+
+from collections.abc import Mapping
+
+from nuage.domain.catalogue.instances import (
+    INSTANCE_SPECS,
+    CreateParams,
+    HostnameParams,
+    ReinstallParams,
+    ResizeParams,
+)
+from nuage.domain.catalogue.planned import PLANNED_SPECS
+from nuage.domain.catalogue.spec import (
+    DEFAULT_MAX_RETRIES,
+    MAX_RETRIES_LIMIT,
+    AnyParams,
+    Effects,
+    Entry,
+    EntryFacts,
+    Facts,
+    MachineAfterCancel,
+    NoParams,
+    Params,
+    Resource,
+    Route,
+    SizeFacts,
+    TaskSpec,
+)
+from nuage.domain.enums import TaskType
+
+__all__ = [
+    "CATALOGUE",
+    "DEFAULT_MAX_RETRIES",
+    "MAX_RETRIES_LIMIT",
+    "AnyParams",
+    "CreateParams",
+    "Effects",
+    "Entry",
+    "EntryFacts",
+    "Facts",
+    "HostnameParams",
+    "MachineAfterCancel",
+    "NoParams",
+    "Params",
+    "ReinstallParams",
+    "ResizeParams",
+    "Resource",
+    "Route",
+    "SizeFacts",
+    "TaskSpec",
+    "spec_for",
+]
+
+
+def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
+    """The specs in the seed's order of types; a type given twice is a programming error."""
+    specs = [spec for group in groups for spec in group]
+    found = {spec.task_type: spec for spec in specs}
+    assert len(found) == len(specs), "a task type has two specs"
+    return {task_type: found[task_type] for task_type in TaskType if task_type in found}
+
+
+CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS)
+
+
+def spec_for(task_type: TaskType) -> TaskSpec:
+    return CATALOGUE[task_type]

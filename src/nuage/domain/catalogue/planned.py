@@ -1,0 +1,59 @@
+"""The seed's task types whose resources have not landed yet: known to the schema, refused by the
+service with `task_type_not_supported`. The storage and the network issues move them into their
+own modules (`storage.py`, `network.py`) as they make them real: a spec, a handler, a driver
+capability method and a row of docs/tasks.md each."""
+
+from nuage.domain.capabilities import Capability
+from nuage.domain.catalogue.spec import AnyParams, Resource, TaskSpec
+from nuage.domain.enums import TaskType
+from nuage.domain.permissions import Permission
+
+T = TaskType
+C = Capability
+R = Resource
+
+
+def _planned(
+    task_type: TaskType, label: str, resource: Resource, capability: Capability
+) -> TaskSpec:
+    return TaskSpec(task_type, label, params=AnyParams, resource=resource, capability=capability)
+
+
+PLANNED_SPECS: tuple[TaskSpec, ...] = (
+    _planned(T.ASSIGN_IP, "Assign IP", R.IP_ADDRESS, C.ADDRESSES),
+    _planned(T.REMOVE_IP, "Remove IP", R.IP_ADDRESS, C.ADDRESSES),
+    _planned(T.UPDATE_REVERSE_DNS, "Update Reverse DNS", R.IP_ADDRESS, C.ADDRESSES),
+    _planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),
+    _planned(T.APPLY_FIREWALL, "Apply Firewall Rules", R.FIREWALL, C.FIREWALL),
+    _planned(T.CREATE_SNAPSHOT, "Create Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
+    _planned(T.DELETE_SNAPSHOT, "Delete Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
+    _planned(T.RESTORE_SNAPSHOT, "Restore Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
+    _planned(T.CREATE_BACKUP, "Create Backup", R.BACKUP, C.BACKUPS),
+    _planned(T.DELETE_BACKUP, "Delete Backup", R.BACKUP, C.BACKUPS),
+    _planned(T.RESTORE_BACKUP, "Restore Backup", R.BACKUP, C.BACKUPS),
+    _planned(T.CREATE_IMAGE_FROM_SNAPSHOT, "Create Image from Snapshot", R.IMAGE, C.IMAGES),
+    _planned(T.DELETE_IMAGE, "Delete Image", R.IMAGE, C.IMAGES),
+    _planned(T.CREATE_VOLUME, "Create Volume", R.VOLUME, C.VOLUMES),
+    _planned(T.ATTACH_VOLUME, "Attach Volume", R.VOLUME, C.VOLUMES),
+    _planned(T.DETACH_VOLUME, "Detach Volume", R.VOLUME, C.VOLUMES),
+    _planned(T.RESIZE_VOLUME, "Resize Volume", R.VOLUME, C.VOLUMES),
+    _planned(T.DELETE_VOLUME, "Delete Volume", R.VOLUME, C.VOLUMES),
+    _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
+    _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
+    # The session's password opens the guest's console: its creator alone may read it.
+    TaskSpec(
+        T.GET_VNC_URL,
+        "Get VNC URL",
+        params=AnyParams,
+        resource=R.CONSOLE,
+        capability=C.CONSOLE,
+        secret_result=frozenset({"password"}),
+    ),
+    TaskSpec(
+        T.APPLY_CONFIG,
+        "Apply Proxmox Configuration",
+        params=AnyParams,
+        capability=C.CONFIG,
+        permission=Permission.STAFF,
+    ),
+)

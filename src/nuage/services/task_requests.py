@@ -1,0 +1,51 @@
+"""A task asked for through its own route: the route's ids name the resource, the resource names
+the instance the task is recorded against (every task has one: the seed's `instance_id`).
+
+Resolving that instance is the one piece of I/O a route's spec implies; each resource says how
+(`TARGETS`), so a new resource adds one entry here and nothing in the API.
+"""
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db.models import Instance, InstanceTask
+from nuage.domain.catalogue import Resource, spec_for
+from nuage.domain.enums import TaskType
+from nuage.services import instances, tasks
+from nuage.services.access import ProjectAccess
+
+Target = Callable[[AsyncSession, ProjectAccess, Mapping[str, UUID]], Awaitable[Instance]]
+
+
+async def _instance(
+    session: AsyncSession, access: ProjectAccess, ids: Mapping[str, UUID]
+) -> Instance:
+    return await instances.get_instance(session, access, ids["instance_id"])
+
+
+# The instance a task on each resource is recorded against, from the ids in its route.
+TARGETS: Mapping[Resource, Target] = {Resource.INSTANCE: _instance}
+OWN_ID = {Resource.INSTANCE: "instance_id"}  # the route id that names the resource itself
+
+
+async def request_task(
+    session: AsyncSession,
+    access: ProjectAccess,
+    task_type: TaskType,
+    ids: Mapping[str, UUID],
+    body: Mapping[str, Any] | None,
+    *,
+    reject_if_busy: bool,
+) -> InstanceTask:
+    """Queue `task_type` on the instance its route's `ids` name. Ids other than the resource's
+    own are parameters of the same name (e.g. a snapshot's id for a restore)."""
+    spec = spec_for(task_type)
+    instance = await TARGETS[spec.resource](session, access, ids)
+    extra = {k: str(v) for k, v in ids.items() if k != OWN_ID.get(spec.resource)}
+    parameters = {**(body or {}), **extra} if body is not None or extra else None
+    return await tasks.enqueue(
+        session, access, instance, task_type, parameters=parameters, reject_if_busy=reject_if_busy
+    )

@@ -1,0 +1,104 @@
+"""What a task type's spec declares, enforced by the code that serves it: who may ask for it
+(a staff-only type) and which result fields are secret (shown to the task's creator only, never
+kept for an idempotent replay)."""
+
+from dataclasses import replace
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from nuage.db.models import InstanceTask, User
+from nuage.db.session import transaction
+from nuage.db.types import utcnow
+from nuage.domain.catalogue import CATALOGUE
+from nuage.domain.enums import Role, TaskStatus, TaskType
+from tests.support import Stack, Tenant, TenantFactory
+
+pytestmark = pytest.mark.anyio
+SESSION = {"url": "wss://console.example/abc", "password": "s3cret-pw", "expires_at": "soon"}
+
+
+async def make_staff(stack: Stack, user_id: UUID) -> None:
+    async with transaction(stack.runtime.sessions) as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        user.is_staff = True
+
+
+async def console_task(stack: Stack, tenant: Tenant, instance_id: str, status: TaskStatus) -> str:
+    """A `get_vnc_url` task row of `tenant`'s user holding a console session in its result."""
+    async with transaction(stack.runtime.sessions) as session:
+        task = InstanceTask(
+            organization_id=tenant.organization_id,
+            project_id=tenant.project_id,
+            instance_id=UUID(instance_id),
+            task_type=TaskType.GET_VNC_URL.value,
+            status=status.value,
+            parameters={},
+            result=SESSION,
+            max_retries=3,
+            created_by_id=tenant.user_id,
+            run_after=utcnow(),
+        )
+        session.add(task)
+        await session.flush()
+        return str(task.id)
+
+
+async def test_a_staff_only_type_is_refused_to_a_project_owner(
+    stack: Stack, tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """apply_config is staff only: once supported, an owner who is not an operator gets a 403
+    and nothing is queued; the same owner made an operator gets the task."""
+    spec = CATALOGUE[TaskType.APPLY_CONFIG]
+    monkeypatch.setitem(CATALOGUE, TaskType.APPLY_CONFIG, replace(spec, supported=True))  # type: ignore[arg-type]
+    tenant = await tenants()
+    instance, _ = await tenant.create_instance()
+    body = {"instance_id": instance["id"], "task_type": "apply_config", "parameters": {"a": 1}}
+
+    refused = await tenant.post("/tasks", json=body)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "permission_denied"
+    listed = (await tenant.get("/tasks")).json()
+    assert [t["task_type"] for t in listed["results"]] == ["create_vps"]
+
+    await make_staff(stack, tenant.user_id)
+    accepted = await tenant.post("/tasks", json=body)
+    assert accepted.status_code == 202, accepted.text
+    assert accepted.json()["task_type"] == "apply_config"
+
+
+async def test_a_console_password_is_shown_to_the_tasks_creator_only(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    owner = await tenants()
+    editor = await tenants.member(owner, Role.EDITOR)
+    instance, _ = await owner.create_instance()
+    task_id = await console_task(stack, owner, instance["id"], TaskStatus.COMPLETED)
+
+    mine = (await owner.get(f"/tasks/{task_id}")).json()
+    assert mine["result"] == SESSION
+    theirs = (await editor.get(f"/tasks/{task_id}")).json()
+    assert theirs["result"] == {**SESSION, "password": None}
+    nested = (await editor.get(f"/instances/{instance['id']}/tasks/{task_id}")).json()
+    assert nested["result"]["password"] is None
+    listed: list[dict[str, Any]] = (await editor.get("/tasks")).json()["results"]
+    assert [t["result"] for t in listed if t["id"] == task_id] == [{**SESSION, "password": None}]
+
+
+async def test_a_console_password_is_never_kept_for_a_replay(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    owner = await tenants()
+    instance, _ = await owner.create_instance()
+    task_id = await console_task(stack, owner, instance["id"], TaskStatus.RUNNING)
+    key = {"Idempotency-Key": "cancel-console"}
+
+    first = await owner.post(f"/tasks/{task_id}/cancel", headers=key)
+    assert first.status_code == 200, first.text
+    assert first.json()["result"]["password"] == "s3cret-pw"  # its creator, answered at once
+    replay = await owner.post(f"/tasks/{task_id}/cancel", headers=key)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["result"] == {**SESSION, "password": None}
+    assert replay.json()["cancel_requested"] is True

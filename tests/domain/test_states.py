@@ -1,0 +1,96 @@
+"""The state machines of `domain/states.py`: the instance machine, the catalogue's effects on it,
+and docs/task-states.md, whose diagrams must be the machines' own."""
+
+from itertools import product
+from pathlib import Path
+
+import pytest
+
+from nuage.domain.catalogue import CATALOGUE, TaskSpec
+from nuage.domain.enums import InstanceStatus, TaskStatus
+from nuage.domain.states import INSTANCES, TASKS, IllegalTransition, StateMachine
+
+S = InstanceStatus
+DOC = Path(__file__).resolve().parents[2] / "docs" / "task-states.md"
+LIVE = frozenset(InstanceStatus) - {S.DELETED}
+
+
+def _moves(spec: TaskSpec) -> list[tuple[InstanceStatus, InstanceStatus, str]]:
+    """Every (from, to, why) move a spec's effects make, from every status it may start in."""
+    effects, moves = spec.effects, []
+    for start in sorted(spec.requires):
+        during = effects.while_running or start
+        if effects.while_running is not None:
+            moves.append((start, during, "while running"))
+        for target, why in ((effects.on_success, "success"), (effects.on_failure, "failure")):
+            if target is not None:
+                moves.append((during, target, why))
+        for current in {start, during}:
+            after = effects.status_after_cancel(current)
+            if after is not None:
+                moves.append((current, after, "cancel"))
+    if effects.on_unmet_precondition is not None:
+        moves += [(s, effects.on_unmet_precondition, "unmet") for s in LIVE - spec.requires]
+    return moves
+
+
+@pytest.mark.parametrize("spec", list(CATALOGUE.values()), ids=lambda s: s.task_type.value)
+def test_every_catalogue_effect_is_a_legal_instance_transition(spec: TaskSpec) -> None:
+    illegal = [m for m in _moves(spec) if not INSTANCES.allows(m[0], m[1])]
+    assert illegal == [], illegal
+
+
+def test_a_spec_only_requires_live_statuses() -> None:
+    for spec in CATALOGUE.values():
+        assert spec.requires <= LIVE, spec.task_type
+
+
+def test_a_deleted_instance_goes_nowhere() -> None:
+    assert INSTANCES.terminal == {S.DELETED}
+    for target in InstanceStatus:
+        if target is not S.DELETED:
+            with pytest.raises(IllegalTransition, match=r"^A deleted instance cannot become"):
+                INSTANCES.transition(S.DELETED, target)
+
+
+def test_an_instance_may_stay_where_it_is_a_task_may_not() -> None:
+    assert INSTANCES.transition(S.RUNNING, S.RUNNING) is S.RUNNING  # a reboot
+    with pytest.raises(IllegalTransition, match=r"^A running task cannot become running\.$"):
+        TASKS.transition(TaskStatus.RUNNING, TaskStatus.RUNNING)
+
+
+def test_instances_never_skip_their_build_or_their_deletion() -> None:
+    assert INSTANCES.sources_of(S.DELETED) == {S.DELETING}
+    assert not INSTANCES.allows(S.PENDING, S.RUNNING)
+    assert not INSTANCES.allows(S.RUNNING, S.BUILDING)  # reinstall keeps its status
+
+
+@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+def test_sources_are_the_inverse_of_transitions(machine: StateMachine[TaskStatus]) -> None:
+    states = list(machine.transitions)
+    for current, target in product(states, states):
+        assert (current in machine.sources_of(target)) == (target in machine.transitions[current])
+
+
+@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+def test_every_state_is_reachable(machine: StateMachine[TaskStatus]) -> None:
+    seen, todo = {machine.initial}, [machine.initial]
+    while todo:
+        for target in machine.transitions[todo.pop()]:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    assert seen == set(machine.transitions)
+
+
+@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+def test_doc_diagrams_are_the_machines(machine: StateMachine[TaskStatus]) -> None:
+    """If this fails, paste `machine.diagram()` into docs/task-states.md."""
+    text = DOC.read_text(encoding="utf-8")
+    assert f"```mermaid\n{machine.diagram()}\n```" in text, machine.diagram()
+
+
+def test_doc_lists_every_instance_status() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    for status in InstanceStatus:
+        assert f"| `{status}` |" in text, status
