@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import counters
 from nuage.db.models import Image, Instance, InstanceTask, Location, Organization, Size
-from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState, TaskType
+from nuage.domain.enums import BillingCycle, PowerState, TaskType
 from nuage.domain.errors import NotFound, QuotaExceeded, ValidationFailed
 from nuage.domain.instances import hostname_from_name, validate_hostname, validate_name
+from nuage.domain.states import INSTANCES
 from nuage.services import tasks
 from nuage.services.access import ProjectAccess
 from nuage.services.catalogue import active_entry
@@ -73,7 +74,7 @@ async def create_instance(
         organization_id=access.organization.id,
         project_id=access.project.id,
         name=name,
-        status=InstanceStatus.PENDING.value,
+        status=INSTANCES.initial.value,
         size=size,
         location=location,
         image=image,

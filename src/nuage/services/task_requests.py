@@ -26,9 +26,8 @@ async def _instance(
     return await instances.get_instance(session, access, ids["instance_id"])
 
 
-# The instance a task on each resource is recorded against, from the ids in its route.
+# The instance a task on each resource is recorded against, from its route's named ids.
 TARGETS: Mapping[Resource, Target] = {Resource.INSTANCE: _instance}
-OWN_ID = {Resource.INSTANCE: "instance_id"}  # the route id that names the resource itself
 
 
 async def request_task(
@@ -40,11 +39,11 @@ async def request_task(
     *,
     reject_if_busy: bool,
 ) -> InstanceTask:
-    """Queue `task_type` on the instance its route's `ids` name. Ids other than the resource's
-    own are parameters of the same name (e.g. a snapshot's id for a restore)."""
+    """Queue `task_type` on the instance its route's `ids` (under their parameter names) name.
+    Ids other than `instance_id` are parameters (e.g. the snapshot a restore brings back)."""
     spec = spec_for(task_type)
     instance = await TARGETS[spec.resource](session, access, ids)
-    extra = {k: str(v) for k, v in ids.items() if k != OWN_ID.get(spec.resource)}
+    extra = {k: str(v) for k, v in ids.items() if k != "instance_id"}
     parameters = {**(body or {}), **extra} if body is not None or extra else None
     return await tasks.enqueue(
         session, access, instance, task_type, parameters=parameters, reject_if_busy=reject_if_busy

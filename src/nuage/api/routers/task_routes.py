@@ -8,31 +8,56 @@ caller's access (read or write, from the spec's permission), `Idempotency-Key` o
 """
 
 import inspect
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, create_model
 
 from nuage.api.deps import ReadAccess, SessionDep, WriteAccess
 from nuage.api.routers.instances import PREFIX, OnConflict, task_accepted
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import IdempotencyDep
 from nuage.domain import enums
-from nuage.domain.catalogue import CATALOGUE, Resource, Route, TaskSpec
+from nuage.domain.catalogue import CATALOGUE, Params, Resource, Route, TaskSpec
 from nuage.domain.permissions import Permission
 from nuage.services.task_requests import request_task
 
 router = APIRouter(prefix=PREFIX)
-TAGS = {Resource.INSTANCE: "instances"}
+R = Resource
+TAGS = {  # the OpenAPI tag of each resource's routes
+    R.INSTANCE: "instances",
+    R.SNAPSHOT: "snapshots",
+    R.BACKUP: "backups",
+    R.IMAGE: "images",
+    R.VOLUME: "volumes",
+    R.IP_ADDRESS: "ips",
+    R.VPC: "vpcs",
+    R.FIREWALL: "firewall",
+    R.SOFTWARE: "software",
+    R.CONSOLE: "console",
+}
 Endpoint = Callable[..., Awaitable[Response]]
 _P = inspect.Parameter
 
 
+def body_model(spec: TaskSpec, route: Route) -> type[BaseModel]:
+    """The request body: the spec's parameters model, less the parameters its path gives (a
+    model derived from the one, named after it, so a path id is never asked for twice)."""
+    from_path = set(route.named(dict.fromkeys(route.ids, UUID(int=0))))
+    fields = spec.params.model_fields
+    if not from_path & set(fields):
+        return spec.params
+    kept: dict[str, Any] = {n: (f.annotation, f) for n, f in fields.items() if n not in from_path}
+    model: type[BaseModel] = create_model(f"{spec.params.__name__}Body", __base__=Params, **kept)
+    return model
+
+
 def _parameters(spec: TaskSpec, route: Route) -> list[inspect.Parameter]:
-    ids = [_P(name, _P.POSITIONAL_OR_KEYWORD, annotation=UUID) for name in path_ids(route)]
-    body = [_P("body", _P.POSITIONAL_OR_KEYWORD, annotation=spec.params)] if route.body else []
+    ids = [_P(name, _P.POSITIONAL_OR_KEYWORD, annotation=UUID) for name in route.ids]
+    body_type = body_model(spec, route)
+    body = [_P("body", _P.POSITIONAL_OR_KEYWORD, annotation=body_type)] if route.body else []
     access = ReadAccess if spec.permission is Permission.READ else WriteAccess
     idem = [_P("idem", _P.POSITIONAL_OR_KEYWORD, annotation=IdempotencyDep)]
     return [
@@ -51,13 +76,8 @@ def _parameters(spec: TaskSpec, route: Route) -> list[inspect.Parameter]:
     ]
 
 
-def path_ids(route: Route) -> list[str]:
-    return re.findall(r"{(\w+)}", route.path)
-
-
 def endpoint_for(spec: TaskSpec, route: Route) -> Endpoint:
     """The endpoint that queues `spec`'s type, named and documented by its route."""
-    ids = path_ids(route)
 
     async def endpoint(**values: Any) -> Response:
         body = values.get("body")
@@ -65,7 +85,7 @@ def endpoint_for(spec: TaskSpec, route: Route) -> Endpoint:
             values["session"],
             values["access"],
             spec.task_type,
-            {name: values[name] for name in ids},
+            route.named({name: values[name] for name in route.ids}),
             body.model_dump(mode="json") if body is not None else None,
             reject_if_busy=values["on_conflict"] is enums.OnConflict.REJECT,
         )
@@ -88,6 +108,7 @@ for _spec in CATALOGUE.values():
             _route.path,
             endpoint_for(_spec, _route),
             methods=[_route.method],
+            name=_route.name,
             status_code=202,
             response_model=TaskOut,
             tags=[TAGS[_spec.resource]],

@@ -5,6 +5,7 @@ A spec is data plus pure functions; the I/O its declarations imply (fetching a r
 resolving the instance a route names) stays in services, driven by the declarations.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -136,10 +137,10 @@ class Effects:
 @dataclass(frozen=True, slots=True)
 class Route:
     """How a type is asked for over HTTP. `path` is under the project's compute path
-    (`/v1/organizations/{organization_id}/projects/{project_id}/compute`); its `{…_id}`
-    parameters name the resource (the instance's is `instance_id`), and any other one becomes the
-    parameter of the same name. A POST route takes `Idempotency-Key`; every route takes
-    `?on_conflict=` and answers 202 with the task."""
+    (`/v1/organizations/{organization_id}/projects/{project_id}/compute`). Its ids find the
+    instance the task is recorded against (`instance_id` is that instance); every other id is a
+    parameter, named as in the path or as `renames` says (`{"id": "snapshot_id"}`). A POST route
+    takes `Idempotency-Key`; every route takes `?on_conflict=` and answers 202 with the task."""
 
     path: str
     name: str  # the endpoint function's name: the OpenAPI operation id (e.g. `start_instance`)
@@ -147,6 +148,16 @@ class Route:
     method: str = "POST"
     body: bool = False  # the parameters model is the request body
     generated: bool = True  # False: the resource's router writes it, as it does more than queue
+    renames: Mapping[str, str] = field(default_factory=dict)  # path id → parameter name
+
+    @property
+    def ids(self) -> list[str]:
+        """The path's ids, in order."""
+        return re.findall(r"{(\w+)}", self.path)
+
+    def named(self, ids: Mapping[str, UUID]) -> dict[str, UUID]:
+        """The path's ids under their parameter names."""
+        return {self.renames.get(name, name): value for name, value in ids.items()}
 
 
 @dataclass(frozen=True, slots=True)
