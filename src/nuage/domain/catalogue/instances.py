@@ -56,14 +56,22 @@ _ON = "/instances/{instance_id}"
 T = TaskType
 
 
-def _power(task_type: TaskType, label: str, verb: str, doc: str, *, up: bool) -> TaskSpec:
-    """start, stop, reboot, shutdown, reset: no parameters, a running or stopped instance."""
+def _power(
+    task_type: TaskType,
+    label: str,
+    verb: str,
+    doc: str,
+    *,
+    requires: frozenset[InstanceStatus],
+    leaves: InstanceStatus,
+) -> TaskSpec:
+    """start, stop, reboot, shutdown, reset: no parameters, the POWER capability."""
     return TaskSpec(
         task_type,
         label,
         supported=True,
-        requires=_DOWN if task_type is T.START_VPS else _UP,
-        effects=Effects(on_success=_S.RUNNING if up else _S.STOPPED),
+        requires=requires,
+        effects=Effects(on_success=leaves),
         capability=Capability.POWER,
         route=Route(f"{_ON}/{verb}", f"{verb}_instance", doc),
     )
@@ -110,13 +118,46 @@ INSTANCE_SPECS: tuple[TaskSpec, ...] = (
         route=Route(_ON, "delete_instance", "answers 202 with the task.", method="DELETE"),
         cancellable=False,
     ),
-    _power(T.START_VPS, "Start Instance", "start", "powers the instance on.", up=True),
-    _power(T.STOP_VPS, "Stop Instance", "stop", "powers the instance off at once.", up=False),
-    _power(T.REBOOT_VPS, "Reboot Instance", "reboot", "asks the guest to restart.", up=True),
     _power(
-        T.SHUTDOWN_VPS, "Shutdown Instance", "shutdown", "asks the guest to power off.", up=False
+        T.START_VPS,
+        "Start Instance",
+        "start",
+        "powers the instance on.",
+        requires=_DOWN,
+        leaves=_S.RUNNING,
     ),
-    _power(T.RESET_VPS, "Reset Instance", "reset", "hard reset.", up=True),
+    _power(
+        T.STOP_VPS,
+        "Stop Instance",
+        "stop",
+        "powers the instance off at once.",
+        requires=_UP,
+        leaves=_S.STOPPED,
+    ),
+    _power(
+        T.REBOOT_VPS,
+        "Reboot Instance",
+        "reboot",
+        "asks the guest to restart.",
+        requires=_UP,
+        leaves=_S.RUNNING,
+    ),
+    _power(
+        T.SHUTDOWN_VPS,
+        "Shutdown Instance",
+        "shutdown",
+        "asks the guest to power off.",
+        requires=_UP,
+        leaves=_S.STOPPED,
+    ),
+    _power(
+        T.RESET_VPS,
+        "Reset Instance",
+        "reset",
+        "hard reset.",
+        requires=_UP,
+        leaves=_S.RUNNING,
+    ),
     TaskSpec(
         T.RESIZE_VPS,
         "Resize Instance",
