@@ -4,16 +4,15 @@ import re
 
 from nuage.domain.enums import InstanceStatus
 from nuage.domain.errors import ValidationFailed
+from nuage.domain.machines import is_hostname
 
-_HOSTNAME_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 NAME_MAX = 64
 
 
 def validate_hostname(hostname: str, *, field: str = "hostname") -> str:
     """An RFC 1123 host name: dot-separated labels of a-z, 0-9 and inner hyphens, ≤ 253 chars."""
     value = hostname.strip().lower()
-    labels = value.split(".")
-    if not value or len(value) > 253 or not all(_HOSTNAME_LABEL.match(x) for x in labels):
+    if not is_hostname(value):
         raise ValidationFailed.on(
             field,
             "Enter a valid hostname: letters, digits and hyphens in dot-separated labels of "

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
+from nuage.domain.machines import check_disk_growth, check_machine_id
 
 from .base import MachineInfo, MachineSpec
 from .libvirt_connection import Connection
@@ -63,7 +64,6 @@ from .libvirt_files import (
     text_after,
     write_seed,
 )
-from .sim_state import check_machine_id
 
 T = TypeVar("T")
 Domain = Any  # libvirt.virDomain: the binding has no type stubs
@@ -307,9 +307,7 @@ class LibvirtDriver:
         if dom.isActive():
             message = f"Machine {config.machine_id} must be stopped."
             raise PermanentError(message, code="machine_running")
-        if disk_gb < config.disk_gb:
-            message = f"Disks only grow ({config.disk_gb} GiB to {disk_gb} GiB refused)."
-            raise PermanentError(message, code="disk_shrink_refused")
+        check_disk_growth(current_gb=config.disk_gb, target_gb=disk_gb)
         resized = replace(config, vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
         check_config(resized)
         if disk_gb > config.disk_gb:

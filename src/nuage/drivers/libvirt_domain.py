@@ -6,7 +6,6 @@ of the `NAMESPACE` XML namespace inside `<metadata>`, so `inspect` reads everyth
 libvirt alone. Reads use the persistent (inactive) definition: what the machine is and will boot as.
 """
 
-import re
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -14,9 +13,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from nuage.domain.errors import PermanentError
+from nuage.domain.machines import check_hostname, check_sizes
 
 NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
-_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 _KIB_PER = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "m": 1024, "mib": 1024}
 _KIB_PER |= {"g": 1024**2, "gib": 1024**2, "kb": 1000 / 1024, "mb": 1000**2 / 1024}
 
@@ -61,11 +60,8 @@ def domain_uuid(machine_id: str) -> str:
 
 def check_config(config: MachineConfig) -> None:
     """PermanentError `invalid_spec` for sizes below 1 or a hostname a guest would refuse."""
-    if min(config.vcpu, config.ram_mb, config.disk_gb) < 1:
-        sizes = f"vcpu={config.vcpu}, ram_mb={config.ram_mb}, disk_gb={config.disk_gb}"
-        raise PermanentError(f"Sizes must be positive ({sizes}).", code="invalid_spec")
-    if not _HOSTNAME.fullmatch(config.hostname):
-        raise PermanentError(f"Invalid hostname {config.hostname!r}.", code="invalid_spec")
+    check_sizes(vcpu=config.vcpu, ram_mb=config.ram_mb, disk_gb=config.disk_gb)
+    check_hostname(config.hostname)
 
 
 def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, log: Path) -> str:

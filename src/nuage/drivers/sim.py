@@ -23,7 +23,6 @@ not logged; every other operation appends one line to the machine's operation lo
 
 import asyncio
 import random
-import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -33,6 +32,7 @@ from typing import Literal
 
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
+from nuage.domain.machines import check_disk_growth, check_hostname, check_machine_id, check_sizes
 
 from .base import MachineInfo, MachineSpec
 from .sim_state import (
@@ -43,14 +43,12 @@ from .sim_state import (
     MachineStore,
     OpLog,
     addresses_for,
-    check_machine_id,
     make_fault,
     parse_fail_tags,
     utc_now,
 )
 
 POWEROFF_LINE = "NUAGE-POWEROFF"
-_HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 @dataclass(frozen=True)
@@ -91,8 +89,8 @@ class SimDriver:
                     _power_on(existing)
                     self._machines.save(existing)
                 return existing.info()
-            _check_sizes(spec.vcpu, spec.ram_mb, spec.disk_gb)
-            _check_hostname(spec.hostname)
+            check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
+            check_hostname(spec.hostname)
             preferred, ipv6 = addresses_for(spec.machine_id)
             ipv4 = self._addresses.take(spec.machine_id, preferred)
             machine = MachineState(
@@ -263,19 +261,6 @@ def _state_io() -> Iterator[None]:
         raise _io_error(exc) from exc
 
 
-def _check_sizes(vcpu: int, ram_mb: int, disk_gb: int) -> None:
-    if min(vcpu, ram_mb, disk_gb) < 1:
-        raise PermanentError(
-            f"Sizes must be positive (vcpu={vcpu}, ram_mb={ram_mb}, disk_gb={disk_gb}).",
-            code="invalid_spec",
-        )
-
-
-def _check_hostname(hostname: str) -> None:
-    if not _HOSTNAME.fullmatch(hostname):
-        raise PermanentError(f"Invalid hostname {hostname!r}.", code="invalid_spec")
-
-
 def _boot(m: MachineState) -> None:
     m.console += [
         f"[    0.000000] Linux version 6.1.0-nuage-sim, image {m.image}",
@@ -311,15 +296,13 @@ def _restart(m: MachineState, line: str) -> None:
 def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
     if m.power is not PowerState.OFF:
         raise PermanentError(f"Machine {m.machine_id} must be stopped.", code="machine_running")
-    if disk_gb < m.disk_gb:
-        message = f"Disks only grow ({m.disk_gb} GiB to {disk_gb} GiB refused)."
-        raise PermanentError(message, code="disk_shrink_refused")
-    _check_sizes(vcpu, ram_mb, disk_gb)
+    check_disk_growth(current_gb=m.disk_gb, target_gb=disk_gb)
+    check_sizes(vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
     m.vcpu, m.ram_mb, m.disk_gb = vcpu, ram_mb, disk_gb
 
 
 def _reinstall(m: MachineState, image: str, hostname: str) -> None:
-    _check_hostname(hostname)
+    check_hostname(hostname)
     m.image, m.hostname, m.disk_id, m.console = image, hostname, uuid.uuid4().hex, []
     if m.power is PowerState.ON:
         _boot(m)
@@ -327,7 +310,7 @@ def _reinstall(m: MachineState, image: str, hostname: str) -> None:
 
 def _rename(m: MachineState, hostname: str) -> None:
     # Unchanged hostname: nothing to apply, so a repeated call does not reboot the guest again.
-    _check_hostname(hostname)
+    check_hostname(hostname)
     if hostname != m.hostname:
         m.hostname = hostname
         if m.power is PowerState.ON:

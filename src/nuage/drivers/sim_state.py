@@ -40,13 +40,6 @@ FAIL_TAG_PREFIX = "sim:fail="
 _TEST_NET_1 = ipaddress.IPv4Network("192.0.2.0/24")
 _DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
 _V4_HOSTS = 253  # .2 to .254
-_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-
-
-def check_machine_id(machine_id: str) -> None:
-    """Refuse ids that could not be a plain file name (they become paths under the state dir)."""
-    if not machine_id or machine_id.startswith(".") or not set(machine_id) <= _ID_CHARS:
-        raise PermanentError(f"Invalid machine id {machine_id!r}.", code="invalid_machine_id")
 
 
 def addresses_for(machine_id: str) -> tuple[str, str]:

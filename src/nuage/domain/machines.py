@@ -1,0 +1,47 @@
+"""What every hypervisor driver checks before it acts on a machine: ids, sizes, hostnames, growth.
+
+These rules hold for every driver alike, so they live here once. They raise `PermanentError`
+(retrying cannot help) with the codes the driver contract promises; the API checks the same
+things earlier with field errors (`domain.instances`), so a request never reaches a driver with
+input these would refuse.
+"""
+
+import re
+
+from nuage.domain.errors import PermanentError
+
+_HOSTNAME_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def is_hostname(value: str) -> bool:
+    """RFC 1123: dot-separated labels of letters, digits and inner hyphens, ≤ 63 characters
+    each and ≤ 253 in all."""
+    labels = value.split(".")
+    return 0 < len(value) <= 253 and all(_HOSTNAME_LABEL.fullmatch(label) for label in labels)
+
+
+def check_machine_id(machine_id: str) -> None:
+    """Refuse ids that could not be a plain file or domain name (drivers build both from it)."""
+    if not machine_id or machine_id.startswith(".") or not set(machine_id) <= _ID_CHARS:
+        raise PermanentError(f"Invalid machine id {machine_id!r}.", code="invalid_machine_id")
+
+
+def check_sizes(*, vcpu: int, ram_mb: int, disk_gb: int) -> None:
+    if min(vcpu, ram_mb, disk_gb) < 1:
+        raise PermanentError(
+            f"Sizes must be positive (vcpu={vcpu}, ram_mb={ram_mb}, disk_gb={disk_gb}).",
+            code="invalid_spec",
+        )
+
+
+def check_hostname(hostname: str) -> None:
+    if not is_hostname(hostname):
+        raise PermanentError(f"Invalid hostname {hostname!r}.", code="invalid_spec")
+
+
+def check_disk_growth(*, current_gb: int, target_gb: int) -> None:
+    """Disks only grow: shrinking would destroy data the guest still addresses."""
+    if target_gb < current_gb:
+        message = f"Disks only grow ({current_gb} GiB to {target_gb} GiB refused)."
+        raise PermanentError(message, code="disk_shrink_refused")
