@@ -15,6 +15,7 @@ import pytest
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 from nuage.drivers.base import Driver, MachineInfo, MachineSpec
+from nuage.drivers.capabilities import BINDINGS
 
 from .conftest import REPORTED_MEMORY
 
@@ -61,6 +62,17 @@ async def expect_permanent(code: str, call: Awaitable[object]) -> None:
     with pytest.raises(PermanentError) as caught:
         await call
     assert caught.value.code == code
+
+
+# capabilities
+
+
+async def test_the_driver_is_each_protocol_it_declares(driver: Driver) -> None:
+    assert isinstance(driver, Driver)
+    assert driver.name == driver.description.name
+    assert driver.capabilities == driver.description.capabilities  # built with no host limits
+    for capability in driver.capabilities:
+        assert isinstance(driver, BINDINGS[capability].protocol), capability
 
 
 # create / inspect

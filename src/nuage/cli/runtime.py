@@ -21,12 +21,9 @@ from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
-from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable, PermanentError
+from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
-from nuage.drivers.base import Driver
-from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.hosts import Drivers
-from nuage.engine.records import HostRecord
 from nuage.engine.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -40,46 +37,9 @@ class Process:
 
 
 def make_drivers(settings: Settings) -> Drivers:
-    """A driver per host, by the host's `driver`: every simulated host shares one simulated
-    hypervisor whose state lives in the data directory."""
-    sim = SimDriver(
-        SimSettings(
-            state_dir=settings.sim_state_dir,
-            latency_ms=settings.sim_latency_ms,
-            transient_failure_rate=settings.sim_transient_failure_rate,
-            permanent_failure_rate=settings.sim_permanent_failure_rate,
-            seed=settings.sim_seed,
-        )
-    )
-
-    def factory(host: HostRecord) -> Driver:
-        if host.driver == "sim":
-            return sim
-        if host.driver == "libvirt":
-            return libvirt_driver(settings, host)
-        raise PermanentError(
-            f"Host {host.name} uses driver {host.driver!r}, which this worker does not have.",
-            code="driver_unavailable",
-        )
-
-    return Drivers(factory)
-
-
-def libvirt_driver(settings: Settings, host: HostRecord) -> Driver:
-    """A libvirt host: its URI from the registry, files under the data directory per host."""
-    from nuage.drivers.libvirt import LibvirtDriver, LibvirtSettings
-
-    return LibvirtDriver(
-        LibvirtSettings(
-            uri=host.uri,
-            state_dir=settings.libvirt_state_dir / host.name,
-            images_dir=settings.libvirt_images,
-            kernel=settings.libvirt_kernel,
-            initrd=settings.libvirt_initrd,
-            domain_type=settings.libvirt_domain_type,
-            boot_marker=settings.libvirt_boot_marker,
-        )
-    )
+    """A driver per host, built by the driver registry from the host's driver name, its
+    configuration and its secret reference (`nuage.drivers.registry`)."""
+    return Drivers.from_registry(settings)
 
 
 def make_worker(process: Process, drivers: Drivers) -> Worker:

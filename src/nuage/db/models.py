@@ -165,6 +165,8 @@ class Host(Base):
     location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"), index=True)
     driver: Mapped[str] = mapped_column(sa.String(20))
     uri: Mapped[str] = mapped_column(sa.String(500))
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)  # per driver
+    secret_ref: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)  # not a secret
     vcpu: Mapped[int] = mapped_column(sa.Integer)
     ram_mb: Mapped[int] = mapped_column(sa.Integer)
     disk_gb: Mapped[int] = mapped_column(sa.Integer)
@@ -188,6 +190,7 @@ class Instance(Base):
     host_id: Mapped[UUID | None] = mapped_column(
         sa.Uuid, sa.ForeignKey("hosts.id"), nullable=True, index=True
     )
+    external_id: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
     hostname: Mapped[str] = mapped_column(sa.String(253))
     description: Mapped[str] = mapped_column(sa.String(1000), default="")
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)

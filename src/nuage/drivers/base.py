@@ -1,19 +1,38 @@
 """The hypervisor driver protocol: what the engine asks of a hypervisor, and nothing more.
 
+A driver is a `Driver` (the machine lifecycle every driver has: create, delete, inspect, the
+serial console, close) and, for each capability it declares in `capabilities`, the protocol of
+that capability's operations (`drivers.capabilities`: `PowerControl`, `Resizing`, ...). The
+engine reaches an operation only through `capable(driver, POWER)`, which refuses a driver that
+does not declare the capability, so a driver implements only what its hypervisor can do.
+
 Contracts every driver keeps (checked by tests/drivers, one suite over every implementation):
+- Declared is implemented: `capabilities` ⊆ the driver's description's capabilities; the
+  description's are exactly the capabilities whose protocols the class implements (names and
+  signatures); a host's configuration may narrow an instance's set, and then the driver refuses
+  the operations it left out with PermanentError `capability_not_supported`.
 - Idempotent: any operation may be called again after a crash and converges. `create` of an
   existing machine returns it; `delete` of a missing one succeeds; `start` of a running one and
   `stop` of a stopped one return its state unchanged.
 - Typed failures: a driver raises only `TransientError` (worth retrying: host unreachable, timeout,
   lock held) or `PermanentError` (retrying cannot help: machine missing, wrong power state, bad
-  spec), each with a stable `code`; foreign exceptions are translated at this boundary.
+  spec), each with a stable `code`; foreign exceptions (OSError included) are translated at this
+  boundary. Specs are checked with `domain.machines` (codes `invalid_machine_id`, `invalid_spec`,
+  `disk_shrink_refused`).
 - No database: a driver knows machines by `machine_id` (the instance's id) and nothing of tenants.
+  It reports its own name for a machine as `MachineInfo.external_id`, which the engine stores.
+- Built per host: `for_host(host, settings)` makes the driver of one registered host from its
+  checked configuration and resolved secret (`HostSetup`); `drivers.registry` lists the classes.
 """
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
+from nuage.config import Settings
+from nuage.domain.capabilities import Capability
+from nuage.domain.drivers import DriverDescription
 from nuage.domain.enums import PowerState
+from nuage.domain.host_configs import HostConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +65,28 @@ class MachineInfo:
     ipv6: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True, slots=True)
+class HostSetup:
+    """What a driver is built from for one registered host."""
+
+    name: str
+    uri: str
+    config: HostConfig  # checked by the driver's description
+    secret: str | None = None  # resolved from the host's secret_ref
+
+
 @runtime_checkable
 class Driver(Protocol):
+    """The machine lifecycle every driver has; capabilities add their protocols beside it."""
+
+    description: ClassVar[DriverDescription]
     name: str
+    capabilities: frozenset[Capability]  # what this instance does (its host may narrow them)
+
+    @classmethod
+    def for_host(cls, host: HostSetup, settings: Settings) -> "Driver":
+        """The driver of one registered host, defaults from the process settings."""
+        ...
 
     async def create(self, spec: MachineSpec) -> MachineInfo:
         """Define the machine with a fresh disk from `spec.image` and power it on."""
@@ -62,38 +100,9 @@ class Driver(Protocol):
         """The machine's current state, or None if the hypervisor has no such machine."""
         ...
 
-    async def start(self, machine_id: str) -> MachineInfo: ...
-
-    async def stop(self, machine_id: str) -> MachineInfo:
-        """Power off at once (pulling the plug)."""
-        ...
-
-    async def shutdown(self, machine_id: str) -> MachineInfo:
-        """Ask the guest to power off (ACPI) and wait until it has."""
-        ...
-
-    async def reboot(self, machine_id: str) -> MachineInfo:
-        """Ask the guest to restart (ACPI); it stays on."""
-        ...
-
-    async def reset(self, machine_id: str) -> MachineInfo:
-        """Hard reset; it stays on."""
-        ...
-
-    async def resize(self, machine_id: str, *, vcpu: int, ram_mb: int, disk_gb: int) -> MachineInfo:
-        """Change CPUs, memory and disk of a powered-off machine; disks only grow."""
-        ...
-
-    async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
-        """Replace the disk with a fresh one from `image`; the power state is kept."""
-        ...
-
-    async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
-        """Set the hostname the guest takes on its next boot (running guests are rebooted)."""
-        ...
-
     async def console(self, machine_id: str) -> str:
-        """The serial console output since the machine was created (or last reinstalled)."""
+        """The serial console output since the machine was created (or last reinstalled): how
+        the contract suite sees every effect from inside the guest."""
         ...
 
     async def close(self) -> None: ...

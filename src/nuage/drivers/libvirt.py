@@ -36,13 +36,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from nuage.config import Settings
+from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
+from nuage.domain.host_configs import LibvirtConfig
 from nuage.domain.machines import check_disk_growth, check_machine_id
 
-from .base import MachineInfo, MachineSpec
+from .base import HostSetup, MachineInfo, MachineSpec
 from .libvirt_connection import Connection
 from .libvirt_domain import (
     Hardware,
@@ -83,6 +86,7 @@ class LibvirtSettings:
     boot_timeout: float = 90.0
     shutdown_timeout: float = 60.0
     max_vcpus: int = 8  # the domains' <vcpu> maximum
+    backup_dir: Path | None = None  # where backups go (none yet)
 
     def __post_init__(self) -> None:
         if min(self.boot_timeout, self.shutdown_timeout) <= 0 or self.max_vcpus < 1:
@@ -92,7 +96,28 @@ class LibvirtSettings:
 class LibvirtDriver:
     """The libvirt/QEMU driver (see the module docstring for its behaviour)."""
 
-    name = "libvirt"
+    description: ClassVar[DriverDescription] = LIBVIRT
+    name = LIBVIRT.name
+    capabilities = LIBVIRT.capabilities
+
+    @classmethod
+    def for_host(cls, host: HostSetup, settings: Settings) -> "LibvirtDriver":
+        """A libvirt host: its URI from the registry, machine files under the data directory per
+        host, images and domain type from its configuration or the process settings."""
+        config = LibvirtConfig.model_validate(host.config.model_dump())
+        images = config.images_dir or settings.libvirt_images
+        return cls(
+            LibvirtSettings(
+                uri=host.uri,
+                state_dir=settings.libvirt_state_dir / host.name,
+                images_dir=images,
+                kernel=settings.libvirt_kernel,
+                initrd=settings.libvirt_initrd,
+                domain_type=config.domain_type or settings.libvirt_domain_type,
+                boot_marker=settings.libvirt_boot_marker,
+                backup_dir=config.backup_dir,
+            )
+        )
 
     def __init__(self, settings: LibvirtSettings) -> None:
         self.settings = settings

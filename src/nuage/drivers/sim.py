@@ -19,6 +19,9 @@ They raise `TransientError(code="sim_transient_fault")` or
 `PermanentError(code="sim_permanent_fault")`. Reads (`inspect`, `console`) take no faults and are
 not logged; every other operation appends one line to the machine's operation log, which
 `operations()` returns.
+
+A host may model a limited hypervisor (`SimConfig.capabilities`): operations of the capabilities
+left out are refused with PermanentError `capability_not_supported` before anything else.
 """
 
 import asyncio
@@ -28,13 +31,17 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
+from nuage.config import Settings
+from nuage.domain.capabilities import Capability
+from nuage.domain.drivers import SIM, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
+from nuage.domain.host_configs import SimConfig
 from nuage.domain.machines import check_disk_growth, check_hostname, check_machine_id, check_sizes
 
-from .base import MachineInfo, MachineSpec
+from .base import HostSetup, MachineInfo, MachineSpec
 from .sim_state import (
     AddressStore,
     FaultKind,
@@ -49,6 +56,12 @@ from .sim_state import (
 )
 
 POWEROFF_LINE = "NUAGE-POWEROFF"
+_NEEDS: dict[str, Capability] = {
+    **dict.fromkeys(("start", "stop", "shutdown", "reboot", "reset"), Capability.POWER),
+    "resize": Capability.RESIZE,
+    "reinstall": Capability.REINSTALL,
+    "set_hostname": Capability.HOSTNAME,
+}
 
 
 @dataclass(frozen=True)
@@ -58,25 +71,47 @@ class SimSettings:
     transient_failure_rate: float = 0.0  # probability per operation call
     permanent_failure_rate: float = 0.0
     seed: int | None = None  # for the fault RNG; None: a fresh sequence each run
+    capabilities: frozenset[Capability] = SIM.capabilities
 
     def __post_init__(self) -> None:
         rates = (self.transient_failure_rate, self.permanent_failure_rate)
         if self.latency_ms < 0 or not all(0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"latency must be >= 0 and rates within [0, 1]: {self}")
+        if not self.capabilities <= SIM.capabilities:
+            raise ValueError(f"the simulator offers only {sorted(SIM.capabilities)}: {self}")
 
 
 class SimDriver:
     """The simulated hypervisor driver (see the module docstring for its behaviour)."""
 
-    name = "sim"
+    description: ClassVar[DriverDescription] = SIM
+    name = SIM.name
 
     def __init__(self, settings: SimSettings) -> None:
         self.settings = settings
+        self.capabilities = settings.capabilities
         self._machines = MachineStore(settings.state_dir)
         self._faults = FaultStore(settings.state_dir)
         self._ops = OpLog(settings.state_dir)
         self._addresses = AddressStore(settings.state_dir)
         self._rng = random.Random(settings.seed)
+
+    @classmethod
+    def for_host(cls, host: HostSetup, settings: Settings) -> "SimDriver":
+        """Every simulated host keeps its machines in the process's one simulator state
+        directory; latency and capabilities may be set per host."""
+        config = SimConfig.model_validate(host.config.model_dump())
+        latency = settings.sim_latency_ms if config.latency_ms is None else config.latency_ms
+        return cls(
+            SimSettings(
+                state_dir=settings.sim_state_dir,
+                latency_ms=latency,
+                transient_failure_rate=settings.sim_transient_failure_rate,
+                permanent_failure_rate=settings.sim_permanent_failure_rate,
+                seed=settings.sim_seed,
+                capabilities=SIM.host_capabilities(config),
+            )
+        )
 
     # File I/O below is synchronous on purpose: it is a few small local files, and not awaiting
     # between loading a machine and saving it keeps each change atomic within the event loop.
@@ -202,6 +237,7 @@ class SimDriver:
         try:
             if tags and self._machines.load(machine_id) is None:
                 self._faults.register_tag_faults(machine_id, parse_fail_tags(tags))
+            self._check_capable(operation)
             self._fire_fault(operation, machine_id)
             await self._latency()
             yield
@@ -218,6 +254,12 @@ class SimDriver:
             entry = {"machine_id": machine_id, "operation": operation, "started": started}
             with _state_io():
                 self._ops.append({**entry, "finished": utc_now(), "outcome": outcome})
+
+    def _check_capable(self, operation: str) -> None:
+        need = _NEEDS.get(operation)
+        if need is not None and need not in self.capabilities:
+            message = f"This simulated host is configured without `{need}` ({operation})."
+            raise PermanentError(message, code="capability_not_supported")
 
     def _fire_fault(self, operation: str, machine_id: str) -> None:
         source = "Injected"

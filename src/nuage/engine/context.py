@@ -2,7 +2,7 @@
 instance's host, place a new instance, and look up catalogue entries. Every write is guarded by
 the worker's lease."""
 
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -12,9 +12,12 @@ from nuage.db.session import transaction
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
+from nuage.drivers.capabilities import Capable, capable
 from nuage.engine import hosts, queries
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord
+
+P = TypeVar("P")
 
 
 class TaskContext:
@@ -42,6 +45,12 @@ class TaskContext:
         if self.host is None:
             raise PermanentError("The instance is not placed on a host.", code="not_placed")
         return self._drivers.for_host(self.host)
+
+    def capable(self, need: Capable[P]) -> P:
+        """The host's driver as the protocol of a capability (`ctx.capable(POWER).start(...)`);
+        PermanentError `capability_not_supported` if it lacks it (the host changed since the
+        task was accepted, or the instance was placed after)."""
+        return capable(self.driver, need)
 
     async def place(self, need: Resources) -> HostRecord:
         """The instance's host: the one it has (a resumed create), or a newly chosen one."""

@@ -6,11 +6,13 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.config import Settings
 from nuage.db.hosts import host_loads
 from nuage.db.models import Host, Instance
 from nuage.domain.errors import PermanentError
 from nuage.domain.placement import Resources, choose_host
 from nuage.drivers.base import Driver
+from nuage.drivers.registry import build_driver
 from nuage.engine.records import HostRecord, host_record
 
 DriverFactory = Callable[[HostRecord], Driver]
@@ -22,6 +24,23 @@ class Drivers:
     def __init__(self, factory: DriverFactory) -> None:
         self._factory = factory
         self._by_host: dict[UUID, Driver] = {}
+
+    @classmethod
+    def from_registry(cls, settings: Settings) -> "Drivers":
+        """Each host's driver built by the registry from its driver name, configuration and
+        secret reference (a PermanentError for the task when that fails)."""
+
+        def factory(host: HostRecord) -> Driver:
+            return build_driver(
+                driver=host.driver,
+                host=host.name,
+                uri=host.uri,
+                config=host.config,
+                secret_ref=host.secret_ref,
+                settings=settings,
+            )
+
+        return cls(factory)
 
     @classmethod
     def single(cls, driver: Driver) -> "Drivers":

@@ -1,6 +1,6 @@
 """What a handler sees of its task: plain frozen records mapped once from rows."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +15,8 @@ class HostRecord:
     name: str
     driver: str
     uri: str
+    config: dict[str, Any] = field(default_factory=dict)
+    secret_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +25,7 @@ class InstanceRecord:
     name: str
     location_id: UUID
     host: HostRecord | None
+    external_id: str | None
     hostname: str
     status: InstanceStatus
     vcpu: int
@@ -54,6 +57,7 @@ class InstanceUpdate:
     image_id: UUID | None = None
     ipv4: tuple[str, ...] | None = None
     ipv6: tuple[str, ...] | None = None
+    external_id: str | None = None
 
     @classmethod
     def as_found(cls, info: MachineInfo | None) -> "InstanceUpdate":
@@ -79,7 +83,14 @@ class Outcome:
 
 
 def host_record(row: Host) -> HostRecord:
-    return HostRecord(id=row.id, name=row.name, driver=row.driver, uri=row.uri)
+    return HostRecord(
+        id=row.id,
+        name=row.name,
+        driver=row.driver,
+        uri=row.uri,
+        config=dict(row.config or {}),
+        secret_ref=row.secret_ref,
+    )
 
 
 def task_record(row: InstanceTask) -> TaskRecord:
@@ -96,6 +107,7 @@ def task_record(row: InstanceTask) -> TaskRecord:
             name=instance.name,
             location_id=instance.location_id,
             host=host_record(instance.host) if instance.host is not None else None,
+            external_id=instance.external_id,
             hostname=instance.hostname,
             status=InstanceStatus(instance.status),
             vcpu=instance.size.vcpu,

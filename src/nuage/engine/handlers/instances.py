@@ -7,6 +7,7 @@ from uuid import UUID
 from nuage.domain.enums import PowerState, TaskType
 from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
+from nuage.drivers.capabilities import HOSTNAME, POWER, REINSTALL, RESIZE
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.registry import handles
 from nuage.engine.records import InstanceUpdate, Outcome
@@ -70,38 +71,40 @@ async def _power(
 
 @handles(TaskType.START_VPS)
 async def start_vps(ctx: TaskContext) -> Outcome:
-    return await _power(ctx, lambda: ctx.driver.start(ctx.machine_id), "Powering on.")
+    return await _power(ctx, lambda: ctx.capable(POWER).start(ctx.machine_id), "Powering on.")
 
 
 @handles(TaskType.STOP_VPS)
 async def stop_vps(ctx: TaskContext) -> Outcome:
-    return await _power(ctx, lambda: ctx.driver.stop(ctx.machine_id), "Powering off.")
+    return await _power(ctx, lambda: ctx.capable(POWER).stop(ctx.machine_id), "Powering off.")
 
 
 @handles(TaskType.SHUTDOWN_VPS)
 async def shutdown_vps(ctx: TaskContext) -> Outcome:
     return await _power(
-        ctx, lambda: ctx.driver.shutdown(ctx.machine_id), "Asking the guest to shut down."
+        ctx, lambda: ctx.capable(POWER).shutdown(ctx.machine_id), "Asking the guest to shut down."
     )
 
 
 @handles(TaskType.REBOOT_VPS)
 async def reboot_vps(ctx: TaskContext) -> Outcome:
     return await _power(
-        ctx, lambda: ctx.driver.reboot(ctx.machine_id), "Asking the guest to reboot."
+        ctx, lambda: ctx.capable(POWER).reboot(ctx.machine_id), "Asking the guest to reboot."
     )
 
 
 @handles(TaskType.RESET_VPS)
 async def reset_vps(ctx: TaskContext) -> Outcome:
-    return await _power(ctx, lambda: ctx.driver.reset(ctx.machine_id), "Resetting the machine.")
+    return await _power(
+        ctx, lambda: ctx.capable(POWER).reset(ctx.machine_id), "Resetting the machine."
+    )
 
 
 @handles(TaskType.RESIZE_VPS)
 async def resize_vps(ctx: TaskContext) -> Outcome:
     size = await ctx.size(UUID(ctx.record.parameters["size_id"]))
     await ctx.step("resize", f"Resizing to {size.name} ({size.vcpu} vCPU, {size.ram_mb} MiB).", 30)
-    info = await ctx.driver.resize(
+    info = await ctx.capable(RESIZE).resize(
         ctx.machine_id, vcpu=size.vcpu, ram_mb=size.ram_mb, disk_gb=size.disk_gb
     )
     return _outcome(info, size_id=size.id)
@@ -111,7 +114,7 @@ async def resize_vps(ctx: TaskContext) -> Outcome:
 async def reinstall_os(ctx: TaskContext) -> Outcome:
     image = await ctx.image(UUID(ctx.record.parameters["image_id"]))
     await ctx.step("reinstall", f"Replacing the disk with a fresh {image.name}.", 30)
-    info = await ctx.driver.reinstall(
+    info = await ctx.capable(REINSTALL).reinstall(
         ctx.machine_id, image=image.slug, hostname=ctx.record.instance.hostname
     )
     return _outcome(info, image_id=image.id)
@@ -121,7 +124,7 @@ async def reinstall_os(ctx: TaskContext) -> Outcome:
 async def change_hostname(ctx: TaskContext) -> Outcome:
     hostname = ctx.record.parameters["hostname"]
     await ctx.step("hostname", f"Setting the hostname to {hostname}.", 30)
-    info = await ctx.driver.set_hostname(ctx.machine_id, hostname)
+    info = await ctx.capable(HOSTNAME).set_hostname(ctx.machine_id, hostname)
     return _outcome(info, hostname=hostname)
 
 

@@ -1,0 +1,44 @@
+"""per-driver host configuration and secret references; the hypervisor's own id of a machine
+
+Hosts get `config` (JSON checked by their driver's description; existing hosts: `{}`, every
+setting at its default) and `secret_ref` (where a secret is, e.g. `env:NAME`, never the secret).
+Instances get `external_id`, the machine's id at its hypervisor (a Proxmox VMID, a libvirt
+domain UUID), null until a create records it.
+
+Revision ID: 0008
+Revises: 0006
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0008"
+down_revision: str | None = "0006"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("hosts") as batch:
+        batch.add_column(
+            sa.Column(
+                "config",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=False,
+                server_default=sa.text("'{}'"),
+            )
+        )
+        batch.add_column(sa.Column("secret_ref", sa.String(length=500), nullable=True))
+    with op.batch_alter_table("instances") as batch:
+        batch.add_column(sa.Column("external_id", sa.String(length=100), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("instances") as batch:
+        batch.drop_column("external_id")
+    with op.batch_alter_table("hosts") as batch:
+        batch.drop_column("secret_ref")
+        batch.drop_column("config")

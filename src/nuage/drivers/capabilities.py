@@ -1,0 +1,100 @@
+"""The protocol of each driver capability that has operations, and the one way to reach them.
+
+`Capable` binds a `Capability` (domain vocabulary, named by the catalogue's task types) to the
+protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
+PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
+without implementing it). Capabilities without a binding here (snapshots, backups, images,
+volumes, addresses, networks, firewall, software, config) have no operations yet: the issues
+that add their task types add their protocols and bindings, and list them in `BINDINGS`.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
+
+from nuage.domain.capabilities import Capability
+from nuage.domain.errors import PermanentError
+
+from .base import Driver, MachineInfo
+
+
+@runtime_checkable
+class PowerControl(Protocol):
+    async def start(self, machine_id: str) -> MachineInfo: ...
+
+    async def stop(self, machine_id: str) -> MachineInfo:
+        """Power off at once (pulling the plug)."""
+        ...
+
+    async def shutdown(self, machine_id: str) -> MachineInfo:
+        """Ask the guest to power off (ACPI) and wait until it has."""
+        ...
+
+    async def reboot(self, machine_id: str) -> MachineInfo:
+        """Ask the guest to restart (ACPI); it stays on."""
+        ...
+
+    async def reset(self, machine_id: str) -> MachineInfo:
+        """Hard reset; it stays on."""
+        ...
+
+
+@runtime_checkable
+class Resizing(Protocol):
+    async def resize(self, machine_id: str, *, vcpu: int, ram_mb: int, disk_gb: int) -> MachineInfo:
+        """Change CPUs, memory and disk of a powered-off machine; disks only grow."""
+        ...
+
+
+@runtime_checkable
+class Reinstalling(Protocol):
+    async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
+        """Replace the disk with a fresh one from `image`; the power state is kept."""
+        ...
+
+
+@runtime_checkable
+class HostnameSetting(Protocol):
+    async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
+        """Set the hostname the guest takes on its next boot (running guests are rebooted)."""
+        ...
+
+
+@runtime_checkable
+class VncConsole(Protocol):
+    async def vnc_address(self, machine_id: str) -> tuple[str, int] | None:
+        """Where the running machine's VNC display listens on its host; None while it is off."""
+        ...
+
+
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)  # no slots: `Capable[X](...)` sets __orig_class__
+class Capable(Generic[P]):
+    """A capability and the protocol of its operations (P). `protocol` is typed loosely because
+    mypy refuses a Protocol where `type[P]` is expected; `Capable[PowerControl](…, PowerControl)`
+    keeps the two together at the one place each binding is made."""
+
+    capability: Capability
+    protocol: type[Any]
+
+
+POWER = Capable[PowerControl](Capability.POWER, PowerControl)
+RESIZE = Capable[Resizing](Capability.RESIZE, Resizing)
+REINSTALL = Capable[Reinstalling](Capability.REINSTALL, Reinstalling)
+HOSTNAME = Capable[HostnameSetting](Capability.HOSTNAME, HostnameSetting)
+CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
+BINDINGS: Mapping[Capability, Capable[Any]] = {
+    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE)
+}
+
+
+def capable(driver: Driver, need: Capable[P]) -> P:
+    """`driver` as `need`'s protocol; PermanentError `capability_not_supported` if it lacks it."""
+    if need.capability not in driver.capabilities or not isinstance(driver, need.protocol):
+        raise PermanentError(
+            f"This host's {driver.name} driver does not support `{need.capability}`.",
+            code="capability_not_supported",
+        )
+    return cast(P, driver)
