@@ -1,7 +1,7 @@
 """`nuage hosts …`: the host registry from the command line (operators)."""
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +21,35 @@ def _show(view: hosts.HostView) -> dict[str, object]:
         "location_id": str(host.location_id),
         "driver": host.driver,
         "uri": host.uri,
+        "config": host.config,
+        "secret_ref": host.secret_ref,
+        "capabilities": sorted(view.capabilities),
         "state": host.state,
         "capacity": {"vcpu": host.vcpu, "ram_mb": host.ram_mb, "disk_gb": host.disk_gb},
         "free": {"vcpu": load.free.vcpu, "ram_mb": load.free.ram_mb, "disk_gb": load.free.disk_gb},
     }
+
+
+ConfigOption = Annotated[
+    str | None,
+    typer.Option(help="The driver's settings as a JSON object, e.g. '{\"latency_ms\": 50}'."),
+]
+SecretRefOption = Annotated[
+    str | None,
+    typer.Option(help="Where the host's secret is: env:NAME or file:/path (never the secret)."),
+]
+
+
+def _config(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"not JSON: {exc}", param_hint="--config") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter("a JSON object, e.g. {}", param_hint="--config")
+    return value
 
 
 @app.command("list")
@@ -42,15 +67,19 @@ def list_hosts() -> None:
 def add(
     name: Annotated[str, typer.Option(help="Unique host name.")],
     location: Annotated[str, typer.Option(help="Location slug (e.g. par1) or id.")],
-    driver: Annotated[str, typer.Option(help="sim or libvirt.")],
+    driver: Annotated[str, typer.Option(help="sim or libvirt (see docs/drivers.md).")],
     uri: Annotated[str, typer.Option(help="Driver URI, e.g. qemu+ssh://host/system.")],
     vcpu: Annotated[int, typer.Option(help="vCPUs to sell on this host.")],
     ram_mb: Annotated[int, typer.Option(help="Memory to sell, MiB.")],
     disk_gb: Annotated[int, typer.Option(help="Disk to sell, GiB.")],
     state: Annotated[HostState, typer.Option(help="Initial state.")] = HostState.ENABLED,
+    config: ConfigOption = None,
+    secret_ref: SecretRefOption = None,
 ) -> None:
     """Register a host."""
-    spec = hosts.HostSpec(name, location, driver, uri, vcpu, ram_mb, disk_gb, state)
+    spec = hosts.HostSpec(
+        name, location, driver, uri, vcpu, ram_mb, disk_gb, state, _config(config) or {}, secret_ref
+    )
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
         host = await hosts.add_host(session, spec)
@@ -67,9 +96,12 @@ def change(
     vcpu: Annotated[int | None, typer.Option()] = None,
     ram_mb: Annotated[int | None, typer.Option()] = None,
     disk_gb: Annotated[int | None, typer.Option()] = None,
+    config: ConfigOption = None,
+    secret_ref: SecretRefOption = None,
 ) -> None:
-    """Change a host's state or capacity (draining: take no new instances)."""
-    changes = hosts.HostChanges(state, uri, vcpu, ram_mb, disk_gb)
+    """Change a host's state, capacity, configuration (replaced whole) or secret reference
+    (empty: none). Draining: take no new instances."""
+    changes = hosts.HostChanges(state, uri, vcpu, ram_mb, disk_gb, _config(config), secret_ref)
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
         host = await hosts.host_by_name(session, name)

@@ -30,7 +30,7 @@ class DriverDescription:
     summary: str
     capabilities: frozenset[Capability]
     config: type[HostConfig]
-    uses_secret: bool = False  # hosts name a secret (e.g. an API token) with `secret_ref`
+    secret_required: bool = False  # hosts must name a secret (an API token) with `secret_ref`
 
     def parse_config(self, raw: Mapping[str, Any] | None) -> HostConfig:
         """The host configuration checked; pydantic's ValidationError names the bad fields."""

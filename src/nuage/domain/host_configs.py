@@ -10,7 +10,7 @@ the engine builds the host's driver from it. Unset fields fall back to the proce
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from nuage.domain.capabilities import Capability
 
@@ -45,6 +45,10 @@ class SimConfig(HostConfig):
             extra = ", ".join(sorted(value - SIM_CAPABILITIES))
             raise ValueError(f"The simulator does not offer: {extra}.")
         return value
+
+    @field_serializer("capabilities")
+    def _sorted(self, value: frozenset[Capability] | None) -> list[str] | None:
+        return None if value is None else sorted(value)
 
     def narrow(self, offered: frozenset[Capability]) -> frozenset[Capability]:
         return offered if self.capabilities is None else offered & self.capabilities

@@ -1,6 +1,9 @@
-"""The host registry (operators only): hosts, their capacity and state, and what they hold."""
+"""The host registry (operators only): hosts, their driver, configuration, capacity and state,
+and what they hold."""
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID, uuid4
 
 import sqlalchemy as sa
@@ -8,13 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.hosts import host_loads
 from nuage.db.models import Host, Location, User
+from nuage.domain.capabilities import Capability
+from nuage.domain.drivers import host_capabilities
 from nuage.domain.enums import HostState
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from nuage.domain.placement import HostLoad
+from nuage.services.host_config import checked_config, checked_secret_ref, description_of
 from nuage.services.principals import Principal
-
-DRIVERS = ("sim", "libvirt")
-
 
 # The embedded demo's simulated hosts (`make run`, and the tests' databases): one per seeded
 # location, with room for any demo. No migration creates them: placement would put a real
@@ -36,21 +39,32 @@ class HostSpec:
     ram_mb: int
     disk_gb: int
     state: HostState = HostState.ENABLED
+    config: Mapping[str, Any] = field(default_factory=dict)  # checked by the driver's model
+    secret_ref: str | None = None  # where the secret is (env:NAME, file:/path), never a secret
 
 
 @dataclass(frozen=True, slots=True)
 class HostChanges:
+    """None leaves a field as it is; `config` replaces the whole configuration; an empty
+    `secret_ref` removes the reference."""
+
     state: HostState | None = None
     uri: str | None = None
     vcpu: int | None = None
     ram_mb: int | None = None
     disk_gb: int | None = None
+    config: Mapping[str, Any] | None = None
+    secret_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class HostView:
     host: Host
     load: HostLoad
+
+    @property
+    def capabilities(self) -> frozenset[Capability]:
+        return host_capabilities(self.host.driver, self.host.config)
 
 
 async def require_staff(session: AsyncSession, principal: Principal) -> None:
@@ -75,8 +89,9 @@ async def get_host(session: AsyncSession, host_id: UUID) -> HostView:
 
 async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | None = None) -> Host:
     _check_capacity(spec.vcpu, spec.ram_mb, spec.disk_gb)
-    if spec.driver not in DRIVERS:
-        raise ValidationFailed.on("driver", f"Use one of: {', '.join(DRIVERS)}.")
+    description = description_of(spec.driver)
+    config = checked_config(description, spec.config)
+    secret_ref = checked_secret_ref(description, spec.secret_ref)
     if await session.scalar(sa.select(Host.id).where(Host.name == spec.name)) is not None:
         raise ValidationFailed.on("name", f"A host named {spec.name!r} exists already.")
     location = await _location(session, spec.location)
@@ -86,6 +101,8 @@ async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | Non
         location_id=location.id,
         driver=spec.driver,
         uri=spec.uri,
+        config=config,
+        secret_ref=secret_ref,
         vcpu=spec.vcpu,
         ram_mb=spec.ram_mb,
         disk_gb=spec.disk_gb,
@@ -112,10 +129,15 @@ async def change_host(session: AsyncSession, host_id: UUID, changes: HostChanges
     _check_capacity(
         changes.vcpu or host.vcpu, changes.ram_mb or host.ram_mb, changes.disk_gb or host.disk_gb
     )
-    for field in ("uri", "vcpu", "ram_mb", "disk_gb"):
-        value = getattr(changes, field)
+    description = description_of(host.driver)
+    if changes.config is not None:
+        host.config = checked_config(description, changes.config)
+    if changes.secret_ref is not None:
+        host.secret_ref = checked_secret_ref(description, changes.secret_ref or None)
+    for name in ("uri", "vcpu", "ram_mb", "disk_gb"):
+        value = getattr(changes, name)
         if value is not None:
-            setattr(host, field, value)
+            setattr(host, name, value)
     if changes.state is not None:
         host.state = changes.state.value
     await session.flush()
