@@ -6,6 +6,7 @@ NuageError
 ├── PermissionDenied           permission_denied
 ├── ValidationFailed           invalid              (carries DRF-style field errors)
 ├── TaskTypeNotSupported       task_type_not_supported
+├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
 ├── QuotaExceeded              quota_exceeded
 ├── Conflict                   conflict
 │   ├── InstanceBusy           instance_busy
@@ -72,6 +73,11 @@ class ValidationFailed(NuageError):
 class TaskTypeNotSupported(NuageError):
     code = "task_type_not_supported"
     default_message = "This task type is not supported yet."
+
+
+class CapabilityNotSupported(NuageError):
+    code = "capability_not_supported"
+    default_message = "The instance's hypervisor cannot do this."
 
 
 class QuotaExceeded(NuageError):

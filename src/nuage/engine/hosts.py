@@ -19,11 +19,14 @@ DriverFactory = Callable[[HostRecord], Driver]
 
 
 class Drivers:
-    """One driver per host, made on first use by `factory` and kept."""
+    """One driver per host, made on first use by `factory` and kept while the host's record
+    (driver, URI, configuration, secret reference) stays the same; an operator's change makes
+    the next task build a new one (the old one is closed with the rest)."""
 
     def __init__(self, factory: DriverFactory) -> None:
         self._factory = factory
-        self._by_host: dict[UUID, Driver] = {}
+        self._by_host: dict[UUID, tuple[HostRecord, Driver]] = {}
+        self._retired: list[Driver] = []
 
     @classmethod
     def from_registry(cls, settings: Settings) -> "Drivers":
@@ -48,14 +51,21 @@ class Drivers:
         return cls(lambda _host: driver)
 
     def for_host(self, host: HostRecord) -> Driver:
-        if host.id not in self._by_host:
-            self._by_host[host.id] = self._factory(host)
-        return self._by_host[host.id]
+        known = self._by_host.get(host.id)
+        if known is not None and known[0] == host:
+            return known[1]
+        driver = self._factory(host)
+        if known is not None:  # tasks may still be using it: close it with the rest
+            self._retired.append(known[1])
+        self._by_host[host.id] = (host, driver)
+        return driver
 
     async def close(self) -> None:
-        for driver in {id(d): d for d in self._by_host.values()}.values():
+        drivers = [d for _, d in self._by_host.values()] + self._retired
+        for driver in {id(d): d for d in drivers}.values():
             await driver.close()
         self._by_host.clear()
+        self._retired.clear()
 
 
 async def place(

@@ -29,6 +29,7 @@ from nuage.domain.errors import (
 from nuage.domain.states import INSTANCES
 from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
 from nuage.services.access import ProjectAccess, authorize
+from nuage.services.capabilities import check_capability
 from nuage.services.pagination import PageRequest, PageResult, paginate
 from nuage.services.task_params import validate_parameters
 
@@ -72,6 +73,7 @@ async def enqueue(
     spec = supported_spec(task_type)
     authorize(access, spec.permission)
     await _check_accepts_tasks(session, instance, reject_if_busy=reject_if_busy)
+    await check_capability(session, instance, spec.capability)
     if validated:
         params = dict(parameters or {})
     else:
