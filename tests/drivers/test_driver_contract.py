@@ -129,6 +129,22 @@ async def test_create_again_starts_a_machine_a_failed_create_left_off(
     assert len(markers(await driver.console(spec.machine_id))) == 2
 
 
+async def test_the_machine_keeps_its_external_id_through_its_life(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    created = await driver.create(spec)
+
+    stopped = await create(driver, spec, power=PowerState.OFF)
+    reinstalled = await driver.reinstall(spec.machine_id, image="debian-12", hostname="fresh")
+    started = await driver.start(spec.machine_id)
+
+    assert created.external_id
+    assert {stopped.external_id, reinstalled.external_id, started.external_id} == {
+        created.external_id
+    }
+
+
 async def test_inspect_of_unknown_machine_is_none(driver: Driver, new_spec: SpecFactory) -> None:
     assert await driver.inspect(new_spec().machine_id) is None
 

@@ -61,6 +61,7 @@ class MachineInfo:
     hostname: str
     image: str
     disk_id: str  # changes when the disk is replaced (reinstall)
+    external_id: str  # the hypervisor's own id of the machine (libvirt: domain UUID)
     ipv4: tuple[str, ...] = field(default=())
     ipv6: tuple[str, ...] = field(default=())
 

@@ -388,6 +388,7 @@ class LibvirtDriver:
             hostname=config.hostname,
             image=config.image,
             disk_id=config.disk_id,
+            external_id=str(dom.UUIDString()),
         )
 
     def _config(self, dom: Domain) -> MachineConfig:

@@ -138,6 +138,7 @@ class SimDriver:
                 hostname=spec.hostname,
                 image=spec.image,
                 disk_id=uuid.uuid4().hex,
+                external_id=f"sim-{uuid.uuid4().hex[:12]}",
                 ipv4=ipv4,
                 ipv6=ipv6,
                 tags=list(spec.tags),

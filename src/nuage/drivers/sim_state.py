@@ -89,6 +89,7 @@ class MachineState:
     disk_id: str
     ipv4: str
     ipv6: str
+    external_id: str = ""  # the simulator's own id, made at create
     tags: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
 
@@ -102,6 +103,7 @@ class MachineState:
             hostname=self.hostname,
             image=self.image,
             disk_id=self.disk_id,
+            external_id=self.external_id or f"sim-{self.machine_id}",  # saved before ids existed
             ipv4=(self.ipv4,),
             ipv6=(self.ipv6,),
         )

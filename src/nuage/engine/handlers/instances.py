@@ -27,7 +27,7 @@ def machine_result(info: MachineInfo) -> dict[str, Any]:
 
 
 def _outcome(info: MachineInfo, **changes: Any) -> Outcome:
-    update = InstanceUpdate(power_state=info.power, **changes)
+    update = InstanceUpdate(power_state=info.power, external_id=info.external_id, **changes)
     return Outcome(result=machine_result(info), instance=update)
 
 
