@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nuage.domain.capabilities import Capability
+from nuage.domain.catalogue import CATALOGUE
 from nuage.domain.errors import PermanentError
 from nuage.drivers.base import Driver
 from nuage.drivers.capabilities import BINDINGS, POWER, RESIZE, capable
@@ -45,6 +46,11 @@ def implemented(cls: type) -> frozenset[Capability]:
 def test_every_capability_protocol_has_operations() -> None:
     assert all(operations(binding.protocol) for binding in BINDINGS.values())
     assert all(capability == b.capability for capability, b in BINDINGS.items())
+
+
+def test_every_supported_task_types_capability_has_operations_to_call() -> None:
+    needed = {s.capability for s in CATALOGUE.values() if s.supported and s.capability}
+    assert needed <= BINDINGS.keys()
 
 
 @pytest.mark.parametrize("cls", DRIVER_CLASSES, ids=lambda cls: cls.description.name)

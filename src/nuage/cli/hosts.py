@@ -7,6 +7,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.cli.use_cases import run_use_case
+from nuage.domain.drivers import DESCRIPTIONS
 from nuage.domain.enums import HostState
 from nuage.services import hosts
 
@@ -67,7 +68,7 @@ def list_hosts() -> None:
 def add(
     name: Annotated[str, typer.Option(help="Unique host name.")],
     location: Annotated[str, typer.Option(help="Location slug (e.g. par1) or id.")],
-    driver: Annotated[str, typer.Option(help="sim or libvirt (see docs/drivers.md).")],
+    driver: Annotated[str, typer.Option(help=f"One of: {', '.join(DESCRIPTIONS)}.")],
     uri: Annotated[str, typer.Option(help="Driver URI, e.g. qemu+ssh://host/system.")],
     vcpu: Annotated[int, typer.Option(help="vCPUs to sell on this host.")],
     ram_mb: Annotated[int, typer.Option(help="Memory to sell, MiB.")],

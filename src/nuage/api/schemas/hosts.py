@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from nuage.api.schemas.common import Body
 from nuage.domain.capabilities import Capability
+from nuage.domain.drivers import DESCRIPTIONS
 from nuage.domain.enums import HostState
 from nuage.services.hosts import HostView
 
@@ -59,6 +60,7 @@ def _as_dict(resources: object) -> dict[str, int]:
     return {k: int(getattr(resources, k)) for k in ("vcpu", "ram_mb", "disk_gb")}
 
 
+_DRIVER = f"One of: {', '.join(DESCRIPTIONS)} (docs/drivers.md)."
 _CONFIG = (
     "The driver's settings for this host (sim: latency_ms, capabilities; libvirt: images_dir, "
     "backup_dir, domain_type). A change replaces the whole configuration."
@@ -72,7 +74,7 @@ _SECRET_REF = (
 class HostCreate(Body):
     name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     location: str = Field(min_length=1, max_length=64, description="Location slug or id.")
-    driver: str = Field(min_length=1, max_length=20, description="sim or libvirt.")
+    driver: str = Field(min_length=1, max_length=20, description=_DRIVER)
     uri: str = Field(min_length=1, max_length=500)
     config: dict[str, Any] = Field(default_factory=dict, description=_CONFIG)
     secret_ref: str | None = Field(default=None, max_length=500, description=_SECRET_REF)
