@@ -34,7 +34,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -42,7 +42,6 @@ from nuage.config import Settings
 from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
-from nuage.domain.host_configs import LibvirtConfig
 from nuage.domain.machines import check_disk_growth, check_machine_id
 
 from .base import HostSetup, MachineInfo, MachineSpec
@@ -67,30 +66,11 @@ from .libvirt_files import (
     text_after,
     write_seed,
 )
+from .libvirt_settings import LibvirtSettings, settings_for_host
 
 T = TypeVar("T")
 Domain = Any  # libvirt.virDomain: the binding has no type stubs
 _PRESS_AGAIN_S = 10.0  # a guest still booting may miss a power-button press
-
-
-@dataclass(frozen=True)
-class LibvirtSettings:
-    uri: str  # e.g. qemu:///system
-    state_dir: Path  # <state_dir>/<machine_id>/{disk.qcow2,seed.iso,serial.log}
-    images_dir: Path  # <image>.qcow2, else base.qcow2
-    kernel: Path | None = None  # direct kernel boot (cmdline `console=ttyS0 quiet`) when set
-    initrd: Path | None = None
-    domain_type: str = "qemu"  # TCG; "kvm" where KVM works
-    machine: str = "pc"
-    boot_marker: str | None = "NUAGE-BOOTED"  # None: do not wait for guests to boot
-    boot_timeout: float = 90.0
-    shutdown_timeout: float = 60.0
-    max_vcpus: int = 8  # the domains' <vcpu> maximum
-    backup_dir: Path | None = None  # where backups go (none yet)
-
-    def __post_init__(self) -> None:
-        if min(self.boot_timeout, self.shutdown_timeout) <= 0 or self.max_vcpus < 1:
-            raise ValueError(f"timeouts must be > 0 and max_vcpus >= 1: {self}")
 
 
 class LibvirtDriver:
@@ -102,22 +82,7 @@ class LibvirtDriver:
 
     @classmethod
     def for_host(cls, host: HostSetup, settings: Settings) -> "LibvirtDriver":
-        """A libvirt host: its URI from the registry, machine files under the data directory per
-        host, images and domain type from its configuration or the process settings."""
-        config = LibvirtConfig.model_validate(host.config.model_dump())
-        images = config.images_dir or settings.libvirt_images
-        return cls(
-            LibvirtSettings(
-                uri=host.uri,
-                state_dir=settings.libvirt_state_dir / host.name,
-                images_dir=images,
-                kernel=settings.libvirt_kernel,
-                initrd=settings.libvirt_initrd,
-                domain_type=config.domain_type or settings.libvirt_domain_type,
-                boot_marker=settings.libvirt_boot_marker,
-                backup_dir=config.backup_dir,
-            )
-        )
+        return cls(settings_for_host(host, settings))
 
     def __init__(self, settings: LibvirtSettings) -> None:
         self.settings = settings

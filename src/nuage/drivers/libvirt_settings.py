@@ -1,0 +1,46 @@
+"""How a libvirt driver is set up: its settings, and the settings of one registered host."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nuage.config import Settings
+from nuage.domain.host_configs import LibvirtConfig
+
+from .base import HostSetup
+
+
+@dataclass(frozen=True)
+class LibvirtSettings:
+    uri: str  # e.g. qemu:///system
+    state_dir: Path  # <state_dir>/<machine_id>/{disk.qcow2,seed.iso,serial.log}
+    images_dir: Path  # <image>.qcow2, else base.qcow2
+    kernel: Path | None = None  # direct kernel boot (cmdline `console=ttyS0 quiet`) when set
+    initrd: Path | None = None
+    domain_type: str = "qemu"  # TCG; "kvm" where KVM works
+    machine: str = "pc"
+    boot_marker: str | None = "NUAGE-BOOTED"  # None: do not wait for guests to boot
+    boot_timeout: float = 90.0
+    shutdown_timeout: float = 60.0
+    max_vcpus: int = 8  # the domains' <vcpu> maximum
+    backup_dir: Path | None = None  # where backups go (none yet)
+
+    def __post_init__(self) -> None:
+        if min(self.boot_timeout, self.shutdown_timeout) <= 0 or self.max_vcpus < 1:
+            raise ValueError(f"timeouts must be > 0 and max_vcpus >= 1: {self}")
+
+
+def settings_for_host(host: HostSetup, settings: Settings) -> LibvirtSettings:
+    """A libvirt host: its URI from the registry, machine files under the data directory per
+    host, images and domain type from its configuration or the process settings."""
+    config = LibvirtConfig.model_validate(host.config.model_dump())
+    images = config.images_dir or settings.libvirt_images
+    return LibvirtSettings(
+        uri=host.uri,
+        state_dir=settings.libvirt_state_dir / host.name,
+        images_dir=images,
+        kernel=settings.libvirt_kernel,
+        initrd=settings.libvirt_initrd,
+        domain_type=config.domain_type or settings.libvirt_domain_type,
+        boot_marker=settings.libvirt_boot_marker,
+        backup_dir=config.backup_dir,
+    )
