@@ -15,8 +15,7 @@ from nuage.db.session import transaction
 from nuage.engine.hosts import Drivers
 from nuage.engine.worker import Worker
 from tests.api.test_admin_hosts import HOSTS, make_staff
-from tests.conftest import worker_settings
-from tests.support import LOCATION, Stack, Tenant, TenantFactory
+from tests.support import LOCATION, Stack, Tenant, TenantFactory, worker_settings
 
 pytestmark = pytest.mark.anyio
 WITHOUT_POWER = {"capabilities": ["hostname", "reinstall", "resize"]}

@@ -1,9 +1,10 @@
 """Migrations and models agree: `upgrade head` yields exactly the schema the models describe,
 downgrade to base and back works, and the default catalogue is seeded."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -14,10 +15,20 @@ from nuage.db.migrate import current_revision, upgrade
 from nuage.db.models import Base, Host, Instance
 from nuage.db.session import make_engine, make_sessionmaker, transaction
 from nuage.services.accounts import bootstrap
-from nuage.services.hosts import host_by_name
 from tests.support import IMAGES, LOCATION, SIZES
 
 pytestmark = pytest.mark.anyio
+
+
+# Columns added after a revision, so that a test can write rows as they were at that revision.
+ADDED_AFTER = {"0006": {"hosts": {"config", "secret_ref"}, "instances": {"external_id"}}}
+
+
+def as_of(table: sa.Table, revision: str) -> sa.Table:
+    """`table` without the columns added after `revision` (and without the models' defaults)."""
+    added = ADDED_AFTER[revision].get(table.name, set())
+    columns = [sa.Column(c.name, c.type) for c in table.columns if c.name not in added]
+    return sa.Table(table.name, sa.MetaData(), *columns)
 
 
 def _diff(connection: sa.Connection) -> list[Any]:
@@ -92,19 +103,30 @@ async def test_0007_removes_the_simulated_hosts_that_hold_no_instance(tmp_path: 
     async with sessions() as session:  # bootstrap commits itself
         owner = await bootstrap(session, email="o@example.com", password="pass-1234",
                                 organization="Org", project="p")  # fmt: skip
+    # The rows as of 0006: the models have grown columns since (hosts.config, …).
+    hosts, instances = as_of(Host.__table__, "0006"), as_of(Instance.__table__, "0006")
+    now = datetime.now(UTC)
     async with transaction(sessions) as session:
-        kept = await host_by_name(session, "sim-fra1")
-        session.add(
-            Host(name="kvm-01", location_id=UUID(LOCATION), driver="libvirt",
-                 uri="qemu:///system", vcpu=8, ram_mb=16384, disk_gb=500, state="enabled")
+        kept = (
+            await session.execute(
+                sa.select(hosts.c.id, hosts.c.location_id).where(hosts.c.name == "sim-fra1")
+            )
+        ).one()
+        await session.execute(
+            sa.insert(hosts).values(
+                id=uuid4(), name="kvm-01", location_id=UUID(LOCATION), driver="libvirt",
+                uri="qemu:///system", vcpu=8, ram_mb=16384, disk_gb=500, state="enabled",
+                created=now, modified=now,
+            )
         )  # fmt: skip
-        session.add(
-            Instance(
-                legacy_id=1, organization_id=owner.organization_id, project_id=owner.project_id,
-                name="kept", status="running", size_id=UUID(SIZES["small"]),
-                location_id=kept.location_id, image_id=UUID(IMAGES["debian"]), host_id=kept.id,
-                hostname="kept", power_state="on", billing_cycle="hourly",
-                created_by_id=owner.user_id,
+        await session.execute(
+            sa.insert(instances).values(
+                id=uuid4(), legacy_id=1, organization_id=owner.organization_id,
+                project_id=owner.project_id, name="kept", status="running",
+                size_id=UUID(SIZES["small"]), location_id=kept.location_id,
+                image_id=UUID(IMAGES["debian"]), host_id=kept.id, hostname="kept",
+                description="", tags=[], ipv4=[], ipv6=[], power_state="on",
+                billing_cycle="hourly", created_by_id=owner.user_id, created=now, modified=now,
             )
         )  # fmt: skip
 

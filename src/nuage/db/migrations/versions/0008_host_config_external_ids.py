@@ -6,7 +6,7 @@ Instances get `external_id`, the machine's id at its hypervisor (a Proxmox VMID,
 domain UUID), null until a create records it.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -16,24 +16,27 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Plain ADD COLUMN, not batch mode: on SQLite a batch operation copies and drops the table, and
+# dropping `hosts` fails while instances reference it (foreign keys are on).
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("hosts") as batch:
-        batch.add_column(
-            sa.Column(
-                "config",
-                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
-                nullable=False,
-                server_default=sa.text("'{}'"),
-            )
-        )
-        batch.add_column(sa.Column("secret_ref", sa.String(length=500), nullable=True))
-    with op.batch_alter_table("instances") as batch:
-        batch.add_column(sa.Column("external_id", sa.String(length=100), nullable=True))
+    op.add_column(
+        "hosts",
+        sa.Column(
+            "config",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+            server_default=sa.text("'{}'"),
+        ),
+    )
+    op.add_column("hosts", sa.Column("secret_ref", sa.String(length=500), nullable=True))
+    op.add_column("instances", sa.Column("external_id", sa.String(length=100), nullable=True))
 
 
 def downgrade() -> None:
