@@ -6,7 +6,7 @@ Instances get `external_id`, the machine's id at its hypervisor (a Proxmox VMID,
 domain UUID), null until a create records it.
 
 Revision ID: 0008
-Revises: 0007
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0008"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
