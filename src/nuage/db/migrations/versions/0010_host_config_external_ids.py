@@ -5,7 +5,7 @@ setting at its default) and `secret_ref` (where a secret is, e.g. `env:NAME`, ne
 Instances get `external_id`, the machine's id at its hypervisor (a Proxmox VMID, a libvirt
 domain UUID), null until a create records it.
 
-Revision ID: 0008
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0008"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
