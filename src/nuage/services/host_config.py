@@ -8,8 +8,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from nuage.domain.drivers import DESCRIPTIONS, DriverDescription
 from nuage.domain.errors import ValidationFailed
+from nuage.domain.field_errors import field_errors
 from nuage.domain.secrets import parse_secret_ref
-from nuage.services.task_params import pydantic_field_errors
 
 
 def description_of(driver: str) -> DriverDescription:
@@ -24,7 +24,7 @@ def checked_config(description: DriverDescription, raw: Mapping[str, Any]) -> di
     try:
         config = description.parse_config(raw)
     except PydanticValidationError as error:
-        raise ValidationFailed({"config": pydantic_field_errors(error)}) from error
+        raise ValidationFailed({"config": field_errors(error.errors())}) from error
     return config.model_dump(mode="json", exclude_unset=True)
 
 
