@@ -1,5 +1,6 @@
 """The engine records the hypervisor's own id of a machine (`MachineInfo.external_id`) on its
-instance when the create completes, and keeps it through later tasks."""
+instance when the create completes, keeps it through later tasks, and forgets it once the machine
+is gone (a hypervisor may give the id to another machine: Proxmox reuses VMIDs)."""
 
 from uuid import UUID
 
@@ -35,3 +36,20 @@ async def test_create_stores_the_machines_external_id_and_later_tasks_keep_it(
         task = await tenant.act(instance["id"], verb)
         assert (await tenant.wait(task["id"]))["status"] == "completed"
     assert await stored_external_id(stack, instance["id"]) == machine.external_id
+
+
+async def test_the_external_id_is_forgotten_when_the_machine_is_deleted(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    instance, create_task = await tenant.create_instance()
+    assert (await tenant.wait(create_task))["status"] == "completed"
+    assert await stored_external_id(stack, instance["id"])
+
+    deleted = await tenant.client.delete(
+        f"{tenant.base}/instances/{instance['id']}", headers=tenant.headers
+    )
+    assert deleted.status_code == 202, deleted.text
+    assert (await tenant.wait(deleted.json()["id"]))["status"] == "completed"
+    assert await stack.driver.inspect(instance["id"]) is None
+    assert await stored_external_id(stack, instance["id"]) is None

@@ -16,7 +16,9 @@ from nuage.engine.records import InstanceUpdate
 log = logging.getLogger("nuage.worker")
 
 # Nothing of the machine is left: a create can be retried from here, or the instance deleted.
-UNMADE = InstanceUpdate(status=InstanceStatus.ERROR, power_state=PowerState.OFF, ipv4=(), ipv6=())
+UNMADE = InstanceUpdate(
+    status=InstanceStatus.ERROR, power_state=PowerState.OFF, ipv4=(), ipv6=(), machine_gone=True
+)
 UNKNOWN = InstanceUpdate.as_found(None)
 
 

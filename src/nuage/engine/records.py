@@ -48,7 +48,9 @@ class TaskRecord:
 
 @dataclass(frozen=True, slots=True)
 class InstanceUpdate:
-    """What a finished task changes on its instance; None leaves a field as it is."""
+    """What a finished task changes on its instance; None leaves a field as it is.
+    `machine_gone` clears what named the machine at its hypervisor (its external id, which a
+    hypervisor may hand to another machine later)."""
 
     status: InstanceStatus | None = None
     power_state: PowerState | None = None
@@ -58,12 +60,15 @@ class InstanceUpdate:
     ipv4: tuple[str, ...] | None = None
     ipv6: tuple[str, ...] | None = None
     external_id: str | None = None
+    machine_gone: bool = False
 
     @classmethod
     def as_found(cls, info: MachineInfo | None) -> "InstanceUpdate":
         """Status and power as the hypervisor reports the machine; no machine: `error`, unknown."""
         if info is None:
-            return cls(status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN)
+            return cls(
+                status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN, machine_gone=True
+            )
         status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
         return cls(status=status, power_state=info.power)
 
@@ -71,7 +76,10 @@ class InstanceUpdate:
         out: dict[str, Any] = {}
         for name in self.__slots__:
             value = getattr(self, name)
-            if value is not None:
+            if name == "machine_gone":
+                if value:
+                    out["external_id"] = None
+            elif value is not None:
                 out[name] = list(value) if isinstance(value, tuple) else value
         return out
 

@@ -59,7 +59,8 @@ async def delete_vps(ctx: TaskContext) -> Outcome:
     await ctx.step("destroy", "Powering off and removing the machine and its disks.", 30)
     if ctx.host is not None:  # never placed: its create never ran, there is nothing to remove
         await ctx.driver.delete(ctx.machine_id)
-    return Outcome(result={"deleted": True}, instance=InstanceUpdate(power_state=PowerState.OFF))
+    gone = InstanceUpdate(power_state=PowerState.OFF, machine_gone=True)
+    return Outcome(result={"deleted": True}, instance=gone)
 
 
 async def _power(
