@@ -4,7 +4,7 @@ import re
 
 from nuage.domain.enums import InstanceStatus
 from nuage.domain.errors import ValidationFailed
-from nuage.domain.machines import is_hostname
+from nuage.domain.machines import disk_may_become, is_hostname
 
 NAME_MAX = 64
 
@@ -35,8 +35,8 @@ def validate_name(name: str) -> str:
 
 
 def check_resize(*, current_disk_gb: int, target_disk_gb: int) -> None:
-    """Disks only grow: shrinking would destroy data the guest still addresses."""
-    if target_disk_gb < current_disk_gb:
+    """The request's side of `disk_may_become`: a 400 naming the size."""
+    if not disk_may_become(current_gb=current_disk_gb, target_gb=target_disk_gb):
         raise ValidationFailed.on(
             "size_id",
             f"The target size has a {target_disk_gb} GB disk, smaller than the instance's "

@@ -40,8 +40,13 @@ def check_hostname(hostname: str) -> None:
         raise PermanentError(f"Invalid hostname {hostname!r}.", code="invalid_spec")
 
 
-def check_disk_growth(*, current_gb: int, target_gb: int) -> None:
+def disk_may_become(*, current_gb: int, target_gb: int) -> bool:
     """Disks only grow: shrinking would destroy data the guest still addresses."""
-    if target_gb < current_gb:
+    return target_gb >= current_gb
+
+
+def check_disk_growth(*, current_gb: int, target_gb: int) -> None:
+    """The driver's side of `disk_may_become`: a shrink that reached a driver is a bug upstream."""
+    if not disk_may_become(current_gb=current_gb, target_gb=target_gb):
         message = f"Disks only grow ({current_gb} GiB to {target_gb} GiB refused)."
         raise PermanentError(message, code="disk_shrink_refused")
