@@ -44,6 +44,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def create_body(**overrides: Any) -> dict[str, Any]:
+    """A valid instance-create body, with `overrides`."""
+    return {
+        "name": "web",
+        "size_id": SIZES["small"],
+        "location_id": LOCATION,
+        "image_id": IMAGES["debian"],
+        **overrides,
+    }
+
+
 @dataclass
 class Stack:
     runtime: Runtime
@@ -90,13 +101,7 @@ class Tenant:
 
     async def create_instance(self, **body: Any) -> tuple[dict[str, Any], str]:
         """Create an instance; returns its body and its create task's id."""
-        payload = {
-            "name": f"vm-{next(_counter)}",
-            "size_id": SIZES["small"],
-            "location_id": LOCATION,
-            "image_id": IMAGES["debian"],
-            **body,
-        }
+        payload = create_body(**{"name": f"vm-{next(_counter)}", **body})
         response = await self.post("/instances", json=payload)
         assert response.status_code == 201, response.text
         return response.json(), response.headers["Location"].rsplit("/", 1)[1]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import ApiKey, IdempotencyKey, Instance, InstanceTask, Project, TaskEvent
-from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant
+from tests.support import IMAGES, SIZES, Stack, Tenant, create_body
 
 LIMIT = 1_048_576  # Settings.max_body_bytes: 1 MiB
 JSON_CT = {"Content-Type": "application/json"}
@@ -145,16 +145,6 @@ class World:
             "mine": {k: mine[k] for k in ("name", "description", "tags", "size", "hostname")},
             "theirs": {k: theirs[k] for k in ("name", "description", "tags", "size", "hostname")},
         }
-
-
-def create_body(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "web",
-        "size_id": SIZES["small"],
-        "location_id": LOCATION,
-        "image_id": IMAGES["debian"],
-        **overrides,
-    }
 
 
 ENDPOINTS = [

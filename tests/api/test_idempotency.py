@@ -13,21 +13,11 @@ import sqlalchemy as sa
 from nuage.db.models import ApiKey, IdempotencyKey, Instance, InstanceTask, Project
 from nuage.domain.enums import Role
 from nuage.services import idempotency
-from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory
+from tests.support import IMAGES, SIZES, Stack, Tenant, TenantFactory, create_body
 
 pytestmark = pytest.mark.anyio
 
 REPLAYED = "Idempotent-Replayed"
-
-
-def create_body(**overrides: Any) -> dict[str, Any]:
-    return {
-        "name": "web",
-        "size_id": SIZES["small"],
-        "location_id": LOCATION,
-        "image_id": IMAGES["debian"],
-        **overrides,
-    }
 
 
 def keyed(key: str) -> dict[str, str]:
