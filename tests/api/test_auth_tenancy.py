@@ -28,7 +28,7 @@ from nuage.db.models import ApiKey, Base
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role, Scope, TaskType
-from nuage.services import api_keys, instances, security, tasks
+from nuage.services import api_keys, instances, security, task_requests, tasks
 from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
@@ -109,8 +109,13 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             session, principal, tenant.organization_id, tenant.project_id, write=True
         )
         instance, _create = await instances.create_instance(session, access, draft)
-        pending = await instances.act(session, access, instance.id, TaskType.START_VPS)
-        cancelled = await instances.act(session, access, instance.id, TaskType.REBOOT_VPS)
+        on_it = {"instance_id": instance.id}
+        pending = await task_requests.request_task(
+            session, access, TaskType.START_VPS, on_it, None, reject_if_busy=False
+        )
+        cancelled = await task_requests.request_task(
+            session, access, TaskType.REBOOT_VPS, on_it, None, reject_if_busy=False
+        )
         await tasks.cancel(session, access, cancelled.id)
         _, spare = await api_keys.create(session, tenant.user_id, name="spare", scopes=READ_WRITE)
     return Ids(

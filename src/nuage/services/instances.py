@@ -1,7 +1,6 @@
 """Instance use cases. Hardware and power changes are tasks; name, description and tags are not."""
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -113,29 +112,6 @@ async def update_instance(
         instance.tags = list(changes.tags)
     await session.flush()
     return instance
-
-
-async def act(
-    session: AsyncSession,
-    access: ProjectAccess,
-    instance_id: UUID,
-    task_type: TaskType,
-    *,
-    parameters: dict[str, Any] | None = None,
-    max_retries: int | None = None,
-    reject_if_busy: bool = False,
-) -> InstanceTask:
-    """Queue an action (start, stop, resize, delete, …) on one of the project's instances."""
-    instance = await get_instance(session, access, instance_id)
-    return await tasks.enqueue(
-        session,
-        access,
-        instance,
-        task_type,
-        parameters=parameters,
-        max_retries=max_retries,
-        reject_if_busy=reject_if_busy,
-    )
 
 
 async def _check_quota(session: AsyncSession, organization: Organization) -> None:
