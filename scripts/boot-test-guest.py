@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 import libvirt
 
-MARKER = re.compile(rb"NUAGE-BOOTED hostname=(\S+) vcpus=(\d+) mem_mb=(\d+) disk=(fresh|used|none)")
+MARKER = re.compile(rb"NUAGE-BOOTED hostname=(\S+) vcpus=(\d+) mem_mb=(\d+) disk=(fresh|used|none) boots=(\d+)")
 
 
 def domain_xml(name, uuid_, cache, disk, seed, log, vcpus, max_vcpus, mem_mb, virt_type="qemu"):
@@ -121,7 +121,7 @@ def wait_state(dom, state, timeout):
 
 
 def check_marker(m, hostname, vcpus, mem_mb, disk):
-    host, v, mem, d = (g.decode() for g in m.groups())
+    host, v, mem, d, _boots = (g.decode() for g in m.groups())
     # MemTotal is below the configured size: the kernel keeps ~34 MiB + ~1.6 % for itself.
     low = mem_mb * 0.97 - 40
     ok = host == hostname and int(v) == vcpus and low <= int(mem) <= mem_mb and d == disk

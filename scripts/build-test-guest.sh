@@ -104,10 +104,6 @@ online_cpus() {
   [ $n = 0 ] || [ -z "$1" ] || echo "NUAGE-VCPUS vcpus=$(grep -c ^processor /proc/cpuinfo)"
 }
 online_cpus
-# The tick is a read with a 0.5 s timeout on a fifo nobody writes: unlike `sleep` it forks
-# nothing, and forks are what an idle guest spends its CPU on under TCG.
-mkfifo /run/tick
-(exec 3<>/run/tick; while :; do read -r -t 0.5 _x <&3; online_cpus report; done) &
 
 # NoCloud seed: the virtio disk whose ISO9660 label is "cidata".
 hostname=localhost
@@ -124,20 +120,46 @@ else
 fi
 hostname "$hostname"
 
-# Main disk: the first virtio disk that is not the seed (normally /dev/vda). A fresh disk has no
-# signature at offset 0; on first boot we write one (fsynced before the marker line is printed).
+# Main disk: the first virtio disk that is not the seed (normally /dev/vda). Its first sector
+# holds a signature and a boot counter, rewritten (fsynced) at every boot before the marker line:
+# the disk's contents that snapshots, backups and images carry. A fresh disk has no signature.
 disk=none
+boots=0
 for d in /dev/vda /dev/vdb /dev/vdc; do
   [ -b "$d" ] && [ "$d" != "$seed" ] || continue
   if [ "$(head -c 15 "$d")" = NUAGE-DISK-USED ]; then
     disk=used
+    boots=$(head -c 512 "$d" | sed -n 's/^boots=\([0-9]*\)$/\1/p' | head -n1)
   else
-    printf 'NUAGE-DISK-USED\ninstance-id=%s\nhostname=%s\n' "$instance_id" "$hostname" |
-      dd of="$d" bs=512 count=1 conv=sync,fsync 2>/dev/null
     disk=fresh
   fi
+  boots=$((${boots:-0} + 1))
+  printf 'NUAGE-DISK-USED\ninstance-id=%s\nhostname=%s\nboots=%s\n' "$instance_id" "$hostname" "$boots" |
+    dd of="$d" bs=512 count=1 conv=sync,fsync 2>/dev/null
   break
 done
+
+# "NUAGE-DISKS vda=10G vdc=5G": every virtio disk but the seed, with its size (whole GiB as G,
+# else M), at boot and whenever a disk comes, goes or changes size. Builtins only (no forks).
+disks_seen=
+report_disks() {
+  line=NUAGE-DISKS
+  for b in /sys/block/vd*; do
+    [ -e "$b/size" ] || continue
+    name=${b##*/}
+    [ "/dev/$name" = "$seed" ] && continue
+    read -r sectors <"$b/size"
+    mib=$((sectors / 2048))
+    if [ $mib -gt 0 ] && [ $((mib % 1024)) = 0 ]; then size="$((mib / 1024))G"; else size="${mib}M"; fi
+    line="$line $name=$size"
+  done
+  [ "$line" = "$disks_seen" ] || { disks_seen=$line; echo "$line"; }
+}
+report_disks
+# The tick is a read with a 0.5 s timeout on a fifo nobody writes: unlike `sleep` it forks
+# nothing, and forks are what an idle guest spends its CPU on under TCG.
+mkfifo /run/tick
+(exec 3<>/run/tick; while :; do read -r -t 0.5 _x <&3; online_cpus report; report_disks; done) &
 
 # ACPI power button -> /etc/acpi/PWRF/00000080 (prints NUAGE-POWEROFF, poweroff -f).
 # acpid exits when its log file's directory is missing, so give it one that exists.
@@ -145,7 +167,7 @@ acpid -l /var/log/acpid.log
 
 vcpus=$(grep -c ^processor /proc/cpuinfo)
 mem_mb=$(awk '/^MemTotal:/{printf "%d", ($2 + 512) / 1024}' /proc/meminfo)
-echo "NUAGE-BOOTED hostname=$(hostname) vcpus=$vcpus mem_mb=$mem_mb disk=$disk"
+echo "NUAGE-BOOTED hostname=$(hostname) vcpus=$vcpus mem_mb=$mem_mb disk=$disk boots=$boots"
 while :; do sleep 3600; done
 EOF
 chmod +x $R/init

@@ -6,13 +6,23 @@ from pathlib import Path
 
 import pytest
 
-from nuage.domain.catalogue import CATALOGUE, TaskSpec
+from nuage.domain.catalogue import CATALOGUE, RESOURCE_STATES, TaskSpec
 from nuage.domain.enums import InstanceStatus, TaskStatus
-from nuage.domain.states import INSTANCES, TASKS, IllegalTransition, StateMachine
+from nuage.domain.states import (
+    BACKUPS,
+    IMAGES,
+    INSTANCES,
+    SNAPSHOTS,
+    TASKS,
+    VOLUMES,
+    IllegalTransition,
+    StateMachine,
+)
 
 S = InstanceStatus
 DOC = Path(__file__).resolve().parents[2] / "docs" / "task-states.md"
 LIVE = frozenset(InstanceStatus) - {S.DELETED}
+MACHINES = [TASKS, INSTANCES, SNAPSHOTS, BACKUPS, IMAGES, VOLUMES]
 
 
 def _moves(spec: TaskSpec) -> list[tuple[InstanceStatus, InstanceStatus, str]]:
@@ -65,14 +75,14 @@ def test_instances_never_skip_their_build_or_their_deletion() -> None:
     assert not INSTANCES.allows(S.RUNNING, S.BUILDING)  # reinstall keeps its status
 
 
-@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+@pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)
 def test_sources_are_the_inverse_of_transitions(machine: StateMachine[TaskStatus]) -> None:
     states = list(machine.transitions)
     for current, target in product(states, states):
         assert (current in machine.sources_of(target)) == (target in machine.transitions[current])
 
 
-@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+@pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)
 def test_every_state_is_reachable(machine: StateMachine[TaskStatus]) -> None:
     seen, todo = {machine.initial}, [machine.initial]
     while todo:
@@ -83,7 +93,7 @@ def test_every_state_is_reachable(machine: StateMachine[TaskStatus]) -> None:
     assert seen == set(machine.transitions)
 
 
-@pytest.mark.parametrize("machine", [TASKS, INSTANCES], ids=lambda m: m.noun)
+@pytest.mark.parametrize("machine", MACHINES, ids=lambda m: m.noun)
 def test_doc_diagrams_are_the_machines(machine: StateMachine[TaskStatus]) -> None:
     """If this fails, paste `machine.diagram()` into docs/task-states.md."""
     text = DOC.read_text(encoding="utf-8")
@@ -94,3 +104,19 @@ def test_doc_lists_every_instance_status() -> None:
     text = DOC.read_text(encoding="utf-8")
     for status in InstanceStatus:
         assert f"| `{status}` |" in text, status
+
+
+@pytest.mark.parametrize("spec", CATALOGUE.values(), ids=lambda s: s.task_type.value)
+def test_resource_effects_are_legal_moves_of_the_resource(spec: TaskSpec) -> None:
+    """A task's resource effects name its resource's statuses, and each move they make from the
+    status the request put the resource in is one its machine allows."""
+    effects = spec.resource_effects
+    if effects is None:
+        return
+    machine = RESOURCE_STATES[spec.resource]
+    status = type(machine.initial)
+    requested = effects.on_request or machine.initial.value
+    for target in (effects.on_success, effects.on_failure, effects.on_cancel):
+        if target is not None and target != requested:
+            assert machine.allows(status(requested), status(target)), (requested, target)
+    assert effects.id_param in spec.params.model_fields

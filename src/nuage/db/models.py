@@ -152,6 +152,18 @@ class Image(Base):
     os_name: Mapped[str] = mapped_column(sa.String(50))
     os_version: Mapped[str] = mapped_column(sa.String(50))
     is_active: Mapped[bool] = mapped_column(default=True)
+    # A custom image belongs to one project (null: the public catalogue) and lives on the host
+    # whose images directory holds its file; public images are always `available`.
+    project_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("projects.id"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(16), default="available")
+    min_disk_gb: Mapped[int] = mapped_column(sa.Integer, default=0)
+    host_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("hosts.id"), nullable=True, index=True
+    )
+    source_snapshot_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
 
@@ -211,6 +223,63 @@ class Instance(Base):
     def is_live(self) -> bool:
         """Not deleted (domain.instances.NOT_LIVE); on the class, the same test in SQL."""
         return self.status != NOT_LIVE.value
+
+
+class Snapshot(Base):
+    """A point-in-time copy of an instance's disk, kept in that disk (removed with it)."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (sa.Index("ix_snapshots_instance_created", "instance_id", "created"),)
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    instance_id: Mapped[UUID] = _fk("instances.id", index=False)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    size_gb: Mapped[int] = mapped_column(sa.Integer, default=0)
+    external_id: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Backup(Base):
+    """A full copy of an instance's disk in its host's backup store; outlives the instance."""
+
+    __tablename__ = "backups"
+    __table_args__ = (sa.Index("ix_backups_instance_created", "instance_id", "created"),)
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    instance_id: Mapped[UUID] = _fk("instances.id", index=False)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    size_gb: Mapped[int] = mapped_column(sa.Integer, default=0)
+    host_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("hosts.id"), nullable=True, index=True
+    )
+    external_id: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class Volume(Base):
+    """A block device of its own, attached to at most one instance at a time. Its tasks are
+    recorded against `last_instance_id`: the instance it is (being) attached to, or was last."""
+
+    __tablename__ = "volumes"
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    name: Mapped[str] = mapped_column(sa.String(100))
+    size_gb: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"))
+    host_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("hosts.id"), nullable=True, index=True
+    )
+    instance_id: Mapped[UUID | None] = _fk("instances.id", nullable=True)
+    last_instance_id: Mapped[UUID] = _fk("instances.id")
+    device: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    external_id: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
 
 
 class InstanceTask(Base):

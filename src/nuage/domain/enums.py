@@ -59,6 +59,42 @@ class InstanceStatus(StrEnum):
     DELETED = "deleted"
 
 
+class SnapshotStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    RESTORING = "restoring"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class BackupStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    RESTORING = "restoring"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class ImageStatus(StrEnum):
+    """A custom image's state (the public catalogue's images are always `available`)."""
+
+    CREATING = "creating"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class VolumeStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"  # detached
+    ATTACHING = "attaching"
+    IN_USE = "in-use"  # attached
+    DETACHING = "detaching"
+    RESIZING = "resizing"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
 class OnConflict(StrEnum):
     """What a request for a task wants when the instance has tasks in progress."""
 

@@ -100,6 +100,13 @@ class InstanceDeleting(Conflict):
     default_message = "The instance is being deleted; it takes no more tasks."
 
 
+class InvalidResourceState(Conflict):
+    """A snapshot, backup, image or volume is not in a status that allows the action."""
+
+    code = "invalid_resource_state"
+    default_message = "The resource is not in a state that allows this."
+
+
 class InvalidTaskState(Conflict):
     code = "invalid_task_state"
     default_message = "The task is not in a state that allows this."

@@ -1,5 +1,5 @@
-"""Every state machine of nuage, as data: tasks and instances (snapshots, volumes and the other
-resources' machines join here as they come).
+"""Every state machine of nuage, as data: tasks, instances, and the storage resources (snapshots,
+backups, custom images, volumes), whose tasks move them (`ResourceEffects` in the catalogue).
 
 A machine is a mapping from each state to the states it may move to, and one `transition()` that
 refuses a bad move with a plain sentence. Services and the engine move things only through it; the
@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from nuage.domain.enums import InstanceStatus, TaskStatus
+from nuage.domain.enums import (
+    BackupStatus,
+    ImageStatus,
+    InstanceStatus,
+    SnapshotStatus,
+    TaskStatus,
+    VolumeStatus,
+)
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -86,4 +93,61 @@ INSTANCES: StateMachine[InstanceStatus] = StateMachine(
         _I.DELETED: frozenset(),
     },
     stays_legal=True,  # a reboot leaves a running instance running
+)
+
+# A storage resource leaves its machine by removal: a task that deletes it removes its row.
+_SN = SnapshotStatus
+SNAPSHOTS: StateMachine[SnapshotStatus] = StateMachine(
+    noun="snapshot",
+    initial=_SN.CREATING,
+    transitions={
+        _SN.CREATING: frozenset({_SN.AVAILABLE, _SN.ERROR}),
+        _SN.AVAILABLE: frozenset({_SN.RESTORING, _SN.DELETING}),
+        # a failed or cancelled restore leaves the snapshot as it was
+        _SN.RESTORING: frozenset({_SN.AVAILABLE, _SN.ERROR}),
+        _SN.DELETING: frozenset({_SN.AVAILABLE, _SN.ERROR}),
+        # a retried create makes it again; an unusable one can still be deleted
+        _SN.ERROR: frozenset({_SN.CREATING, _SN.DELETING}),
+    },
+)
+
+_B = BackupStatus
+BACKUPS: StateMachine[BackupStatus] = StateMachine(
+    noun="backup",
+    initial=_B.CREATING,
+    transitions={
+        _B.CREATING: frozenset({_B.AVAILABLE, _B.ERROR}),
+        _B.AVAILABLE: frozenset({_B.RESTORING, _B.DELETING}),
+        _B.RESTORING: frozenset({_B.AVAILABLE, _B.ERROR}),
+        _B.DELETING: frozenset({_B.AVAILABLE, _B.ERROR}),
+        _B.ERROR: frozenset({_B.CREATING, _B.DELETING}),
+    },
+)
+
+_IM = ImageStatus
+IMAGES: StateMachine[ImageStatus] = StateMachine(
+    noun="image",
+    initial=_IM.CREATING,
+    transitions={
+        _IM.CREATING: frozenset({_IM.AVAILABLE, _IM.ERROR}),
+        _IM.AVAILABLE: frozenset({_IM.DELETING}),
+        _IM.DELETING: frozenset({_IM.AVAILABLE, _IM.ERROR}),
+        _IM.ERROR: frozenset({_IM.CREATING, _IM.DELETING}),
+    },
+)
+
+_V = VolumeStatus
+VOLUMES: StateMachine[VolumeStatus] = StateMachine(
+    noun="volume",
+    initial=_V.CREATING,
+    transitions={
+        _V.CREATING: frozenset({_V.IN_USE, _V.AVAILABLE, _V.ERROR}),
+        _V.AVAILABLE: frozenset({_V.ATTACHING, _V.RESIZING, _V.DELETING}),
+        _V.ATTACHING: frozenset({_V.IN_USE, _V.AVAILABLE, _V.ERROR}),
+        _V.IN_USE: frozenset({_V.DETACHING, _V.RESIZING}),
+        _V.DETACHING: frozenset({_V.AVAILABLE, _V.IN_USE, _V.ERROR}),
+        _V.RESIZING: frozenset({_V.AVAILABLE, _V.IN_USE, _V.ERROR}),
+        _V.DELETING: frozenset({_V.AVAILABLE, _V.ERROR}),
+        _V.ERROR: frozenset({_V.CREATING, _V.ATTACHING, _V.DETACHING, _V.DELETING}),
+    },
 )

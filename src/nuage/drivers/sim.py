@@ -5,9 +5,12 @@ reinstall replaces, addresses and a serial console, all persisted under `SimSett
 (layout in `sim_state`) so a new `SimDriver` over the same directory, in this process or another,
 sees the same machines. Every operation sleeps `latency_ms` first and converges when repeated.
 
-Each boot appends a few console lines and then exactly
-`NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb>`; each power-off appends
-`NUAGE-POWEROFF`.
+Its console prints what the test guest prints (scripts/README.md): each boot appends a few
+lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
+`NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb> disk=fresh|used boots=<n>`, where
+`boots` is the disk's boot counter (`MachineState.boots`, part of the disk's contents); each
+power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
+`NUAGE-DISKS` line (`report_disks`).
 
 Faults fire only when asked for, always before any state changes:
 - at random, per operation, with `transient_failure_rate` / `permanent_failure_rate`;
@@ -305,14 +308,24 @@ def _state_io() -> Iterator[None]:
 
 
 def _boot(m: MachineState) -> None:
+    disk = "used" if m.boots else "fresh"
+    m.boots += 1
     m.console += [
         f"[    0.000000] Linux version 6.1.0-nuage-sim, image {m.image}",
         f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
         f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
         f"[    3.002117] cloud-init: network up: {m.ipv4} {m.ipv6}",
-        f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}",
+        m.disks_line(),
+        f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
+        f" disk={disk} boots={m.boots}",
     ]
+
+
+def report_disks(m: MachineState) -> None:
+    """A running guest notices a disk that came, went or grew, as the test guest does."""
+    if m.power is PowerState.ON:
+        m.console.append(m.disks_line())
 
 
 def _power_on(m: MachineState) -> None:
@@ -347,6 +360,7 @@ def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
 def _reinstall(m: MachineState, image: str, hostname: str) -> None:
     check_hostname(hostname)
     m.image, m.hostname, m.disk_id, m.console = image, hostname, uuid.uuid4().hex, []
+    m.boots = 0  # a fresh disk
     if m.power is PowerState.ON:
         _boot(m)
 

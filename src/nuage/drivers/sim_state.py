@@ -92,6 +92,16 @@ class MachineState:
     external_id: str = ""  # the simulator's own id, made at create
     tags: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
+    # The main disk's contents, as the test guest keeps them on its disk: a boot counter. A copy
+    # of the disk (snapshot, backup, image) copies it; a reinstall's fresh disk starts at 0.
+    boots: int = 0
+    # Block devices beside the main disk (`vda`): attached volumes, device name -> GiB.
+    devices: dict[str, int] = field(default_factory=dict)
+
+    def disks_line(self) -> str:
+        """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
+        disks = {"vda": self.disk_gb, **self.devices}
+        return " ".join(["NUAGE-DISKS", *(f"{name}={gb}G" for name, gb in sorted(disks.items()))])
 
     def info(self) -> MachineInfo:
         return MachineInfo(

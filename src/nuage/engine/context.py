@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.models import Image, Size
+from nuage.db.models import Host, Image, Size
 from nuage.db.session import transaction
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
@@ -15,7 +15,7 @@ from nuage.drivers.base import Driver
 from nuage.drivers.capabilities import Capable, capable
 from nuage.engine import hosts, queries
 from nuage.engine.hosts import Drivers
-from nuage.engine.records import HostRecord, TaskRecord
+from nuage.engine.records import HostRecord, TaskRecord, host_record
 
 P = TypeVar("P")
 
@@ -45,6 +45,17 @@ class TaskContext:
         if self.host is None:
             raise PermanentError("The instance is not placed on a host.", code="not_placed")
         return self._drivers.for_host(self.host)
+
+    async def driver_on(self, host_id: UUID) -> Driver:
+        """The driver of a host that is not (or no longer) the instance's: where a backup, a
+        custom image or a volume lives."""
+        if self.host is not None and self.host.id == host_id:
+            return self.driver
+        async with transaction(self._sessions) as session:
+            row = await session.get(Host, host_id)
+        if row is None:
+            raise PermanentError(f"Host {host_id} is not registered.", code="host_not_found")
+        return self._drivers.for_host(host_record(row))
 
     def capable(self, need: Capable[P]) -> P:
         """The host's driver as the protocol of a capability (`ctx.capable(POWER).start(...)`);

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import TaskEvent
+from nuage.db.resources import resource_id, settle
 from nuage.domain.catalogue import TaskSpec
 from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
@@ -20,6 +21,33 @@ def status_during(record: TaskRecord, spec: TaskSpec) -> InstanceStatus:
     """The instance's status while the task runs: the spec's mark once the task started, else the
     status it had when the task was claimed (tasks of one instance run one at a time)."""
     return spec.effects.while_running or record.instance.status
+
+
+async def settle_resource(
+    session: AsyncSession,
+    record: TaskRecord,
+    spec: TaskSpec,
+    status: str | None,
+    values: dict[str, Any] | None = None,
+    *,
+    remove: bool = False,
+) -> None:
+    """The task's end on the storage resource it acts on, if its spec names one."""
+    effects = spec.resource_effects
+    row_id = None if effects is None else resource_id(effects, record.parameters)
+    if row_id is not None:
+        await settle(session, spec.resource, row_id, status, values, remove=remove)
+
+
+def resource_after_error(spec: TaskSpec, error: TaskError) -> str | None:
+    """The resource's status after the task failed, was cancelled, or found its instance's
+    precondition unmet (then it changed nothing: as if cancelled before it ran)."""
+    effects = spec.resource_effects
+    if effects is None:
+        return None
+    if isinstance(error, InvalidInstanceState | TaskCancelled):
+        return effects.on_cancel
+    return effects.on_failure
 
 
 def success_values(record: TaskRecord, spec: TaskSpec, outcome: Outcome) -> dict[str, Any]:
@@ -97,6 +125,11 @@ async def complete(
         await queries.set_instance(
             session, record.instance.id, success_values(record, spec, outcome)
         )
+        values = dict(outcome.resource)
+        effects = spec.resource_effects
+        status = values.pop("status", None) or (effects.on_success if effects else None)
+        remove = effects is not None and effects.delete_on_success
+        await settle_resource(session, record, spec, status, values, remove=remove)
     return done
 
 
@@ -163,4 +196,5 @@ async def fail(
     if done:
         values = after_error_values(record, spec, status_after, settled)
         await queries.set_instance(session, record.instance.id, values)
+        await settle_resource(session, record, spec, resource_after_error(spec, error))
     return done

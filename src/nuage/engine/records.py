@@ -88,6 +88,9 @@ class InstanceUpdate:
 class Outcome:
     result: dict[str, Any]
     instance: InstanceUpdate
+    # Values for the row of the storage resource the task acts on (its spec's
+    # `resource_effects`), e.g. {"size_gb": 3}; a "status" here overrides `on_success`.
+    resource: dict[str, Any] = field(default_factory=dict)
 
 
 def host_record(row: Host) -> HostRecord:

@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
+from nuage.db.resources import may_become, resource_id, resource_row, settle
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT, TaskSpec, spec_for
 from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
 from nuage.domain.errors import (
     InstanceBusy,
     InstanceDeleting,
+    InvalidResourceState,
     InvalidTaskState,
     NotFound,
     TaskTypeNotSupported,
@@ -72,12 +74,13 @@ async def enqueue(
     busy, unless the caller asked for that (`on_conflict=reject`)."""
     spec = supported_spec(task_type)
     authorize(access, spec.permission)
-    await _check_accepts_tasks(session, instance, reject_if_busy=reject_if_busy)
+    await _check_accepts_tasks(session, instance, spec, reject_if_busy=reject_if_busy)
     await check_capability(session, instance, spec.capability)
     if validated:
         params = dict(parameters or {})
     else:
         params = await validate_parameters(session, spec, instance, parameters)
+    await _mark_resource_requested(session, access, spec, params)
     retries = spec.default_max_retries if max_retries is None else max_retries
     if not 0 <= retries <= MAX_RETRIES_LIMIT:
         raise ValidationFailed.on(
@@ -109,10 +112,30 @@ def supported_spec(task_type: TaskType) -> TaskSpec:
     return spec
 
 
-async def _check_accepts_tasks(
-    session: AsyncSession, instance: Instance, *, reject_if_busy: bool
+async def _mark_resource_requested(
+    session: AsyncSession, access: ProjectAccess, spec: TaskSpec, params: dict[str, Any]
 ) -> None:
-    if not instance.is_live:
+    """The spec's `on_request` status on the resource the task names (see ResourceEffects)."""
+    effects = spec.resource_effects
+    row_id = None if effects is None else resource_id(effects, params)
+    if effects is None or effects.on_request is None or row_id is None:
+        return
+    row = await resource_row(session, spec.resource, row_id)
+    if row is None or row.project_id != access.project.id:
+        raise NotFound()
+    if not may_become(spec.resource, row, effects.on_request):
+        raise InvalidResourceState(
+            f"The {spec.resource} is {row.status}: it cannot be {effects.on_request}."
+        )
+    row.status = effects.on_request
+
+
+async def _check_accepts_tasks(
+    session: AsyncSession, instance: Instance, spec: TaskSpec, *, reject_if_busy: bool
+) -> None:
+    # A deleted instance's leftovers (backups, images, detached volumes) still take the tasks
+    # recorded against it: the types that allow `deleted` among their preconditions.
+    if not instance.is_live and InstanceStatus.DELETED not in spec.requires:
         raise NotFound()
     active = (
         await session.scalars(
@@ -218,6 +241,10 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
         after = spec.effects.status_after_cancel(current)
         if after is not None:
             task.instance.status = INSTANCES.transition(current, after).value
+        effects = spec.resource_effects
+        row_id = None if effects is None else resource_id(effects, task.parameters)
+        if effects is not None and row_id is not None:
+            await settle(session, spec.resource, row_id, effects.on_cancel)
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
         )

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from nuage.domain.capabilities import Capability
 from nuage.domain.enums import InstanceStatus, TaskType
 from nuage.domain.permissions import Permission
+from nuage.domain.states import BACKUPS, IMAGES, SNAPSHOTS, VOLUMES, StateMachine
 from nuage.domain.text import check_storable_text
 
 DEFAULT_MAX_RETRIES = 3
@@ -60,6 +61,15 @@ class Resource(StrEnum):
     FIREWALL = "firewall"
     SOFTWARE = "software"
     CONSOLE = "console"
+
+
+# The storage resources' own state machines (an instance's is INSTANCES).
+RESOURCE_STATES: Mapping[Resource, StateMachine[Any]] = {
+    Resource.SNAPSHOT: SNAPSHOTS,
+    Resource.BACKUP: BACKUPS,
+    Resource.IMAGE: IMAGES,
+    Resource.VOLUME: VOLUMES,
+}
 
 
 class Entry(StrEnum):
@@ -135,6 +145,28 @@ class Effects:
 
 
 @dataclass(frozen=True, slots=True)
+class ResourceEffects:
+    """What a task does to the status of the storage resource it acts on (a snapshot, backup,
+    image or volume: the spec's `resource`), the row whose id is `params[id_param]`. Statuses are
+    that resource's (`RESOURCE_STATES`); None leaves the status as it is.
+
+    `on_request` is set in the transaction that queues the task (and again by a retry), refused
+    with 409 `invalid_resource_state` when the resource's machine forbids it (a row already in
+    that status takes the task: it queues behind the one that put it there). The engine writes
+    `on_success` (or removes the row, `delete_on_success`) with the handler's
+    `Outcome.resource` values, `on_failure` when the task fails, and `on_cancel` when it is
+    cancelled or finds its instance's precondition unmet (it changed nothing), each in the
+    task's terminal transaction; a cancel of a task that never ran applies `on_cancel` too."""
+
+    id_param: str
+    on_request: str | None = None
+    on_success: str | None = None
+    on_failure: str | None = None
+    on_cancel: str | None = None
+    delete_on_success: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """How a type is asked for over HTTP. `path` is under the project's compute path
     (`/v1/organizations/{organization_id}/projects/{project_id}/compute`). Its ids find the
@@ -176,6 +208,7 @@ class TaskSpec:
     )  # the instance's status when the task starts to run
     effects: Effects = Effects()
     secret_result: frozenset[str] = frozenset()  # result keys shown to the task's creator only
+    resource_effects: ResourceEffects | None = None  # a storage resource's status moves
     route: Route | None = None  # None: queued through the generic POST …/tasks only
     generic: bool = True  # may be asked for through POST …/tasks
     cancellable: bool = True  # may be cancelled while running
