@@ -67,6 +67,17 @@ class MachineInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class VolumeInfo:
+    """What a volume is, as the hypervisor reports it. Size in GiB."""
+
+    volume_id: str
+    size_gb: int
+    external_id: str  # the hypervisor's own name of the volume (libvirt: its file's path)
+    machine_id: str | None = None  # the machine it is attached to
+    device: str | None = None  # its device on that machine (vdc, vdd, …)
+
+
+@dataclass(frozen=True, slots=True)
 class HostSetup:
     """What a driver is built from for one registered host."""
 

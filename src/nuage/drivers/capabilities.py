@@ -4,7 +4,7 @@
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
 without implementing it). Capabilities without a binding here (snapshots, backups, images,
-volumes, addresses, networks, firewall, software, config) have no operations yet: the issues
+addresses, networks, firewall, software, config) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 from nuage.domain.capabilities import Capability
 from nuage.domain.errors import PermanentError
 
-from .base import Driver, MachineInfo
+from .base import Driver, MachineInfo, VolumeInfo
 
 
 @runtime_checkable
@@ -67,6 +67,37 @@ class VncConsole(Protocol):
         ...
 
 
+@runtime_checkable
+class VolumeStorage(Protocol):
+    """Volumes: disks apart from any machine, attached to at most one machine at a time as a
+    virtio disk (`domain.volumes`: ids, sizes, devices). Each operation converges when repeated."""
+
+    async def create_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        """Make an empty, detached volume; an existing one is returned unchanged."""
+        ...
+
+    async def attach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        """Plug the volume into the machine (live while it runs) at its first free device;
+        attached to it already: unchanged; attached elsewhere: PermanentError `volume_in_use`."""
+        ...
+
+    async def detach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        """Unplug the volume from the machine (live while it runs); not attached: unchanged."""
+        ...
+
+    async def resize_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        """Grow the volume (live while its machine runs); shrinking: `disk_shrink_refused`."""
+        ...
+
+    async def delete_volume(self, volume_id: str) -> None:
+        """Remove a detached volume; missing is not an error; attached: `volume_in_use`."""
+        ...
+
+    async def inspect_volume(self, volume_id: str) -> VolumeInfo | None:
+        """The volume's current state, or None if the hypervisor has no such volume."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -85,8 +116,9 @@ RESIZE = Capable[Resizing](Capability.RESIZE, Resizing)
 REINSTALL = Capable[Reinstalling](Capability.REINSTALL, Reinstalling)
 HOSTNAME = Capable[HostnameSetting](Capability.HOSTNAME, HostnameSetting)
 CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
+VOLUMES = Capable[VolumeStorage](Capability.VOLUMES, VolumeStorage)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
-    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE)
+    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES)
 }
 
 

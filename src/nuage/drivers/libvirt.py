@@ -18,6 +18,8 @@ Behaviour matches the Driver protocol and the simulated driver, error codes incl
 - `set_hostname` of a running machine power-cycles it gracefully (ACPI shutdown, then start):
   QEMU keeps the old seed file open across a reboot, a new QEMU process reads the new one.
 - Resizing needs the machine off (vCPU unplug does not complete live); disks only grow.
+- Volumes are qcow2 files of the host, hot-plugged as virtio disks from vdc on, grown live with
+  `blockresize` (`libvirt_volumes`); every definition the driver writes keeps them attached.
 
 Errors are translated at this boundary: no such domain → PermanentError `machine_not_found`; a
 host that cannot be reached (connection refused or lost, RPC failure) → TransientError
@@ -43,8 +45,9 @@ from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
 from nuage.domain.machines import check_disk_growth, check_machine_id
+from nuage.domain.volumes import check_volume_id
 
-from .base import HostSetup, MachineInfo, MachineSpec
+from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .libvirt_connection import Connection
 from .libvirt_domain import (
     Hardware,
@@ -67,6 +70,7 @@ from .libvirt_files import (
     write_seed,
 )
 from .libvirt_settings import LibvirtSettings, settings_for_host
+from .libvirt_volumes import LibvirtVolumes
 
 T = TypeVar("T")
 Domain = Any  # libvirt.virDomain: the binding has no type stubs
@@ -88,6 +92,7 @@ class LibvirtDriver:
         self.settings = settings
         self._conn = Connection(settings.uri)
         self._lv = self._conn.lv  # the libvirt module: constants, libvirtError
+        self._volumes = LibvirtVolumes(self._conn, settings.state_dir)
         self._hw = Hardware(
             domain_type=settings.domain_type,
             machine=settings.machine,
@@ -160,6 +165,38 @@ class LibvirtDriver:
 
     async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
         return await self._operate(machine_id, lambda d, f: self._rename(d, f, hostname))
+
+    # Volumes (`libvirt_volumes`): qcow2 files of this host, hot-plugged as virtio disks.
+
+    async def create_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        check_volume_id(volume_id)
+        return await self._call(self._volumes.create, volume_id, size_gb)
+
+    async def attach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        check_volume_id(volume_id)
+        check_machine_id(machine_id)
+        dom = await self._call(self._require, machine_id)
+        return await self._call(self._volumes.attach, volume_id, machine_id, dom)
+
+    async def detach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        check_volume_id(volume_id)
+        check_machine_id(machine_id)
+        dom = await self._call(self._lookup, machine_id)
+        if dom is None:  # a machine that is gone holds nothing
+            return await self._call(self._volumes.info, volume_id)
+        return await self._call(self._volumes.detach, volume_id, dom)
+
+    async def resize_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        check_volume_id(volume_id)
+        return await self._call(self._volumes.resize, volume_id, size_gb)
+
+    async def delete_volume(self, volume_id: str) -> None:
+        check_volume_id(volume_id)
+        await self._call(self._volumes.delete, volume_id)
+
+    async def inspect_volume(self, volume_id: str) -> VolumeInfo | None:
+        check_volume_id(volume_id)
+        return await self._call(self._volumes.inspect, volume_id)
 
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)

@@ -32,6 +32,7 @@ class MachineConfig:
     vcpu: int
     ram_mb: int
     disk_gb: int
+    volumes: tuple[tuple[str, Path], ...] = ()  # attached volumes: (device, file), vdc on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -97,6 +98,7 @@ def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, l
       <target dev='vdb' bus='virtio'/>
       <readonly/>
     </disk>
+    {"".join(volume_disk_xml(device, path) for device, path in config.volumes)}
     <controller type='usb' model='none'/>
     <serial type='pty'>
       <log file={_q(log)} append='on'/>
@@ -135,7 +137,28 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         vcpu=int(vcpu.get("current") or vcpu.text or 0),
         ram_mb=round(int(memory.text or 0) * _KIB_PER.get(unit, 1) / 1024),
         disk_gb=int(field("disk-gb") or 0),
+        volumes=tuple(volume_disks(xml).items()),
     )
+
+
+def volume_disk_xml(device: str, path: Path) -> str:
+    """An attached volume: a qcow2 file as virtio disk `device`."""
+    return (
+        f"<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        f"<source file={_q(path)}/><target dev={_q(device)} bus='virtio'/></disk>"
+    )
+
+
+def volume_disks(xml: str) -> dict[str, Path]:
+    """The volumes a domain's XML attaches, by device: its file disks other than vda and vdb."""
+    found = {}
+    for disk in ET.fromstring(xml).iterfind("./devices/disk[@device='disk']"):
+        target, source = disk.find("target"), disk.find("source")
+        device = None if target is None else target.get("dev")
+        path = None if source is None else source.get("file")
+        if device and path and device not in ("vda", "vdb"):
+            found[device] = Path(path)
+    return found
 
 
 def _metadata(config: MachineConfig) -> str:

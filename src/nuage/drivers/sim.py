@@ -10,7 +10,7 @@ lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
 `NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb> disk=fresh|used boots=<n>`, where
 `boots` is the disk's boot counter (`MachineState.boots`, part of the disk's contents); each
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
-`NUAGE-DISKS` line (`report_disks`).
+`NUAGE-DISKS` line (`sim_volumes.report_disks`).
 
 Faults fire only when asked for, always before any state changes:
 - at random, per operation, with `transient_failure_rate` / `permanent_failure_rate`;
@@ -34,7 +34,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 from nuage.config import Settings
 from nuage.domain.capabilities import Capability
@@ -43,8 +43,9 @@ from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
 from nuage.domain.host_configs import SimConfig
 from nuage.domain.machines import check_disk_growth, check_hostname, check_machine_id, check_sizes
+from nuage.domain.volumes import check_volume_id
 
-from .base import HostSetup, MachineInfo, MachineSpec
+from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .sim_state import (
     AddressStore,
     FaultKind,
@@ -57,6 +58,9 @@ from .sim_state import (
     parse_fail_tags,
     utc_now,
 )
+from .sim_volumes import SimVolumes
+
+T = TypeVar("T")
 
 POWEROFF_LINE = "NUAGE-POWEROFF"
 _NEEDS: dict[str, Capability] = {
@@ -64,6 +68,10 @@ _NEEDS: dict[str, Capability] = {
     "resize": Capability.RESIZE,
     "reinstall": Capability.REINSTALL,
     "set_hostname": Capability.HOSTNAME,
+    **dict.fromkeys(
+        ("create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"),
+        Capability.VOLUMES,
+    ),
 }
 
 
@@ -97,6 +105,7 @@ class SimDriver:
         self._faults = FaultStore(settings.state_dir)
         self._ops = OpLog(settings.state_dir)
         self._addresses = AddressStore(settings.state_dir)
+        self._volumes = SimVolumes(settings.state_dir, self._machines)
         self._rng = random.Random(settings.seed)
 
     @classmethod
@@ -197,6 +206,33 @@ class SimDriver:
     async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
         return await self._change("set_hostname", machine_id, lambda m: _rename(m, hostname))
 
+    # Volumes (`sim_volumes`): faults and the operation log are keyed by the volume's id.
+
+    async def create_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        return await self._on_volume("create_volume", volume_id, self._volumes.create, size_gb)
+
+    async def attach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        check_machine_id(machine_id)
+        return await self._on_volume("attach_volume", volume_id, self._volumes.attach, machine_id)
+
+    async def detach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
+        check_machine_id(machine_id)
+        return await self._on_volume("detach_volume", volume_id, self._volumes.detach, machine_id)
+
+    async def resize_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
+        return await self._on_volume("resize_volume", volume_id, self._volumes.resize, size_gb)
+
+    async def delete_volume(self, volume_id: str) -> None:
+        check_volume_id(volume_id)
+        async with self._operation("delete_volume", volume_id):
+            self._volumes.delete(volume_id)
+
+    async def inspect_volume(self, volume_id: str) -> VolumeInfo | None:
+        check_volume_id(volume_id)
+        await self._latency()
+        with _state_io():
+            return self._volumes.inspect(volume_id)
+
     async def close(self) -> None:
         return None
 
@@ -230,6 +266,13 @@ class SimDriver:
             change(machine)
             self._machines.save(machine)
             return machine.info()
+
+    async def _on_volume(
+        self, operation: str, volume_id: str, change: Callable[[str, T], VolumeInfo], arg: T
+    ) -> VolumeInfo:
+        check_volume_id(volume_id)
+        async with self._operation(operation, volume_id):
+            return change(volume_id, arg)
 
     @asynccontextmanager
     async def _operation(
@@ -320,12 +363,6 @@ def _boot(m: MachineState) -> None:
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
         f" disk={disk} boots={m.boots}",
     ]
-
-
-def report_disks(m: MachineState) -> None:
-    """A running guest notices a disk that came, went or grew, as the test guest does."""
-    if m.power is PowerState.ON:
-        m.console.append(m.disks_line())
 
 
 def _power_on(m: MachineState) -> None:

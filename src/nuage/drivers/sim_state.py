@@ -4,6 +4,7 @@ Layout under the state directory, one set of files per machine and no shared fil
 several processes may share the directory as long as each touches distinct machines:
 
     machines/<machine_id>.json   the machine (replaced atomically: temp file + os.replace)
+    volumes/<volume_id>.json     a volume (see `sim_volumes`)
     faults/<machine_id>.json     injected faults still to fire (replaced atomically)
     ops/<machine_id>.jsonl       one JSON line per operation (O_APPEND, one write per line)
     addresses/<ipv4>             the id of the machine holding that address (created O_EXCL)
@@ -17,7 +18,7 @@ import ipaddress
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ FaultKind = Literal["transient", "permanent"]
 OPERATIONS = frozenset(
     {"create", "delete", "start", "stop", "shutdown", "reboot", "reset", "resize", "reinstall"}
     | {"set_hostname"}
+    | {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
@@ -69,11 +71,18 @@ def write_json_atomic(path: Path, data: object) -> None:
         raise
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: Path) -> dict[str, Any] | None:
     try:
         return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
+
+
+@dataclass
+class AttachedVolume:
+    device: str  # vdc, vdd, …
+    volume_id: str
+    size_gb: int
 
 
 @dataclass
@@ -95,8 +104,13 @@ class MachineState:
     # The main disk's contents, as the test guest keeps them on its disk: a boot counter. A copy
     # of the disk (snapshot, backup, image) copies it; a reinstall's fresh disk starts at 0.
     boots: int = 0
-    # Block devices beside the main disk (`vda`): attached volumes, device name -> GiB.
-    devices: dict[str, int] = field(default_factory=dict)
+    # Attached volumes: the one record of which machine holds a volume (`sim_volumes`).
+    volumes: list[AttachedVolume] = field(default_factory=list)
+
+    @property
+    def devices(self) -> dict[str, int]:
+        """Block devices beside the main disk (`vda`): attached volumes, device name -> GiB."""
+        return {v.device: v.size_gb for v in self.volumes}
 
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
@@ -120,7 +134,8 @@ class MachineState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MachineState":
-        return cls(**{**data, "power": PowerState(data["power"])})
+        volumes = [AttachedVolume(**v) for v in data.get("volumes", [])]
+        return cls(**{**data, "power": PowerState(data["power"]), "volumes": volumes})
 
 
 class MachineStore:
@@ -133,7 +148,7 @@ class MachineStore:
         return self._dir / f"{machine_id}.json"
 
     def load(self, machine_id: str) -> MachineState | None:
-        data = _read_json(self.path(machine_id))
+        data = read_json(self.path(machine_id))
         return None if data is None else MachineState.from_dict(data)
 
     def save(self, machine: MachineState) -> None:
@@ -141,6 +156,13 @@ class MachineStore:
 
     def remove(self, machine_id: str) -> None:
         self.path(machine_id).unlink(missing_ok=True)
+
+    def all(self) -> Iterator[MachineState]:
+        """Every machine; one deleted meanwhile is left out."""
+        for path in sorted(self._dir.glob("*.json")):
+            machine = self.load(path.stem)
+            if machine is not None:
+                yield machine
 
 
 @dataclass
@@ -192,7 +214,7 @@ class FaultStore:
         return self._dir / f"{machine_id}.json"
 
     def _load(self, machine_id: str) -> tuple[list[Fault], bool]:
-        data = _read_json(self._path(machine_id)) or {}
+        data = read_json(self._path(machine_id)) or {}
         faults = [Fault(**f) for f in data.get("faults", [])]
         return faults, bool(data.get("tag_faults_registered", False))
 
