@@ -39,6 +39,8 @@ class Settings:
     libvirt_domain_type: str = "qemu"
     libvirt_boot_marker: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()  # from a comma-separated list
+    volume_quota_count: int = 20  # volumes per project
+    volume_quota_gb: int = 2_000  # their total size per project, GiB
 
     @property
     def sim_state_dir(self) -> Path:

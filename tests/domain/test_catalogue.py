@@ -14,6 +14,7 @@ from nuage.domain.catalogue import (
     Params,
     ReinstallParams,
     ResizeParams,
+    Resource,
     spec_for,
 )
 from nuage.domain.enums import InstanceStatus, TaskType
@@ -31,6 +32,7 @@ SUPPORTED = {
     "change_hostname",
     "sync_vps_state",
 }
+SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
 
 
 def test_every_task_type_has_a_spec() -> None:
@@ -50,7 +52,9 @@ def test_exactly_the_issue_types_are_supported() -> None:
 def test_create_is_only_queued_by_its_own_endpoint() -> None:
     assert not spec_for(TaskType.CREATE_VPS).generic
     others = {t for t, spec in CATALOGUE.items() if spec.supported and not spec.generic}
-    assert others == {TaskType.CREATE_VPS}
+    # A volume's tasks need its row and the instance the row names: their own routes only.
+    volume_types = {t for t, spec in CATALOGUE.items() if spec.resource is Resource.VOLUME}
+    assert others == {TaskType.CREATE_VPS} | volume_types
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

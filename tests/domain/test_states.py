@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nuage.domain.catalogue import CATALOGUE, RESOURCE_STATES, TaskSpec
+from nuage.domain.catalogue import AT_REST, CATALOGUE, RESOURCE_STATES, Resource, TaskSpec
 from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.states import (
     BACKUPS,
@@ -51,8 +51,10 @@ def test_every_catalogue_effect_is_a_legal_instance_transition(spec: TaskSpec) -
 
 
 def test_a_spec_only_requires_live_statuses() -> None:
+    """But a deleted instance's leftovers (its detached volumes) still take their tasks."""
     for spec in CATALOGUE.values():
-        assert spec.requires <= LIVE, spec.task_type
+        leftovers = {S.DELETED} if spec.resource is not Resource.INSTANCE else set()
+        assert spec.requires <= LIVE | leftovers, spec.task_type
 
 
 def test_a_deleted_instance_goes_nowhere() -> None:
@@ -117,6 +119,9 @@ def test_resource_effects_are_legal_moves_of_the_resource(spec: TaskSpec) -> Non
     status = type(machine.initial)
     requested = effects.on_request or machine.initial.value
     for target in (effects.on_success, effects.on_failure, effects.on_cancel):
-        if target is not None and target != requested:
+        if target == AT_REST:  # a volume's in-use or available, whichever its row says
+            rests = {"in-use", "available"} if spec.resource is Resource.VOLUME else {"available"}
+            assert all(machine.allows(status(requested), status(s)) for s in rests), requested
+        elif target is not None and target != requested:
             assert machine.allows(status(requested), status(target)), (requested, target)
     assert effects.id_param in spec.params.model_fields

@@ -16,6 +16,7 @@ from nuage.api.routers import (
     organizations,
     task_routes,
     tasks,
+    volumes,
 )
 from nuage.api.runtime import Runtime
 from nuage.api.writes import Replay, replay_handler
@@ -53,6 +54,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         task_routes.router,
         tasks.router,
         admin_hosts.router,
+        volumes.router,
     ):
         app.include_router(router)
     errors.install(app)

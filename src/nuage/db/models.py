@@ -281,6 +281,8 @@ class Volume(Base):
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
 
+    location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+
 
 class InstanceTask(Base):
     """A task row is both the record of a change and its place in the queue.

@@ -9,7 +9,8 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Backup, Image, Snapshot, Volume
-from nuage.domain.catalogue import RESOURCE_STATES, Resource, ResourceEffects
+from nuage.domain.catalogue import AT_REST, RESOURCE_STATES, Resource, ResourceEffects
+from nuage.domain.enums import VolumeStatus
 
 ResourceRow = Snapshot | Backup | Image | Volume
 RESOURCE_MODELS: Mapping[Resource, type[ResourceRow]] = {
@@ -64,5 +65,15 @@ async def settle(
         return
     for name, value in (values or {}).items():
         setattr(row, name, value)
+    if status == AT_REST:
+        status = at_rest(row)
     if status is not None and may_become(resource, row, status):
         row.status = status
+
+
+def at_rest(row: ResourceRow) -> str:
+    """Where a resource rests between its tasks (`AT_REST`): a volume is in use while attached;
+    the others are available."""
+    if isinstance(row, Volume):
+        return VolumeStatus.IN_USE if row.instance_id is not None else VolumeStatus.AVAILABLE
+    return "available"

@@ -7,10 +7,11 @@ NuageError
 ├── ValidationFailed           invalid              (carries DRF-style field errors)
 ├── TaskTypeNotSupported       task_type_not_supported
 ├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
-├── QuotaExceeded              quota_exceeded
+├── QuotaExceeded              quota_exceeded, volume_quota_exceeded
 ├── Conflict                   conflict
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting
+│   ├── VolumeElsewhere        volume_elsewhere  (another location or host than the instance)
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
 ├── DatabaseUnavailable        database_unavailable
@@ -98,6 +99,11 @@ class InstanceBusy(Conflict):
 class InstanceDeleting(Conflict):
     code = "instance_deleting"
     default_message = "The instance is being deleted; it takes no more tasks."
+
+
+class VolumeElsewhere(Conflict):
+    code = "volume_elsewhere"
+    default_message = "The volume is not on the instance's host: it cannot be attached there."
 
 
 class InvalidResourceState(Conflict):

@@ -2,12 +2,13 @@
 instance's host, place a new instance, and look up catalogue entries. Every write is guarded by
 the worker's lease."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.models import Host, Image, Size
+from nuage.db.models import Host, Image, Size, Volume
 from nuage.db.session import transaction
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
@@ -79,12 +80,16 @@ class TaskContext:
         progress: int | None = None,
         *,
         instance: dict[str, Any] | None = None,
+        write: Callable[[AsyncSession], Awaitable[None]] | None = None,
     ) -> None:
-        """Log a step (and, in the same transaction, set `instance` values on the instance); a
-        safe point: if a cancel was requested, the task stops here."""
+        """Log a step (and, in the same transaction, set `instance` values on the instance and
+        run `write`, guarded by the lease like the step); a safe point: if a cancel was
+        requested, the task stops here."""
         async with transaction(self._sessions) as session:
             if instance:
                 await queries.set_instance(session, self.record.instance.id, instance)
+            if write is not None:
+                await write(session)
             cancel = await queries.record_step(
                 session,
                 self.record.id,
@@ -104,3 +109,15 @@ class TaskContext:
     async def image(self, image_id: UUID) -> Image:
         async with transaction(self._sessions) as session:
             return await queries.image_row(session, image_id)
+
+    async def volume(self, volume_id: UUID) -> Volume:
+        """The volume's row; PermanentError `volume_not_found` if it was removed meanwhile."""
+        async with transaction(self._sessions) as session:
+            row = await queries.volume_row(session, volume_id)
+        if row is None:
+            raise PermanentError(f"No volume {volume_id}.", code="volume_not_found")
+        return row
+
+    async def attached_volumes(self) -> list[Volume]:
+        async with transaction(self._sessions) as session:
+            return await queries.attached_volumes(session, self.record.instance.id)

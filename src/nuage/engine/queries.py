@@ -11,10 +11,10 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent
+from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent, Volume
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.types import utcnow
-from nuage.domain.enums import TaskStatus
+from nuage.domain.enums import TaskStatus, VolumeStatus
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
 
@@ -280,3 +280,24 @@ async def image_row(session: AsyncSession, image_id: UUID) -> Image:
     if image is None:
         raise LookupError(f"image {image_id}")
     return image
+
+
+async def volume_row(session: AsyncSession, volume_id: UUID) -> Volume | None:
+    return await session.get(Volume, volume_id, populate_existing=True)
+
+
+async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Volume]:
+    """The volumes attached to an instance, in the order they were made."""
+    stmt = sa.select(Volume).where(Volume.instance_id == instance_id).order_by(Volume.created)
+    return list((await session.scalars(stmt)).all())
+
+
+async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: bool) -> None:
+    """The volumes of a deleted instance: removed, or detached and available (still recorded
+    against it through `last_instance_id`)."""
+    attached = Volume.instance_id == instance_id
+    if remove:
+        await session.execute(sa.delete(Volume).where(attached))
+        return
+    detached = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
+    await session.execute(sa.update(Volume).where(attached).values(**detached))

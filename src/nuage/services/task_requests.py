@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.catalogue import Resource, spec_for
 from nuage.domain.enums import TaskType
-from nuage.services import instances, tasks
+from nuage.services import instances, tasks, volumes
 from nuage.services.access import ProjectAccess
 
 Target = Callable[[AsyncSession, ProjectAccess, Mapping[str, UUID]], Awaitable[Instance]]
@@ -26,8 +26,18 @@ async def _instance(
     return await instances.get_instance(session, access, ids["instance_id"])
 
 
+async def _volume_instance(
+    session: AsyncSession, access: ProjectAccess, ids: Mapping[str, UUID]
+) -> Instance:
+    volume = await volumes.get_volume(session, access, ids["volume_id"])
+    return await volumes.instance_for(session, volume)
+
+
 # The instance a task on each resource is recorded against, from its route's named ids.
-TARGETS: Mapping[Resource, Target] = {Resource.INSTANCE: _instance}
+TARGETS: Mapping[Resource, Target] = {
+    Resource.INSTANCE: _instance,
+    Resource.VOLUME: _volume_instance,
+}
 
 
 async def request_task(

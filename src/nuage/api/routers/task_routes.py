@@ -3,17 +3,18 @@ generated `Route`. Each answers 202 with the task and a `Location` header.
 
 An endpoint's inputs are in its signature (built with `inspect.Signature`): its path ids, its
 body (the spec's parameters model, so the OpenAPI document shows each action's own schema), the
-caller's access (read or write, from the spec's permission), `Idempotency-Key` on a POST, and
-`?on_conflict=`.
+caller's access (read or write, from the spec's permission), `Idempotency-Key` on a POST,
+`?on_conflict=`, and the parameters of a `query` route (given only when not their default).
 """
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, create_model
+from pydantic.fields import FieldInfo
 
 from nuage.api.deps import ReadAccess, SessionDep, WriteAccess
 from nuage.api.routers.instances import PREFIX, OnConflict, task_accepted
@@ -54,10 +55,24 @@ def body_model(spec: TaskSpec, route: Route) -> type[BaseModel]:
     return model
 
 
+def _query(spec: TaskSpec, route: Route) -> dict[str, FieldInfo]:
+    """The parameters a route takes from its query string (none unless `route.query`)."""
+    return dict(body_model(spec, route).model_fields) if route.query else {}
+
+
 def _parameters(spec: TaskSpec, route: Route) -> list[inspect.Parameter]:
     ids = [_P(name, _P.POSITIONAL_OR_KEYWORD, annotation=UUID) for name in route.ids]
     body_type = body_model(spec, route)
     body = [_P("body", _P.POSITIONAL_OR_KEYWORD, annotation=body_type)] if route.body else []
+    query = [
+        _P(
+            name,
+            _P.KEYWORD_ONLY,
+            annotation=Annotated[field.annotation, Query(description=field.description)],
+            default=field.default,
+        )
+        for name, field in _query(spec, route).items()
+    ]
     access = ReadAccess if spec.permission is Permission.READ else WriteAccess
     idem = [_P("idem", _P.POSITIONAL_OR_KEYWORD, annotation=IdempotencyDep)]
     return [
@@ -73,20 +88,24 @@ def _parameters(spec: TaskSpec, route: Route) -> list[inspect.Parameter]:
             annotation=OnConflict,
             default=enums.OnConflict.QUEUE,
         ),
+        *query,
     ]
 
 
 def endpoint_for(spec: TaskSpec, route: Route) -> Endpoint:
     """The endpoint that queues `spec`'s type, named and documented by its route."""
 
+    query = _query(spec, route)
+
     async def endpoint(**values: Any) -> Response:
         body = values.get("body")
+        given = {name: values[name] for name, f in query.items() if values[name] != f.default}
         task = await request_task(
             values["session"],
             values["access"],
             spec.task_type,
             route.named({name: values[name] for name in route.ids}),
-            body.model_dump(mode="json") if body is not None else None,
+            body.model_dump(mode="json") if body is not None else given or None,
             reject_if_busy=values["on_conflict"] is enums.OnConflict.REJECT,
         )
         return await task_accepted(

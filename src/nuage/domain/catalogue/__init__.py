@@ -16,6 +16,7 @@ from nuage.domain.catalogue.instances import (
 )
 from nuage.domain.catalogue.planned import PLANNED_SPECS
 from nuage.domain.catalogue.spec import (
+    AT_REST,
     DEFAULT_MAX_RETRIES,
     MAX_RETRIES_LIMIT,
     RESOURCE_STATES,
@@ -33,9 +34,11 @@ from nuage.domain.catalogue.spec import (
     SizeFacts,
     TaskSpec,
 )
+from nuage.domain.catalogue.volumes import VOLUME_SPECS
 from nuage.domain.enums import TaskType
 
 __all__ = [
+    "AT_REST",
     "CATALOGUE",
     "DEFAULT_MAX_RETRIES",
     "MAX_RETRIES_LIMIT",
@@ -69,7 +72,7 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
     return {task_type: found[task_type] for task_type in TaskType if task_type in found}
 
 
-CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS)
+CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS, VOLUME_SPECS)
 
 
 def spec_for(task_type: TaskType) -> TaskSpec:

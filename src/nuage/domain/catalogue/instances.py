@@ -34,6 +34,13 @@ class ReinstallParams(Params):
     image_id: UUID
 
 
+class DeleteParams(Params):
+    delete_volumes: bool = Field(
+        default=False,
+        description="Delete its attached volumes too (by default they are detached and kept).",
+    )
+
+
 class HostnameParams(Params):
     hostname: str = Field(min_length=1, max_length=253)
 
@@ -108,6 +115,7 @@ INSTANCE_SPECS: tuple[TaskSpec, ...] = (
         T.DELETE_VPS,
         "Delete Instance",
         supported=True,
+        params=DeleteParams,
         requires=_ANY_LIVE | {_S.DELETING},
         effects=Effects(
             while_running=_S.DELETING,
@@ -115,7 +123,13 @@ INSTANCE_SPECS: tuple[TaskSpec, ...] = (
             on_failure=_S.ERROR,
             on_cancel=_S.ERROR,
         ),
-        route=Route(_ON, "delete_instance", "answers 202 with the task.", method="DELETE"),
+        route=Route(
+            _ON,
+            "delete_instance",
+            "answers 202 with the task; `?delete_volumes=true` deletes its volumes too.",
+            method="DELETE",
+            query=True,
+        ),
         cancellable=False,
     ),
     _power(

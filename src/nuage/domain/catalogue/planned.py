@@ -33,11 +33,6 @@ PLANNED_SPECS: tuple[TaskSpec, ...] = (
     _planned(T.RESTORE_BACKUP, "Restore Backup", R.BACKUP, C.BACKUPS),
     _planned(T.CREATE_IMAGE_FROM_SNAPSHOT, "Create Image from Snapshot", R.IMAGE, C.IMAGES),
     _planned(T.DELETE_IMAGE, "Delete Image", R.IMAGE, C.IMAGES),
-    _planned(T.CREATE_VOLUME, "Create Volume", R.VOLUME, C.VOLUMES),
-    _planned(T.ATTACH_VOLUME, "Attach Volume", R.VOLUME, C.VOLUMES),
-    _planned(T.DETACH_VOLUME, "Detach Volume", R.VOLUME, C.VOLUMES),
-    _planned(T.RESIZE_VOLUME, "Resize Volume", R.VOLUME, C.VOLUMES),
-    _planned(T.DELETE_VOLUME, "Delete Volume", R.VOLUME, C.VOLUMES),
     _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
     _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
     # The session's password opens the guest's console: its creator alone may read it.

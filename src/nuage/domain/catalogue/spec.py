@@ -144,6 +144,9 @@ class Effects:
         return self.on_cancel if current in unfinished else None
 
 
+AT_REST = "at-rest"  # a ResourceEffects status: the resource's resting status, from its row
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceEffects:
     """What a task does to the status of the storage resource it acts on (a snapshot, backup,
@@ -156,7 +159,10 @@ class ResourceEffects:
     `on_success` (or removes the row, `delete_on_success`) with the handler's
     `Outcome.resource` values, `on_failure` when the task fails, and `on_cancel` when it is
     cancelled or finds its instance's precondition unmet (it changed nothing), each in the
-    task's terminal transaction; a cancel of a task that never ran applies `on_cancel` too."""
+    task's terminal transaction; a cancel of a task that never ran applies `on_cancel` too.
+
+    `AT_REST` as a status means where the resource rests between tasks, read from its row (a
+    volume: `in-use` while attached, else `available`): for a task that may start from either."""
 
     id_param: str
     on_request: str | None = None
@@ -179,6 +185,7 @@ class Route:
     doc: str  # one line for the OpenAPI description
     method: str = "POST"
     body: bool = False  # the parameters model is the request body
+    query: bool = False  # the parameters model's fields are query parameters (a DELETE's options)
     generated: bool = True  # False: the resource's router writes it, as it does more than queue
     renames: Mapping[str, str] = field(default_factory=dict)  # path id → parameter name
 

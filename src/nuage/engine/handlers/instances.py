@@ -10,6 +10,7 @@ from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.drivers.capabilities import HOSTNAME, POWER, REINSTALL, RESIZE
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.registry import handles
+from nuage.engine.handlers.volumes import release_volumes
 from nuage.engine.records import InstanceUpdate, Outcome
 
 
@@ -59,6 +60,7 @@ async def delete_vps(ctx: TaskContext) -> Outcome:
     await ctx.step("destroy", "Powering off and removing the machine and its disks.", 30)
     if ctx.host is not None:  # never placed: its create never ran, there is nothing to remove
         await ctx.driver.delete(ctx.machine_id)
+    await release_volumes(ctx)
     gone = InstanceUpdate(power_state=PowerState.OFF, machine_gone=True)
     return Outcome(result={"deleted": True}, instance=gone)
 
