@@ -46,6 +46,8 @@ class Ids:
     task_id: str  # a pending task of `instance_id`
     cancelled_task_id: str  # a cancelled task of `instance_id` (retry needs one)
     key_id: str  # an API key of the tenant's user, other than the one calling
+    volume_id: str  # a volume attached to `instance_id`
+    detached_volume_id: str  # an available volume of the same location
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -55,6 +57,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "instance_id": "instance_id",
     "id": "task_id",
     "key_id": "key_id",
+    "volume_id": "volume_id",
 }
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
@@ -112,6 +115,7 @@ def _action(verb: str, body: BodyFactory | None = None) -> Endpoint:
 
 
 _PROJECT = Tenancy.PROJECT
+_DETACHED = {"volume_id": "detached_volume_id"}  # attach and delete need a detached volume
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances", 200, _PROJECT),
     Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
@@ -128,6 +132,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _action("reinstall", lambda _ids: {"image_id": IMAGES["ubuntu"]}),
     _action("hostname", lambda _ids: {"hostname": "renamed-host"}),
     _action("sync"),
+    Endpoint("GET", f"{P}/volumes", 200, _PROJECT),
+    Endpoint("GET", f"{P}/volumes/{{volume_id}}", 200, _PROJECT),
+    Endpoint(
+        "POST",
+        f"{P}/instances/{{instance_id}}/volumes",
+        202,
+        _PROJECT,
+        lambda _ids: {"name": "data", "size_gb": 1},
+    ),
+    Endpoint(
+        "POST",
+        f"{P}/volumes/{{volume_id}}/attach",
+        202,
+        _PROJECT,
+        lambda ids: {"instance_id": ids.instance_id},
+        body_fields=("instance_id",),
+        fields=_DETACHED,
+    ),
+    Endpoint("POST", f"{P}/volumes/{{volume_id}}/detach", 202, _PROJECT),
+    Endpoint(
+        "POST", f"{P}/volumes/{{volume_id}}/resize", 202, _PROJECT, lambda _ids: {"size_gb": 2}
+    ),
+    Endpoint("DELETE", f"{P}/volumes/{{volume_id}}", 202, _PROJECT, fields=_DETACHED),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

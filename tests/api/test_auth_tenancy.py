@@ -24,7 +24,7 @@ from fastapi.routing import APIRoute
 
 from nuage.api.app import create_app
 from nuage.config import Settings
-from nuage.db.models import ApiKey, Base
+from nuage.db.models import ApiKey, Base, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role, Scope, TaskType
@@ -95,8 +95,10 @@ class World:
 
 
 async def furnish(stack: Stack, tenant: Tenant) -> Ids:
-    """An instance (still pending: no worker runs) with a pending task and a cancelled one, and a
-    spare API key; made through the services, in one transaction, for speed."""
+    """An instance (still pending: no worker runs) with a pending task and a cancelled one, a
+    spare API key, made through the services, and two volumes of its location, one attached to
+    it and one available (rows: a pending instance has no machine to attach anything to); in one
+    transaction, for speed."""
     principal = Principal(tenant.user_id, frozenset(Scope))
     draft = InstanceDraft(
         name="vm-auth",
@@ -118,6 +120,21 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         )
         await tasks.cancel(session, access, cancelled.id)
         _, spare = await api_keys.create(session, tenant.user_id, name="spare", scopes=READ_WRITE)
+        attached, detached = (
+            Volume(
+                project_id=tenant.project_id,
+                name=f"vol-{n}",
+                size_gb=1,
+                status=status,
+                location_id=instance.location_id,
+                instance_id=instance.id if status == "in-use" else None,
+                last_instance_id=instance.id,
+                device="vdc" if status == "in-use" else None,
+            )
+            for n, status in enumerate(["in-use", "available"])
+        )
+        session.add_all([attached, detached])
+        await session.flush()
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -125,6 +142,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         task_id=str(pending.id),
         cancelled_task_id=str(cancelled.id),
         key_id=str(spare.id),
+        volume_id=str(attached.id),
+        detached_volume_id=str(detached.id),
     )
 
 

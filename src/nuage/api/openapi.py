@@ -25,6 +25,8 @@ from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import idempotency_key
 from nuage.domain import enums
 from nuage.domain import errors as e
+from nuage.domain.catalogue import CATALOGUE
+from nuage.domain.catalogue.volumes import VOLUME_QUOTA_TYPES
 
 BEARER = "bearer"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -83,6 +85,9 @@ class Facts:
     may_reject_busy: bool
     creates_instance: bool
     changes_task: bool
+    moves_resource: bool = False  # its task moves a storage resource's status
+    attaches_volume: bool = False
+    takes_volume_quota: bool = False
 
 
 # Which errors a route can give, by what it is. A new error class mapped to 400 in the error
@@ -93,7 +98,9 @@ RULES: list[Rule] = [
     (lambda f: f.queues_task, lambda: [k for k, s in errors.STATUS if s == 400]),
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
     (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
-    (lambda f: f.creates_instance, lambda: [e.QuotaExceeded]),
+    (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
+    (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
+    (lambda f: f.attaches_volume, lambda: [e.VolumeElsewhere]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
@@ -165,6 +172,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     calls = set(_calls(route.dependant))
     parameters = operation.get("parameters", [])
     answers_task = route.response_model is TaskOut
+    spec = next((s for s in CATALOGUE.values() if s.route and s.route.name == route.name), None)
+    task_type = None if spec is None else spec.task_type
     return Facts(
         uses_database=get_runtime in calls,
         authenticated=get_principal in calls,
@@ -179,6 +188,9 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         changes_task=answers_task
         and "POST" in (route.methods or ())
         and "/tasks/{id}/" in route.path,
+        moves_resource=spec is not None and spec.resource_effects is not None,
+        attaches_volume=task_type is enums.TaskType.ATTACH_VOLUME,
+        takes_volume_quota=task_type in VOLUME_QUOTA_TYPES,
     )
 
 

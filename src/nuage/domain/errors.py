@@ -7,7 +7,7 @@ NuageError
 ├── ValidationFailed           invalid              (carries DRF-style field errors)
 ├── TaskTypeNotSupported       task_type_not_supported
 ├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
-├── QuotaExceeded              quota_exceeded, volume_quota_exceeded
+├── QuotaExceeded              quota_exceeded       (instances per org, volumes per project)
 ├── Conflict                   conflict
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting

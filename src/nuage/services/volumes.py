@@ -96,7 +96,7 @@ async def attach_volume(
 ) -> InstanceTask:
     """Queue `attach_volume` on the instance it goes to, which then names the volume's tasks."""
     volume = await get_volume(session, access, volume_id)
-    instance = await instances.get_instance(session, access, instance_id)
+    instance = await _body_instance(session, access, instance_id)
     elsewhere = volume.location_id != instance.location_id or (
         volume.host_id is not None and volume.host_id != instance.host_id
     )
@@ -109,6 +109,17 @@ async def attach_volume(
     task = await tasks.enqueue(session, access, instance, TaskType.ATTACH_VOLUME, parameters=params)
     volume.last_instance_id = instance.id
     return task
+
+
+async def _body_instance(
+    session: AsyncSession, access: ProjectAccess, instance_id: UUID
+) -> Instance:
+    """The live instance a body names; a missing one (or another tenant's) is DRF's 400."""
+    try:
+        return await instances.get_instance(session, access, instance_id)
+    except NotFound as missing:
+        message = f'Invalid pk "{instance_id}" - object does not exist.'
+        raise ValidationFailed.on("instance_id", message) from missing
 
 
 async def resize_volume(
@@ -152,6 +163,5 @@ async def _check_quota(
     if count + more_count > quota.count or total + more_gb > quota.total_gb:
         raise QuotaExceeded(
             f"The project's volume quota ({quota.count} volumes, {quota.total_gb} GiB in all) "
-            f"would be exceeded: it holds {count} volumes of {total} GiB.",
-            code="volume_quota_exceeded",
+            f"would be exceeded: it holds {count} volumes of {total} GiB."
         )

@@ -18,6 +18,7 @@ from nuage.domain.enums import InstanceStatus, TaskType, VolumeStatus
 from nuage.domain.instances import NAME_MAX
 
 MAX_VOLUME_GB = 16_384  # one volume; a project's total is its quota (settings)
+VOLUME_QUOTA_TYPES = frozenset({TaskType.CREATE_VOLUME, TaskType.RESIZE_VOLUME})  # count GiB
 _S = InstanceStatus
 _V = VolumeStatus
 T = TaskType
