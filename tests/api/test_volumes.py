@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from nuage.config import Settings
 from nuage.db.models import InstanceTask, Volume
 from tests.drivers.guest_lines import disks
-from tests.support import Stack, Tenant, TenantFactory
+from tests.support import Stack, Tenant, TenantFactory, start_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -285,3 +285,29 @@ async def test_delete_volumes_true_deletes_them_with_the_instance(
     assert (await tenant.get("/volumes")).json()["count"] == 0
     for volume_id in (v["id"] for v in made):
         assert await stack.driver.inspect_volume(volume_id) is None
+
+
+async def test_a_cancelled_request_puts_the_volume_back_as_it_was(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    made = await new_volume(tenant, instance["id"])
+    await stack.stop_workers()  # the tasks below stay pending
+    path = f"/volumes/{made['id']}"
+
+    async def cancelled(response: httpx.Response) -> str:
+        assert response.status_code == 202, response.text
+        cancel = await tenant.post(f"/tasks/{response.json()['id']}/cancel")
+        assert cancel.json()["status"] == "cancelled", cancel.text
+        return str((await volume(tenant, made["id"]))["status"])
+
+    assert await cancelled(await tenant.post(f"{path}/resize", json={"size_gb": 2})) == "in-use"
+    assert await cancelled(await tenant.post(f"{path}/detach")) == "in-use"
+    start_worker(stack, stack.runtime.settings)
+    await done(tenant, await tenant.post(f"{path}/detach"))
+    await stack.stop_workers()
+    attach = await tenant.post(f"{path}/attach", json={"instance_id": instance["id"]})
+    assert await cancelled(attach) == "available"
+    assert await cancelled(await tenant.post(f"{path}/resize", json={"size_gb": 2})) == "available"
+    assert (await volume(tenant, made["id"]))["size_gb"] == 1

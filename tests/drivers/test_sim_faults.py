@@ -419,3 +419,28 @@ async def test_state_dir_io_errors_are_the_drivers_own(
     await expect_fault(TransientError, "sim_io_error", reads.console(spec.machine_id))
     await expect_fault(TransientError, "sim_io_error", reads.create(spec))
     await expect_fault(TransientError, "sim_io_error", logs.create(spec))
+
+
+@pytest.mark.parametrize("kind", ["transient", "permanent"])
+async def test_volume_operations_take_injected_faults_before_any_change(
+    state_dir: Path, new_spec: SpecFactory, kind: str
+) -> None:
+    """Faults on a volume's operations are injected under the volume's id."""
+    driver = sim(state_dir)
+    spec = new_spec()
+    await driver.create(spec)
+    volume_id = "vol-faulty"
+    made = await driver.create_volume(volume_id, size_gb=1)
+    driver.inject_fault(volume_id, operation="attach_volume", kind=kind)  # type: ignore[arg-type]
+    console = await driver.console(spec.machine_id)
+
+    with pytest.raises(TransientError if kind == "transient" else PermanentError):
+        await driver.attach_volume(volume_id, machine_id=spec.machine_id)
+
+    assert await driver.inspect_volume(volume_id) == made
+    assert await driver.console(spec.machine_id) == console
+    attached = await driver.attach_volume(volume_id, machine_id=spec.machine_id)
+    assert attached.device == "vdc"
+    outcomes = [(op["operation"], op["outcome"]) for op in driver.operations(volume_id)]
+    fault = f"sim_{kind}_fault"
+    assert outcomes == [("create_volume", "ok"), ("attach_volume", fault), ("attach_volume", "ok")]

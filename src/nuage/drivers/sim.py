@@ -3,7 +3,8 @@
 A real implementation of `Driver`, not a stub: machines have a power state machine, a disk that
 reinstall replaces, addresses and a serial console, all persisted under `SimSettings.state_dir`
 (layout in `sim_state`) so a new `SimDriver` over the same directory, in this process or another,
-sees the same machines. Every operation sleeps `latency_ms` first and converges when repeated.
+sees the same machines. Every operation sleeps `latency_ms` first (a volume's attach and detach
+once more after the change) and converges when repeated.
 
 Its console prints what the test guest prints (scripts/README.md): each boot appends a few
 lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
@@ -211,13 +212,18 @@ class SimDriver:
     async def create_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
         return await self._on_volume("create_volume", volume_id, self._volumes.create, size_gb)
 
+    # A hot-plug takes effect in the middle of the call, as on a real hypervisor (the device is
+    # plugged, then the guest notices it): the latency is slept again after the change.
+
     async def attach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
         check_machine_id(machine_id)
-        return await self._on_volume("attach_volume", volume_id, self._volumes.attach, machine_id)
+        attach = self._volumes.attach
+        return await self._on_volume("attach_volume", volume_id, attach, machine_id, plug=True)
 
     async def detach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
         check_machine_id(machine_id)
-        return await self._on_volume("detach_volume", volume_id, self._volumes.detach, machine_id)
+        detach = self._volumes.detach
+        return await self._on_volume("detach_volume", volume_id, detach, machine_id, plug=True)
 
     async def resize_volume(self, volume_id: str, *, size_gb: int) -> VolumeInfo:
         return await self._on_volume("resize_volume", volume_id, self._volumes.resize, size_gb)
@@ -268,11 +274,20 @@ class SimDriver:
             return machine.info()
 
     async def _on_volume(
-        self, operation: str, volume_id: str, change: Callable[[str, T], VolumeInfo], arg: T
+        self,
+        operation: str,
+        volume_id: str,
+        change: Callable[[str, T], VolumeInfo],
+        arg: T,
+        *,
+        plug: bool = False,
     ) -> VolumeInfo:
         check_volume_id(volume_id)
         async with self._operation(operation, volume_id):
-            return change(volume_id, arg)
+            info = change(volume_id, arg)
+            if plug:
+                await self._latency()
+            return info
 
     @asynccontextmanager
     async def _operation(
