@@ -271,6 +271,14 @@ async def test_delete_volumes_true_deletes_them_with_the_instance(
     tenant = await tenants()
     instance = await tenant.running_instance()
     made = [await new_volume(tenant, instance["id"]) for _ in range(2)]
+    before = await rows(stack)
+    unclear = await tenant.client.delete(
+        tenant.base + f"/instances/{instance['id']}",
+        params={"delete_volumes": "maybe"},
+        headers=tenant.headers,
+    )
+    assert unclear.status_code == 400 and "delete_volumes" in unclear.json(), unclear.text
+    assert await rows(stack) == before
 
     task = await done(
         tenant,
@@ -311,3 +319,33 @@ async def test_a_cancelled_request_puts_the_volume_back_as_it_was(
     assert await cancelled(attach) == "available"
     assert await cancelled(await tenant.post(f"{path}/resize", json={"size_gb": 2})) == "available"
     assert (await volume(tenant, made["id"]))["size_gb"] == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("attach", {}),
+        ("attach", {"instance_id": "not-a-uuid"}),
+        ("attach", {"instance_id": 7}),
+        ("attach", {"instance_id": None}),
+        ("resize", {}),
+        ("resize", {"size_gb": -1}),
+        ("resize", {"size_gb": "two"}),
+        ("resize", {"size_gb": 10**30}),
+        ("resize", {"size_gb": 2, "live": True}),
+        ("resize", [2]),
+    ],
+)
+async def test_bad_action_bodies_are_400_and_write_nothing(
+    stack: Stack, tenants: TenantFactory, worker: object, action: str, body: Any
+) -> None:
+    tenant = await tenants()
+    made = await new_volume(tenant, (await tenant.running_instance())["id"])
+    before = await rows(stack)
+
+    response = await tenant.post(f"/volumes/{made['id']}/{action}", json=body)
+    malformed_id = await tenant.post("/volumes/not-a-uuid/detach")
+
+    assert response.status_code == 400, response.text
+    assert malformed_id.status_code == 404, malformed_id.text
+    assert await rows(stack) == before

@@ -133,10 +133,9 @@ class LibvirtVolumes:
 
     def _live_holder(self, path: Path) -> tuple[Domain | None, str | None]:
         for dom in self._domains():
-            if dom.isActive():
-                device = _device_of(path, self._disks(dom)[0])
-                if device is not None:
-                    return dom, device
+            device = _device_of(path, self._disks(dom)[0])  # live disks: none while it is off
+            if device is not None:
+                return dom, device
         return None, None
 
     def _domains(self) -> list[Domain]:
