@@ -349,3 +349,22 @@ async def test_bad_action_bodies_are_400_and_write_nothing(
     assert response.status_code == 400, response.text
     assert malformed_id.status_code == 404, malformed_id.text
     assert await rows(stack) == before
+
+
+async def test_a_volume_being_attached_cannot_be_sent_to_a_second_instance(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    first, second = await tenant.running_instance(), await tenant.running_instance()
+    made = await new_volume(tenant, first["id"])
+    await done(tenant, await tenant.post(f"/volumes/{made['id']}/detach"))
+    await stack.stop_workers()  # the first attach stays pending
+    path = f"/volumes/{made['id']}/attach"
+    queued = await tenant.post(path, json={"instance_id": first["id"]})
+    before = await rows(stack)
+
+    racing = await tenant.post(path, json={"instance_id": second["id"]})
+
+    assert queued.status_code == 202, queued.text
+    assert (racing.status_code, racing.json()["code"]) == (409, "invalid_resource_state")
+    assert await rows(stack) == before

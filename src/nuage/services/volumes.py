@@ -14,12 +14,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Instance, InstanceTask, Project, Volume
 from nuage.domain.enums import TaskType, VolumeStatus
-from nuage.domain.errors import NotFound, QuotaExceeded, ValidationFailed, VolumeElsewhere
+from nuage.domain.errors import (
+    InvalidResourceState,
+    NotFound,
+    QuotaExceeded,
+    ValidationFailed,
+    VolumeElsewhere,
+)
 from nuage.domain.instances import validate_name
 from nuage.domain.machines import disk_may_become
 from nuage.services import instances, tasks
 from nuage.services.access import ProjectAccess
 from nuage.services.pagination import PageRequest, PageResult, paginate
+
+_ATTACHABLE = frozenset({VolumeStatus.AVAILABLE, VolumeStatus.ERROR})
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +105,10 @@ async def attach_volume(
     """Queue `attach_volume` on the instance it goes to, which then names the volume's tasks."""
     volume = await get_volume(session, access, volume_id)
     instance = await _body_instance(session, access, instance_id)
+    if volume.status not in _ATTACHABLE:
+        # Stricter than the state machine, which lets a second request queue behind the one
+        # that set `attaching`: that one may take the volume to another instance.
+        raise InvalidResourceState(f"The volume is {volume.status}: attach a detached volume.")
     elsewhere = volume.location_id != instance.location_id or (
         volume.host_id is not None and volume.host_id != instance.host_id
     )
