@@ -90,7 +90,12 @@ async def resize_volume(ctx: TaskContext) -> Outcome:
 
 @handles(TaskType.DELETE_VOLUME)
 async def delete_volume(ctx: TaskContext) -> Outcome:
-    volume = await ctx.volume(UUID(_volume_id(ctx)))
+    try:
+        volume = await ctx.volume(UUID(_volume_id(ctx)))
+    except PermanentError as exc:
+        if exc.code != "volume_not_found":
+            raise
+        return Outcome(result={"deleted": True}, instance=InstanceUpdate())  # a delete before
     storage = await _storage_of(ctx, volume)
     await ctx.step("delete", f"Deleting volume {volume.id} and its data.", 40)
     await storage.delete_volume(str(volume.id))
