@@ -24,8 +24,9 @@ async def completed(tenant: Tenant, method: str, path: str, body: Any = None) ->
     return task
 
 
-async def booted(tenant: Tenant, name: str) -> dict[str, Any]:
+async def booted(tenant: Tenant, name: str, made: list[str]) -> dict[str, Any]:
     instance, task_id = await tenant.create_instance(name=name, size_id=SIZES["nano"])
+    made.append(instance["id"])
     assert (await tenant.wait(task_id, timeout=180))["status"] == "completed"
     return instance
 
@@ -35,7 +36,16 @@ async def test_a_volume_moves_between_two_guests_through_the_api(
 ) -> None:
     driver = libvirt_host
     tenant = await tenants()
-    first, second = [await booted(tenant, name) for name in ("vol-a", "vol-b")]
+    made: list[str] = []  # machines to remove even if the test fails half-way
+    try:
+        await lives(tenant, driver, made)
+    finally:
+        for machine_id in made:
+            await driver.delete(machine_id)
+
+
+async def lives(tenant: Tenant, driver: Any, made: list[str]) -> None:
+    first, second = [await booted(tenant, name, made) for name in ("vol-a", "vol-b")]
 
     created = await completed(
         tenant, "POST", f"/instances/{first['id']}/volumes", {"name": "data", "size_gb": 2}
