@@ -53,12 +53,12 @@ def make_overlay(base: Path, path: Path, disk_gb: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".new")
     argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(tmp)]
-    _run(*argv, f"{disk_gb}G")
+    run_tool(*argv, f"{disk_gb}G")
     tmp.replace(path)
 
 
 def grow_overlay(path: Path, disk_gb: int) -> None:
-    _run("qemu-img", "resize", "-q", str(path), f"{disk_gb}G")
+    run_tool("qemu-img", "resize", "-q", str(path), f"{disk_gb}G")
 
 
 def write_seed(path: Path, *, instance_id: str, hostname: str) -> None:
@@ -70,7 +70,7 @@ def write_seed(path: Path, *, instance_id: str, hostname: str) -> None:
         meta.write_text(f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n")
         Path(work, "user-data").write_text("#cloud-config\n")
         argv = ["genisoimage", "-quiet", "-output", str(tmp), "-volid", "cidata", "-joliet"]
-        _run(*argv, "-rock", str(meta), f"{work}/user-data")
+        run_tool(*argv, "-rock", str(meta), f"{work}/user-data")
     tmp.replace(path)
 
 
@@ -107,11 +107,13 @@ def clear_console(log: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _run(*argv: str) -> None:
+def run_tool(*argv: str, timeout: float = 120) -> str:
+    """Run a disk tool; its standard output."""
     try:
-        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=timeout)
     except subprocess.CalledProcessError as exc:
         message = f"{argv[0]} failed ({exc.returncode}): {exc.stderr.strip()}"
         raise PermanentError(message, code="disk_error") from exc
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PermanentError(f"{argv[0]} failed: {exc}", code="disk_error") from exc
+    return done.stdout

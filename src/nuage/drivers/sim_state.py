@@ -33,7 +33,7 @@ FaultKind = Literal["transient", "permanent"]
 # The operations that can fail by injection: every Driver method but the reads and close().
 OPERATIONS = frozenset(
     {"create", "delete", "start", "stop", "shutdown", "reboot", "reset", "resize", "reinstall"}
-    | {"set_hostname"}
+    | {"set_hostname", "create_backup", "delete_backup", "restore_backup"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
