@@ -19,7 +19,7 @@ SpecFactory = Callable[..., MachineSpec]
 
 
 async def last_boot(driver: Driver, machine_id: str) -> int:
-    return boots(await driver.console(machine_id))[-1]
+    return boots(await driver.console(machine_id))
 
 
 async def test_a_restored_backup_of_a_running_machine_brings_back_its_disk(
