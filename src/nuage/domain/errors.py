@@ -11,6 +11,7 @@ NuageError
 ├── Conflict                   conflict
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting
+│   ├── InstanceNotReady       instance_not_ready
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
 ├── DatabaseUnavailable        database_unavailable
@@ -98,6 +99,13 @@ class InstanceBusy(Conflict):
 class InstanceDeleting(Conflict):
     code = "instance_deleting"
     default_message = "The instance is being deleted; it takes no more tasks."
+
+
+class InstanceNotReady(Conflict):
+    """The instance is not in a status the action needs, and no queued task may bring it there."""
+
+    code = "instance_not_ready"
+    default_message = "The instance is not in a status that allows this."
 
 
 class InvalidResourceState(Conflict):

@@ -8,7 +8,9 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Host, Image, Size
+from nuage.db.resources import ResourceRow, resource_row
 from nuage.db.session import transaction
+from nuage.domain.catalogue import Resource
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
@@ -104,3 +106,8 @@ class TaskContext:
     async def image(self, image_id: UUID) -> Image:
         async with transaction(self._sessions) as session:
             return await queries.image_row(session, image_id)
+
+    async def resource(self, resource: Resource, row_id: UUID) -> ResourceRow | None:
+        """A storage resource's row (snapshot, backup, image, volume) as it is now; None: gone."""
+        async with transaction(self._sessions) as session:
+            return await resource_row(session, resource, row_id, lock=False)

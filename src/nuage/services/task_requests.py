@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.catalogue import Resource, spec_for
 from nuage.domain.enums import TaskType
-from nuage.services import instances, tasks
+from nuage.services import backups, instances, tasks
 from nuage.services.access import ProjectAccess
 
 Target = Callable[[AsyncSession, ProjectAccess, Mapping[str, UUID]], Awaitable[Instance]]
@@ -27,7 +27,10 @@ async def _instance(
 
 
 # The instance a task on each resource is recorded against, from its route's named ids.
-TARGETS: Mapping[Resource, Target] = {Resource.INSTANCE: _instance}
+TARGETS: Mapping[Resource, Target] = {
+    Resource.INSTANCE: _instance,
+    Resource.BACKUP: backups.backup_instance,
+}
 
 
 async def request_task(
