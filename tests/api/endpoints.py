@@ -46,6 +46,7 @@ class Ids:
     task_id: str  # a pending task of `instance_id`
     cancelled_task_id: str  # a cancelled task of `instance_id` (retry needs one)
     key_id: str  # an API key of the tenant's user, other than the one calling
+    backup_id: str  # an available backup of `instance_id`
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -112,6 +113,8 @@ def _action(verb: str, body: BodyFactory | None = None) -> Endpoint:
 
 
 _PROJECT = Tenancy.PROJECT
+_BACKUP = f"{P}/instances/{{instance_id}}/backups/{{id}}"
+_BY_BACKUP = {"id": "backup_id"}
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances", 200, _PROJECT),
     Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
@@ -128,6 +131,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _action("reinstall", lambda _ids: {"image_id": IMAGES["ubuntu"]}),
     _action("hostname", lambda _ids: {"hostname": "renamed-host"}),
     _action("sync"),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/backups", 200, _PROJECT),
+    Endpoint(
+        "POST", f"{P}/instances/{{instance_id}}/backups", 202, _PROJECT, lambda _ids: {"name": "b"}
+    ),
+    Endpoint("GET", f"{_BACKUP}", 200, _PROJECT, fields=_BY_BACKUP),
+    Endpoint("DELETE", f"{_BACKUP}", 202, _PROJECT, fields=_BY_BACKUP),
+    Endpoint("POST", f"{_BACKUP}/restore", 202, _PROJECT, fields=_BY_BACKUP),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

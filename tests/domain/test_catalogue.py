@@ -30,6 +30,9 @@ SUPPORTED = {
     "reinstall_os",
     "change_hostname",
     "sync_vps_state",
+    "create_backup",
+    "delete_backup",
+    "restore_backup",
 }
 
 
@@ -47,10 +50,13 @@ def test_exactly_the_issue_types_are_supported() -> None:
     assert supported == SUPPORTED
 
 
-def test_create_is_only_queued_by_its_own_endpoint() -> None:
+def test_creates_and_backup_tasks_are_only_queued_by_their_own_endpoints() -> None:
+    """A create inserts its row with its task; a backup's route checks the backup is the
+    instance's, which the generic endpoint (an instance id and parameters) cannot."""
     assert not spec_for(TaskType.CREATE_VPS).generic
     others = {t for t, spec in CATALOGUE.items() if spec.supported and not spec.generic}
-    assert others == {TaskType.CREATE_VPS}
+    backups = {TaskType.CREATE_BACKUP, TaskType.DELETE_BACKUP, TaskType.RESTORE_BACKUP}
+    assert others == {TaskType.CREATE_VPS} | backups
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

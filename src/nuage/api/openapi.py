@@ -25,6 +25,7 @@ from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import idempotency_key
 from nuage.domain import enums
 from nuage.domain import errors as e
+from nuage.domain.catalogue import CATALOGUE, TaskSpec
 
 BEARER = "bearer"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -83,6 +84,8 @@ class Facts:
     may_reject_busy: bool
     creates_instance: bool
     changes_task: bool
+    moves_resource: bool  # the task it queues sets its resource's status when asked for
+    refuses_unmet: bool  # the task it queues is refused when its instance is idle and not ready
 
 
 # Which errors a route can give, by what it is. A new error class mapped to 400 in the error
@@ -97,6 +100,8 @@ RULES: list[Rule] = [
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
+    (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
+    (lambda f: f.refuses_unmet, lambda: [e.InstanceNotReady]),
     (lambda f: f.changes_task, lambda: [e.InvalidTaskState]),
     (lambda f: f.idempotent, lambda: [e.IdempotencyKeyReused]),
     (lambda f: f.uses_database, lambda: [e.DatabaseUnavailable]),
@@ -161,8 +166,16 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
+def _spec_queued_by(route: APIRoute) -> TaskSpec | None:
+    """The spec whose route this is (generated or written by hand), if any."""
+    found = [s for s in CATALOGUE.values() if s.route is not None and s.route.name == route.name]
+    return found[0] if found else None
+
+
 def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     calls = set(_calls(route.dependant))
+    spec = _spec_queued_by(route)
+    effects = spec.resource_effects if spec is not None else None
     parameters = operation.get("parameters", [])
     answers_task = route.response_model is TaskOut
     return Facts(
@@ -179,6 +192,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         changes_task=answers_task
         and "POST" in (route.methods or ())
         and "/tasks/{id}/" in route.path,
+        moves_resource=effects is not None and effects.on_request is not None,
+        refuses_unmet=spec is not None and spec.refuse_unmet_when_idle,
     )
 
 
