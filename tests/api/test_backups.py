@@ -291,3 +291,46 @@ async def test_a_failed_copy_leaves_the_backup_in_error_and_deletable(
     assert row["status"] == "error"
     await done(tenant, gone.json())
     assert await backup_rows(stack) == []
+
+
+async def test_a_retried_failed_backup_becomes_available(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings)
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    iid = instance["id"]
+    stack.driver.inject_fault(iid, operation="create_backup", kind="permanent")
+    task = await backup_task(tenant, iid)
+    assert (await tenant.wait(task["id"]))["status"] == "failed"
+    backup_id = task["parameters"]["backup_id"]
+
+    retried = await tenant.post(f"/tasks/{task['id']}/retry")
+    assert retried.status_code == 202, retried.text
+    await done(tenant, retried.json())
+
+    row = (await tenant.get(f"/instances/{iid}/backups/{backup_id}")).json()
+    assert (row["status"], row["size_gb"]) == ("available", instance["size"]["disk_gb"])
+    assert store_files(settings, iid) == [f"{backup_id}.json"]
+
+
+async def test_a_cancelled_pending_delete_leaves_the_backup_available(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings)
+    tenant = await tenants()
+    iid = (await tenant.running_instance())["id"]
+    backup = await backed_up(tenant, iid)
+    await stack.stop_workers()
+    url = f"{tenant.base}/instances/{iid}/backups/{backup['id']}"
+    deleting = await tenant.client.delete(url, headers=tenant.headers)
+    assert (await tenant.get(f"/instances/{iid}/backups/{backup['id']}")).json()["status"] == (
+        "deleting"
+    )
+
+    cancel = await tenant.post(f"/tasks/{deleting.json()['id']}/cancel")
+
+    assert cancel.status_code == 200, cancel.text
+    row = (await tenant.get(f"/instances/{iid}/backups/{backup['id']}")).json()
+    assert row["status"] == "available"
+    assert store_files(settings, iid) == [f"{backup['id']}.json"]

@@ -37,6 +37,7 @@ BACKUP_SPECS: tuple[TaskSpec, ...] = (
         requires=frozenset({_S.RUNNING, _S.STOPPED}),
         resource_effects=ResourceEffects(
             id_param="backup_id",
+            on_request=_B.CREATING,  # already so when first asked; again when retried
             on_success=_B.AVAILABLE,
             on_failure=_B.ERROR,
             on_cancel=_B.ERROR,
