@@ -12,6 +12,9 @@ lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
 `NUAGE-DISKS` line (`report_disks`).
 
+Backups are copies of a disk's contents in a store apart from the machines (`sim_backups`):
+they outlive their machine, and a copy under way exists only under a temporary name.
+
 Faults fire only when asked for, always before any state changes:
 - at random, per operation, with `transient_failure_rate` / `permanent_failure_rate`;
 - by `inject_fault(machine_id, operation=..., kind=..., times=...)`, persisted per machine so
