@@ -334,3 +334,22 @@ async def test_a_cancelled_pending_delete_leaves_the_backup_available(
     row = (await tenant.get(f"/instances/{iid}/backups/{backup['id']}")).json()
     assert row["status"] == "available"
     assert store_files(settings, iid) == [f"{backup['id']}.json"]
+
+
+async def test_a_create_refused_as_busy_inserts_no_backup(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings)
+    tenant = await tenants()
+    iid = (await tenant.running_instance())["id"]
+    await stack.stop_workers()
+    await tenant.act(iid, "reboot")  # pending: the instance is busy
+
+    response = await tenant.post(
+        f"/instances/{iid}/backups", json={"name": "now"}, params={"on_conflict": "reject"}
+    )
+
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "instance_busy"
+    assert await backup_rows(stack) == []
+    assert (await tenant.get(f"/instances/{iid}/backups")).json()["count"] == 0

@@ -10,7 +10,8 @@ from an internal snapshot `nuage-backup-<backup_id>` made for the copy and delet
 snapshot left by a crashed attempt is used again: the backup is of the moment it was taken.
 
 Restore writes the backup's contents into the existing disk file (`qemu-img convert -n`), so
-the disk keeps its size, its backing image and the internal snapshots that live in it.
+the disk keeps its size, its backing image and the internal snapshots that live in it (a disk
+grown since the backup keeps what its added tail holds: the backup had no such part).
 
 Everything here blocks: the driver runs it in a thread, and translates libvirt errors.
 """
