@@ -353,3 +353,31 @@ async def test_a_create_refused_as_busy_inserts_no_backup(
     assert response.json()["code"] == "instance_busy"
     assert await backup_rows(stack) == []
     assert (await tenant.get(f"/instances/{iid}/backups")).json()["count"] == 0
+
+
+async def test_retention_spares_a_backup_with_a_restore_queued(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, replace(settings, backup_retention=2))
+    tenant = await tenants()
+    iid = (await tenant.running_instance())["id"]
+    oldest = await backed_up(tenant, iid, "b0")
+    await backed_up(tenant, iid, "b1")
+    await done(tenant, await tenant.act(iid, "stop"))
+    await stack.stop_workers()
+    newest = await backup_task(tenant, iid, "b2")
+    restore = await tenant.post(f"/instances/{iid}/backups/{oldest['id']}/restore")
+    assert restore.status_code == 202, restore.text
+
+    start_worker(stack, replace(settings, backup_retention=2))
+    await done(tenant, newest)
+    await done(tenant, restore.json())
+
+    listed = (await tenant.get(f"/instances/{iid}/backups")).json()["results"]
+    assert [(b["name"], b["status"]) for b in listed] == [
+        ("b2", "available"),
+        ("b1", "available"),
+        ("b0", "available"),
+    ]
+    types = [t["task_type"] for t in (await tenant.get("/tasks")).json()["results"]]
+    assert "delete_backup" not in types
