@@ -193,6 +193,7 @@ def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
         lease_seconds=settings.lease_seconds,
         poll_seconds=settings.poll_seconds,
         backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
+        backup_retention=settings.backup_retention,
     )
     return replace(base, **overrides)
 

@@ -34,6 +34,8 @@ class Settings:
     sim_permanent_failure_rate: float = 0.0
     sim_seed: int | None = None
     libvirt_images_dir: Path | None = None  # None: <data_dir>/images
+    libvirt_backups_dir: Path | None = None  # None: <data_dir>/backups; a directory per host
+    backup_retention: int = 7  # backups kept per instance: older ones are deleted
     libvirt_kernel: Path | None = None
     libvirt_initrd: Path | None = None
     libvirt_domain_type: str = "qemu"
@@ -53,6 +55,10 @@ class Settings:
     @property
     def libvirt_images(self) -> Path:
         return self.libvirt_images_dir or self.data_dir / "images"
+
+    @property
+    def libvirt_backups(self) -> Path:
+        return self.libvirt_backups_dir or self.data_dir / "backups"
 
 
 def _parse(kind: Any, raw: str) -> Any:

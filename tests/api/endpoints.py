@@ -48,6 +48,7 @@ class Ids:
     key_id: str  # an API key of the tenant's user, other than the one calling
     volume_id: str  # a volume attached to `instance_id`
     detached_volume_id: str  # an available volume of the same location
+    backup_id: str  # an available backup of `instance_id`
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -116,6 +117,8 @@ def _action(verb: str, body: BodyFactory | None = None) -> Endpoint:
 
 _PROJECT = Tenancy.PROJECT
 _DETACHED = {"volume_id": "detached_volume_id"}  # attach and delete need a detached volume
+_BACKUP = f"{P}/instances/{{instance_id}}/backups/{{id}}"
+_BY_BACKUP = {"id": "backup_id"}
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances", 200, _PROJECT),
     Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
@@ -155,6 +158,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST", f"{P}/volumes/{{volume_id}}/resize", 202, _PROJECT, lambda _ids: {"size_gb": 2}
     ),
     Endpoint("DELETE", f"{P}/volumes/{{volume_id}}", 202, _PROJECT, fields=_DETACHED),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/backups", 200, _PROJECT),
+    Endpoint(
+        "POST", f"{P}/instances/{{instance_id}}/backups", 202, _PROJECT, lambda _ids: {"name": "b"}
+    ),
+    Endpoint("GET", f"{_BACKUP}", 200, _PROJECT, fields=_BY_BACKUP),
+    Endpoint("DELETE", f"{_BACKUP}", 202, _PROJECT, fields=_BY_BACKUP),
+    Endpoint("POST", f"{_BACKUP}/restore", 202, _PROJECT, fields=_BY_BACKUP),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

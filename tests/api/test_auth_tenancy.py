@@ -24,11 +24,11 @@ from fastapi.routing import APIRoute
 
 from nuage.api.app import create_app
 from nuage.config import Settings
-from nuage.db.models import ApiKey, Base, Volume
+from nuage.db.models import ApiKey, Backup, Base, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
-from nuage.domain.enums import Role, Scope, TaskType
-from nuage.services import api_keys, instances, security, task_requests, tasks
+from nuage.domain.enums import BackupStatus, Role, Scope, TaskType
+from nuage.services import api_keys, backups, instances, security, task_requests, tasks
 from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
@@ -95,10 +95,10 @@ class World:
 
 
 async def furnish(stack: Stack, tenant: Tenant) -> Ids:
-    """An instance (still pending: no worker runs) with a pending task and a cancelled one, a
-    spare API key, made through the services, and two volumes of its location, one attached to
-    it and one available (rows: a pending instance has no machine to attach anything to); in one
-    transaction, for speed."""
+    """An instance (still pending: no worker runs) with a pending task and a cancelled one, an
+    available backup, a spare API key, made through the services, and two volumes of its
+    location, one attached to it and one available (rows: a pending instance has no machine to
+    attach anything to); in one transaction, for speed."""
     principal = Principal(tenant.user_id, frozenset(Scope))
     draft = InstanceDraft(
         name="vm-auth",
@@ -135,6 +135,9 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         )
         session.add_all([attached, detached])
         await session.flush()
+        copy = await backups.create_backup(session, access, instance.id, "auth-backup")
+        backup = await session.get_one(Backup, uuid.UUID(copy.parameters["backup_id"]))
+        backup.status = BackupStatus.AVAILABLE.value  # as if its copy were done
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -144,6 +147,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         key_id=str(spare.id),
         volume_id=str(attached.id),
         detached_volume_id=str(detached.id),
+        backup_id=str(backup.id),
     )
 
 

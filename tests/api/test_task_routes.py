@@ -34,7 +34,7 @@ def test_an_actions_inputs_are_in_its_signature(spec: TaskSpec, doc: dict[str, A
     endpoint = endpoint_for(spec, spec.route)
     params = inspect.signature(endpoint).parameters
     assert endpoint.__name__ == spec.route.name
-    assert [n for n in params if n.endswith("_id")] == spec.route.ids
+    assert [n for n in params if n == "id" or n.endswith("_id")] == spec.route.ids
     assert (params["body"].annotation is spec.params) if spec.route.body else "body" not in params
     assert ("idem" in params) == (spec.route.method == "POST")
     operation = doc["paths"][P + spec.route.path][spec.route.method.lower()]

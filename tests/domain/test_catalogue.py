@@ -31,6 +31,9 @@ SUPPORTED = {
     "reinstall_os",
     "change_hostname",
     "sync_vps_state",
+    "create_backup",
+    "delete_backup",
+    "restore_backup",
 }
 SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
 
@@ -49,12 +52,18 @@ def test_exactly_the_issue_types_are_supported() -> None:
     assert supported == SUPPORTED
 
 
-def test_create_is_only_queued_by_its_own_endpoint() -> None:
+def test_creates_and_storage_tasks_are_only_queued_by_their_own_endpoints() -> None:
+    """A create inserts its row with its task; a backup's or volume's route checks the resource
+    and the instance it names, which the generic endpoint (an instance id and parameters)
+    cannot."""
     assert not spec_for(TaskType.CREATE_VPS).generic
     others = {t for t, spec in CATALOGUE.items() if spec.supported and not spec.generic}
-    # A volume's tasks need its row and the instance the row names: their own routes only.
-    volume_types = {t for t, spec in CATALOGUE.items() if spec.resource is Resource.VOLUME}
-    assert others == {TaskType.CREATE_VPS} | volume_types
+    storage = {
+        t
+        for t, spec in CATALOGUE.items()
+        if spec.supported and spec.resource in {Resource.VOLUME, Resource.BACKUP}
+    }
+    assert others == {TaskType.CREATE_VPS} | storage
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

@@ -25,7 +25,7 @@ from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import idempotency_key
 from nuage.domain import enums
 from nuage.domain import errors as e
-from nuage.domain.catalogue import CATALOGUE
+from nuage.domain.catalogue import CATALOGUE, TaskSpec
 from nuage.domain.catalogue.volumes import VOLUME_QUOTA_TYPES
 
 BEARER = "bearer"
@@ -85,7 +85,8 @@ class Facts:
     may_reject_busy: bool
     creates_instance: bool
     changes_task: bool
-    moves_resource: bool = False  # its task moves a storage resource's status
+    moves_resource: bool = False  # the task it queues sets its resource's status when asked for
+    refuses_unmet: bool = False  # its task is refused when its instance is idle and not ready
     attaches_volume: bool = False
     takes_volume_quota: bool = False
 
@@ -104,6 +105,8 @@ RULES: list[Rule] = [
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
+    (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
+    (lambda f: f.refuses_unmet, lambda: [e.InstanceNotReady]),
     (lambda f: f.changes_task, lambda: [e.InvalidTaskState]),
     (lambda f: f.idempotent, lambda: [e.IdempotencyKeyReused]),
     (lambda f: f.uses_database, lambda: [e.DatabaseUnavailable]),
@@ -168,11 +171,18 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
+def _spec_queued_by(route: APIRoute) -> TaskSpec | None:
+    """The spec whose route this is (generated or written by hand), if any."""
+    found = [s for s in CATALOGUE.values() if s.route is not None and s.route.name == route.name]
+    return found[0] if found else None
+
+
 def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     calls = set(_calls(route.dependant))
+    spec = _spec_queued_by(route)
+    effects = spec.resource_effects if spec is not None else None
     parameters = operation.get("parameters", [])
     answers_task = route.response_model is TaskOut
-    spec = next((s for s in CATALOGUE.values() if s.route and s.route.name == route.name), None)
     task_type = None if spec is None else spec.task_type
     return Facts(
         uses_database=get_runtime in calls,
@@ -188,7 +198,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         changes_task=answers_task
         and "POST" in (route.methods or ())
         and "/tasks/{id}/" in route.path,
-        moves_resource=spec is not None and spec.resource_effects is not None,
+        moves_resource=effects is not None and effects.on_request is not None,
+        refuses_unmet=spec is not None and spec.refuse_unmet_when_idle,
         attaches_volume=task_type is enums.TaskType.ATTACH_VOLUME,
         takes_volume_quota=task_type in VOLUME_QUOTA_TYPES,
     )

@@ -53,6 +53,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             lease_seconds=settings.lease_seconds,
             poll_seconds=settings.poll_seconds,
             backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
+            backup_retention=settings.backup_retention,
         ),
     )
 

@@ -12,6 +12,7 @@ NuageError
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting
 │   ├── VolumeElsewhere        volume_elsewhere  (another location or host than the instance)
+│   ├── InstanceNotReady       instance_not_ready
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
 ├── DatabaseUnavailable        database_unavailable
@@ -104,6 +105,13 @@ class InstanceDeleting(Conflict):
 class VolumeElsewhere(Conflict):
     code = "volume_elsewhere"
     default_message = "The volume is not on the instance's host: it cannot be attached there."
+
+
+class InstanceNotReady(Conflict):
+    """The instance is not in a status the action needs, and no queued task may bring it there."""
+
+    code = "instance_not_ready"
+    default_message = "The instance is not in a status that allows this."
 
 
 class InvalidResourceState(Conflict):

@@ -27,6 +27,12 @@ def check_machine_id(machine_id: str) -> None:
         raise PermanentError(f"Invalid machine id {machine_id!r}.", code="invalid_machine_id")
 
 
+def check_backup_id(backup_id: str) -> None:
+    """Refuse backup ids that could not be a plain file name (stores build one from it)."""
+    if not backup_id or backup_id.startswith(".") or not set(backup_id) <= _ID_CHARS:
+        raise PermanentError(f"Invalid backup id {backup_id!r}.", code="invalid_backup_id")
+
+
 def check_sizes(*, vcpu: int, ram_mb: int, disk_gb: int) -> None:
     if min(vcpu, ram_mb, disk_gb) < 1:
         raise PermanentError(

@@ -3,7 +3,7 @@
 `Capable` binds a `Capability` (domain vocabulary, named by the catalogue's task types) to the
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
-without implementing it). Capabilities without a binding here (snapshots, backups, images,
+without implementing it). Capabilities without a binding here (snapshots, images,
 addresses, networks, firewall, software, config) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
@@ -95,6 +95,37 @@ class VolumeStorage(Protocol):
 
     async def inspect_volume(self, volume_id: str) -> VolumeInfo | None:
         """The volume's current state, or None if the hypervisor has no such volume."""
+
+
+@dataclass(frozen=True, slots=True)
+class BackupInfo:
+    """A complete backup in its host's backup store."""
+
+    backup_id: str
+    machine_id: str
+    size_gb: int  # the backed-up disk's size: the least a disk restored from it needs
+    external_id: str  # the store's own name for it (libvirt: the file's path)
+
+
+@runtime_checkable
+class Backups(Protocol):
+    """Full copies of a machine's main disk, kept in its host's backup store apart from the
+    machine: they outlive it. A copy is made under a temporary name and renamed when complete,
+    so the store never holds half a backup under a backup's name."""
+
+    async def create_backup(self, machine_id: str, backup_id: str) -> BackupInfo:
+        """Copy a consistent state of the disk (running or not) into the store; a backup that
+        is already complete is returned as it is."""
+        ...
+
+    async def delete_backup(self, machine_id: str, backup_id: str) -> None:
+        """Remove the backup (and what a crashed copy left); a missing one is not an error, nor
+        a missing machine."""
+        ...
+
+    async def restore_backup(self, machine_id: str, backup_id: str) -> MachineInfo:
+        """Write the backup's contents over the stopped machine's disk (its size, image and
+        disk id are kept); it stays off. PermanentError `backup_not_found`, `machine_running`."""
         ...
 
 
@@ -117,8 +148,9 @@ REINSTALL = Capable[Reinstalling](Capability.REINSTALL, Reinstalling)
 HOSTNAME = Capable[HostnameSetting](Capability.HOSTNAME, HostnameSetting)
 CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
 VOLUMES = Capable[VolumeStorage](Capability.VOLUMES, VolumeStorage)
+BACKUPS = Capable[Backups](Capability.BACKUPS, Backups)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
-    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES)
+    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS)
 }
 
 

@@ -44,10 +44,12 @@ from nuage.config import Settings
 from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
-from nuage.domain.machines import check_disk_growth, check_machine_id
+from nuage.domain.machines import check_backup_id, check_disk_growth, check_machine_id
 from nuage.domain.volumes import check_volume_id
 
 from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .capabilities import BackupInfo
+from .libvirt_backups import LibvirtBackups
 from .libvirt_connection import Connection
 from .libvirt_domain import (
     Hardware,
@@ -99,6 +101,13 @@ class LibvirtDriver:
             kernel=settings.kernel,
             initrd=settings.initrd,
             max_vcpus=settings.max_vcpus,
+        )
+        self._backups = LibvirtBackups(
+            lv=self._lv,
+            store=settings.backup_store,
+            lookup=self._lookup,
+            files=self._files,
+            info=self._info,
         )
 
     async def create(self, spec: MachineSpec) -> MachineInfo:
@@ -197,6 +206,22 @@ class LibvirtDriver:
     async def inspect_volume(self, volume_id: str) -> VolumeInfo | None:
         check_volume_id(volume_id)
         return await self._call(self._volumes.inspect, volume_id)
+
+    async def create_backup(self, machine_id: str, backup_id: str) -> BackupInfo:
+        """See `libvirt_backups`: a qcow2 copy in the backup store, from an internal snapshot
+        while the machine runs."""
+        return await self._backup_call(self._backups.create, machine_id, backup_id)
+
+    async def delete_backup(self, machine_id: str, backup_id: str) -> None:
+        await self._backup_call(self._backups.delete, machine_id, backup_id)
+
+    async def restore_backup(self, machine_id: str, backup_id: str) -> MachineInfo:
+        return await self._backup_call(self._backups.restore, machine_id, backup_id)
+
+    async def _backup_call(self, fn: Callable[[str, str], T], machine_id: str, backup_id: str) -> T:
+        check_machine_id(machine_id)
+        check_backup_id(backup_id)
+        return await self._call(fn, machine_id, backup_id)
 
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)

@@ -107,12 +107,14 @@ def clear_console(log: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def run_tool(*argv: str) -> None:
-    """Run a disk tool; PermanentError `disk_error` with its stderr when it fails."""
+def run_tool(*argv: str, timeout: float = 120) -> str:
+    """Run a disk tool; its standard output. PermanentError `disk_error` with its stderr when
+    it fails."""
     try:
-        subprocess.run(argv, check=True, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=timeout)
     except subprocess.CalledProcessError as exc:
         message = f"{argv[0]} failed ({exc.returncode}): {exc.stderr.strip()}"
         raise PermanentError(message, code="disk_error") from exc
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PermanentError(f"{argv[0]} failed: {exc}", code="disk_error") from exc
+    return done.stdout

@@ -22,7 +22,12 @@ class LibvirtSettings:
     boot_timeout: float = 90.0
     shutdown_timeout: float = 60.0
     max_vcpus: int = 8  # the domains' <vcpu> maximum
-    backup_dir: Path | None = None  # where backups go (none yet)
+    backup_dir: Path | None = None  # the backup store; None: <state_dir>/.backups
+
+    @property
+    def backup_store(self) -> Path:
+        # A dot name cannot be a machine's directory (machine ids never start with a dot).
+        return self.backup_dir or self.state_dir / ".backups"
 
     def __post_init__(self) -> None:
         if min(self.boot_timeout, self.shutdown_timeout) <= 0 or self.max_vcpus < 1:
@@ -31,7 +36,7 @@ class LibvirtSettings:
 
 def settings_for_host(host: HostSetup, settings: Settings) -> LibvirtSettings:
     """A libvirt host: its URI from the registry, machine files under the data directory per
-    host, images and domain type from its configuration or the process settings."""
+    host, images, backups and domain type from its configuration or the process settings."""
     config = LibvirtConfig.model_validate(host.config.model_dump())
     images = config.images_dir or settings.libvirt_images
     return LibvirtSettings(
@@ -42,5 +47,5 @@ def settings_for_host(host: HostSetup, settings: Settings) -> LibvirtSettings:
         initrd=settings.libvirt_initrd,
         domain_type=config.domain_type or settings.libvirt_domain_type,
         boot_marker=settings.libvirt_boot_marker,
-        backup_dir=config.backup_dir,
+        backup_dir=config.backup_dir or settings.libvirt_backups / host.name,
     )

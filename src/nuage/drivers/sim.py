@@ -13,6 +13,9 @@ lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
 `NUAGE-DISKS` line (`sim_volumes.report_disks`).
 
+Backups are copies of a disk's contents in a store apart from the machines (`sim_backups`):
+they outlive their machine, and a copy under way exists only under a temporary name.
+
 Faults fire only when asked for, always before any state changes:
 - at random, per operation, with `transient_failure_rate` / `permanent_failure_rate`;
 - by `inject_fault(machine_id, operation=..., kind=..., times=...)`, persisted per machine so
@@ -43,10 +46,18 @@ from nuage.domain.drivers import SIM, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
 from nuage.domain.host_configs import SimConfig
-from nuage.domain.machines import check_disk_growth, check_hostname, check_machine_id, check_sizes
+from nuage.domain.machines import (
+    check_backup_id,
+    check_disk_growth,
+    check_hostname,
+    check_machine_id,
+    check_sizes,
+)
 from nuage.domain.volumes import check_volume_id
 
 from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .capabilities import BackupInfo
+from .sim_backups import SimBackup, SimBackupStore, backup_info
 from .sim_state import (
     AddressStore,
     FaultKind,
@@ -73,6 +84,7 @@ _NEEDS: dict[str, Capability] = {
         ("create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"),
         Capability.VOLUMES,
     ),
+    **dict.fromkeys(("create_backup", "delete_backup", "restore_backup"), Capability.BACKUPS),
 }
 
 
@@ -84,6 +96,11 @@ class SimSettings:
     permanent_failure_rate: float = 0.0
     seed: int | None = None  # for the fault RNG; None: a fresh sequence each run
     capabilities: frozenset[Capability] = SIM.capabilities
+    backup_dir: Path | None = None  # the backup store; None: <state_dir>/backups
+
+    @property
+    def backup_store(self) -> Path:
+        return self.backup_dir or self.state_dir / "backups"
 
     def __post_init__(self) -> None:
         rates = (self.transient_failure_rate, self.permanent_failure_rate)
@@ -107,12 +124,14 @@ class SimDriver:
         self._ops = OpLog(settings.state_dir)
         self._addresses = AddressStore(settings.state_dir)
         self._volumes = SimVolumes(settings.state_dir, self._machines)
+        self._backups = SimBackupStore(settings.backup_store)
         self._rng = random.Random(settings.seed)
 
     @classmethod
     def for_host(cls, host: HostSetup, settings: Settings) -> "SimDriver":
         """Every simulated host keeps its machines in the process's one simulator state
-        directory; latency and capabilities may be set per host."""
+        directory, and its backups in a store of its own there; latency and capabilities may be
+        set per host."""
         config = SimConfig.model_validate(host.config.model_dump())
         latency = settings.sim_latency_ms if config.latency_ms is None else config.latency_ms
         return cls(
@@ -123,6 +142,7 @@ class SimDriver:
                 permanent_failure_rate=settings.sim_permanent_failure_rate,
                 seed=settings.sim_seed,
                 capabilities=SIM.host_capabilities(config),
+                backup_dir=settings.sim_state_dir / "backups" / host.name,
             )
         )
 
@@ -238,6 +258,40 @@ class SimDriver:
         await self._latency()
         with _state_io():
             return self._volumes.inspect(volume_id)
+
+    async def create_backup(self, machine_id: str, backup_id: str) -> BackupInfo:
+        check_backup_id(backup_id)
+        async with self._operation("create_backup", machine_id):
+            done = self._backups.load(machine_id, backup_id)
+            if done is not None:
+                return backup_info(done, self._backups)
+            backup = SimBackup.of(self._require(machine_id), backup_id)
+            self._backups.begin(backup)
+            await self._latency()  # the copy takes time; meanwhile only the partial file exists
+            self._backups.complete(backup)
+            return backup_info(backup, self._backups)
+
+    async def delete_backup(self, machine_id: str, backup_id: str) -> None:
+        check_backup_id(backup_id)
+        async with self._operation("delete_backup", machine_id):
+            self._backups.remove(machine_id, backup_id)
+
+    async def restore_backup(self, machine_id: str, backup_id: str) -> MachineInfo:
+        check_backup_id(backup_id)
+
+        def restore(m: MachineState) -> None:
+            backup = self._backups.load(machine_id, backup_id)
+            if backup is None:
+                raise PermanentError(f"No backup {backup_id}.", code="backup_not_found")
+            if m.power is not PowerState.OFF:
+                message = f"Machine {machine_id} must be stopped to restore a backup."
+                raise PermanentError(message, code="machine_running")
+            if backup.disk_gb > m.disk_gb:
+                message = f"Backup {backup_id} is larger than machine {machine_id}'s disk."
+                raise PermanentError(message, code="backup_too_large")
+            backup.write_over(m)
+
+        return await self._change("restore_backup", machine_id, restore)
 
     async def close(self) -> None:
         return None

@@ -36,6 +36,7 @@ OPERATIONS = frozenset(
     {"create", "delete", "start", "stop", "shutdown", "reboot", "reset", "resize", "reinstall"}
     | {"set_hostname"}
     | {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
+    | {"create_backup", "delete_backup", "restore_backup"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 

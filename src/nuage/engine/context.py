@@ -9,7 +9,9 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Host, Image, Size, Volume
+from nuage.db.resources import ResourceRow, resource_row
 from nuage.db.session import transaction
+from nuage.domain.catalogue import Resource
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
@@ -121,3 +123,8 @@ class TaskContext:
     async def attached_volumes(self) -> list[Volume]:
         async with transaction(self._sessions) as session:
             return await queries.attached_volumes(session, self.record.instance.id)
+
+    async def resource(self, resource: Resource, row_id: UUID) -> ResourceRow | None:
+        """A storage resource's row (snapshot, backup, image, volume) as it is now; None: gone."""
+        async with transaction(self._sessions) as session:
+            return await resource_row(session, resource, row_id, lock=False)

@@ -17,6 +17,7 @@ from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
+from nuage.domain.enums import TaskType
 from nuage.domain.errors import (
     DatabaseUnavailable,
     InvalidInstanceState,
@@ -27,7 +28,7 @@ from nuage.domain.errors import (
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
-from nuage.engine import cancelled, outcomes, queries
+from nuage.engine import cancelled, outcomes, queries, retention
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
@@ -42,6 +43,11 @@ class WorkerSettings:
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    backup_retention: int = 7  # backups kept per instance (engine.retention)
+
+    def __post_init__(self) -> None:
+        if self.backup_retention < 1:
+            raise ValueError(f"backup_retention must be at least 1: {self}")
 
 
 def new_worker_id() -> str:
@@ -188,7 +194,9 @@ class Worker:
             await self._fail(record, spec, internal)
             return
         async with transaction(self.sessions) as session:
-            await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
+            done = await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
+            if done and record.task_type is TaskType.CREATE_BACKUP:
+                await retention.expire_backups(session, record, keep=self.settings.backup_retention)
 
     async def _run_handler(self, ctx: TaskContext, spec: TaskSpec) -> Outcome:
         """Check the instance's state, mark it, and run the type's handler."""

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.catalogue import Resource, spec_for
 from nuage.domain.enums import TaskType
-from nuage.services import instances, tasks, volumes
+from nuage.services import backups, instances, tasks, volumes
 from nuage.services.access import ProjectAccess
 
 Target = Callable[[AsyncSession, ProjectAccess, Mapping[str, UUID]], Awaitable[Instance]]
@@ -37,6 +37,7 @@ async def _volume_instance(
 TARGETS: Mapping[Resource, Target] = {
     Resource.INSTANCE: _instance,
     Resource.VOLUME: _volume_instance,
+    Resource.BACKUP: backups.backup_instance,
 }
 
 

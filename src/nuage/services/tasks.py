@@ -22,6 +22,7 @@ from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
 from nuage.domain.errors import (
     InstanceBusy,
     InstanceDeleting,
+    InstanceNotReady,
     InvalidResourceState,
     InvalidTaskState,
     NotFound,
@@ -148,6 +149,11 @@ async def _check_accepts_tasks(
         raise InstanceDeleting()
     if reject_if_busy and active:
         raise InstanceBusy(f"The instance has {len(active)} task(s) pending or running.")
+    if spec.refuse_unmet_when_idle and not active and instance.status not in spec.requires:
+        needs = " or ".join(sorted(spec.requires))
+        raise InstanceNotReady(
+            f"`{spec.task_type}` needs the instance to be {needs}; it is {instance.status}."
+        )
 
 
 # A task as the API shows it needs its instance's id and name and its creator, not the

@@ -7,6 +7,7 @@ accepts them and the service refuses them with `task_type_not_supported`.
 
 from collections.abc import Mapping
 
+from nuage.domain.catalogue.backups import BACKUP_SPECS, CreateBackupParams
 from nuage.domain.catalogue.instances import (
     INSTANCE_SPECS,
     CreateParams,
@@ -44,6 +45,7 @@ __all__ = [
     "MAX_RETRIES_LIMIT",
     "RESOURCE_STATES",
     "AnyParams",
+    "CreateBackupParams",
     "CreateParams",
     "Effects",
     "Entry",
@@ -72,7 +74,9 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
     return {task_type: found[task_type] for task_type in TaskType if task_type in found}
 
 
-CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS, VOLUME_SPECS)
+CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
+    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, PLANNED_SPECS
+)
 
 
 def spec_for(task_type: TaskType) -> TaskSpec:

@@ -219,6 +219,10 @@ class TaskSpec:
     route: Route | None = None  # None: queued through the generic POST …/tasks only
     generic: bool = True  # may be asked for through POST …/tasks
     cancellable: bool = True  # may be cancelled while running
+    # Asked for while no task of the instance is pending or running (nothing queued could change
+    # its status first) and its status is not one `requires` names: refused at once with 409
+    # `instance_not_ready`, nothing written, instead of queued to fail.
+    refuse_unmet_when_idle: bool = False
     default_max_retries: int = DEFAULT_MAX_RETRIES
 
     def redact(self, result: Any) -> Any:
