@@ -3,6 +3,7 @@
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -39,6 +40,11 @@ class Settings:
     libvirt_domain_type: str = "qemu"
     libvirt_boot_marker: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()  # from a comma-separated list
+    ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this
+
+    @property
+    def ip_quarantine(self) -> timedelta:
+        return timedelta(seconds=self.ip_quarantine_seconds)
 
     @property
     def sim_state_dir(self) -> Path:

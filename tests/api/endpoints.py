@@ -23,6 +23,10 @@ ADMIN = frozenset(
         ("POST", "/v1/admin/hosts"),
         ("GET", "/v1/admin/hosts/{host_id}"),
         ("PATCH", "/v1/admin/hosts/{host_id}"),
+        ("GET", "/v1/admin/ip-pools"),
+        ("POST", "/v1/admin/ip-pools"),
+        ("GET", "/v1/admin/ip-pools/{pool_id}"),
+        ("PATCH", "/v1/admin/ip-pools/{pool_id}"),
     }
 )
 
@@ -46,6 +50,7 @@ class Ids:
     task_id: str  # a pending task of `instance_id`
     cancelled_task_id: str  # a cancelled task of `instance_id` (retry needs one)
     key_id: str  # an API key of the tenant's user, other than the one calling
+    ip_id: str  # an assigned address of `instance_id` that is not a primary one
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -55,6 +60,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "instance_id": "instance_id",
     "id": "task_id",
     "key_id": "key_id",
+    "ip_id": "ip_id",
 }
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
@@ -128,6 +134,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _action("reinstall", lambda _ids: {"image_id": IMAGES["ubuntu"]}),
     _action("hostname", lambda _ids: {"hostname": "renamed-host"}),
     _action("sync"),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/ips", 200, _PROJECT),
+    Endpoint("POST", f"{P}/instances/{{instance_id}}/ips", 202, _PROJECT, lambda _: {"version": 4}),
+    Endpoint("DELETE", f"{P}/instances/{{instance_id}}/ips/{{ip_id}}", 202, _PROJECT),
+    Endpoint(
+        "PUT",
+        f"{P}/instances/{{instance_id}}/ips/{{ip_id}}/reverse-dns",
+        202,
+        _PROJECT,
+        lambda _ids: {"ptr": "mail.example.com"},
+    ),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -28,7 +28,7 @@ from nuage.db.models import ApiKey, Base
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role, Scope, TaskType
-from nuage.services import api_keys, instances, security, task_requests, tasks
+from nuage.services import api_keys, instances, ip_allocation, security, task_requests, tasks
 from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
@@ -109,6 +109,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             session, principal, tenant.organization_id, tenant.project_id, write=True
         )
         instance, _create = await instances.create_instance(session, access, draft)
+        secondary = await ip_allocation.allocate(session, instance, 4, quarantine=timedelta(0))
+        assert secondary is not None
         on_it = {"instance_id": instance.id}
         pending = await task_requests.request_task(
             session, access, TaskType.START_VPS, on_it, None, reject_if_busy=False
@@ -125,6 +127,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         task_id=str(pending.id),
         cancelled_task_id=str(cancelled.id),
         key_id=str(spare.id),
+        ip_id=str(secondary.id),
     )
 
 

@@ -8,11 +8,13 @@ from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.routers import (
     admin_hosts,
+    admin_ip_pools,
     api_keys,
     auth,
     catalogue,
     health,
     instances,
+    ips,
     organizations,
     task_routes,
     tasks,
@@ -51,8 +53,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         catalogue.router,
         instances.router,
         task_routes.router,
+        ips.router,
         tasks.router,
         admin_hosts.router,
+        admin_ip_pools.router,
     ):
         app.include_router(router)
     errors.install(app)

@@ -38,6 +38,7 @@ SHARED_ENUMS = (
     enums.OnConflict,
     enums.Scope,
     enums.HostState,
+    enums.IpVersion,
 )
 HEADERS = {
     401: {"WWW-Authenticate": "How to authenticate: `Bearer`."},
@@ -83,6 +84,8 @@ class Facts:
     may_reject_busy: bool
     creates_instance: bool
     changes_task: bool
+    allocates_address: bool = False  # hands out an address from a pool
+    acts_on_address: bool = False  # queues a task on one of an instance's addresses
 
 
 # Which errors a route can give, by what it is. A new error class mapped to 400 in the error
@@ -94,6 +97,8 @@ RULES: list[Rule] = [
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
     (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance, lambda: [e.QuotaExceeded]),
+    (lambda f: f.allocates_address, lambda: [e.AddressPoolExhausted]),
+    (lambda f: f.acts_on_address, lambda: [e.PrimaryAddress, e.AddressNotAssigned]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
@@ -179,6 +184,9 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         changes_task=answers_task
         and "POST" in (route.methods or ())
         and "/tasks/{id}/" in route.path,
+        allocates_address=route.response_model is InstanceCreated
+        or (answers_task and route.path.endswith("/ips")),
+        acts_on_address=answers_task and "/ips/{ip_id}" in route.path,
     )
 
 

@@ -12,7 +12,10 @@ NuageError
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting
 │   ├── InvalidTaskState       invalid_task_state
-│   └── IdempotencyKeyReused   idempotency_key_reused
+│   ├── IdempotencyKeyReused   idempotency_key_reused
+│   ├── AddressPoolExhausted   address_pool_exhausted  (no free address of that version)
+│   ├── PrimaryAddress         primary_address      (the primary address stays)
+│   └── AddressNotAssigned     address_not_assigned (still being assigned)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -115,6 +118,21 @@ class InvalidTaskState(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was used with another request."
+
+
+class AddressPoolExhausted(Conflict):
+    code = "address_pool_exhausted"
+    default_message = "No free address is left in this location's pools."
+
+
+class PrimaryAddress(Conflict):
+    code = "primary_address"
+    default_message = "An instance keeps its primary addresses; remove the instance instead."
+
+
+class AddressNotAssigned(Conflict):
+    code = "address_not_assigned"
+    default_message = "The address is still being assigned; wait for its task to finish."
 
 
 class DatabaseUnavailable(NuageError):

@@ -4,18 +4,18 @@
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
 without implementing it). Capabilities without a binding here (snapshots, backups, images,
-volumes, addresses, networks, firewall, software, config) have no operations yet: the issues
+volumes, networks, firewall, software, config) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from nuage.domain.capabilities import Capability
 from nuage.domain.errors import PermanentError
 
-from .base import Driver, MachineInfo
+from .base import Driver, GuestAddress, MachineInfo
 
 
 @runtime_checkable
@@ -67,6 +67,17 @@ class VncConsole(Protocol):
         ...
 
 
+@runtime_checkable
+class Addressing(Protocol):
+    async def set_addresses(
+        self, machine_id: str, addresses: Sequence[GuestAddress]
+    ) -> MachineInfo:
+        """The machine's addresses become exactly `addresses` (with their PTR names). A running
+        guest whose addresses changed is restarted to take them (as `set_hostname` does); a
+        change of PTR names alone restarts nothing. Repeating a call changes nothing."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -85,8 +96,9 @@ RESIZE = Capable[Resizing](Capability.RESIZE, Resizing)
 REINSTALL = Capable[Reinstalling](Capability.REINSTALL, Reinstalling)
 HOSTNAME = Capable[HostnameSetting](Capability.HOSTNAME, HostnameSetting)
 CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
+ADDRESSES = Capable[Addressing](Capability.ADDRESSES, Addressing)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
-    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE)
+    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, ADDRESSES)
 }
 
 

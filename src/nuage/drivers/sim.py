@@ -32,7 +32,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -44,15 +44,14 @@ from nuage.domain.errors import NuageError, PermanentError, TransientError
 from nuage.domain.host_configs import SimConfig
 from nuage.domain.machines import check_disk_growth, check_hostname, check_machine_id, check_sizes
 
-from .base import HostSetup, MachineInfo, MachineSpec
+from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec
+from .guest_network import network_line
 from .sim_state import (
-    AddressStore,
     FaultKind,
     FaultStore,
     MachineState,
     MachineStore,
     OpLog,
-    addresses_for,
     make_fault,
     parse_fail_tags,
     utc_now,
@@ -64,6 +63,7 @@ _NEEDS: dict[str, Capability] = {
     "resize": Capability.RESIZE,
     "reinstall": Capability.REINSTALL,
     "set_hostname": Capability.HOSTNAME,
+    "set_addresses": Capability.ADDRESSES,
 }
 
 
@@ -96,7 +96,6 @@ class SimDriver:
         self._machines = MachineStore(settings.state_dir)
         self._faults = FaultStore(settings.state_dir)
         self._ops = OpLog(settings.state_dir)
-        self._addresses = AddressStore(settings.state_dir)
         self._rng = random.Random(settings.seed)
 
     @classmethod
@@ -129,8 +128,6 @@ class SimDriver:
                 return existing.info()
             check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
             check_hostname(spec.hostname)
-            preferred, ipv6 = addresses_for(spec.machine_id)
-            ipv4 = self._addresses.take(spec.machine_id, preferred)
             machine = MachineState(
                 machine_id=spec.machine_id,
                 name=spec.name,
@@ -142,9 +139,8 @@ class SimDriver:
                 image=spec.image,
                 disk_id=uuid.uuid4().hex,
                 external_id=f"sim-{uuid.uuid4().hex[:12]}",
-                ipv4=ipv4,
-                ipv6=ipv6,
                 tags=list(spec.tags),
+                addresses=[asdict(a) for a in spec.addresses],
             )
             _power_on(machine)
             self._machines.save(machine)
@@ -153,11 +149,8 @@ class SimDriver:
     async def delete(self, machine_id: str) -> None:
         """Remove the machine and its pending faults; its operation log is kept."""
         async with self._operation("delete", machine_id):
-            machine = self._machines.load(machine_id)
             self._machines.remove(machine_id)
             self._faults.remove(machine_id)
-            if machine is not None:
-                self._addresses.release(machine_id, machine.ipv4)
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
@@ -196,6 +189,11 @@ class SimDriver:
 
     async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
         return await self._change("set_hostname", machine_id, lambda m: _rename(m, hostname))
+
+    async def set_addresses(
+        self, machine_id: str, addresses: Sequence[GuestAddress]
+    ) -> MachineInfo:
+        return await self._change("set_addresses", machine_id, lambda m: _readdress(m, addresses))
 
     async def close(self) -> None:
         return None
@@ -315,7 +313,7 @@ def _boot(m: MachineState) -> None:
         f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
         f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
-        f"[    3.002117] cloud-init: network up: {m.ipv4} {m.ipv6}",
+        network_line(m.guest_addresses),
         m.disks_line(),
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
         f" disk={disk} boots={m.boots}",
@@ -372,3 +370,11 @@ def _rename(m: MachineState, hostname: str) -> None:
         m.hostname = hostname
         if m.power is PowerState.ON:
             _restart(m, "reboot: Restarting to apply the new hostname")
+
+
+def _readdress(m: MachineState, addresses: Sequence[GuestAddress]) -> None:
+    # Only a change of the guest's network configuration restarts it; PTR names live outside.
+    before = network_line(m.guest_addresses)
+    m.addresses = [asdict(a) for a in addresses]
+    if network_line(m.guest_addresses) != before and m.power is PowerState.ON:
+        _restart(m, "reboot: Restarting to apply the new network configuration")

@@ -14,6 +14,7 @@ from nuage.domain.catalogue.instances import (
     ReinstallParams,
     ResizeParams,
 )
+from nuage.domain.catalogue.ips import IP_SPECS
 from nuage.domain.catalogue.planned import PLANNED_SPECS
 from nuage.domain.catalogue.spec import (
     DEFAULT_MAX_RETRIES,
@@ -69,7 +70,7 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
     return {task_type: found[task_type] for task_type in TaskType if task_type in found}
 
 
-CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS)
+CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, IP_SPECS, PLANNED_SPECS)
 
 
 def spec_for(task_type: TaskType) -> TaskSpec:
