@@ -30,6 +30,9 @@ SUPPORTED = {
     "reinstall_os",
     "change_hostname",
     "sync_vps_state",
+    "assign_ip",
+    "remove_ip",
+    "update_reverse_dns",
 }
 
 
@@ -47,10 +50,13 @@ def test_exactly_the_issue_types_are_supported() -> None:
     assert supported == SUPPORTED
 
 
-def test_create_is_only_queued_by_its_own_endpoint() -> None:
+def test_create_and_the_address_types_are_only_queued_by_their_own_endpoints() -> None:
+    """Each does more than queue (a create makes its instance, an assign reserves its address, a
+    remove refuses the primary): the generic `POST …/tasks` would skip that."""
     assert not spec_for(TaskType.CREATE_VPS).generic
     others = {t for t, spec in CATALOGUE.items() if spec.supported and not spec.generic}
-    assert others == {TaskType.CREATE_VPS}
+    addresses = {TaskType.ASSIGN_IP, TaskType.REMOVE_IP, TaskType.UPDATE_REVERSE_DNS}
+    assert others == {TaskType.CREATE_VPS} | addresses
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:
