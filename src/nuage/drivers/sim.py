@@ -1,12 +1,14 @@
 """The simulated hypervisor: the embedded default driver and the test double.
 
 A real implementation of `Driver`, not a stub: machines have a power state machine, a disk that
-reinstall replaces, addresses and a serial console, all persisted under `SimSettings.state_dir`
-(layout in `sim_state`) so a new `SimDriver` over the same directory, in this process or another,
-sees the same machines. Every operation sleeps `latency_ms` first and converges when repeated.
+reinstall replaces, the addresses nuage gave them (it invents none) and a serial console, all
+persisted under `SimSettings.state_dir` (layout in `sim_state`) so a new `SimDriver` over the same
+directory, in this process or another, sees the same machines. Every operation sleeps
+`latency_ms` first and converges when repeated.
 
 Its console prints what the test guest prints (scripts/README.md): each boot appends a few
-lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
+lines, `NUAGE-NET eth0 <address/prefix> …` (`guest_network`), `NUAGE-DISKS vda=<disk_gb>G …` and
+then exactly
 `NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb> disk=fresh|used boots=<n>`, where
 `boots` is the disk's boot counter (`MachineState.boots`, part of the disk's contents); each
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
