@@ -13,7 +13,7 @@ from nuage.db.models import IpAddress, IpPool
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.services import ip_pools
-from tests.support import Stack, Tenant, TenantFactory, create_body
+from tests.support import Stack, Tenant, TenantFactory, create_body, start_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -250,3 +250,66 @@ async def test_assign_replays_with_its_idempotency_key(
     ]
     other = await tenant.post(ips_of(instance), json={"version": 4}, headers=key)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+
+
+async def test_a_deleted_instance_releases_its_addresses_into_quarantine(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    await tiny_pool(stack, "10.20.30.2", "10.20.30.2")  # one address
+    tenant = await tenants()
+    first = await tenant.running_instance()
+    response = await tenant.client.delete(
+        f"{tenant.base}/instances/{first['id']}", headers=tenant.headers
+    )
+    await done(tenant, response)
+
+    async with transaction(stack.runtime.sessions) as session:
+        rows = (
+            await session.scalars(
+                sa.select(IpAddress).where(IpAddress.instance_id == UUID(first["id"]))
+            )
+        ).all()
+    assert {(r.state, r.released_at is not None) for r in rows} == {("released", True)}
+    refused = await tenant.post("/instances", json=create_body(name="second"))
+    assert refused.status_code == 409 and refused.json()["code"] == "address_pool_exhausted"
+
+
+async def test_a_cancelled_assign_frees_its_address_at_once(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    instance, _ = await tenant.create_instance()  # no worker: everything stays pending
+    first = (await tenant.post(ips_of(instance), json={"version": 4})).json()
+    assert (await tenant.post(f"/tasks/{first['id']}/cancel")).json()["status"] == "cancelled"
+
+    assert [a["status"] for a in await listed(tenant, instance)] == ["assigned", "assigned"]
+    again = (await tenant.post(ips_of(instance), json={"version": 4})).json()
+    assert again["parameters"]["address"] == first["parameters"]["address"]
+
+
+async def test_a_retried_assign_takes_over_its_reservation_unless_it_was_handed_out(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    instance, _ = await tenant.create_instance()
+    first = (await tenant.post(ips_of(instance), json={"version": 4})).json()
+    await tenant.post(f"/tasks/{first['id']}/cancel")
+    retried = (await tenant.post(f"/tasks/{first['id']}/retry")).json()
+    start_worker(stack, stack.runtime.settings)
+    assert (await tenant.wait(retried["id"]))["status"] == "completed"
+    await stack.stop_workers()
+
+    second = (await tenant.post(ips_of(instance), json={"version": 4})).json()
+    await tenant.post(f"/tasks/{second['id']}/cancel")
+    taker = (await tenant.post(ips_of(instance), json={"version": 4})).json()
+    late = (await tenant.post(f"/tasks/{second['id']}/retry")).json()
+    start_worker(stack, stack.runtime.settings)
+    gone = await tenant.wait(late["id"])
+
+    assert retried["parameters"]["address"] == first["parameters"]["address"]
+    assert taker["parameters"]["address"] == second["parameters"]["address"]
+    assert (gone["status"], gone["error"]["code"]) == ("failed", "address_gone")
+    assert (await tenant.wait(taker["id"]))["status"] == "completed"
+    held = [a["address"] for a in await listed(tenant, instance) if a["version"] == 4]
+    assert len(held) == len(set(held)) == 3
+    assert {first["parameters"]["address"], taker["parameters"]["address"]} < set(held)

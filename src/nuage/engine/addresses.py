@@ -47,6 +47,29 @@ async def of_instance(session: AsyncSession, instance_id: UUID) -> list[AddressR
     return [_record(row, gateway) for row, gateway in rows]
 
 
+async def hold(session: AsyncSession, ip_id: UUID, task_id: UUID, instance_id: UUID) -> bool:
+    """Whether the `assign_ip` task `task_id` holds the reservation `ip_id`: its own, or one a
+    failed or cancelled assign of the same instance left (a user's retry copies its parameters),
+    taken over under the pool's lock so that no allocation hands the address out meanwhile.
+    False: the address went back to the pool (another instance may have it now)."""
+    row = await session.get(IpAddress, ip_id, populate_existing=True)
+    if row is None or row.instance_id != instance_id or row.state != AddressState.ASSIGNING:
+        return False
+    if row.task_id == task_id:
+        return True
+    await session.execute(sa.select(IpPool.id).where(IpPool.id == row.pool_id).with_for_update())
+    taken = await session.execute(
+        sa.update(IpAddress)
+        .where(
+            IpAddress.id == ip_id,
+            IpAddress.task_id == row.task_id,
+            IpAddress.state == AddressState.ASSIGNING.value,
+        )
+        .values(task_id=task_id)
+    )
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
 async def apply(session: AsyncSession, writes: tuple[AddressWrite, ...], now: datetime) -> None:
     for write in writes:
         values: dict[str, object] = {"state": write.state.value}

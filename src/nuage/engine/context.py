@@ -104,6 +104,11 @@ class TaskContext:
         async with transaction(self._sessions) as session:
             return await addresses.of_instance(session, self.record.instance.id)
 
+    async def hold_address(self, ip_id: UUID) -> bool:
+        """Whether this `assign_ip` holds its reserved address (`addresses.hold`)."""
+        async with transaction(self._sessions) as session:
+            return await addresses.hold(session, ip_id, self.record.id, self.record.instance.id)
+
     async def size(self, size_id: UUID) -> Size:
         async with transaction(self._sessions) as session:
             return await queries.size_row(session, size_id)

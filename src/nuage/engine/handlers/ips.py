@@ -35,9 +35,10 @@ async def _apply(ctx: TaskContext, wanted: list[GuestAddress], *writes: AddressW
 @handles(TaskType.ASSIGN_IP)
 async def assign_ip(ctx: TaskContext) -> Outcome:
     ip_id = UUID(ctx.record.parameters["ip_id"])
+    held = await ctx.hold_address(ip_id)
     records = await ctx.addresses()
-    mine = _find(records, ip_id)
-    if mine is None or mine.task_id != ctx.record.id:
+    mine = _find(records, ip_id) if held else None
+    if mine is None:
         message = "The address reserved for this task went back to the pool; ask for a new one."
         raise PermanentError(message, code="address_gone")
     wanted = [*(r.guest for r in assigned(records)), mine.guest]
