@@ -12,11 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask, IpAddress, IpPool
 from nuage.domain.enums import TaskType
 from nuage.domain.errors import AddressNotAssigned, AddressPoolExhausted, NotFound, PrimaryAddress
-from nuage.domain.ipam import (
-    AddressState,
-    default_ptr,
-    validate_ptr,
-)
+from nuage.domain.ipam import AddressState, default_ptr, validate_ptr
 from nuage.domain.tasks import ACTIVE
 from nuage.services import instances, tasks
 from nuage.services.access import ProjectAccess
