@@ -4,8 +4,12 @@ they show what is used."""
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from nuage.db.models import IpPool
+from nuage.db.session import transaction
 from nuage.domain.enums import Scope
+from nuage.services import ip_pools
 from tests.api.test_admin_hosts import make_staff
 from tests.support import Stack, TenantFactory
 
@@ -111,3 +115,15 @@ async def test_an_unknown_pool_is_404(stack: Stack, tenants: TenantFactory) -> N
     await make_staff(stack, operator)
     missing = POOLS + "/00000000-0000-4000-8000-000000000000"
     assert (await operator.client.get(missing, headers=operator.headers)).status_code == 404
+
+
+async def test_the_demo_pools_stand_aside_for_an_operators_pool(stack: Stack) -> None:
+    """`make run` adds its pools at every start: one an operator's pool covers is left out."""
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(
+            sa.update(IpPool).where(IpPool.name == "par1-v4").values(name="ops-par1")
+        )
+        await ip_pools.ensure_demo_pools(session)
+        await ip_pools.ensure_demo_pools(session)
+        names = set((await session.scalars(sa.select(IpPool.name))).all())
+    assert "ops-par1" in names and "par1-v4" not in names and "fra1-v4" in names

@@ -3,6 +3,7 @@
 Pools never overlap (checked here, across every location), so an address belongs to one pool;
 the unique address in `ip_addresses` is the database's own guard behind that rule."""
 
+import contextlib
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -109,14 +110,16 @@ async def set_pool_active(session: AsyncSession, pool_id: UUID, is_active: bool)
 
 
 async def ensure_demo_pools(session: AsyncSession) -> None:
-    """Add the demo's pools that are missing (by name): safe at every start."""
+    """Add the demo's pools that are missing (by name) and overlap no other pool: safe at every
+    start."""
     for slug, ipv4, ipv6 in DEMO_POOLS:
         if await session.scalar(sa.select(Location.id).where(Location.slug == slug)) is None:
             continue
         for version, cidr in ((4, ipv4), (6, ipv6)):
             name = f"{slug}-v{version}"
             if await session.scalar(sa.select(IpPool.id).where(IpPool.name == name)) is None:
-                await add_pool(session, PoolSpec(name, slug, cidr))
+                with contextlib.suppress(ValidationFailed):  # an operator's pool covers it
+                    await add_pool(session, PoolSpec(name, slug, cidr))
 
 
 async def _view(session: AsyncSession, pool: IpPool) -> PoolView:
