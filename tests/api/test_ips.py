@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from nuage.db.models import IpAddress, IpPool
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
-from nuage.services import ip_pools
+from nuage.services import ip_allocation, ip_pools
 from tests.support import Stack, Tenant, TenantFactory, create_body, start_worker
 
 pytestmark = pytest.mark.anyio
@@ -313,3 +313,23 @@ async def test_a_retried_assign_takes_over_its_reservation_unless_it_was_handed_
     held = [a["address"] for a in await listed(tenant, instance) if a["version"] == 4]
     assert len(held) == len(set(held)) == 3
     assert {first["parameters"]["address"], taker["parameters"]["address"]} < set(held)
+
+
+async def test_a_duplicate_address_is_refused_by_the_database_as_a_409(
+    stack: Stack, tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the pool lock ever not enough, the unique address still refuses the duplicate: the
+    request is a 409 to try again, and writes nothing."""
+    tenant = await tenants()
+    instance, _ = await tenant.create_instance()
+    held = (await listed(tenant, instance))[0]["address"]
+    monkeypatch.setattr(
+        ip_allocation, "first_free", lambda _pool, _taken: ipaddress.ip_address(held)
+    )
+    tasks_before = (await tenant.get("/tasks")).json()["count"]
+
+    refused = await tenant.post(ips_of(instance), json={"version": 4})
+
+    assert refused.status_code == 409 and refused.json()["code"] == "address_taken"
+    assert (await tenant.get("/tasks")).json()["count"] == tasks_before
+    assert len(await listed(tenant, instance)) == 2

@@ -97,7 +97,7 @@ RULES: list[Rule] = [
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
     (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance, lambda: [e.QuotaExceeded]),
-    (lambda f: f.allocates_address, lambda: [e.AddressPoolExhausted]),
+    (lambda f: f.allocates_address, lambda: [e.AddressPoolExhausted, e.AddressTaken]),
     (lambda f: f.acts_on_address, lambda: [e.PrimaryAddress, e.AddressNotAssigned]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),

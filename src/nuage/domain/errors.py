@@ -14,6 +14,7 @@ NuageError
 │   ├── InvalidTaskState       invalid_task_state
 │   ├── IdempotencyKeyReused   idempotency_key_reused
 │   ├── AddressPoolExhausted   address_pool_exhausted  (no free address of that version)
+│   ├── AddressTaken           address_taken        (a concurrent request won it: try again)
 │   ├── PrimaryAddress         primary_address      (the primary address stays)
 │   └── AddressNotAssigned     address_not_assigned (still being assigned)
 ├── DatabaseUnavailable        database_unavailable
@@ -123,6 +124,11 @@ class IdempotencyKeyReused(Conflict):
 class AddressPoolExhausted(Conflict):
     code = "address_pool_exhausted"
     default_message = "No free address is left in this location's pools."
+
+
+class AddressTaken(Conflict):
+    code = "address_taken"
+    default_message = "The address was taken by a concurrent request; try again."
 
 
 class PrimaryAddress(Conflict):

@@ -3,8 +3,9 @@
 Never one address twice: each allocation locks its pool's row (PostgreSQL: concurrent
 allocations from one pool queue behind each other, in any process; SQLite: every transaction
 is already exclusive) and reads what is taken after the lock, and the unique constraint on
-`ip_addresses.address` refuses a duplicate whatever happens. An exhausted location is
-`409 address_pool_exhausted`, and the request writes nothing.
+`ip_addresses.address` refuses a duplicate whatever happens (then the request is a `409
+address_taken` to try again, never a 500). An exhausted location is `409 address_pool_exhausted`,
+and the request writes nothing.
 """
 
 import ipaddress
@@ -12,11 +13,12 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Instance, InstanceTask, IpAddress, IpPool
 from nuage.db.types import utcnow
-from nuage.domain.errors import AddressPoolExhausted
+from nuage.domain.errors import AddressPoolExhausted, AddressTaken
 from nuage.domain.ipam import AddressState, IPAddress, default_ptr, first_free, is_free_again
 from nuage.services.ip_pools import pool_range
 
@@ -65,7 +67,10 @@ async def allocate(
                 task_id=task_id,
             )
             session.add(row)
-            await session.flush()
+            try:
+                await session.flush()
+            except IntegrityError as exc:  # the unique address: held elsewhere after all
+                raise AddressTaken() from exc
             return row
     raise AddressPoolExhausted(
         f"No free IPv{version} address is left in this location's pools; ask the operator "
