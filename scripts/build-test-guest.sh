@@ -108,12 +108,17 @@ online_cpus
 # NoCloud seed: the virtio disk whose ISO9660 label is "cidata".
 hostname=localhost
 instance_id=
+net=
 seed=$(findfs LABEL=cidata 2>/dev/null) || seed=
 if [ -n "$seed" ] && mount -t iso9660 -o ro "$seed" /seed; then
   val() { sed -n "s/^$1:[[:space:]]*//p" /seed/meta-data | tr -d "\"'\r" | sed 's/[[:space:]]*$//' | head -n1; }
   h=$(val local-hostname)
   [ -n "$h" ] && hostname=$h
   instance_id=$(val instance-id)
+  # network-config (version 2): the addresses listed for eth0, in order, as a guest would set them
+  # (this guest has no network interface: it only says what it would configure).
+  [ -f /seed/network-config ] &&
+    net=$(awk '/^    addresses:/{a=1;next} /^    [a-z]/{a=0} a && /^      - /{printf " %s", $2}' /seed/network-config)
   umount /seed
 else
   echo "nuage-init: no cidata seed found"
@@ -167,6 +172,7 @@ acpid -l /var/log/acpid.log
 
 vcpus=$(grep -c ^processor /proc/cpuinfo)
 mem_mb=$(awk '/^MemTotal:/{printf "%d", ($2 + 512) / 1024}' /proc/meminfo)
+echo "NUAGE-NET eth0$net"
 echo "NUAGE-BOOTED hostname=$(hostname) vcpus=$vcpus mem_mb=$mem_mb disk=$disk boots=$boots"
 while :; do sleep 3600; done
 EOF

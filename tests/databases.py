@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from nuage.db.migrate import upgrade
 from nuage.db.session import make_engine, make_sessionmaker, transaction
 from nuage.services.hosts import ensure_demo_sim_hosts
+from nuage.services.ip_pools import ensure_demo_pools
 
 PG_ADMIN_URL = os.environ.get(
     "NUAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -28,8 +29,8 @@ def backends() -> list[str]:
 
 
 async def migrate(url: str) -> None:
-    """Migrate the database and add the simulated hosts the suite places instances on (as the
-    embedded demo does: no migration creates hosts)."""
+    """Migrate the database and add the simulated hosts the suite places instances on and the
+    pools their addresses come from (as the embedded demo does: no migration creates them)."""
     engine = make_engine(url)
     try:
         await upgrade(engine)
@@ -39,8 +40,10 @@ async def migrate(url: str) -> None:
 
 
 async def add_sim_hosts(engine: AsyncEngine) -> None:
+    """The demo's simulated hosts and address pools (documentation ranges)."""
     async with transaction(make_sessionmaker(engine)) as session:
         await ensure_demo_sim_hosts(session)
+        await ensure_demo_pools(session)
 
 
 def database_url(name: str) -> str:

@@ -3,6 +3,7 @@
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -43,6 +44,11 @@ class Settings:
     cors_allowed_origins: tuple[str, ...] = ()  # from a comma-separated list
     volume_quota_count: int = 20  # volumes per project
     volume_quota_gb: int = 2_000  # their total size per project, GiB
+    ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this
+
+    @property
+    def ip_quarantine(self) -> timedelta:
+        return timedelta(seconds=self.ip_quarantine_seconds)
 
     @property
     def sim_state_dir(self) -> Path:

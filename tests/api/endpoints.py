@@ -23,6 +23,10 @@ ADMIN = frozenset(
         ("POST", "/v1/admin/hosts"),
         ("GET", "/v1/admin/hosts/{host_id}"),
         ("PATCH", "/v1/admin/hosts/{host_id}"),
+        ("GET", "/v1/admin/ip-pools"),
+        ("POST", "/v1/admin/ip-pools"),
+        ("GET", "/v1/admin/ip-pools/{pool_id}"),
+        ("PATCH", "/v1/admin/ip-pools/{pool_id}"),
     }
 )
 
@@ -49,6 +53,7 @@ class Ids:
     volume_id: str  # a volume attached to `instance_id`
     detached_volume_id: str  # an available volume of the same location
     backup_id: str  # an available backup of `instance_id`
+    ip_id: str  # an assigned address of `instance_id` that is not a primary one
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -59,6 +64,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "id": "task_id",
     "key_id": "key_id",
     "volume_id": "volume_id",
+    "ip_id": "ip_id",
 }
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
@@ -165,6 +171,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{_BACKUP}", 200, _PROJECT, fields=_BY_BACKUP),
     Endpoint("DELETE", f"{_BACKUP}", 202, _PROJECT, fields=_BY_BACKUP),
     Endpoint("POST", f"{_BACKUP}/restore", 202, _PROJECT, fields=_BY_BACKUP),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/ips", 200, _PROJECT),
+    Endpoint("POST", f"{P}/instances/{{instance_id}}/ips", 202, _PROJECT, lambda _: {"version": 4}),
+    Endpoint("DELETE", f"{P}/instances/{{instance_id}}/ips/{{ip_id}}", 202, _PROJECT),
+    Endpoint(
+        "PUT",
+        f"{P}/instances/{{instance_id}}/ips/{{ip_id}}/reverse-dns",
+        202,
+        _PROJECT,
+        lambda _ids: {"ptr": "mail.example.com"},
+    ),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -28,7 +28,15 @@ from nuage.db.models import ApiKey, Backup, Base, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import BackupStatus, Role, Scope, TaskType
-from nuage.services import api_keys, backups, instances, security, task_requests, tasks
+from nuage.services import (
+    api_keys,
+    backups,
+    instances,
+    ip_allocation,
+    security,
+    task_requests,
+    tasks,
+)
 from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
@@ -111,6 +119,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             session, principal, tenant.organization_id, tenant.project_id, write=True
         )
         instance, _create = await instances.create_instance(session, access, draft)
+        secondary = await ip_allocation.allocate(session, instance, 4, quarantine=timedelta(0))
+        assert secondary is not None
         on_it = {"instance_id": instance.id}
         pending = await task_requests.request_task(
             session, access, TaskType.START_VPS, on_it, None, reject_if_busy=False
@@ -148,6 +158,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         volume_id=str(attached.id),
         detached_volume_id=str(detached.id),
         backup_id=str(backup.id),
+        ip_id=str(secondary.id),
     )
 
 

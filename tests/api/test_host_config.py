@@ -46,7 +46,14 @@ async def test_a_host_without_config_has_every_capability_of_its_driver(
     admin = await operator(stack, tenants)
     created = (await admin.client.post(HOSTS, json=NEW_HOST, headers=admin.headers)).json()
     assert (created["config"], created["secret_ref"]) == ({}, None)
-    assert created["capabilities"] == ["console", "hostname", "power", "reinstall", "resize"]
+    assert created["capabilities"] == [
+        "addresses",
+        "console",
+        "hostname",
+        "power",
+        "reinstall",
+        "resize",
+    ]
 
 
 async def test_changing_the_config_replaces_it_and_an_empty_reference_removes_it(

@@ -34,6 +34,9 @@ SUPPORTED = {
     "create_backup",
     "delete_backup",
     "restore_backup",
+    "assign_ip",
+    "remove_ip",
+    "update_reverse_dns",
 }
 SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
 
@@ -63,7 +66,9 @@ def test_creates_and_storage_tasks_are_only_queued_by_their_own_endpoints() -> N
         for t, spec in CATALOGUE.items()
         if spec.supported and spec.resource in {Resource.VOLUME, Resource.BACKUP}
     }
-    assert others == {TaskType.CREATE_VPS} | storage
+    # an assign reserves its address, a remove refuses the primary: more than queueing
+    addresses = {TaskType.ASSIGN_IP, TaskType.REMOVE_IP, TaskType.UPDATE_REVERSE_DNS}
+    assert others == {TaskType.CREATE_VPS} | storage | addresses
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

@@ -7,14 +7,14 @@ below the configured size: `marker` accepts what REPORTED_MEMORY allows for the 
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
-from nuage.drivers.base import Driver, MachineInfo, MachineSpec
+from nuage.drivers.base import Driver, GuestAddress, MachineInfo, MachineSpec
 from nuage.drivers.capabilities import BINDINGS
 
 from .conftest import REPORTED_MEMORY
@@ -398,6 +398,7 @@ OPERATIONS_ON_A_MACHINE: dict[str, Callable[[Driver, str], Awaitable[object]]] =
     "resize": lambda d, m: d.resize(m, vcpu=1, ram_mb=512, disk_gb=5),
     "reinstall": lambda d, m: d.reinstall(m, image="debian-12", hostname="h"),
     "set_hostname": lambda d, m: d.set_hostname(m, "h"),
+    "set_addresses": lambda d, m: d.set_addresses(m, [V4]),  # type: ignore[attr-defined]
     "console": lambda d, m: d.console(m),
 }
 
@@ -412,3 +413,88 @@ async def test_operations_on_a_missing_machine_raise_machine_not_found(
         "machine_not_found", OPERATIONS_ON_A_MACHINE[operation](driver, machine_id)
     )
     assert await driver.inspect(machine_id) is None
+
+
+# addresses (the ADDRESSES capability): the guest reports what its network configuration says
+
+V4 = GuestAddress("192.0.2.10", 24, "192.0.2.1", "192-0-2-10.ip.example.net", primary=True)
+V6 = GuestAddress("2001:db8:0:1::10", 64, "2001:db8:0:1::1", "v6.example.net", primary=True)
+EXTRA = GuestAddress("192.0.2.11", 24, "192.0.2.1", "mail.example.net")
+
+
+def net_lines(console: str) -> list[str]:
+    return [line for line in console.splitlines() if line.startswith("NUAGE-NET ")]
+
+
+async def test_create_gives_the_guest_the_addresses_of_its_spec(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(addresses=(V6, V4))
+
+    info = await driver.create(spec)
+
+    assert set(info.addresses) == {V4, V6}
+    assert (info.ipv4, info.ipv6) == ((V4.address,), (V6.address,))
+    assert await driver.inspect(spec.machine_id) == info
+    console = await driver.console(spec.machine_id)
+    assert net_lines(console) == ["NUAGE-NET eth0 192.0.2.10/24 2001:db8:0:1::10/64"]
+
+
+async def test_a_machine_without_addresses_has_none(driver: Driver, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    info = await driver.create(spec)
+    assert (info.addresses, info.ipv4, info.ipv6) == ((), (), ())
+    assert net_lines(await driver.console(spec.machine_id)) == ["NUAGE-NET eth0"]
+
+
+async def test_set_addresses_of_a_running_machine_restarts_it_with_them(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(addresses=(V4, V6))
+    await driver.create(spec)
+
+    added = await driver.set_addresses(spec.machine_id, [V4, V6, EXTRA])  # type: ignore[attr-defined]
+
+    assert (added.power, added.ipv4) == (PowerState.ON, (V4.address, EXTRA.address))
+    console = await driver.console(spec.machine_id)
+    assert len(markers(console)) == 2
+    assert net_lines(console)[-1] == (
+        "NUAGE-NET eth0 192.0.2.10/24 2001:db8:0:1::10/64 192.0.2.11/24"
+    )
+    removed = await driver.set_addresses(spec.machine_id, [V4, V6])  # type: ignore[attr-defined]
+    assert removed.ipv4 == (V4.address,)
+    assert await driver.inspect(spec.machine_id) == removed
+    console = await driver.console(spec.machine_id)
+    assert len(markers(console)) == 3
+    assert net_lines(console)[-1] == "NUAGE-NET eth0 192.0.2.10/24 2001:db8:0:1::10/64"
+
+
+async def test_set_addresses_of_a_stopped_machine_applies_at_next_boot(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(addresses=(V4,))
+    await create(driver, spec, power=PowerState.OFF)
+
+    info = await driver.set_addresses(spec.machine_id, [V4, EXTRA])  # type: ignore[attr-defined]
+
+    assert (info.power, info.ipv4) == (PowerState.OFF, (V4.address, EXTRA.address))
+    assert len(markers(await driver.console(spec.machine_id))) == 1
+    await driver.start(spec.machine_id)
+    console = await driver.console(spec.machine_id)
+    assert net_lines(console)[-1] == "NUAGE-NET eth0 192.0.2.10/24 192.0.2.11/24"
+
+
+async def test_set_addresses_converges_and_a_ptr_alone_restarts_nothing(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec(addresses=(V4, EXTRA))
+    await driver.create(spec)
+    renamed = replace(EXTRA, ptr="smtp.example.net")
+
+    again = await driver.set_addresses(spec.machine_id, [V4, EXTRA])  # type: ignore[attr-defined]
+    named = await driver.set_addresses(spec.machine_id, [V4, renamed])  # type: ignore[attr-defined]
+
+    assert again.addresses == (V4, EXTRA)
+    assert named.addresses == (V4, renamed)
+    assert await driver.inspect(spec.machine_id) == named
+    assert len(markers(await driver.console(spec.machine_id))) == 1

@@ -1,6 +1,7 @@
 """End to end through the HTTP API on a real libvirt host: create → the guest boots and prints
-its hostname → stop → resize → start (the guest sees the new size) → reboot → reinstall →
-delete (nothing left behind)."""
+its hostname and addresses → stop → resize → start (the guest sees the new size) → reboot →
+assign and remove an address (the guest configures it, then not) → reinstall → delete (nothing
+left behind)."""
 
 import asyncio
 import re
@@ -56,6 +57,25 @@ def last_marker(console: str) -> tuple[str, int, int, str]:
     return hostname, int(vcpus), int(mem_mb), disk
 
 
+def last_net(console: str) -> str:
+    return [line for line in console.splitlines() if line.startswith("NUAGE-NET ")][-1]
+
+
+async def addresses_reach_the_guest(tenant: Any, instance: dict[str, Any], driver: Any) -> None:
+    ips = f"/instances/{instance['id']}/ips"
+    before = last_net(await driver.console(instance["id"]))
+    assigned = await tenant.post(ips, json={"version": 4})
+    task = await tenant.wait(assigned.json()["id"], timeout=180)
+    assert task["status"] == "completed", task
+    added = task["parameters"]["address"]
+    assert last_net(await driver.console(instance["id"])) == f"{before} {added}/24"
+    removed = await tenant.client.delete(
+        f"{tenant.base}{ips}/{task['parameters']['ip_id']}", headers=tenant.headers
+    )
+    assert (await tenant.wait(removed.json()["id"], timeout=180))["status"] == "completed"
+    assert last_net(await driver.console(instance["id"])) == before
+
+
 async def test_a_guest_lives_its_whole_life_through_the_api(
     tenants: TenantFactory, libvirt_host: Any
 ) -> None:
@@ -74,6 +94,9 @@ async def test_a_guest_lives_its_whole_life_through_the_api(
     assert (await tenant.wait(task_id, timeout=180))["status"] == "completed"
     hostname, vcpus, mem_mb, disk = last_marker(await driver.console(instance["id"]))
     assert (hostname, vcpus, disk) == ("e2e-guest", 1, "fresh")
+    shown = (await tenant.get(f"/instances/{instance['id']}")).json()
+    primaries = f"{shown['ipv4'][0]}/24 {shown['ipv6'][0]}/64"
+    assert last_net(await driver.console(instance["id"])) == f"NUAGE-NET eth0 {primaries}"
     assert 0.8 * 512 <= mem_mb <= 512
 
     await run("stop")
@@ -86,6 +109,8 @@ async def test_a_guest_lives_its_whole_life_through_the_api(
     before = len(MARKER.findall(await driver.console(instance["id"])))
     await run("reboot")
     assert len(MARKER.findall(await driver.console(instance["id"]))) > before
+
+    await addresses_reach_the_guest(tenant, instance, driver)
 
     await run("reinstall", {"image_id": "9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10002"})
     assert last_marker(await driver.console(instance["id"]))[3] == "fresh"

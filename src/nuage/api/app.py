@@ -8,12 +8,14 @@ from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.routers import (
     admin_hosts,
+    admin_ip_pools,
     api_keys,
     auth,
     backups,
     catalogue,
     health,
     instances,
+    ips,
     organizations,
     task_routes,
     tasks,
@@ -54,9 +56,11 @@ def create_app(runtime: Runtime) -> FastAPI:
         instances.router,
         backups.router,
         task_routes.router,
+        ips.router,
         tasks.router,
         admin_hosts.router,
         volumes.router,
+        admin_ip_pools.router,
     ):
         app.include_router(router)
     errors.install(app)

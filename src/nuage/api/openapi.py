@@ -40,6 +40,7 @@ SHARED_ENUMS = (
     enums.OnConflict,
     enums.Scope,
     enums.HostState,
+    enums.IpVersion,
 )
 HEADERS = {
     401: {"WWW-Authenticate": "How to authenticate: `Bearer`."},
@@ -89,6 +90,8 @@ class Facts:
     refuses_unmet: bool = False  # its task is refused when its instance is idle and not ready
     attaches_volume: bool = False
     takes_volume_quota: bool = False
+    allocates_address: bool = False  # hands out an address from a pool
+    acts_on_address: bool = False  # queues a task on one of an instance's addresses
 
 
 # Which errors a route can give, by what it is. A new error class mapped to 400 in the error
@@ -102,6 +105,8 @@ RULES: list[Rule] = [
     (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
     (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
     (lambda f: f.attaches_volume, lambda: [e.VolumeElsewhere]),
+    (lambda f: f.allocates_address, lambda: [e.AddressPoolExhausted, e.AddressTaken]),
+    (lambda f: f.acts_on_address, lambda: [e.PrimaryAddress, e.AddressNotAssigned]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
@@ -202,6 +207,9 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         refuses_unmet=spec is not None and spec.refuse_unmet_when_idle,
         attaches_volume=task_type is enums.TaskType.ATTACH_VOLUME,
         takes_volume_quota=task_type in VOLUME_QUOTA_TYPES,
+        allocates_address=route.response_model is InstanceCreated
+        or (answers_task and route.path.endswith("/ips")),
+        acts_on_address=answers_task and "/ips/{ip_id}" in route.path,
     )
 
 

@@ -8,6 +8,7 @@ from nuage.cli.runtime import run_in_session
 from nuage.config import Settings
 from nuage.services.accounts import Bootstrap, bootstrap
 from nuage.services.hosts import ensure_demo_sim_hosts
+from nuage.services.ip_pools import ensure_demo_pools
 
 DEMO_EMAIL = "demo@nuage.local"
 
@@ -22,8 +23,10 @@ def bootstrap_json(result: Bootstrap) -> dict[str, str]:
 
 
 async def ensure_demo_hosts(settings: Settings) -> None:
-    """The simulated hosts the demo places its instances on (added once, kept afterwards)."""
+    """The simulated hosts the demo places its instances on, and the address pools (RFC 5737,
+    RFC 3849 documentation ranges) their addresses come from: added once, kept afterwards."""
     await run_in_session(settings, ensure_demo_sim_hosts)
+    await run_in_session(settings, ensure_demo_pools)
 
 
 async def ensure_demo_account(settings: Settings) -> dict[str, Any]:

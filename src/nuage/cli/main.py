@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli import demo, hosts, runtime
+from nuage.cli import demo, hosts, ip_pools, runtime
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
@@ -18,6 +18,7 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(hosts.app, name="hosts")
+app.add_typer(ip_pools.app, name="ip-pools")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

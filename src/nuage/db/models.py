@@ -373,3 +373,42 @@ class IdempotencyKey(Base):
     body: Mapped[Any] = mapped_column(JSONType, nullable=True)
     location: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
     created: Mapped[datetime] = _created()
+
+
+class IpPool(Base):
+    """A location's addresses of one version (domain/ipam.py): operators add them."""
+
+    __tablename__ = "ip_pools"
+    id: Mapped[UUID] = _id()
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"), index=True)
+    version: Mapped[int] = mapped_column(sa.SmallInteger)
+    cidr: Mapped[str] = mapped_column(sa.String(64))
+    gateway: Mapped[str | None] = mapped_column(sa.String(45), nullable=True)
+    first: Mapped[str] = mapped_column(sa.String(45))
+    last: Mapped[str] = mapped_column(sa.String(45))
+    ptr_domain: Mapped[str] = mapped_column(sa.String(253))
+    is_active: Mapped[bool] = mapped_column(default=True)  # inactive: hands out nothing new
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class IpAddress(Base):
+    """An address handed out from a pool. `address` is unique: the database, not the code, is
+    what keeps one address from being handed out twice. A released row stays (quarantine) until
+    its address is handed out again, which replaces the row."""
+
+    __tablename__ = "ip_addresses"
+    id: Mapped[UUID] = _id()
+    address: Mapped[str] = mapped_column(sa.String(45), unique=True)  # canonical text form
+    pool_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("ip_pools.id"), index=True)
+    instance_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("instances.id"), index=True)
+    version: Mapped[int] = mapped_column(sa.SmallInteger)
+    prefix_length: Mapped[int] = mapped_column(sa.SmallInteger)
+    is_primary: Mapped[bool] = mapped_column(default=False)
+    ptr: Mapped[str] = mapped_column(sa.String(253))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    task_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)  # the assign_ip task
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()

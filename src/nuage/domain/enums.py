@@ -1,6 +1,6 @@
 """Closed vocabularies. TaskType and TaskStatus are the seed contract's, to the letter."""
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class TaskType(StrEnum):
@@ -136,3 +136,8 @@ class HostState(StrEnum):
     ENABLED = "enabled"
     DISABLED = "disabled"
     DRAINING = "draining"
+
+
+class IpVersion(IntEnum):
+    V4 = 4
+    V6 = 6

@@ -14,7 +14,11 @@ NuageError
 │   ├── VolumeElsewhere        volume_elsewhere  (another location or host than the instance)
 │   ├── InstanceNotReady       instance_not_ready
 │   ├── InvalidTaskState       invalid_task_state
-│   └── IdempotencyKeyReused   idempotency_key_reused
+│   ├── IdempotencyKeyReused   idempotency_key_reused
+│   ├── AddressPoolExhausted   address_pool_exhausted  (no free address of that version)
+│   ├── AddressTaken           address_taken        (a concurrent request won it: try again)
+│   ├── PrimaryAddress         primary_address      (the primary address stays)
+│   └── AddressNotAssigned     address_not_assigned (still being assigned)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -129,6 +133,26 @@ class InvalidTaskState(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was used with another request."
+
+
+class AddressPoolExhausted(Conflict):
+    code = "address_pool_exhausted"
+    default_message = "No free address is left in this location's pools."
+
+
+class AddressTaken(Conflict):
+    code = "address_taken"
+    default_message = "The address was taken by a concurrent request; try again."
+
+
+class PrimaryAddress(Conflict):
+    code = "primary_address"
+    default_message = "An instance keeps its primary addresses; remove the instance instead."
+
+
+class AddressNotAssigned(Conflict):
+    code = "address_not_assigned"
+    default_message = "The address is still being assigned; wait for its task to finish."
 
 
 class DatabaseUnavailable(NuageError):

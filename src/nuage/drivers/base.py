@@ -36,6 +36,26 @@ from nuage.domain.host_configs import HostConfig
 
 
 @dataclass(frozen=True, slots=True)
+class GuestAddress:
+    """An address nuage handed out for a machine: the guest configures it on its first
+    interface (`eth0`), the primary IPv4 first, with the gateway of its network."""
+
+    address: str  # canonical text, e.g. 192.0.2.10, 2001:db8:0:1::2
+    prefix_length: int
+    gateway: str | None
+    ptr: str  # the reverse DNS name
+    primary: bool = False
+
+    @property
+    def version(self) -> int:
+        return 6 if ":" in self.address else 4
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefix_length}"
+
+
+@dataclass(frozen=True, slots=True)
 class MachineSpec:
     """What a machine should be. Sizes in MiB (memory) and GiB (disk)."""
 
@@ -47,6 +67,7 @@ class MachineSpec:
     disk_gb: int
     image: str
     tags: tuple[str, ...] = ()
+    addresses: tuple[GuestAddress, ...] = ()  # from nuage's pools; drivers invent none
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +83,15 @@ class MachineInfo:
     image: str
     disk_id: str  # changes when the disk is replaced (reinstall)
     external_id: str  # the hypervisor's own id of the machine (libvirt: domain UUID)
-    ipv4: tuple[str, ...] = field(default=())
-    ipv6: tuple[str, ...] = field(default=())
+    addresses: tuple[GuestAddress, ...] = field(default=())  # as the driver configured them
+
+    @property
+    def ipv4(self) -> tuple[str, ...]:
+        return tuple(a.address for a in self.addresses if a.version == 4)
+
+    @property
+    def ipv6(self) -> tuple[str, ...]:
+        return tuple(a.address for a in self.addresses if a.version == 6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,18 +4,18 @@
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
 without implementing it). Capabilities without a binding here (snapshots, images,
-addresses, networks, firewall, software, config) have no operations yet: the issues
+networks, firewall, software, config) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from nuage.domain.capabilities import Capability
 from nuage.domain.errors import PermanentError
 
-from .base import Driver, MachineInfo, VolumeInfo
+from .base import Driver, GuestAddress, MachineInfo, VolumeInfo
 
 
 @runtime_checkable
@@ -129,6 +129,17 @@ class Backups(Protocol):
         ...
 
 
+@runtime_checkable
+class Addressing(Protocol):
+    async def set_addresses(
+        self, machine_id: str, addresses: Sequence[GuestAddress]
+    ) -> MachineInfo:
+        """The machine's addresses become exactly `addresses` (with their PTR names). A running
+        guest whose addresses changed is restarted to take them (as `set_hostname` does); a
+        change of PTR names alone restarts nothing. Repeating a call changes nothing."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -149,8 +160,10 @@ HOSTNAME = Capable[HostnameSetting](Capability.HOSTNAME, HostnameSetting)
 CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
 VOLUMES = Capable[VolumeStorage](Capability.VOLUMES, VolumeStorage)
 BACKUPS = Capable[Backups](Capability.BACKUPS, Backups)
+ADDRESSES = Capable[Addressing](Capability.ADDRESSES, Addressing)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
-    b.capability: b for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS)
+    b.capability: b
+    for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS, ADDRESSES)
 }
 
 

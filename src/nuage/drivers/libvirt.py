@@ -4,7 +4,9 @@ A machine is the persistent domain `nuage-<machine_id>` (uuid: the machine id, s
 `libvirt_domain`), a qcow2 overlay of a base image, a NoCloud seed ISO (hostname) and an appended
 serial log, which is the console (layout in `libvirt_files`). `inspect` reads everything back
 from libvirt: vCPUs and memory from the definition, hostname, image and disk id from nuage's
-`<metadata>`. There is no networking yet: `ipv4` and `ipv6` are always empty.
+`<metadata>`, with the addresses nuage handed out (`set_addresses`). Those reach the guest as the
+seed's `network-config` (`guest_network`); the domain has no network interface yet (VPCs will
+add one on an isolated bridge), so a guest configures them on nothing that carries traffic.
 
 Behaviour matches the Driver protocol and the simulated driver, error codes included:
 - `create` of an existing domain returns it otherwise unchanged, started if it was off (a create
@@ -17,6 +19,7 @@ Behaviour matches the Driver protocol and the simulated driver, error codes incl
   TransientError `shutdown_timeout`; `stop` destroys the domain.
 - `set_hostname` of a running machine power-cycles it gracefully (ACPI shutdown, then start):
   QEMU keeps the old seed file open across a reboot, a new QEMU process reads the new one.
+  `set_addresses` does the same when the guest's addresses change (not for PTR names alone).
 - Resizing needs the machine off (vCPU unplug does not complete live); disks only grow.
 - Volumes are qcow2 files of the host, hot-plugged as virtio disks from vdc on, grown live with
   `blockresize` (`libvirt_volumes`); every definition the driver writes keeps them attached.
@@ -35,7 +38,7 @@ libvirt-python is an optional extra (`nuage[libvirt]`): this module imports with
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -47,8 +50,9 @@ from nuage.domain.errors import PermanentError, TransientError
 from nuage.domain.machines import check_backup_id, check_disk_growth, check_machine_id
 from nuage.domain.volumes import check_volume_id
 
-from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo
+from .guest_network import network_config, network_line
 from .libvirt_backups import LibvirtBackups
 from .libvirt_connection import Connection
 from .libvirt_domain import (
@@ -126,6 +130,7 @@ class LibvirtDriver:
             vcpu=spec.vcpu,
             ram_mb=spec.ram_mb,
             disk_gb=spec.disk_gb,
+            addresses=spec.addresses,
         )
         check_config(config)
         files = self._files(spec.machine_id)
@@ -222,6 +227,11 @@ class LibvirtDriver:
         check_machine_id(machine_id)
         check_backup_id(backup_id)
         return await self._call(fn, machine_id, backup_id)
+
+    async def set_addresses(
+        self, machine_id: str, addresses: Sequence[GuestAddress]
+    ) -> MachineInfo:
+        return await self._operate(machine_id, lambda d, f: self._readdress(d, f, addresses))
 
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
@@ -397,8 +407,29 @@ class LibvirtDriver:
         dom.create()
         return offset
 
+    def _readdress(
+        self, dom: Domain, files: MachineFiles, addresses: Sequence[GuestAddress]
+    ) -> int | None:
+        config = self._config(dom)
+        changed = replace(config, addresses=tuple(addresses))
+        if changed == config:
+            return None  # nothing to apply: a repeated call does not restart the guest again
+        self._write_seed(files, changed)
+        self._define(changed, files)
+        if network_line(addresses) == network_line(config.addresses) or not dom.isActive():
+            return None  # PTR names only, or applied at the next boot
+        self._shutdown(dom)
+        offset = log_size(files.log)
+        dom.create()
+        return offset
+
     def _write_seed(self, files: MachineFiles, config: MachineConfig) -> None:
-        write_seed(files.seed, instance_id=f"iid-{config.disk_id}", hostname=config.hostname)
+        write_seed(
+            files.seed,
+            instance_id=f"iid-{config.disk_id}",
+            hostname=config.hostname,
+            network_config=network_config(config.addresses),
+        )
 
     def _define(self, config: MachineConfig, files: MachineFiles) -> Domain:
         xml = domain_xml(config, self._hw, disk=files.disk, seed=files.seed, log=files.log)
@@ -416,6 +447,7 @@ class LibvirtDriver:
             image=config.image,
             disk_id=config.disk_id,
             external_id=str(dom.UUIDString()),
+            addresses=config.addresses,
         )
 
     def _config(self, dom: Domain) -> MachineConfig:

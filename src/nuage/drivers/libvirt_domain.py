@@ -1,9 +1,10 @@
 """A nuage machine as a libvirt domain: the domain XML, and what nuage keeps in its <metadata>.
 
 The domain's own elements hold what libvirt enforces (uuid from the machine id, vCPUs, memory);
-nuage's facts (name, hostname, image, disk id, disk size) live in one `<nuage:machine>` element
-of the `NAMESPACE` XML namespace inside `<metadata>`, so `inspect` reads everything back from
-libvirt alone. Reads use the persistent (inactive) definition: what the machine is and will boot as.
+nuage's facts (name, hostname, image, disk id, disk size, addresses) live in one
+`<nuage:machine>` element of the `NAMESPACE` XML namespace inside `<metadata>`, so `inspect`
+reads everything back from libvirt alone. Reads use the persistent (inactive) definition: what
+the machine is and will boot as.
 """
 
 import uuid
@@ -14,6 +15,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from nuage.domain.errors import PermanentError
 from nuage.domain.machines import check_hostname, check_sizes
+
+from .base import GuestAddress
 
 NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
 _KIB_PER = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "m": 1024, "mib": 1024}
@@ -33,6 +36,7 @@ class MachineConfig:
     ram_mb: int
     disk_gb: int
     volumes: tuple[tuple[str, Path], ...] = ()  # attached volumes: (device, file), vdc on
+    addresses: tuple[GuestAddress, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +142,25 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         ram_mb=round(int(memory.text or 0) * _KIB_PER.get(unit, 1) / 1024),
         disk_gb=int(field("disk-gb") or 0),
         volumes=tuple(volume_disks(xml).items()),
+        addresses=tuple(_address(e) for e in meta.iterfind(f"{{{NAMESPACE}}}address")),
+    )
+
+
+def _address(element: ET.Element) -> GuestAddress:
+    return GuestAddress(
+        address=element.get("address", ""),
+        prefix_length=int(element.get("prefix-length", "0")),
+        gateway=element.get("gateway"),
+        ptr=element.get("ptr", ""),
+        primary=element.get("primary") == "yes",
+    )
+
+
+def _address_xml(a: GuestAddress) -> str:
+    gateway = "" if a.gateway is None else f" gateway={_q(a.gateway)}"
+    return (
+        f"<nuage:address address={_q(a.address)} prefix-length='{a.prefix_length}'{gateway} "
+        f"ptr={_q(a.ptr)} primary='{'yes' if a.primary else 'no'}'/>"
     )
 
 
@@ -170,6 +193,7 @@ def _metadata(config: MachineConfig) -> str:
         "disk-gb": str(config.disk_gb),
     }
     body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
+    body += "".join(_address_xml(a) for a in config.addresses)
     return f"<nuage:machine xmlns:nuage={_q(NAMESPACE)}>{body}</nuage:machine>"
 
 

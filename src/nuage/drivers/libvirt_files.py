@@ -61,16 +61,23 @@ def grow_overlay(path: Path, disk_gb: int) -> None:
     run_tool("qemu-img", "resize", "-q", str(path), f"{disk_gb}G")
 
 
-def write_seed(path: Path, *, instance_id: str, hostname: str) -> None:
-    """The NoCloud seed (ISO9660 labelled `cidata`), replacing `path` atomically."""
+# cloud-init applies `network-config` on an instance's first boot only, unless asked to at every
+# boot: then a restart that re-reads the seed applies changed addresses.
+USER_DATA = "#cloud-config\nupdates:\n  network:\n    when: [boot]\n"
+
+
+def write_seed(path: Path, *, instance_id: str, hostname: str, network_config: str) -> None:
+    """The NoCloud seed (ISO9660 labelled `cidata`: meta-data, user-data, network-config),
+    replacing `path` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".new")
     with tempfile.TemporaryDirectory() as work:
         meta = Path(work, "meta-data")
         meta.write_text(f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n")
-        Path(work, "user-data").write_text("#cloud-config\n")
+        Path(work, "user-data").write_text(USER_DATA)
+        Path(work, "network-config").write_text(network_config)
         argv = ["genisoimage", "-quiet", "-output", str(tmp), "-volid", "cidata", "-joliet"]
-        run_tool(*argv, "-rock", str(meta), f"{work}/user-data")
+        run_tool(*argv, "-rock", str(meta), f"{work}/user-data", f"{work}/network-config")
     tmp.replace(path)
 
 

@@ -1,13 +1,15 @@
 """The simulated hypervisor: the embedded default driver and the test double.
 
 A real implementation of `Driver`, not a stub: machines have a power state machine, a disk that
-reinstall replaces, addresses and a serial console, all persisted under `SimSettings.state_dir`
-(layout in `sim_state`) so a new `SimDriver` over the same directory, in this process or another,
-sees the same machines. Every operation sleeps `latency_ms` first (a volume's attach and detach
-once more after the change) and converges when repeated.
+reinstall replaces, the addresses nuage gave them (it invents none) and a serial console, all
+persisted under `SimSettings.state_dir` (layout in `sim_state`) so a new `SimDriver` over the same
+directory, in this process or another, sees the same machines. Every operation sleeps
+`latency_ms` first (a volume's attach and detach once more after the change) and converges when
+repeated.
 
 Its console prints what the test guest prints (scripts/README.md): each boot appends a few
-lines, `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
+lines, `NUAGE-NET eth0 <address/prefix> …` (`guest_network`), `NUAGE-DISKS vda=<disk_gb>G …` and
+then exactly
 `NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb> disk=fresh|used boots=<n>`, where
 `boots` is the disk's boot counter (`MachineState.boots`, part of the disk's contents); each
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
@@ -36,7 +38,7 @@ import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar, Literal, TypeVar
 
@@ -55,17 +57,16 @@ from nuage.domain.machines import (
 )
 from nuage.domain.volumes import check_volume_id
 
-from .base import HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo
+from .guest_network import network_line
 from .sim_backups import SimBackup, SimBackupStore, backup_info
 from .sim_state import (
-    AddressStore,
     FaultKind,
     FaultStore,
     MachineState,
     MachineStore,
     OpLog,
-    addresses_for,
     make_fault,
     parse_fail_tags,
     utc_now,
@@ -85,6 +86,7 @@ _NEEDS: dict[str, Capability] = {
         Capability.VOLUMES,
     ),
     **dict.fromkeys(("create_backup", "delete_backup", "restore_backup"), Capability.BACKUPS),
+    "set_addresses": Capability.ADDRESSES,
 }
 
 
@@ -122,7 +124,6 @@ class SimDriver:
         self._machines = MachineStore(settings.state_dir)
         self._faults = FaultStore(settings.state_dir)
         self._ops = OpLog(settings.state_dir)
-        self._addresses = AddressStore(settings.state_dir)
         self._volumes = SimVolumes(settings.state_dir, self._machines)
         self._backups = SimBackupStore(settings.backup_store)
         self._rng = random.Random(settings.seed)
@@ -159,8 +160,6 @@ class SimDriver:
                 return existing.info()
             check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
             check_hostname(spec.hostname)
-            preferred, ipv6 = addresses_for(spec.machine_id)
-            ipv4 = self._addresses.take(spec.machine_id, preferred)
             machine = MachineState(
                 machine_id=spec.machine_id,
                 name=spec.name,
@@ -172,9 +171,8 @@ class SimDriver:
                 image=spec.image,
                 disk_id=uuid.uuid4().hex,
                 external_id=f"sim-{uuid.uuid4().hex[:12]}",
-                ipv4=ipv4,
-                ipv6=ipv6,
                 tags=list(spec.tags),
+                addresses=[asdict(a) for a in spec.addresses],
             )
             _power_on(machine)
             self._machines.save(machine)
@@ -183,11 +181,8 @@ class SimDriver:
     async def delete(self, machine_id: str) -> None:
         """Remove the machine and its pending faults; its operation log is kept."""
         async with self._operation("delete", machine_id):
-            machine = self._machines.load(machine_id)
             self._machines.remove(machine_id)
             self._faults.remove(machine_id)
-            if machine is not None:
-                self._addresses.release(machine_id, machine.ipv4)
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
@@ -292,6 +287,11 @@ class SimDriver:
             backup.write_over(m)
 
         return await self._change("restore_backup", machine_id, restore)
+
+    async def set_addresses(
+        self, machine_id: str, addresses: Sequence[GuestAddress]
+    ) -> MachineInfo:
+        return await self._change("set_addresses", machine_id, lambda m: _readdress(m, addresses))
 
     async def close(self) -> None:
         return None
@@ -427,7 +427,7 @@ def _boot(m: MachineState) -> None:
         f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
         f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
-        f"[    3.002117] cloud-init: network up: {m.ipv4} {m.ipv6}",
+        network_line(m.guest_addresses),
         m.disks_line(),
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
         f" disk={disk} boots={m.boots}",
@@ -478,3 +478,11 @@ def _rename(m: MachineState, hostname: str) -> None:
         m.hostname = hostname
         if m.power is PowerState.ON:
             _restart(m, "reboot: Restarting to apply the new hostname")
+
+
+def _readdress(m: MachineState, addresses: Sequence[GuestAddress]) -> None:
+    # Only a change of the guest's network configuration restarts it; PTR names live outside.
+    before = network_line(m.guest_addresses)
+    m.addresses = [asdict(a) for a in addresses]
+    if network_line(m.guest_addresses) != before and m.power is PowerState.ON:
+        _restart(m, "reboot: Restarting to apply the new network configuration")

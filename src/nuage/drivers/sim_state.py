@@ -7,14 +7,11 @@ several processes may share the directory as long as each touches distinct machi
     volumes/<volume_id>.json     a volume (see `sim_volumes`)
     faults/<machine_id>.json     injected faults still to fire (replaced atomically)
     ops/<machine_id>.jsonl       one JSON line per operation (O_APPEND, one write per line)
-    addresses/<ipv4>             the id of the machine holding that address (created O_EXCL)
 
 The I/O here is small, local and synchronous; callers run it without awaiting between a load and
 its save, so an operation's change is atomic with respect to the event loop.
 """
 
-import hashlib
-import ipaddress
 import json
 import os
 import tempfile
@@ -27,7 +24,7 @@ from typing import Any, Literal, cast
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 
-from .base import MachineInfo
+from .base import GuestAddress, MachineInfo
 
 FaultKind = Literal["transient", "permanent"]
 
@@ -37,22 +34,9 @@ OPERATIONS = frozenset(
     | {"set_hostname"}
     | {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
     | {"create_backup", "delete_backup", "restore_backup"}
+    | {"set_addresses"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
-
-_TEST_NET_1 = ipaddress.IPv4Network("192.0.2.0/24")
-_DOC_V6 = ipaddress.IPv6Network("2001:db8::/32")
-_V4_HOSTS = 253  # .2 to .254
-
-
-def addresses_for(machine_id: str) -> tuple[str, str]:
-    """The machine's preferred IPv4 in 192.0.2.0/24 (host part 2..254) and its IPv6 in
-    2001:db8::/32, both from the id. The IPv4 is only a preference: `AddressStore` hands it out
-    unless another machine holds it."""
-    digest = int.from_bytes(hashlib.sha256(machine_id.encode()).digest(), "big")
-    v4 = _TEST_NET_1.network_address + 2 + digest % _V4_HOSTS
-    v6 = _DOC_V6.network_address + (digest >> 128) % (2**96 - 1) + 1
-    return str(v4), str(v6)
 
 
 def utc_now() -> str:
@@ -97,8 +81,6 @@ class MachineState:
     hostname: str
     image: str
     disk_id: str
-    ipv4: str
-    ipv6: str
     external_id: str = ""  # the simulator's own id, made at create
     tags: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
@@ -112,6 +94,12 @@ class MachineState:
     def devices(self) -> dict[str, int]:
         """Block devices beside the main disk (`vda`): attached volumes, device name -> GiB."""
         return {v.device: v.size_gb for v in self.volumes}
+
+    addresses: list[dict[str, Any]] = field(default_factory=list)  # GuestAddress fields
+
+    @property
+    def guest_addresses(self) -> tuple[GuestAddress, ...]:
+        return tuple(GuestAddress(**a) for a in self.addresses)
 
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
@@ -129,14 +117,15 @@ class MachineState:
             image=self.image,
             disk_id=self.disk_id,
             external_id=self.external_id or f"sim-{self.machine_id}",  # saved before ids existed
-            ipv4=(self.ipv4,),
-            ipv6=(self.ipv6,),
+            addresses=self.guest_addresses,
         )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "MachineState":
         volumes = [AttachedVolume(**v) for v in data.get("volumes", [])]
-        return cls(**{**data, "power": PowerState(data["power"]), "volumes": volumes})
+        # Machines saved before nuage handed out addresses kept invented ones: dropped.
+        known = {k: v for k, v in data.items() if k not in ("ipv4", "ipv6")}
+        return cls(**{**known, "power": PowerState(data["power"]), "volumes": volumes})
 
 
 class MachineStore:
@@ -246,39 +235,6 @@ class FaultStore:
 
     def remove(self, machine_id: str) -> None:
         self._path(machine_id).unlink(missing_ok=True)
-
-
-class AddressStore:
-    """Which machine holds each IPv4 address: one file per address under `addresses/`, created
-    exclusively (O_EXCL), so two machines never get the same address, even from two processes."""
-
-    def __init__(self, state_dir: Path) -> None:
-        self._dir = state_dir / "addresses"
-
-    def take(self, machine_id: str, preferred: str) -> str:
-        """The address `machine_id` holds, else the first free one from `preferred` on."""
-        self._dir.mkdir(parents=True, exist_ok=True)
-        first = int(ipaddress.IPv4Address(preferred)) - int(_TEST_NET_1.network_address) - 2
-        for n in range(_V4_HOSTS):
-            address = str(_TEST_NET_1.network_address + 2 + (first + n) % _V4_HOSTS)
-            try:
-                fd = os.open(self._dir / address, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                if (self._dir / address).read_text(encoding="utf-8") == machine_id:
-                    return address  # taken by an earlier create of this machine that failed
-                continue
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(machine_id)
-            return address
-        raise PermanentError("No free IPv4 address is left in 192.0.2.0/24.", code="no_address")
-
-    def release(self, machine_id: str, address: str) -> None:
-        path = self._dir / address
-        try:
-            if path.read_text(encoding="utf-8") == machine_id:
-                path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 class OpLog:

@@ -16,7 +16,8 @@ from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
 from nuage.drivers.capabilities import Capable, capable
-from nuage.engine import hosts, queries
+from nuage.engine import addresses, hosts, queries
+from nuage.engine.addresses import AddressRecord
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord, host_record
 
@@ -103,6 +104,17 @@ class TaskContext:
             )
         if cancel:
             raise TaskCancelled(f"Cancelled before step `{step}`.")
+
+    async def addresses(self) -> list[AddressRecord]:
+        """The instance's addresses: assigned, and reserved by an `assign_ip` (its own, or one
+        that failed: handlers keep only what they apply)."""
+        async with transaction(self._sessions) as session:
+            return await addresses.of_instance(session, self.record.instance.id)
+
+    async def hold_address(self, ip_id: UUID) -> bool:
+        """Whether this `assign_ip` holds its reserved address (`addresses.hold`)."""
+        async with transaction(self._sessions) as session:
+            return await addresses.hold(session, ip_id, self.record.id, self.record.instance.id)
 
     async def size(self, size_id: UUID) -> Size:
         async with transaction(self._sessions) as session:

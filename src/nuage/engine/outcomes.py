@@ -13,7 +13,7 @@ from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
-from nuage.engine import queries
+from nuage.engine import addresses, queries
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
 
@@ -130,6 +130,7 @@ async def complete(
         status = values.pop("status", None) or (effects.on_success if effects else None)
         remove = effects is not None and effects.delete_on_success
         await settle_resource(session, record, spec, status, values, remove=remove)
+        await addresses.apply(session, outcome.addresses, now)
     return done
 
 

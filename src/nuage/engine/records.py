@@ -7,6 +7,7 @@ from uuid import UUID
 from nuage.db.models import Host, InstanceTask
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
 from nuage.drivers.base import MachineInfo
+from nuage.engine.addresses import AddressWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,7 @@ class Outcome:
     # Values for the row of the storage resource the task acts on (its spec's
     # `resource_effects`), e.g. {"size_gb": 3}; a "status" here overrides `on_success`.
     resource: dict[str, Any] = field(default_factory=dict)
+    addresses: tuple[AddressWrite, ...] = ()  # the instance's addresses it changed
 
 
 def host_record(row: Host) -> HostRecord:

@@ -94,7 +94,7 @@ async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | Non
     secret_ref = checked_secret_ref(description, spec.secret_ref)
     if await session.scalar(sa.select(Host.id).where(Host.name == spec.name)) is not None:
         raise ValidationFailed.on("name", f"A host named {spec.name!r} exists already.")
-    location = await _location(session, spec.location)
+    location = await location_by_ref(session, spec.location)
     host = Host(
         id=host_id or uuid4(),
         name=spec.name,
@@ -156,7 +156,8 @@ def _check_capacity(vcpu: int, ram_mb: int, disk_gb: int) -> None:
         raise ValidationFailed.on("capacity", "vcpu, ram_mb and disk_gb must be 1 or more.")
 
 
-async def _location(session: AsyncSession, ref: str) -> Location:
+async def location_by_ref(session: AsyncSession, ref: str) -> Location:
+    """A location by slug or id; ValidationFailed on `location` when there is none."""
     try:
         match = sa.or_(Location.slug == ref, Location.id == UUID(ref))
     except ValueError:  # not an id: a slug

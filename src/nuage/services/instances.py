@@ -1,6 +1,7 @@
 """Instance use cases. Hardware and power changes are tasks; name, description and tags are not."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from nuage.domain.states import INSTANCES
 from nuage.services import tasks
 from nuage.services.access import ProjectAccess
 from nuage.services.catalogue import active_entry
+from nuage.services.ip_allocation import DEFAULT_QUARANTINE, allocate_primaries
 from nuage.services.pagination import PageRequest, PageResult, paginate
 
 
@@ -57,9 +59,14 @@ async def get_instance(session: AsyncSession, access: ProjectAccess, instance_id
 
 
 async def create_instance(
-    session: AsyncSession, access: ProjectAccess, draft: InstanceDraft
+    session: AsyncSession,
+    access: ProjectAccess,
+    draft: InstanceDraft,
+    *,
+    quarantine: timedelta = DEFAULT_QUARANTINE,
 ) -> tuple[Instance, InstanceTask]:
-    """Check quota and references, insert the instance (pending) and queue its `create_vps`."""
+    """Check quota and references, insert the instance (pending) with its primary addresses
+    (`quarantine`: how long a released address rests) and queue its `create_vps`."""
     await _check_quota(session, access.organization)
     size = await active_entry(session, Size, draft.size_id, "size_id")
     location = await active_entry(session, Location, draft.location_id, "location_id")
@@ -88,6 +95,7 @@ async def create_instance(
     )
     session.add(instance)
     await session.flush()
+    await allocate_primaries(session, instance, quarantine=quarantine)
     params = {
         "size_id": str(size.id),
         "location_id": str(location.id),

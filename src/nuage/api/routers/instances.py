@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.api.deps import PageDep, ReadAccess, SessionDep, WriteAccess
+from nuage.api.deps import PageDep, ReadAccess, RuntimeDep, SessionDep, WriteAccess
 from nuage.api.pages import absolute, page_of
 from nuage.api.schemas.common import Page
 from nuage.api.schemas.instances import InstanceCreate, InstanceCreated, InstanceOut, InstanceUpdate
@@ -82,11 +82,13 @@ async def create_instance(
     session: SessionDep,
     access: WriteAccess,
     idem: IdempotencyDep,
+    runtime: RuntimeDep,
 ) -> Response:
-    """Creates the instance (status `pending`) and queues `create_vps` (`task_id`, and the task's
-    URL in `Location`)."""
+    """Creates the instance (status `pending`) with its primary IPv4 and IPv6 from its
+    location's pools, and queues `create_vps` (`task_id`, and the task's URL in `Location`)."""
     draft = InstanceDraft(**body.model_dump(exclude={"tags"}), tags=tuple(body.tags))
-    instance, task = await instances.create_instance(session, access, draft)
+    quarantine = runtime.settings.ip_quarantine
+    instance, task = await instances.create_instance(session, access, draft, quarantine=quarantine)
     location = absolute(request, task_path(access, task))
     created = InstanceCreated.of_created(instance, task)
     return await commit(session, idem, 201, created, location=location)

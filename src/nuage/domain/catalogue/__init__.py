@@ -15,6 +15,7 @@ from nuage.domain.catalogue.instances import (
     ReinstallParams,
     ResizeParams,
 )
+from nuage.domain.catalogue.ips import IP_SPECS
 from nuage.domain.catalogue.planned import PLANNED_SPECS
 from nuage.domain.catalogue.spec import (
     AT_REST,
@@ -75,7 +76,7 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
 
 
 CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
-    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, PLANNED_SPECS
+    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, IP_SPECS, PLANNED_SPECS
 )
 
 

@@ -20,9 +20,6 @@ def _planned(
 
 
 PLANNED_SPECS: tuple[TaskSpec, ...] = (
-    _planned(T.ASSIGN_IP, "Assign IP", R.IP_ADDRESS, C.ADDRESSES),
-    _planned(T.REMOVE_IP, "Remove IP", R.IP_ADDRESS, C.ADDRESSES),
-    _planned(T.UPDATE_REVERSE_DNS, "Update Reverse DNS", R.IP_ADDRESS, C.ADDRESSES),
     _planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),
     _planned(T.APPLY_FIREWALL, "Apply Firewall Rules", R.FIREWALL, C.FIREWALL),
     _planned(T.CREATE_SNAPSHOT, "Create Snapshot", R.SNAPSHOT, C.SNAPSHOTS),

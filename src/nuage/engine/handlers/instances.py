@@ -5,9 +5,11 @@ from typing import Any
 from uuid import UUID
 
 from nuage.domain.enums import PowerState, TaskType
+from nuage.domain.ipam import AddressState
 from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.drivers.capabilities import HOSTNAME, POWER, REINSTALL, RESIZE
+from nuage.engine.addresses import AddressWrite
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.registry import handles
 from nuage.engine.handlers.volumes import release_volumes
@@ -40,6 +42,7 @@ async def create_vps(ctx: TaskContext) -> Outcome:
     host = await ctx.place(Resources(size.vcpu, size.ram_mb, size.disk_gb))
     await ctx.step("placed", f"Placed on host {host.name}.", 10)
     await ctx.step("provision", f"Creating the machine from {image.name} on {size.name}.", 20)
+    primaries = [r.guest for r in await ctx.addresses() if r.state is AddressState.ASSIGNED]
     spec = MachineSpec(
         machine_id=ctx.machine_id,
         name=ctx.record.instance.name,
@@ -49,6 +52,7 @@ async def create_vps(ctx: TaskContext) -> Outcome:
         disk_gb=size.disk_gb,
         image=image.slug,
         tags=ctx.record.instance.tags,
+        addresses=tuple(primaries),
     )
     info = await ctx.driver.create(spec)
     await ctx.step("booted", "The machine is created and powered on.", 90)
@@ -62,7 +66,9 @@ async def delete_vps(ctx: TaskContext) -> Outcome:
         await ctx.driver.delete(ctx.machine_id)
     await release_volumes(ctx)
     gone = InstanceUpdate(power_state=PowerState.OFF, machine_gone=True)
-    return Outcome(result={"deleted": True}, instance=gone)
+    # Its addresses go back to their pools (after the quarantine).
+    released = tuple(AddressWrite(r.id, AddressState.RELEASED) for r in await ctx.addresses())
+    return Outcome(result={"deleted": True}, instance=gone, addresses=released)
 
 
 async def _power(
