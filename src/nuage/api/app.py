@@ -11,6 +11,7 @@ from nuage.api.routers import (
     api_keys,
     auth,
     catalogue,
+    console,
     health,
     instances,
     organizations,
@@ -51,6 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         catalogue.router,
         instances.router,
         task_routes.router,
+        console.router,
         tasks.router,
         admin_hosts.router,
     ):

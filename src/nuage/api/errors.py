@@ -26,6 +26,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.CapabilityNotSupported, 400),
     (e.Conflict, 409),
     (e.DatabaseUnavailable, 503),
+    (e.ConsoleUnreachable, 502),
 ]
 HTTP_CODES = {
     400: "bad_request",

@@ -4,6 +4,7 @@ NuageError
 ├── NotFound                   not_found            (also another tenant's resources)
 ├── AuthenticationFailed       not_authenticated, authentication_failed, token_expired
 ├── PermissionDenied           permission_denied
+│   └── ConsoleTokenRefused    console_token_refused  (wrong, used or expired: one answer)
 ├── ValidationFailed           invalid              (carries DRF-style field errors)
 ├── TaskTypeNotSupported       task_type_not_supported
 ├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
@@ -13,6 +14,7 @@ NuageError
 │   ├── InstanceDeleting       instance_deleting
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
+├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -115,6 +117,18 @@ class InvalidTaskState(Conflict):
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was used with another request."
+
+
+class ConsoleTokenRefused(PermissionDenied):
+    code = "console_token_refused"
+    default_message = "The console token is wrong, already used or expired; ask for a new session."
+
+
+class ConsoleUnreachable(NuageError):
+    """A console session's display did not answer (the guest stopped since, its host is down)."""
+
+    code = "console_unreachable"
+    default_message = "The guest's display does not answer; ask for a new console session."
 
 
 class DatabaseUnavailable(NuageError):

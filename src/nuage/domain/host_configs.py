@@ -16,6 +16,7 @@ from nuage.domain.capabilities import Capability
 
 SIM_CAPABILITIES = frozenset(
     {Capability.POWER, Capability.RESIZE, Capability.REINSTALL, Capability.HOSTNAME}
+    | {Capability.CONSOLE}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

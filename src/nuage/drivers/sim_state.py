@@ -97,6 +97,7 @@ class MachineState:
     boots: int = 0
     # Block devices beside the main disk (`vda`): attached volumes, device name -> GiB.
     devices: dict[str, int] = field(default_factory=dict)
+    vnc_port: int | None = None  # its display's port while it runs and a console was asked for
 
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Host, Image, Size
 from nuage.db.session import transaction
+from nuage.domain.console import ConsoleOptions
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
@@ -28,8 +29,10 @@ class TaskContext:
         drivers: Drivers,
         sessions: async_sessionmaker[AsyncSession],
         worker: str,
+        console: ConsoleOptions | None = None,
     ) -> None:
         self.record = record
+        self.console = console or ConsoleOptions()  # how this worker opens console sessions
         self.host: HostRecord | None = record.instance.host
         self._drivers = drivers
         self._sessions = sessions

@@ -130,6 +130,7 @@ async def complete(
         status = values.pop("status", None) or (effects.on_success if effects else None)
         remove = effects is not None and effects.delete_on_success
         await settle_resource(session, record, spec, status, values, remove=remove)
+        session.add_all(outcome.rows)
     return done
 
 

@@ -17,6 +17,7 @@ from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
+from nuage.domain.console import ConsoleOptions
 from nuage.domain.errors import (
     DatabaseUnavailable,
     InvalidInstanceState,
@@ -42,6 +43,7 @@ class WorkerSettings:
     lease_seconds: float = 30.0
     poll_seconds: float = 1.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
+    console: ConsoleOptions = field(default_factory=ConsoleOptions)
 
 
 def new_worker_id() -> str:
@@ -161,7 +163,13 @@ class Worker:
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
-        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
+        ctx = TaskContext(
+            record,
+            drivers=self.drivers,
+            sessions=self.sessions,
+            worker=self.id,
+            console=self.settings.console,
+        )
         try:
             outcome = await self._run_handler(ctx, spec)
             outcomes.success_values(record, spec, outcome)  # an illegal status move fails it

@@ -27,7 +27,10 @@ async def _instance(
 
 
 # The instance a task on each resource is recorded against, from its route's named ids.
-TARGETS: Mapping[Resource, Target] = {Resource.INSTANCE: _instance}
+TARGETS: Mapping[Resource, Target] = {
+    Resource.INSTANCE: _instance,
+    Resource.CONSOLE: _instance,  # a console session belongs to the instance it opens
+}
 
 
 async def request_task(

@@ -7,6 +7,7 @@ accepts them and the service refuses them with `task_type_not_supported`.
 
 from collections.abc import Mapping
 
+from nuage.domain.catalogue.console import CONSOLE_SPECS
 from nuage.domain.catalogue.instances import (
     INSTANCE_SPECS,
     CreateParams,
@@ -69,7 +70,7 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
     return {task_type: found[task_type] for task_type in TaskType if task_type in found}
 
 
-CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS)
+CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(INSTANCE_SPECS, PLANNED_SPECS, CONSOLE_SPECS)
 
 
 def spec_for(task_type: TaskType) -> TaskSpec:

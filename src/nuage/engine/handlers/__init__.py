@@ -1,7 +1,7 @@
 """The handlers of the supported task types, one module per resource; importing this package
 registers them all (see `registry.handles`)."""
 
-from nuage.engine.handlers import instances
+from nuage.engine.handlers import console, instances
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
 
-__all__ = ["HANDLERS", "Handler", "handler_for", "handles", "instances"]
+__all__ = ["HANDLERS", "Handler", "console", "handler_for", "handles", "instances"]
