@@ -16,6 +16,8 @@ P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 
 # Routes that take no credentials by design (tested by the login tests of the battery).
 PUBLIC = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+# WebSockets whose credential is a one-time token in the URL (tests/api/test_console.py).
+BY_TOKEN = frozenset({("WEBSOCKET", "/v1/console/{session_id}")})
 # Operators' routes: staff only, whatever the organization role (tests/api/test_admin_hosts.py).
 ADMIN = frozenset(
     {
@@ -46,6 +48,7 @@ class Ids:
     task_id: str  # a pending task of `instance_id`
     cancelled_task_id: str  # a cancelled task of `instance_id` (retry needs one)
     key_id: str  # an API key of the tenant's user, other than the one calling
+    console_session_id: str  # a console session of `instance_id`
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -55,6 +58,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "instance_id": "instance_id",
     "id": "task_id",
     "key_id": "key_id",
+    "session_id": "console_session_id",
 }
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
@@ -128,6 +132,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _action("reinstall", lambda _ids: {"image_id": IMAGES["ubuntu"]}),
     _action("hostname", lambda _ids: {"hostname": "renamed-host"}),
     _action("sync"),
+    _action("console"),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/console/{{session_id}}", 200, _PROJECT),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -30,6 +30,7 @@ SUPPORTED = {
     "reinstall_os",
     "change_hostname",
     "sync_vps_state",
+    "get_vnc_url",
 }
 
 
@@ -64,6 +65,7 @@ def test_delete_cannot_be_cancelled_once_running() -> None:
         (TaskType.STOP_VPS, {InstanceStatus.RUNNING}),
         (TaskType.REBOOT_VPS, {InstanceStatus.RUNNING}),
         (TaskType.RESIZE_VPS, {InstanceStatus.STOPPED}),
+        (TaskType.GET_VNC_URL, {InstanceStatus.RUNNING}),
     ],
 )
 def test_preconditions(task_type: TaskType, needs: set[InstanceStatus]) -> None:

@@ -7,7 +7,7 @@ Either side closing ends both. A text frame is not RFB: the bridge closes with 1
 import asyncio
 import contextlib
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 CHUNK = 65536
 UNSUPPORTED_DATA = 1003  # RFC 6455: a data type the endpoint cannot accept
@@ -31,8 +31,9 @@ async def bridge(
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
-    with contextlib.suppress(RuntimeError, OSError):  # the client may be gone already
-        await websocket.close(close_code)
+    if websocket.client_state is WebSocketState.CONNECTED:  # the client may have left
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await websocket.close(close_code)
 
 
 async def _client_to_display(websocket: WebSocket, writer: asyncio.StreamWriter) -> int:

@@ -3,8 +3,8 @@
 It speaks what a console bridge and a VNC client need to see a real display answer, as QEMU's
 does: the RFB 3.8 version exchange, the security handshake with the one type "None" (QEMU's
 display as libvirt sets it up here has no password: nuage's bridge is the gate), and ServerInit
-with a 640x480 true-colour framebuffer named `nuage-<machine_id>` (QEMU names it after the
-libvirt domain, the same string). It then reads and ignores client messages until the client
+with a 640x480 true-colour framebuffer named as QEMU names a libvirt domain's display
+(`QEMU (nuage-<machine_id>)`). It then reads and ignores client messages until the client
 leaves. Before each handshake it asks whether the machine is still on (another process may have
 stopped it); if not, it hangs up without a word, as a display whose QEMU is gone would.
 
@@ -26,7 +26,7 @@ _HANDSHAKE_TIMEOUT_S = 10.0
 
 
 def desktop_name(machine_id: str) -> str:
-    return f"nuage-{machine_id}"
+    return f"QEMU (nuage-{machine_id})"  # QEMU's name for the display of libvirt's domain
 
 
 def server_init(machine_id: str) -> bytes:
