@@ -20,6 +20,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.NotFound, 404),
     (e.AuthenticationFailed, 401),
     (e.PermissionDenied, 403),
+    (e.ConsoleTokenRefused, 403),
     (e.QuotaExceeded, 403),
     (e.ValidationFailed, 400),
     (e.TaskTypeNotSupported, 400),

@@ -4,7 +4,6 @@ NuageError
 ├── NotFound                   not_found            (also another tenant's resources)
 ├── AuthenticationFailed       not_authenticated, authentication_failed, token_expired
 ├── PermissionDenied           permission_denied
-│   └── ConsoleTokenRefused    console_token_refused  (wrong, used or expired: one answer)
 ├── ValidationFailed           invalid              (carries DRF-style field errors)
 ├── TaskTypeNotSupported       task_type_not_supported
 ├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
@@ -14,6 +13,7 @@ NuageError
 │   ├── InstanceDeleting       instance_deleting
 │   ├── InvalidTaskState       invalid_task_state
 │   └── IdempotencyKeyReused   idempotency_key_reused
+├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
@@ -119,7 +119,10 @@ class IdempotencyKeyReused(Conflict):
     default_message = "This Idempotency-Key was used with another request."
 
 
-class ConsoleTokenRefused(PermissionDenied):
+class ConsoleTokenRefused(NuageError):
+    """Not a PermissionDenied: only the console's WebSocket bridge refuses with it, one answer
+    for an unknown session and a wrong, used or expired token."""
+
     code = "console_token_refused"
     default_message = "The console token is wrong, already used or expired; ask for a new session."
 
