@@ -202,3 +202,23 @@ async def test_a_machine_stopped_behind_nuages_back_gets_no_session(
     failed = await tenant.wait((await tenant.act(instance["id"], "console"))["id"])
     assert failed["status"] == "failed"
     assert failed["error"]["code"] == "machine_not_running"
+
+
+async def test_another_task_of_the_instance_ends_its_unused_sessions(
+    live: LiveApi, tenants: TenantFactory
+) -> None:
+    """A reboot may restart the display elsewhere (and another guest's may take its port); a
+    sync only reads the machine."""
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    session = (await open_console(tenant, instance["id"]))["result"]
+    path = f"/instances/{instance['id']}/console/{session['id']}"
+    synced = await tenant.act(instance["id"], "sync")
+    assert (await tenant.wait(synced["id"]))["status"] == "completed"
+    assert (await tenant.get(path)).json()["status"] == "active"
+
+    rebooted = await tenant.act(instance["id"], "reboot")
+    assert (await tenant.wait(rebooted["id"]))["status"] == "completed"
+
+    assert (await tenant.get(path)).json()["status"] == "expired"
+    assert (await refusal(session["url"], session["token"])).status == 403

@@ -19,6 +19,13 @@ from enum import StrEnum
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
+from nuage.domain.enums import TaskType
+
+# Task types that never touch the machine. Any other may restart the guest's QEMU, whose display
+# may then listen elsewhere and another guest's take its port: when such a task starts, the
+# instance's unused sessions end, so that no token reaches a display that is not the one it
+# was made for.
+KEEPS_DISPLAY = frozenset({TaskType.GET_VNC_URL, TaskType.SYNC_VPS_STATE})
 DEFAULT_TTL_SECONDS = 60
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 WEBSOCKET_PATH = "/v1/console/{session_id}"

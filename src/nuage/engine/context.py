@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Host, Image, Size
 from nuage.db.session import transaction
+from nuage.db.types import utcnow
 from nuage.domain.console import ConsoleOptions
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
@@ -82,12 +83,16 @@ class TaskContext:
         progress: int | None = None,
         *,
         instance: dict[str, Any] | None = None,
+        revoke_consoles: bool = False,
     ) -> None:
-        """Log a step (and, in the same transaction, set `instance` values on the instance); a
-        safe point: if a cancel was requested, the task stops here."""
+        """Log a step (and, in the same transaction, set `instance` values on the instance, and
+        end its unused console sessions if told); a safe point: if a cancel was requested, the
+        task stops here."""
         async with transaction(self._sessions) as session:
             if instance:
                 await queries.set_instance(session, self.record.instance.id, instance)
+            if revoke_consoles:
+                await queries.revoke_console_sessions(session, self.record.instance.id, utcnow())
             cancel = await queries.record_step(
                 session,
                 self.record.id,

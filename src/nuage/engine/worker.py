@@ -17,7 +17,7 @@ from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
-from nuage.domain.console import ConsoleOptions
+from nuage.domain.console import KEEPS_DISPLAY, ConsoleOptions
 from nuage.domain.errors import (
     DatabaseUnavailable,
     InvalidInstanceState,
@@ -211,7 +211,13 @@ class Worker:
         if spec.effects.while_running is not None:
             INSTANCES.transition(record.instance.status, spec.effects.while_running)
             marks = {"status": spec.effects.while_running}
-        await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5, instance=marks)
+        await ctx.step(
+            "started",
+            f"{spec.label}: attempt {record.attempt}.",
+            5,
+            instance=marks,
+            revoke_consoles=record.task_type not in KEEPS_DISPLAY,
+        )
         return await handler_for(record.task_type)(ctx)
 
     async def _cancel_requested(self, record: TaskRecord) -> bool:
