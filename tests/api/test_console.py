@@ -2,6 +2,7 @@
 to the running sim machine's display, `GET …/console/{session_id}` shows it, and nuage's WebSocket
 bridge (served by uvicorn, as in production) lets its token through once, to a real RFB server."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
@@ -12,7 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import websockets
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from nuage.config import Settings
 from nuage.db.models import ConsoleSession
@@ -222,3 +223,20 @@ async def test_another_task_of_the_instance_ends_its_unused_sessions(
 
     assert (await tenant.get(path)).json()["status"] == "expired"
     assert (await refusal(session["url"], session["token"])).status == 403
+
+
+async def test_clients_racing_with_one_token_get_one_bridge(
+    live: LiveApi, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    session = (await open_console(tenant, instance["id"]))["result"]
+
+    async def attempt() -> str | int:
+        try:
+            return await rfb_desktop_name(session["url"], session["token"])
+        except InvalidStatus as refused:
+            return refused.response.status_code
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(6)))
+    assert sorted(outcomes, key=str) == [403] * 5 + [f"QEMU (nuage-{instance['id']})"]
