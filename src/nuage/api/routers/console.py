@@ -52,7 +52,11 @@ async def console_websocket(websocket: WebSocket, session_id: str) -> None:
         await _refuse(websocket, error)
         return
     offered = websocket.scope.get("subprotocols") or []
-    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    try:
+        await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    except BaseException:  # the client left before the handshake ended
+        writer.close()
+        raise
     await bridge(websocket, reader, writer)
 
 
