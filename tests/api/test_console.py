@@ -20,6 +20,8 @@ from nuage.db.models import ConsoleSession
 from nuage.db.session import transaction
 from nuage.domain.console import ConsoleOptions
 from nuage.domain.enums import Role
+from tests.api.test_admin_hosts import make_staff
+from tests.api.test_capability_refusal import configure, host_of
 from tests.console_support import (
     LiveApi,
     Refusal,
@@ -240,3 +242,43 @@ async def test_clients_racing_with_one_token_get_one_bridge(
 
     outcomes = await asyncio.gather(*(attempt() for _ in range(6)))
     assert sorted(outcomes, key=str) == [403] * 5 + [f"QEMU (nuage-{instance['id']})"]
+
+
+async def test_asking_again_with_the_same_idempotency_key_opens_no_second_session(
+    live: LiveApi, stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    key = {"Idempotency-Key": "console-once"}
+    path = f"/instances/{instance['id']}/console"
+
+    first = await tenant.post(path, headers=key)
+    assert first.status_code == 202, first.text
+    assert (await tenant.wait(first.json()["id"]))["status"] == "completed"
+    replay = await tenant.post(path, headers=key)
+
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"]
+    assert replay.json()["result"] is None  # the answer as it was: never the token
+    async with transaction(stack.runtime.sessions) as session:
+        opened = await session.scalar(
+            sa.select(sa.func.count())
+            .select_from(ConsoleSession)
+            .where(ConsoleSession.instance_id == UUID(instance["id"]))
+        )
+    assert opened == 1
+
+
+async def test_a_host_without_a_console_refuses_it_with_a_400(
+    live: LiveApi, stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    await make_staff(stack, tenant)
+    instance = await tenant.running_instance()
+    without = {"capabilities": ["power", "resize", "reinstall", "hostname"]}
+    await configure(tenant, await host_of(stack, instance["id"]), without)
+
+    refused = await tenant.post(f"/instances/{instance['id']}/console")
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == "capability_not_supported"
