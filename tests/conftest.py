@@ -107,6 +107,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             yield stack
         finally:
             await stack.stop_workers()
+            await driver.close()  # the simulator's consoles (RFB servers) in this event loop
             if isinstance(notifier, PostgresNotifier):
                 await notifier.close()
             await engine.dispose()

@@ -1,7 +1,9 @@
 """Settings come from NUAGE_<FIELD> variables, and every default from one place: Settings."""
 
 import os
+import re
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -46,3 +48,34 @@ def test_each_variable_is_read_as_its_fields_type(
     assert (loaded.lease_seconds, loaded.worker_concurrency, loaded.sim_seed) == (7.5, 9, 3)
     assert (loaded.libvirt_domain_type, loaded.libvirt_boot_marker) == ("kvm", None)
     assert loaded.libvirt_images == (clean_env / "base").resolve()
+
+
+def test_console_settings_give_the_sessions_url_and_lifetime(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NUAGE_PUBLIC_URL", "https://cloud.example/api/")
+    monkeypatch.setenv("NUAGE_CONSOLE_TTL_SECONDS", "45")
+
+    console = load_settings().console
+
+    assert console.ttl_seconds == 45
+    assert console.url(UUID(int=1)) == f"wss://cloud.example/api/v1/console/{UUID(int=1)}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("NUAGE_PUBLIC_URL", "ftp://cloud.example"),
+        ("NUAGE_PUBLIC_URL", "cloud.example:8000"),
+        ("NUAGE_PUBLIC_URL", "http://cloud.example/?a=1"),
+        ("NUAGE_CONSOLE_TTL_SECONDS", "0"),
+        ("NUAGE_CONSOLE_TTL_SECONDS", "86400"),
+    ],
+)
+def test_bad_console_settings_are_refused_naming_the_value(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValueError, match=re.escape(str(float(value)) if "TTL" in name else value)):
+        _ = load_settings().console

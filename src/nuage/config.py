@@ -7,6 +7,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
+from nuage.domain.console import DEFAULT_PUBLIC_URL, ConsoleOptions
+
 # Where `nuage serve` and `nuage demo` (what `make run` runs) listen, and the data directory,
 # unless told otherwise. Every other default is a field default of Settings below.
 DEFAULT_HOST = "127.0.0.1"
@@ -49,6 +51,19 @@ class Settings:
     @property
     def ip_quarantine(self) -> timedelta:
         return timedelta(seconds=self.ip_quarantine_seconds)
+
+    # Where clients reach the API (console sessions' WebSocket URLs point there); None: where
+    # `nuage serve` listens, or http://127.0.0.1:8000 for a worker on its own.
+    public_url: str | None = None
+    console_ttl_seconds: float = 60.0  # how long a console session's one-time token is valid
+
+    @property
+    def console(self) -> ConsoleOptions:
+        """The console settings checked (ValueError names a bad TTL or public URL)."""
+        return ConsoleOptions(
+            ttl_seconds=self.console_ttl_seconds,
+            public_url=self.public_url or DEFAULT_PUBLIC_URL,
+        )
 
     @property
     def sim_state_dir(self) -> Path:

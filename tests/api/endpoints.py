@@ -16,6 +16,8 @@ P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 
 # Routes that take no credentials by design (tested by the login tests of the battery).
 PUBLIC = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+# WebSockets whose credential is a one-time token in the URL (tests/api/test_console.py).
+BY_TOKEN = frozenset({("WEBSOCKET", "/v1/console/{session_id}")})
 # Operators' routes: staff only, whatever the organization role (tests/api/test_admin_hosts.py).
 ADMIN = frozenset(
     {
@@ -54,6 +56,7 @@ class Ids:
     detached_volume_id: str  # an available volume of the same location
     backup_id: str  # an available backup of `instance_id`
     ip_id: str  # an assigned address of `instance_id` that is not a primary one
+    console_session_id: str  # a console session of `instance_id`
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -65,6 +68,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "key_id": "key_id",
     "volume_id": "volume_id",
     "ip_id": "ip_id",
+    "session_id": "console_session_id",
 }
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
@@ -181,6 +185,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         _PROJECT,
         lambda _ids: {"ptr": "mail.example.com"},
     ),
+    _action("console"),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/console/{{session_id}}", 200, _PROJECT),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

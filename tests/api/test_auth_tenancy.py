@@ -20,17 +20,19 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 
 from nuage.api.app import create_app
 from nuage.config import Settings
 from nuage.db.models import ApiKey, Backup, Base, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
+from nuage.domain.console import ConsoleOptions
 from nuage.domain.enums import BackupStatus, Role, Scope, TaskType
 from nuage.services import (
     api_keys,
     backups,
+    console,
     instances,
     ip_allocation,
     security,
@@ -42,6 +44,7 @@ from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
 from tests.api.endpoints import (
     ADMIN,
+    BY_TOKEN,
     ENDPOINTS,
     PATH_FIELDS,
     PUBLIC,
@@ -148,6 +151,14 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         copy = await backups.create_backup(session, access, instance.id, "auth-backup")
         backup = await session.get_one(Backup, uuid.UUID(copy.parameters["backup_id"]))
         backup.status = BackupStatus.AVAILABLE.value  # as if its copy were done
+        console_session, _token = console.new_session(
+            instance_id=instance.id,
+            task_id=pending.id,  # any task of the instance: the battery runs no worker
+            address=("127.0.0.1", 5900),
+            options=ConsoleOptions(),
+            now=utcnow(),
+        )
+        session.add(console_session)
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -159,6 +170,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         detached_volume_id=str(detached.id),
         backup_id=str(backup.id),
         ip_id=str(secondary.id),
+        console_session_id=str(console_session.id),
     )
 
 
@@ -252,6 +264,9 @@ def declared_routes(app: FastAPI) -> set[tuple[str, str]]:
         path: str = getattr(route, "path", None) or ""
         if path.startswith("/v1"):
             original = getattr(route, "original_route", route)
+            if isinstance(original, APIWebSocketRoute):
+                found.add(("WEBSOCKET", path))
+                continue
             assert isinstance(original, APIRoute), f"{path} is not an APIRoute"
             found |= {(method, path) for method in original.methods}
     return found
@@ -261,7 +276,10 @@ async def test_table_covers_every_route(stack: Stack) -> None:
     routes = declared_routes(create_app(stack.runtime))
     table = {(e.method, e.path) for e in ENDPOINTS}
     assert len(table) == len(ENDPOINTS), "a route is listed twice"
-    assert routes - PUBLIC - ADMIN - table == set(), "routes without auth and tenancy tests"
+    assert routes - PUBLIC - ADMIN - BY_TOKEN - table == set(), (
+        "routes without auth and tenancy tests"
+    )
+    assert routes >= BY_TOKEN
     assert routes >= ADMIN
     assert table - routes == set(), "rows of the table that name no route"
     assert routes >= PUBLIC

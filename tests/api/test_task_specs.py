@@ -16,7 +16,12 @@ from nuage.domain.enums import Role, TaskStatus, TaskType
 from tests.support import Stack, Tenant, TenantFactory
 
 pytestmark = pytest.mark.anyio
-SESSION = {"url": "wss://console.example/abc", "password": "s3cret-pw", "expires_at": "soon"}
+SESSION = {
+    "id": "s1",
+    "url": "wss://console.example/v1/console/s1",
+    "token": "s3cret",
+    "expires_at": "soon",
+}
 
 
 async def make_staff(stack: Stack, user_id: UUID) -> None:
@@ -71,7 +76,7 @@ async def test_a_staff_only_type_is_refused_to_a_project_owner(
     assert accepted.json()["task_type"] == "apply_config"
 
 
-async def test_a_console_password_is_shown_to_the_tasks_creator_only(
+async def test_a_console_token_is_shown_to_the_tasks_creator_only(
     stack: Stack, tenants: TenantFactory
 ) -> None:
     owner = await tenants()
@@ -82,14 +87,14 @@ async def test_a_console_password_is_shown_to_the_tasks_creator_only(
     mine = (await owner.get(f"/tasks/{task_id}")).json()
     assert mine["result"] == SESSION
     theirs = (await editor.get(f"/tasks/{task_id}")).json()
-    assert theirs["result"] == {**SESSION, "password": None}
+    assert theirs["result"] == {**SESSION, "token": None}
     nested = (await editor.get(f"/instances/{instance['id']}/tasks/{task_id}")).json()
-    assert nested["result"]["password"] is None
+    assert nested["result"]["token"] is None
     listed: list[dict[str, Any]] = (await editor.get("/tasks")).json()["results"]
-    assert [t["result"] for t in listed if t["id"] == task_id] == [{**SESSION, "password": None}]
+    assert [t["result"] for t in listed if t["id"] == task_id] == [{**SESSION, "token": None}]
 
 
-async def test_a_console_password_is_never_kept_for_a_replay(
+async def test_a_console_token_is_never_kept_for_a_replay(
     stack: Stack, tenants: TenantFactory
 ) -> None:
     owner = await tenants()
@@ -99,8 +104,8 @@ async def test_a_console_password_is_never_kept_for_a_replay(
 
     first = await owner.post(f"/tasks/{task_id}/cancel", headers=key)
     assert first.status_code == 200, first.text
-    assert first.json()["result"]["password"] == "s3cret-pw"  # its creator, answered at once
+    assert first.json()["result"]["token"] == "s3cret"  # its creator, answered at once
     replay = await owner.post(f"/tasks/{task_id}/cancel", headers=key)
     assert replay.headers["Idempotent-Replayed"] == "true"
-    assert replay.json()["result"] == {**SESSION, "password": None}
+    assert replay.json()["result"] == {**SESSION, "token": None}
     assert replay.json()["cancel_requested"] is True

@@ -37,6 +37,7 @@ SUPPORTED = {
     "assign_ip",
     "remove_ip",
     "update_reverse_dns",
+    "get_vnc_url",
 }
 SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
 
@@ -82,6 +83,7 @@ def test_delete_cannot_be_cancelled_once_running() -> None:
         (TaskType.STOP_VPS, {InstanceStatus.RUNNING}),
         (TaskType.REBOOT_VPS, {InstanceStatus.RUNNING}),
         (TaskType.RESIZE_VPS, {InstanceStatus.STOPPED}),
+        (TaskType.GET_VNC_URL, {InstanceStatus.RUNNING}),
     ],
 )
 def test_preconditions(task_type: TaskType, needs: set[InstanceStatus]) -> None:

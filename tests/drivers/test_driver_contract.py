@@ -15,7 +15,16 @@ import pytest
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 from nuage.drivers.base import Driver, GuestAddress, MachineInfo, MachineSpec
-from nuage.drivers.capabilities import BINDINGS
+from nuage.drivers.capabilities import BINDINGS, CONSOLE, capable
+from tests.console_support import (
+    Refusal,
+    live_api,
+    refusal,
+    rfb_answers,
+    rfb_desktop_name,
+    session_to,
+)
+from tests.support import Stack, TenantFactory
 
 from .conftest import REPORTED_MEMORY
 
@@ -400,6 +409,7 @@ OPERATIONS_ON_A_MACHINE: dict[str, Callable[[Driver, str], Awaitable[object]]] =
     "set_hostname": lambda d, m: d.set_hostname(m, "h"),
     "set_addresses": lambda d, m: d.set_addresses(m, [V4]),  # type: ignore[attr-defined]
     "console": lambda d, m: d.console(m),
+    "vnc_address": lambda d, m: capable(d, CONSOLE).vnc_address(m),
 }
 
 
@@ -498,3 +508,48 @@ async def test_set_addresses_converges_and_a_ptr_alone_restarts_nothing(
     assert named.addresses == (V4, renamed)
     assert await driver.inspect(spec.machine_id) == named
     assert len(markers(await driver.console(spec.machine_id))) == 1
+
+
+# console (VNC display, reached through nuage's WebSocket bridge)
+
+
+async def test_a_console_session_reaches_the_guests_display_through_the_bridge_once(
+    driver: Driver, new_spec: SpecFactory, stack: Stack, tenants: TenantFactory
+) -> None:
+    spec = new_spec()
+    await driver.create(spec)
+    address = await capable(driver, CONSOLE).vnc_address(spec.machine_id)
+    assert address is not None and address[0] == "127.0.0.1"
+    assert await capable(driver, CONSOLE).vnc_address(spec.machine_id) == address  # converges
+    tenant = await tenants()
+
+    async with live_api(stack.runtime) as live:
+        url, token = await session_to(live, tenant, address)
+        wrong = await refusal(url, token[::-1])
+        desktop = await rfb_desktop_name(url, token)  # the wrong token did not use it up
+        reused = await refusal(url, token)
+        late_url, late_token = await session_to(live, tenant, address, expired=True)
+        expired = await refusal(late_url, late_token)
+
+    assert spec.machine_id in desktop  # this machine's display, e.g. "QEMU (nuage-<id>)"
+    refused = {"detail": wrong.body["detail"], "code": "console_token_refused"}
+    assert [wrong, reused, expired] == [Refusal(403, refused)] * 3  # one answer for every reason
+
+
+async def test_a_stopped_machine_has_no_display(driver: Driver, new_spec: SpecFactory) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+
+    assert await capable(driver, CONSOLE).vnc_address(spec.machine_id) is None
+
+
+async def test_a_display_goes_away_when_its_machine_stops(
+    driver: Driver, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    await driver.create(spec)
+    address = await capable(driver, CONSOLE).vnc_address(spec.machine_id)
+    assert address is not None
+    await driver.stop(spec.machine_id)
+
+    assert not await rfb_answers(address)

@@ -1,6 +1,7 @@
 """What `make run` does, end to end over real HTTP: migrate, bootstrap the demo account once,
 serve the API with its in-process worker, and reuse everything on the next start."""
 
+import asyncio
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.console_support import rfb_desktop_name
 from tests.support import IMAGES, LOCATION, SIZES, free_port
 
 NUAGE = str(Path(sys.executable).with_name("nuage"))
@@ -164,3 +166,28 @@ def test_bootstrap_prints_one_json_object_and_reuses_the_account(tmp_path: Path)
         [*args[:4], "wrong-password"], env=env, capture_output=True, text=True, check=False
     )
     assert wrong.returncode != 0
+
+
+def test_make_run_opens_a_console_through_its_own_address(server: Server) -> None:
+    """The session's URL names the port `nuage demo` listens on, and its bridge (uvicorn's
+    WebSocket, the in-process worker's simulated display) answers the RFB handshake."""
+    creds = server.credentials
+    headers = {"Authorization": f"Bearer {creds['api_key']}"}
+    base = (
+        f"{server.base}/v1/organizations/{creds['organization_id']}"
+        f"/projects/{creds['project_id']}/compute"
+    )
+    body = {"name": "vnc", "size_id": SIZES["nano"], "location_id": LOCATION}
+    created = httpx.post(
+        f"{base}/instances", json={**body, "image_id": IMAGES["debian"]}, headers=headers
+    )
+    instance_id = created.json()["id"]
+    asked = httpx.post(f"{base}/instances/{instance_id}/console", headers=headers)
+    assert asked.status_code == 202, asked.text
+    task = httpx.get(asked.headers["Location"], params={"wait": 15}, headers=headers).json()
+    assert task["status"] == "completed", task
+
+    session = task["result"]
+    assert session["url"] == f"ws://127.0.0.1:{server.port}/v1/console/{session['id']}"
+    desktop = asyncio.run(rfb_desktop_name(session["url"], session["token"]))
+    assert desktop == f"QEMU (nuage-{instance_id})"

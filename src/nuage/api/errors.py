@@ -20,12 +20,14 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.NotFound, 404),
     (e.AuthenticationFailed, 401),
     (e.PermissionDenied, 403),
+    (e.ConsoleTokenRefused, 403),
     (e.QuotaExceeded, 403),
     (e.ValidationFailed, 400),
     (e.TaskTypeNotSupported, 400),
     (e.CapabilityNotSupported, 400),
     (e.Conflict, 409),
     (e.DatabaseUnavailable, 503),
+    (e.ConsoleUnreachable, 502),
 ]
 HTTP_CODES = {
     400: "bad_request",

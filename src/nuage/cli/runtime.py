@@ -5,7 +5,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,6 +54,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             poll_seconds=settings.poll_seconds,
             backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
             backup_retention=settings.backup_retention,
+            console=settings.console,
         ),
     )
 
@@ -149,6 +150,8 @@ async def migrate(settings: Settings) -> tuple[str | None, str | None]:
 
 async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
     """The API, and unless told otherwise a worker in the same event loop."""
+    if settings.public_url is None:  # console URLs point where this server listens
+        settings = replace(settings, public_url=f"http://{host}:{port}")
     async with open_process(settings) as process:
         # The API signs tokens: its key is made (once, in the data directory) only now that the
         # database is known to be set up.

@@ -412,3 +412,19 @@ class IpAddress(Base):
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
+
+
+class ConsoleSession(Base):
+    """A one-time ticket to a guest's VNC display (domain/console.py), made by the `get_vnc_url`
+    task `task_id`; `host`:`port` is where the display listened when it was made."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[UUID] = _id()
+    instance_id: Mapped[UUID] = _fk("instances.id")
+    task_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("instance_tasks.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    host: Mapped[str] = mapped_column(sa.String(255))
+    port: Mapped[int] = mapped_column(sa.Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()

@@ -19,6 +19,8 @@ NuageError
 │   ├── AddressTaken           address_taken        (a concurrent request won it: try again)
 │   ├── PrimaryAddress         primary_address      (the primary address stays)
 │   └── AddressNotAssigned     address_not_assigned (still being assigned)
+├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
+├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -153,6 +155,21 @@ class PrimaryAddress(Conflict):
 class AddressNotAssigned(Conflict):
     code = "address_not_assigned"
     default_message = "The address is still being assigned; wait for its task to finish."
+
+
+class ConsoleTokenRefused(NuageError):
+    """Not a PermissionDenied: only the console's WebSocket bridge refuses with it, one answer
+    for an unknown session and a wrong, used or expired token."""
+
+    code = "console_token_refused"
+    default_message = "The console token is wrong, already used or expired; ask for a new session."
+
+
+class ConsoleUnreachable(NuageError):
+    """A console session's display did not answer (the guest stopped since, its host is down)."""
+
+    code = "console_unreachable"
+    default_message = "The guest's display does not answer; ask for a new console session."
 
 
 class DatabaseUnavailable(NuageError):

@@ -16,7 +16,7 @@ from nuage.domain.capabilities import Capability
 
 SIM_CAPABILITIES = frozenset(
     {Capability.POWER, Capability.RESIZE, Capability.REINSTALL, Capability.HOSTNAME}
-    | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES}
+    | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES, Capability.CONSOLE}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

@@ -5,7 +5,8 @@ reinstall replaces, the addresses nuage gave them (it invents none) and a serial
 persisted under `SimSettings.state_dir` (layout in `sim_state`) so a new `SimDriver` over the same
 directory, in this process or another, sees the same machines. Every operation sleeps
 `latency_ms` first (a volume's attach and detach once more after the change) and converges when
-repeated.
+repeated. A running machine whose console is asked for gets a VNC display: a small RFB server on
+127.0.0.1 (`sim_vnc`), stopped when the machine powers off or is deleted, and by `close()`.
 
 Its console prints what the test guest prints (scripts/README.md): each boot appends a few
 lines, `NUAGE-NET eth0 <address/prefix> …` (`guest_network`), `NUAGE-DISKS vda=<disk_gb>G …` and
@@ -25,9 +26,9 @@ Faults fire only when asked for, always before any state changes:
 - by a create tag `sim:fail=<operation|*>:<transient|permanent>[:<times>]`, registered once, the
   first time the machine is created.
 They raise `TransientError(code="sim_transient_fault")` or
-`PermanentError(code="sim_permanent_fault")`. Reads (`inspect`, `console`) take no faults and are
-not logged; every other operation appends one line to the machine's operation log, which
-`operations()` returns.
+`PermanentError(code="sim_permanent_fault")`. Reads (`inspect`, `console`, `vnc_address`) take
+no faults and are not logged; every other operation appends one line to the machine's operation
+log, which `operations()` returns.
 
 A host may model a limited hypervisor (`SimConfig.capabilities`): operations of the capabilities
 left out are refused with PermanentError `capability_not_supported` before anything else.
@@ -71,6 +72,7 @@ from .sim_state import (
     parse_fail_tags,
     utc_now,
 )
+from .sim_vnc import RfbDisplays
 from .sim_volumes import SimVolumes
 
 T = TypeVar("T")
@@ -87,6 +89,7 @@ _NEEDS: dict[str, Capability] = {
     ),
     **dict.fromkeys(("create_backup", "delete_backup", "restore_backup"), Capability.BACKUPS),
     "set_addresses": Capability.ADDRESSES,
+    "vnc_address": Capability.CONSOLE,
 }
 
 
@@ -127,6 +130,7 @@ class SimDriver:
         self._volumes = SimVolumes(settings.state_dir, self._machines)
         self._backups = SimBackupStore(settings.backup_store)
         self._rng = random.Random(settings.seed)
+        self._displays = RfbDisplays()
 
     @classmethod
     def for_host(cls, host: HostSetup, settings: Settings) -> "SimDriver":
@@ -183,6 +187,7 @@ class SimDriver:
         async with self._operation("delete", machine_id):
             self._machines.remove(machine_id)
             self._faults.remove(machine_id)
+            self._displays.stop(machine_id)
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
@@ -197,6 +202,25 @@ class SimDriver:
         with _state_io():
             machine = self._require(machine_id)
         return "".join(f"{line}\n" for line in machine.console)
+
+    async def vnc_address(self, machine_id: str) -> tuple[str, int] | None:
+        """Where the running machine's display listens: 127.0.0.1 and a port of this driver's
+        RFB server for it (`sim_vnc`), started if need be; None while it is off. Missing
+        machine: PermanentError machine_not_found. A read: no faults, not logged."""
+        check_machine_id(machine_id)
+        self._check_capable("vnc_address")
+        await self._latency()
+        with _state_io():
+            if self._require(machine_id).power is not PowerState.ON:
+                self._displays.stop(machine_id)
+                return None
+        port = await self._displays.ensure(machine_id, lambda: self._is_on(machine_id))
+        with _state_io():
+            machine = self._require(machine_id)
+            if machine.vnc_port != port:
+                machine.vnc_port = port
+                self._machines.save(machine)
+        return ("127.0.0.1", port)
 
     async def start(self, machine_id: str) -> MachineInfo:
         return await self._change("start", machine_id, _power_on)
@@ -294,7 +318,7 @@ class SimDriver:
         return await self._change("set_addresses", machine_id, lambda m: _readdress(m, addresses))
 
     async def close(self) -> None:
-        return None
+        await self._displays.close()
 
     def inject_fault(
         self,
@@ -325,6 +349,8 @@ class SimDriver:
             machine = self._require(machine_id)
             change(machine)
             self._machines.save(machine)
+            if machine.power is PowerState.OFF:
+                self._displays.stop(machine_id)  # its QEMU is gone, and its display with it
             return machine.info()
 
     async def _on_volume(
@@ -399,6 +425,13 @@ class SimDriver:
     async def _latency(self) -> None:
         await asyncio.sleep(self.settings.latency_ms / 1000)
 
+    def _is_on(self, machine_id: str) -> bool:
+        try:
+            machine = self._machines.load(machine_id)
+        except OSError:
+            return False
+        return machine is not None and machine.power is PowerState.ON
+
     def _require(self, machine_id: str) -> MachineState:
         machine = self._machines.load(machine_id)
         if machine is None:
@@ -442,7 +475,7 @@ def _power_on(m: MachineState) -> None:
 
 def _power_off(m: MachineState, *, graceful: bool) -> None:
     if m.power is not PowerState.OFF:
-        m.power = PowerState.OFF
+        m.power, m.vnc_port = PowerState.OFF, None
         if graceful:
             m.console.append("[  OK  ] Reached target System Power Off.")
         m.console.append(POWEROFF_LINE)

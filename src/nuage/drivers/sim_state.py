@@ -101,6 +101,8 @@ class MachineState:
     def guest_addresses(self) -> tuple[GuestAddress, ...]:
         return tuple(GuestAddress(**a) for a in self.addresses)
 
+    vnc_port: int | None = None  # its display's port while it runs and a console was asked for
+
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
         disks = {"vda": self.disk_gb, **self.devices}

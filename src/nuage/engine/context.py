@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nuage.db.models import Host, Image, Size, Volume
 from nuage.db.resources import ResourceRow, resource_row
 from nuage.db.session import transaction
+from nuage.db.types import utcnow
 from nuage.domain.catalogue import Resource
+from nuage.domain.console import ConsoleOptions
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver
@@ -32,8 +34,10 @@ class TaskContext:
         drivers: Drivers,
         sessions: async_sessionmaker[AsyncSession],
         worker: str,
+        console: ConsoleOptions | None = None,
     ) -> None:
         self.record = record
+        self.console = console or ConsoleOptions()  # how this worker opens console sessions
         self.host: HostRecord | None = record.instance.host
         self._drivers = drivers
         self._sessions = sessions
@@ -84,15 +88,18 @@ class TaskContext:
         *,
         instance: dict[str, Any] | None = None,
         write: Callable[[AsyncSession], Awaitable[None]] | None = None,
+        revoke_consoles: bool = False,
     ) -> None:
-        """Log a step (and, in the same transaction, set `instance` values on the instance and
-        run `write`, guarded by the lease like the step); a safe point: if a cancel was
-        requested, the task stops here."""
+        """Log a step (and, in the same transaction, set `instance` values on the instance, run
+        `write`, guarded by the lease like the step, and end its unused console sessions if
+        told); a safe point: if a cancel was requested, the task stops here."""
         async with transaction(self._sessions) as session:
             if instance:
                 await queries.set_instance(session, self.record.instance.id, instance)
             if write is not None:
                 await write(session)
+            if revoke_consoles:
+                await queries.revoke_console_sessions(session, self.record.instance.id, utcnow())
             cancel = await queries.record_step(
                 session,
                 self.record.id,

@@ -131,6 +131,7 @@ async def complete(
         remove = effects is not None and effects.delete_on_success
         await settle_resource(session, record, spec, status, values, remove=remove)
         await addresses.apply(session, outcome.addresses, now)
+        session.add_all(outcome.rows)
     return done
 
 

@@ -11,7 +11,15 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Instance, InstanceTask, Size, TaskEvent, Volume
+from nuage.db.models import (
+    ConsoleSession,
+    Image,
+    Instance,
+    InstanceTask,
+    Size,
+    TaskEvent,
+    Volume,
+)
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus, VolumeStatus
@@ -148,6 +156,19 @@ async def set_instance(session: AsyncSession, instance_id: UUID, values: dict[st
         await session.execute(
             sa.update(Instance).where(Instance.id == instance_id).values(**values)
         )
+
+
+async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
+    """End the instance's unused console sessions (they expire now)."""
+    await session.execute(
+        sa.update(ConsoleSession)
+        .where(
+            ConsoleSession.instance_id == instance_id,
+            ConsoleSession.used_at.is_(None),
+            ConsoleSession.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
 
 
 async def finish(

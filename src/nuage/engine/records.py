@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from nuage.db.models import Host, InstanceTask
+from nuage.db.models import Base, Host, InstanceTask
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
 from nuage.drivers.base import MachineInfo
 from nuage.engine.addresses import AddressWrite
@@ -93,6 +93,9 @@ class Outcome:
     # `resource_effects`), e.g. {"size_gb": 3}; a "status" here overrides `on_success`.
     resource: dict[str, Any] = field(default_factory=dict)
     addresses: tuple[AddressWrite, ...] = ()  # the instance's addresses it changed
+    # New rows the task made (e.g. a console session), inserted with its completion: in the same
+    # transaction, and only if the worker still held the task's lease.
+    rows: tuple[Base, ...] = ()
 
 
 def host_record(row: Host) -> HostRecord:

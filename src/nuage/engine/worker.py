@@ -17,6 +17,7 @@ from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
+from nuage.domain.console import KEEPS_DISPLAY, ConsoleOptions
 from nuage.domain.enums import TaskType
 from nuage.domain.errors import (
     DatabaseUnavailable,
@@ -44,6 +45,7 @@ class WorkerSettings:
     poll_seconds: float = 1.0
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     backup_retention: int = 7  # backups kept per instance (engine.retention)
+    console: ConsoleOptions = field(default_factory=ConsoleOptions)
 
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
@@ -167,7 +169,13 @@ class Worker:
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
-        ctx = TaskContext(record, drivers=self.drivers, sessions=self.sessions, worker=self.id)
+        ctx = TaskContext(
+            record,
+            drivers=self.drivers,
+            sessions=self.sessions,
+            worker=self.id,
+            console=self.settings.console,
+        )
         try:
             outcome = await self._run_handler(ctx, spec)
             outcomes.success_values(record, spec, outcome)  # an illegal status move fails it
@@ -211,7 +219,13 @@ class Worker:
         if spec.effects.while_running is not None:
             INSTANCES.transition(record.instance.status, spec.effects.while_running)
             marks = {"status": spec.effects.while_running}
-        await ctx.step("started", f"{spec.label}: attempt {record.attempt}.", 5, instance=marks)
+        await ctx.step(
+            "started",
+            f"{spec.label}: attempt {record.attempt}.",
+            5,
+            instance=marks,
+            revoke_consoles=record.task_type not in KEEPS_DISPLAY,
+        )
         return await handler_for(record.task_type)(ctx)
 
     async def _cancel_requested(self, record: TaskRecord) -> bool:

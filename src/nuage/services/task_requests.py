@@ -38,6 +38,7 @@ TARGETS: Mapping[Resource, Target] = {
     Resource.INSTANCE: _instance,
     Resource.VOLUME: _volume_instance,
     Resource.BACKUP: backups.backup_instance,
+    Resource.CONSOLE: _instance,  # a console session belongs to the instance it opens
 }
 
 

@@ -8,6 +8,7 @@ accepts them and the service refuses them with `task_type_not_supported`.
 from collections.abc import Mapping
 
 from nuage.domain.catalogue.backups import BACKUP_SPECS, CreateBackupParams
+from nuage.domain.catalogue.console import CONSOLE_SPECS
 from nuage.domain.catalogue.instances import (
     INSTANCE_SPECS,
     CreateParams,
@@ -76,7 +77,7 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
 
 
 CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
-    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, IP_SPECS, PLANNED_SPECS
+    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, IP_SPECS, CONSOLE_SPECS, PLANNED_SPECS
 )
 
 

@@ -29,15 +29,6 @@ PLANNED_SPECS: tuple[TaskSpec, ...] = (
     _planned(T.DELETE_IMAGE, "Delete Image", R.IMAGE, C.IMAGES),
     _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
     _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
-    # The session's password opens the guest's console: its creator alone may read it.
-    TaskSpec(
-        T.GET_VNC_URL,
-        "Get VNC URL",
-        params=AnyParams,
-        resource=R.CONSOLE,
-        capability=C.CONSOLE,
-        secret_result=frozenset({"password"}),
-    ),
     TaskSpec(
         T.APPLY_CONFIG,
         "Apply Proxmox Configuration",
