@@ -65,6 +65,8 @@ class Settings:
             public_url=self.public_url or DEFAULT_PUBLIC_URL,
         )
 
+    snapshot_limit: int = 10  # snapshots per instance; the next is a 400 snapshot_limit_reached
+
     @property
     def sim_state_dir(self) -> Path:
         return self.data_dir / "sim"

@@ -57,6 +57,8 @@ class Ids:
     backup_id: str  # an available backup of `instance_id`
     ip_id: str  # an assigned address of `instance_id` that is not a primary one
     console_session_id: str  # a console session of `instance_id`
+    snapshot_id: str  # an available snapshot of `instance_id`
+    image_id: str  # an available custom image of the project, made from `instance_id`
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -129,6 +131,9 @@ _PROJECT = Tenancy.PROJECT
 _DETACHED = {"volume_id": "detached_volume_id"}  # attach and delete need a detached volume
 _BACKUP = f"{P}/instances/{{instance_id}}/backups/{{id}}"
 _BY_BACKUP = {"id": "backup_id"}
+_SNAPSHOT = f"{P}/instances/{{instance_id}}/snapshots/{{id}}"
+_SNAPSHOT_ID = {"id": "snapshot_id"}
+_NAMED = {"name": "nightly"}
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances", 200, _PROJECT),
     Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
@@ -187,6 +192,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     _action("console"),
     Endpoint("GET", f"{P}/instances/{{instance_id}}/console/{{session_id}}", 200, _PROJECT),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/snapshots", 200, _PROJECT),
+    Endpoint(
+        "POST", f"{P}/instances/{{instance_id}}/snapshots", 202, _PROJECT, lambda _ids: _NAMED
+    ),
+    Endpoint("GET", _SNAPSHOT, 200, _PROJECT, fields=_SNAPSHOT_ID),
+    Endpoint("DELETE", _SNAPSHOT, 202, _PROJECT, fields=_SNAPSHOT_ID),
+    Endpoint("POST", f"{_SNAPSHOT}/restore", 202, _PROJECT, fields=_SNAPSHOT_ID),
+    Endpoint("POST", f"{_SNAPSHOT}/image", 202, _PROJECT, lambda _ids: _NAMED, fields=_SNAPSHOT_ID),
+    Endpoint("GET", f"{P}/images", 200, _PROJECT),
+    Endpoint("DELETE", f"{P}/images/{{id}}", 202, _PROJECT, fields={"id": "image_id"}),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -21,14 +21,17 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.api.app import create_app
 from nuage.config import Settings
-from nuage.db.models import ApiKey, Backup, Base, Volume
+from nuage.db import models
+from nuage.db.models import ApiKey, Backup, Base, Image, Instance, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.console import ConsoleOptions
-from nuage.domain.enums import BackupStatus, Role, Scope, TaskType
+from nuage.domain.enums import BackupStatus, ImageStatus, Role, Scope, SnapshotStatus, TaskType
+from nuage.domain.images import custom_image_name
 from nuage.services import (
     api_keys,
     backups,
@@ -105,6 +108,31 @@ class World:
         ]
 
 
+async def storage_rows(session: AsyncSession, instance: Instance) -> tuple[models.Snapshot, Image]:
+    """An available snapshot of the instance and a custom image made from it (rows only)."""
+    snapshot = models.Snapshot(
+        project_id=instance.project_id,
+        instance_id=instance.id,
+        name="kept",
+        status=SnapshotStatus.AVAILABLE.value,
+        size_gb=instance.size.disk_gb,
+    )
+    image_id = uuid.uuid4()
+    image = Image(
+        id=image_id,
+        name="kept",
+        slug=custom_image_name(image_id),
+        os_name="debian",
+        os_version="12",
+        project_id=instance.project_id,
+        status=ImageStatus.AVAILABLE.value,
+        instance_id=instance.id,
+    )
+    session.add_all([snapshot, image])
+    await session.flush()
+    return snapshot, image
+
+
 async def furnish(stack: Stack, tenant: Tenant) -> Ids:
     """An instance (still pending: no worker runs) with a pending task and a cancelled one, an
     available backup, a spare API key, made through the services, and two volumes of its
@@ -159,6 +187,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             now=utcnow(),
         )
         session.add(console_session)
+        snapshot, image = await storage_rows(session, instance)
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -171,6 +200,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         backup_id=str(backup.id),
         ip_id=str(secondary.id),
         console_session_id=str(console_session.id),
+        snapshot_id=str(snapshot.id),
+        image_id=str(image.id),
     )
 
 

@@ -40,6 +40,13 @@ SUPPORTED = {
     "get_vnc_url",
 }
 SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
+SUPPORTED |= {
+    "create_snapshot",
+    "delete_snapshot",
+    "restore_snapshot",
+    "create_image_from_snapshot",
+    "delete_image",
+}
 
 
 def test_every_task_type_has_a_spec() -> None:
@@ -69,7 +76,8 @@ def test_creates_and_storage_tasks_are_only_queued_by_their_own_endpoints() -> N
     }
     # an assign reserves its address, a remove refuses the primary: more than queueing
     addresses = {TaskType.ASSIGN_IP, TaskType.REMOVE_IP, TaskType.UPDATE_REVERSE_DNS}
-    assert others == {TaskType.CREATE_VPS} | storage | addresses
+    creates = {TaskType.CREATE_SNAPSHOT, TaskType.CREATE_IMAGE_FROM_SNAPSHOT}
+    assert others == {TaskType.CREATE_VPS} | storage | addresses | creates
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

@@ -69,10 +69,16 @@ def libvirt_driver(state_dir: Path) -> Driver:
     from nuage.drivers.libvirt import LibvirtDriver, LibvirtSettings
 
     guest = libvirt_test_guest()
+    # The test's own images directory, where custom images go; base.qcow2 (a link to the test
+    # guest's) serves every other image name.
+    images = state_dir.parent / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    (images / "base.qcow2").unlink(missing_ok=True)
+    (images / "base.qcow2").symlink_to(guest / "base.qcow2")
     settings = LibvirtSettings(
         uri=LIBVIRT_URI,
         state_dir=state_dir,
-        images_dir=guest,  # base.qcow2 serves every image name
+        images_dir=images,
         kernel=guest / "vmlinuz",
         initrd=guest / "initrd.img",
     )

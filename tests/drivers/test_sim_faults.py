@@ -428,3 +428,28 @@ async def test_volume_operations_take_injected_faults_before_any_change(
     outcomes = [(op["operation"], op["outcome"]) for op in driver.operations(volume_id)]
     fault = f"sim_{kind}_fault"
     assert outcomes == [("create_volume", "ok"), ("attach_volume", fault), ("attach_volume", "ok")]
+
+
+async def test_snapshot_and_image_operations_take_faults_before_any_change(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    spec = new_spec()
+    driver = sim(state_dir)
+    await driver.create(spec)
+    await driver.stop(spec.machine_id)
+    for operation in ("create_snapshot", "restore_snapshot", "create_image"):
+        driver.inject_fault(spec.machine_id, operation=operation, kind="transient")
+
+    fault = (TransientError, "sim_transient_fault")
+    await expect_fault(*fault, driver.create_snapshot(spec.machine_id, "s1"))
+    assert not (state_dir / "snapshots" / spec.machine_id / "s1.json").exists()
+    await driver.create_snapshot(spec.machine_id, "s1")
+    await expect_fault(*fault, driver.restore_snapshot(spec.machine_id, "s1"))
+    await expect_fault(*fault, driver.create_image(spec.machine_id, "s1", "custom-i1"))
+    assert not (state_dir / "images" / "custom-i1.json").exists()
+    driver.inject_fault("custom-i1", operation="delete_image", kind="permanent")
+    await driver.create_image(spec.machine_id, "s1", "custom-i1")
+    await expect_fault(PermanentError, "sim_permanent_fault", driver.delete_image("custom-i1"))
+    assert (state_dir / "images" / "custom-i1.json").exists()
+    logged = [entry["operation"] for entry in driver.operations(spec.machine_id)]
+    assert logged.count("create_snapshot") == 2 and logged.count("create_image") == 2

@@ -114,3 +114,23 @@ async def test_each_location_places_on_its_own_hosts(
     assert await host_of(stack, here["id"]) == "sim-fra1"
     there = await tenant.running_instance(location_id=LOCATION)
     assert await host_of(stack, there["id"]) == "sim-par1"
+
+
+async def test_an_instance_from_a_custom_image_goes_to_the_images_host(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    """A custom image is a file on the host that made it; free room elsewhere does not count."""
+    tenant = await tenants()
+    source = (await tenant.running_instance(size_id=SIZES["small"]))["id"]
+    assert await host_of(stack, source) == "sim-par1"
+    made = await tenant.post(f"/instances/{source}/snapshots", {"name": "s"})
+    snapshot_id = (await tenant.wait(made.json()["id"]))["parameters"]["snapshot_id"]
+    image = await tenant.post(f"/instances/{source}/snapshots/{snapshot_id}/image", {"name": "i"})
+    image_id = (await tenant.wait(image.json()["id"]))["parameters"]["image_id"]
+    await add_host(stack, "roomier", ram_mb=2_000_000_000)
+
+    copy = await tenant.running_instance(size_id=SIZES["small"], image_id=image_id)
+    other = await tenant.running_instance(size_id=SIZES["small"])
+
+    assert await host_of(stack, copy["id"]) == "sim-par1"
+    assert await host_of(stack, other["id"]) == "roomier"

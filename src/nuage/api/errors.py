@@ -23,6 +23,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.ConsoleTokenRefused, 403),
     (e.QuotaExceeded, 403),
     (e.ValidationFailed, 400),
+    (e.LimitReached, 400),
     (e.TaskTypeNotSupported, 400),
     (e.CapabilityNotSupported, 400),
     (e.Conflict, 409),

@@ -164,6 +164,9 @@ class Image(Base):
     )
     source_snapshot_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
     external_id: Mapped[str | None] = mapped_column(sa.String(500), nullable=True)
+    # The instance a custom image's snapshot was taken from: its tasks' instance (0012). No
+    # foreign key: instances already reference images, and instance rows are never removed.
+    instance_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True, index=True)
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
 

@@ -8,6 +8,8 @@ NuageError
 ├── TaskTypeNotSupported       task_type_not_supported
 ├── CapabilityNotSupported     capability_not_supported  (the host's driver cannot do it)
 ├── QuotaExceeded              quota_exceeded       (instances per org, volumes per project)
+├── LimitReached               limit_reached        (a 400)
+│   └── SnapshotLimitReached   snapshot_limit_reached
 ├── Conflict                   conflict
 │   ├── InstanceBusy           instance_busy
 │   ├── InstanceDeleting       instance_deleting
@@ -91,6 +93,18 @@ class CapabilityNotSupported(NuageError):
 class QuotaExceeded(NuageError):
     code = "quota_exceeded"
     default_message = "The organization's instance quota is used up."
+
+
+class LimitReached(NuageError):
+    """A per-resource limit (not a billing quota) would be passed; the code names the limit."""
+
+    code = "limit_reached"
+    default_message = "A limit on this resource is reached."
+
+
+class SnapshotLimitReached(LimitReached):
+    code = "snapshot_limit_reached"
+    default_message = "The instance has as many snapshots as it may have."
 
 
 class Conflict(NuageError):

@@ -17,6 +17,7 @@ from nuage.domain.capabilities import Capability
 SIM_CAPABILITIES = frozenset(
     {Capability.POWER, Capability.RESIZE, Capability.REINSTALL, Capability.HOSTNAME}
     | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES, Capability.CONSOLE}
+    | {Capability.SNAPSHOTS, Capability.IMAGES}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

@@ -33,6 +33,17 @@ def check_backup_id(backup_id: str) -> None:
         raise PermanentError(f"Invalid backup id {backup_id!r}.", code="invalid_backup_id")
 
 
+def check_snapshot_id(snapshot_id: str) -> None:
+    """Refuse snapshot (and image) names that could not be a plain file or snapshot name."""
+    if not snapshot_id or snapshot_id.startswith(".") or not set(snapshot_id) <= _ID_CHARS:
+        raise PermanentError(f"Invalid snapshot id {snapshot_id!r}.", code="invalid_snapshot_id")
+
+
+def check_image_name(image: str) -> None:
+    if not image or image.startswith(".") or not set(image) <= _ID_CHARS:
+        raise PermanentError(f"Invalid image name {image!r}.", code="invalid_image_name")
+
+
 def check_sizes(*, vcpu: int, ram_mb: int, disk_gb: int) -> None:
     if min(vcpu, ram_mb, disk_gb) < 1:
         raise PermanentError(

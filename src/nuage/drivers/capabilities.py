@@ -3,8 +3,8 @@
 `Capable` binds a `Capability` (domain vocabulary, named by the catalogue's task types) to the
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
-without implementing it). Capabilities without a binding here (snapshots, images,
-networks, firewall, software, config) have no operations yet: the issues
+without implementing it). Capabilities without a binding here (networks, firewall,
+software, config) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
@@ -140,6 +140,57 @@ class Addressing(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class SnapshotInfo:
+    """A snapshot of a machine's main disk, as the hypervisor keeps it."""
+
+    snapshot_id: str  # nuage's id (the snapshot row's), the name the hypervisor knows it by
+    disk_gb: int  # the size of the disk it captured: an image made from it needs at least this
+    external_id: str  # the hypervisor's own name of the snapshot
+
+
+@runtime_checkable
+class Snapshots(Protocol):
+    """Point-in-time copies of a machine's main disk, kept with the machine (they go with it)."""
+
+    async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
+        """Capture the main disk now, running or not; an existing `snapshot_id` is returned."""
+        ...
+
+    async def delete_snapshot(self, machine_id: str, snapshot_id: str) -> None:
+        """Forget the snapshot; a missing one (or machine) is not an error."""
+        ...
+
+    async def restore_snapshot(self, machine_id: str, snapshot_id: str) -> MachineInfo:
+        """Bring the main disk back to the snapshot; the machine must be off and stays off.
+        PermanentError `machine_running`, `snapshot_not_found`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """A custom image the hypervisor holds (a disk to create machines from)."""
+
+    image: str  # the name `create` and `reinstall` take (the image's slug)
+    min_disk_gb: int  # the disk it was made from: machines made from it need at least this
+    external_id: str  # where the hypervisor keeps it (libvirt: the file's path)
+
+
+@runtime_checkable
+class CustomImages(Protocol):
+    """Images made from a machine's snapshot, which `create` and `reinstall` then take by name."""
+
+    async def create_image(self, machine_id: str, snapshot_id: str, image: str) -> ImageInfo:
+        """Copy the snapshot's disk into the image `image` (a complete copy, or nothing); an
+        existing image of that name is returned. PermanentError `snapshot_not_found`."""
+        ...
+
+    async def delete_image(self, image: str) -> None:
+        """Remove the image; a missing one is not an error. Machines made from it keep their
+        disks (they do not depend on the image)."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -161,10 +212,12 @@ CONSOLE = Capable[VncConsole](Capability.CONSOLE, VncConsole)
 VOLUMES = Capable[VolumeStorage](Capability.VOLUMES, VolumeStorage)
 BACKUPS = Capable[Backups](Capability.BACKUPS, Backups)
 ADDRESSES = Capable[Addressing](Capability.ADDRESSES, Addressing)
+SNAPSHOTS = Capable[Snapshots](Capability.SNAPSHOTS, Snapshots)
+IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
     for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS, ADDRESSES)
-}
+} | {b.capability: b for b in (SNAPSHOTS, IMAGES)}
 
 
 def capable(driver: Driver, need: Capable[P]) -> P:

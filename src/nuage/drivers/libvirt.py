@@ -47,11 +47,19 @@ from nuage.config import Settings
 from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
-from nuage.domain.machines import check_backup_id, check_disk_growth, check_machine_id
+from nuage.domain.images import is_custom_image
+from nuage.domain.machines import (
+    check_backup_id,
+    check_disk_growth,
+    check_image_name,
+    check_machine_id,
+    check_snapshot_id,
+)
 from nuage.domain.volumes import check_volume_id
 
+from . import libvirt_snapshots as snapshots
 from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
-from .capabilities import BackupInfo
+from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .guest_network import network_config, network_line
 from .libvirt_backups import LibvirtBackups
 from .libvirt_connection import Connection
@@ -70,7 +78,7 @@ from .libvirt_files import (
     clear_console,
     grow_overlay,
     log_size,
-    make_overlay,
+    make_disk,
     read_console,
     text_after,
     write_seed,
@@ -233,6 +241,54 @@ class LibvirtDriver:
     ) -> MachineInfo:
         return await self._operate(machine_id, lambda d, f: self._readdress(d, f, addresses))
 
+    async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
+        check_machine_id(machine_id)
+        check_snapshot_id(snapshot_id)
+        dom = await self._call(self._require, machine_id)
+        snapshot = await self._call(snapshots.create, self._lv, dom, snapshot_id)
+        disk_gb = await self._call(snapshots.disk_gb, machine_id, snapshot)
+        return SnapshotInfo(snapshot_id=snapshot_id, disk_gb=disk_gb, external_id=snapshot_id)
+
+    async def delete_snapshot(self, machine_id: str, snapshot_id: str) -> None:
+        check_machine_id(machine_id)
+        check_snapshot_id(snapshot_id)
+        dom = await self._call(self._lookup, machine_id)
+        if dom is not None:
+            disk = self._files(machine_id).disk
+            await self._call(lambda: snapshots.delete(self._lv, dom, snapshot_id, disk=disk))
+
+    async def restore_snapshot(self, machine_id: str, snapshot_id: str) -> MachineInfo:
+        check_snapshot_id(snapshot_id)
+
+        def restore(dom: Domain, files: MachineFiles) -> None:
+            disk_gb = self._config(dom).disk_gb
+            snapshots.restore(self._lv, dom, snapshot_id, disk=files.disk, disk_gb=disk_gb)
+
+        return await self._operate(machine_id, restore)
+
+    async def create_image(self, machine_id: str, snapshot_id: str, image: str) -> ImageInfo:
+        check_machine_id(machine_id)
+        check_snapshot_id(snapshot_id)
+        check_image_name(image)
+        dom = await self._call(self._require, machine_id)
+        target = self.settings.images_dir.resolve() / f"{image}.qcow2"
+        disk = self._files(machine_id).disk
+
+        def export() -> int:
+            snapshots.export(self._lv, dom, snapshot_id, disk=disk, target=target)
+            return snapshots.disk_gb(machine_id, snapshots.require(self._lv, dom, snapshot_id))
+
+        min_disk_gb = await self._call(export)
+        return ImageInfo(image=image, min_disk_gb=min_disk_gb, external_id=str(target))
+
+    async def delete_image(self, image: str) -> None:
+        check_image_name(image)
+        if not is_custom_image(image):
+            message = f"{image!r} is an operator's base image, not a custom image."
+            raise PermanentError(message, code="not_a_custom_image")
+        path = self.settings.images_dir / f"{image}.qcow2"
+        await self._call(path.unlink, True)
+
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
         await self._call(self._require, machine_id)
@@ -289,7 +345,7 @@ class LibvirtDriver:
     def _create(self, config: MachineConfig, files: MachineFiles) -> Domain:
         try:
             base = base_image(self.settings.images_dir, config.image)
-            make_overlay(base, files.disk, config.disk_gb)
+            make_disk(base, files.disk, config.disk_gb, copy=is_custom_image(config.image))
             self._write_seed(files, config)
             clear_console(files.log)
             dom = self._define(config, files)
@@ -383,7 +439,8 @@ class LibvirtDriver:
         base = base_image(self.settings.images_dir, image)
         was_on = bool(dom.isActive())
         self._destroy(dom)
-        make_overlay(base, files.disk, fresh.disk_gb)
+        snapshots.forget_all(self._lv, dom)  # they lived in the disk replaced here
+        make_disk(base, files.disk, fresh.disk_gb, copy=is_custom_image(image))
         self._write_seed(files, fresh)
         clear_console(files.log)
         self._define(fresh, files)

@@ -6,6 +6,8 @@ driver runs them in a thread. Tool failures (qemu-img, genisoimage) raise Perman
 `disk_error` with the tool's stderr.
 """
 
+import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nuage.domain.errors import PermanentError
+from nuage.domain.images import is_custom_image
 
 
 @dataclass(frozen=True)
@@ -40,21 +43,72 @@ class MachineFiles:
 
 
 def base_image(images_dir: Path, image: str) -> Path:
-    """The base image for `image`; PermanentError `image_not_available` when there is none."""
-    for candidate in (images_dir / f"{image}.qcow2", images_dir / "base.qcow2"):
+    """The base image for `image`; PermanentError `image_not_available` when there is none. A
+    custom image has no fallback: base.qcow2 would silently give another disk."""
+    fallback: tuple[Path, ...] = () if is_custom_image(image) else (images_dir / "base.qcow2",)
+    for candidate in (images_dir / f"{image}.qcow2", *fallback):
         if "/" not in image and candidate.is_file():
             return candidate.resolve()
     message = f"No base image for {image!r} in {images_dir} (nor base.qcow2)."
     raise PermanentError(message, code="image_not_available")
 
 
-def make_overlay(base: Path, path: Path, disk_gb: int) -> None:
-    """A fresh qcow2 overlay of `base` (never written to), replacing `path` atomically."""
+def make_disk(base: Path, path: Path, disk_gb: int, *, copy: bool) -> None:
+    """A machine's fresh disk from `base`, replacing `path` atomically: a qcow2 overlay of it
+    (`base` is never written to), or with `copy` a standalone copy (for an image that may be
+    deleted while the machine lives)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".new")
-    argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base), str(tmp)]
-    run_tool(*argv, f"{disk_gb}G")
+    if copy:
+        run_tool("qemu-img", "convert", "-q", "-O", "qcow2", str(base), str(tmp))
+        run_tool("qemu-img", "resize", "-q", str(tmp), f"{disk_gb}G")
+    else:
+        argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(base)]
+        run_tool(*argv, str(tmp), f"{disk_gb}G")
     tmp.replace(path)
+
+
+def apply_snapshot(disk: Path, snapshot: str) -> None:
+    """Bring a stopped machine's disk back to its internal snapshot `snapshot` (disk only)."""
+    run_tool("qemu-img", "snapshot", "-a", snapshot, str(disk))
+
+
+def forget_snapshot(disk: Path, snapshot: str) -> None:
+    """Remove a stopped machine's internal snapshot `snapshot` from its disk; gone already: fine."""
+    names = run_tool("qemu-img", "snapshot", "-l", str(disk))
+    if any(line.split()[1:2] == [snapshot] for line in names.splitlines()):
+        run_tool("qemu-img", "snapshot", "-d", snapshot, str(disk))
+
+
+def virtual_gb(disk: Path) -> float:
+    """The disk's virtual size in GiB (`-U`: the disk may be in use by a running machine)."""
+    out = run_tool("qemu-img", "info", "-U", "--output=json", str(disk))
+    return float(json.loads(out)["virtual-size"]) / 1024**3
+
+
+def export_snapshot(disk: Path, snapshot: str, target: Path) -> None:
+    """A standalone qcow2 of the disk as its internal snapshot `snapshot` holds it, at `target`:
+    written under a temporary name, synced, then renamed, so `target` is complete or absent.
+    `-U`: a running machine holds the disk; the snapshot's clusters do not change under it."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        argv = ["qemu-img", "convert", "-q", "-U", "-O", "qcow2", "-l", f"snapshot.name={snapshot}"]
+        run_tool(*argv, str(disk), str(tmp))
+        _fsync(tmp)
+        tmp.replace(target)
+        _fsync(target.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def grow_overlay(path: Path, disk_gb: int) -> None:

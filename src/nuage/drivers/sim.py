@@ -53,15 +53,18 @@ from nuage.domain.machines import (
     check_backup_id,
     check_disk_growth,
     check_hostname,
+    check_image_name,
     check_machine_id,
     check_sizes,
+    check_snapshot_id,
 )
 from nuage.domain.volumes import check_volume_id
 
 from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
-from .capabilities import BackupInfo
+from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .guest_network import network_line
 from .sim_backups import SimBackup, SimBackupStore, backup_info
+from .sim_disks import DiskCopy, ImageStore, SnapshotStore
 from .sim_state import (
     FaultKind,
     FaultStore,
@@ -90,6 +93,10 @@ _NEEDS: dict[str, Capability] = {
     **dict.fromkeys(("create_backup", "delete_backup", "restore_backup"), Capability.BACKUPS),
     "set_addresses": Capability.ADDRESSES,
     "vnc_address": Capability.CONSOLE,
+    **dict.fromkeys(
+        ("create_snapshot", "delete_snapshot", "restore_snapshot"), Capability.SNAPSHOTS
+    ),
+    **dict.fromkeys(("create_image", "delete_image"), Capability.IMAGES),
 }
 
 
@@ -129,6 +136,8 @@ class SimDriver:
         self._ops = OpLog(settings.state_dir)
         self._volumes = SimVolumes(settings.state_dir, self._machines)
         self._backups = SimBackupStore(settings.backup_store)
+        self._snapshots = SnapshotStore(settings.state_dir)
+        self._images = ImageStore(settings.state_dir)
         self._rng = random.Random(settings.seed)
         self._displays = RfbDisplays()
 
@@ -164,6 +173,7 @@ class SimDriver:
                 return existing.info()
             check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
             check_hostname(spec.hostname)
+            boots = self._images.boots_of(spec.image)
             machine = MachineState(
                 machine_id=spec.machine_id,
                 name=spec.name,
@@ -177,6 +187,7 @@ class SimDriver:
                 external_id=f"sim-{uuid.uuid4().hex[:12]}",
                 tags=list(spec.tags),
                 addresses=[asdict(a) for a in spec.addresses],
+                boots=boots,
             )
             _power_on(machine)
             self._machines.save(machine)
@@ -188,6 +199,7 @@ class SimDriver:
             self._machines.remove(machine_id)
             self._faults.remove(machine_id)
             self._displays.stop(machine_id)
+            self._snapshots.remove_all(machine_id)  # they live in its disk
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
@@ -241,7 +253,12 @@ class SimDriver:
         return await self._change("resize", machine_id, lambda m: _resize(m, vcpu, ram_mb, disk_gb))
 
     async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
-        return await self._change("reinstall", machine_id, lambda m: _reinstall(m, image, hostname))
+        def reinstall(m: MachineState) -> None:
+            boots = self._images.boots_of(image)
+            self._snapshots.remove_all(machine_id)  # they lived in the disk replaced here
+            _reinstall(m, image, hostname, boots)
+
+        return await self._change("reinstall", machine_id, reinstall)
 
     async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
         return await self._change("set_hostname", machine_id, lambda m: _rename(m, hostname))
@@ -316,6 +333,50 @@ class SimDriver:
         self, machine_id: str, addresses: Sequence[GuestAddress]
     ) -> MachineInfo:
         return await self._change("set_addresses", machine_id, lambda m: _readdress(m, addresses))
+
+    async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
+        check_snapshot_id(snapshot_id)
+        async with self._operation("create_snapshot", machine_id):
+            machine = self._require(machine_id)
+            copy = self._snapshots.load(machine_id, snapshot_id)
+            if copy is None:
+                copy = DiskCopy(boots=machine.boots, disk_gb=machine.disk_gb)
+                self._snapshots.save(machine_id, snapshot_id, copy)
+            return SnapshotInfo(snapshot_id, copy.disk_gb, external_id=f"sim-{snapshot_id}")
+
+    async def delete_snapshot(self, machine_id: str, snapshot_id: str) -> None:
+        check_snapshot_id(snapshot_id)
+        async with self._operation("delete_snapshot", machine_id):
+            self._snapshots.remove(machine_id, snapshot_id)
+
+    async def restore_snapshot(self, machine_id: str, snapshot_id: str) -> MachineInfo:
+        check_snapshot_id(snapshot_id)
+
+        def restore(m: MachineState) -> None:
+            copy = self._snapshots.require(machine_id, snapshot_id)
+            if m.power is not PowerState.OFF:
+                message = f"Machine {machine_id} must be stopped to restore a snapshot."
+                raise PermanentError(message, code="machine_running")
+            m.boots = copy.boots  # the disk keeps its size, as a grown disk is grown again
+
+        return await self._change("restore_snapshot", machine_id, restore)
+
+    async def create_image(self, machine_id: str, snapshot_id: str, image: str) -> ImageInfo:
+        check_snapshot_id(snapshot_id)
+        check_image_name(image)
+        async with self._operation("create_image", machine_id):
+            self._require(machine_id)
+            copy = self._images.load(image)
+            if copy is None:
+                copy = self._snapshots.require(machine_id, snapshot_id)
+                self._images.save(image, copy)
+            return ImageInfo(image, copy.disk_gb, external_id=f"sim-image-{image}")
+
+    async def delete_image(self, image: str) -> None:
+        """Faults and the operation log of an image are kept under its name."""
+        check_image_name(image)
+        async with self._operation("delete_image", image):
+            self._images.remove(image)
 
     async def close(self) -> None:
         await self._displays.close()
@@ -496,10 +557,10 @@ def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
     m.vcpu, m.ram_mb, m.disk_gb = vcpu, ram_mb, disk_gb
 
 
-def _reinstall(m: MachineState, image: str, hostname: str) -> None:
+def _reinstall(m: MachineState, image: str, hostname: str, boots: int) -> None:
     check_hostname(hostname)
     m.image, m.hostname, m.disk_id, m.console = image, hostname, uuid.uuid4().hex, []
-    m.boots = 0  # a fresh disk
+    m.boots = boots  # a fresh disk: its image's contents
     if m.power is PowerState.ON:
         _boot(m)
 

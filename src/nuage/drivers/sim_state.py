@@ -35,6 +35,7 @@ OPERATIONS = frozenset(
     | {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
     | {"create_backup", "delete_backup", "restore_backup"}
     | {"set_addresses"}
+    | {"create_snapshot", "delete_snapshot", "restore_snapshot", "create_image", "delete_image"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 

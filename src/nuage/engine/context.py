@@ -71,12 +71,17 @@ class TaskContext:
         task was accepted, or the instance was placed after)."""
         return capable(self.driver, need)
 
-    async def place(self, need: Resources) -> HostRecord:
-        """The instance's host: the one it has (a resumed create), or a newly chosen one."""
+    async def place(self, need: Resources, *, only: UUID | None = None) -> HostRecord:
+        """The instance's host: the one it has (a resumed create), or a newly chosen one (only
+        `only`, when set)."""
         if self.host is None:
             async with transaction(self._sessions) as session:
                 self.host = await hosts.place(
-                    session, self.record.instance.id, self.record.instance.location_id, need
+                    session,
+                    self.record.instance.id,
+                    self.record.instance.location_id,
+                    need,
+                    only=only,
                 )
         return self.host
 

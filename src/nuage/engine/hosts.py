@@ -69,10 +69,19 @@ class Drivers:
 
 
 async def place(
-    session: AsyncSession, instance_id: UUID, location_id: UUID, need: Resources
+    session: AsyncSession,
+    instance_id: UUID,
+    location_id: UUID,
+    need: Resources,
+    *,
+    only: UUID | None = None,
 ) -> HostRecord:
-    """Put the instance on the location's host with the most room; PermanentError if none fits."""
-    chosen = choose_host(await host_loads(session, location_id), need)
+    """Put the instance on the location's host with the most room (only on `only`, when set: the
+    host that holds its custom image); PermanentError if none fits."""
+    loads = [
+        load for load in await host_loads(session, location_id) if only in (None, load.host_id)
+    ]
+    chosen = choose_host(loads, need)
     if chosen is None:
         raise PermanentError(
             f"No enabled host in this location has room for {need.vcpu} vCPU, "

@@ -125,6 +125,8 @@ async def complete(
         await queries.set_instance(
             session, record.instance.id, success_values(record, spec, outcome)
         )
+        if outcome.instance.disk_gone:
+            await queries.forget_snapshots(session, record.instance.id)
         values = dict(outcome.resource)
         effects = spec.resource_effects
         status = values.pop("status", None) or (effects.on_success if effects else None)
@@ -198,5 +200,7 @@ async def fail(
     if done:
         values = after_error_values(record, spec, status_after, settled)
         await queries.set_instance(session, record.instance.id, values)
+        if settled is not None and settled.disk_gone:
+            await queries.forget_snapshots(session, record.instance.id)
         await settle_resource(session, record, spec, resource_after_error(spec, error))
     return done

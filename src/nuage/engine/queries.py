@@ -17,6 +17,7 @@ from nuage.db.models import (
     Instance,
     InstanceTask,
     Size,
+    Snapshot,
     TaskEvent,
     Volume,
 )
@@ -169,6 +170,11 @@ async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now:
         )
         .values(expires_at=now)
     )
+
+
+async def forget_snapshots(session: AsyncSession, instance_id: UUID) -> None:
+    """Remove the instance's snapshot rows: they lived in the disk that is gone or replaced."""
+    await session.execute(sa.delete(Snapshot).where(Snapshot.instance_id == instance_id))
 
 
 async def finish(

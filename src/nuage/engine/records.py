@@ -51,7 +51,8 @@ class TaskRecord:
 class InstanceUpdate:
     """What a finished task changes on its instance; None leaves a field as it is.
     `machine_gone` clears what named the machine at its hypervisor (its external id, which a
-    hypervisor may hand to another machine later)."""
+    hypervisor may hand to another machine later). `machine_gone` and `disk_replaced` forget the
+    instance's snapshots, which lived in its disk."""
 
     status: InstanceStatus | None = None
     power_state: PowerState | None = None
@@ -62,6 +63,7 @@ class InstanceUpdate:
     ipv6: tuple[str, ...] | None = None
     external_id: str | None = None
     machine_gone: bool = False
+    disk_replaced: bool = False
 
     @classmethod
     def as_found(cls, info: MachineInfo | None) -> "InstanceUpdate":
@@ -73,6 +75,10 @@ class InstanceUpdate:
         status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
         return cls(status=status, power_state=info.power)
 
+    @property
+    def disk_gone(self) -> bool:
+        return self.machine_gone or self.disk_replaced
+
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for name in self.__slots__:
@@ -80,6 +86,8 @@ class InstanceUpdate:
             if name == "machine_gone":
                 if value:
                     out["external_id"] = None
+            elif name == "disk_replaced":
+                continue
             elif value is not None:
                 out[name] = list(value) if isinstance(value, tuple) else value
         return out

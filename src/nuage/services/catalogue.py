@@ -27,4 +27,6 @@ async def list_entries(
 ) -> PageResult[Entry]:
     order = (model.vcpu, model.ram_mb) if model is Size else (model.name,)  # type: ignore[attr-defined]
     stmt = sa.select(model).where(model.is_active).order_by(*order)
+    if model is Image:  # the public catalogue: projects' own images are listed in their project
+        stmt = stmt.where(Image.project_id.is_(None))
     return await paginate(session, stmt, page)

@@ -13,7 +13,7 @@ from nuage.domain.enums import BillingCycle, PowerState, TaskType
 from nuage.domain.errors import NotFound, QuotaExceeded, ValidationFailed
 from nuage.domain.instances import hostname_from_name, validate_hostname, validate_name
 from nuage.domain.states import INSTANCES
-from nuage.services import tasks
+from nuage.services import images, tasks
 from nuage.services.access import ProjectAccess
 from nuage.services.catalogue import active_entry
 from nuage.services.ip_allocation import DEFAULT_QUARANTINE, allocate_primaries
@@ -70,7 +70,9 @@ async def create_instance(
     await _check_quota(session, access.organization)
     size = await active_entry(session, Size, draft.size_id, "size_id")
     location = await active_entry(session, Location, draft.location_id, "location_id")
-    image = await _image(session, draft)
+    image = await _image(session, access, draft)
+    images.check_fits(image, size.disk_gb, "size_id")
+    await images.check_location(session, image, location.id)
     if draft.vpc_id is not None:
         raise ValidationFailed.on("vpc_id", "VPCs are not available yet; leave vpc_id empty.")
     name = validate_name(draft.name)
@@ -140,14 +142,16 @@ async def _check_quota(session: AsyncSession, organization: Organization) -> Non
         )
 
 
-async def _image(session: AsyncSession, draft: InstanceDraft) -> Image:
+async def _image(session: AsyncSession, access: ProjectAccess, draft: InstanceDraft) -> Image:
     if draft.image_id is not None:
-        return await active_entry(session, Image, draft.image_id, "image_id")
-    if draft.os_name:
+        return await images.usable_image(session, draft.image_id, access.project.id, "image_id")
+    if draft.os_name:  # the public catalogue's: custom images are asked for by id
         found = await session.scalar(
             sa.select(Image)
             .where(
-                Image.is_active, sa.or_(Image.os_name == draft.os_name, Image.slug == draft.os_name)
+                Image.is_active,
+                Image.project_id.is_(None),
+                sa.or_(Image.os_name == draft.os_name, Image.slug == draft.os_name),
             )
             .order_by(Image.os_version.desc())
         )

@@ -13,11 +13,12 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Instance, Location, Size
+from nuage.db.models import Instance, Location, Size
 from nuage.domain.catalogue import Entry, EntryFacts, Facts, SizeFacts, TaskSpec
 from nuage.domain.enums import InstanceStatus
 from nuage.domain.errors import ValidationFailed
 from nuage.domain.field_errors import field_errors
+from nuage.services import images
 from nuage.services.catalogue import active_entry
 
 
@@ -39,7 +40,7 @@ async def _facts(
     session: AsyncSession, spec: TaskSpec, instance: Instance, params: BaseModel
 ) -> Facts:
     references = {
-        name: await _entry(session, entry, getattr(params, name), name)
+        name: await _entry(session, entry, getattr(params, name), name, instance)
         for name, entry in spec.references.items()
     }
     return Facts(
@@ -50,13 +51,16 @@ async def _facts(
 
 
 async def _entry(
-    session: AsyncSession, entry: Entry, id_: UUID, field: str
+    session: AsyncSession, entry: Entry, id_: UUID, field: str, instance: Instance
 ) -> SizeFacts | EntryFacts:
-    """The active catalogue entry a parameter names, as the facts a check reads."""
+    """The active catalogue entry a parameter names, as the facts a check reads. An image is
+    one the instance's project may use, that fits the instance's disk and host."""
     if entry is Entry.SIZE:
         return _size_facts(await active_entry(session, Size, id_, field))
     if entry is Entry.IMAGE:
-        image = await active_entry(session, Image, id_, field)
+        image = await images.usable_image(session, id_, instance.project_id, field)
+        images.check_fits(image, instance.size.disk_gb, field)
+        images.check_host(image, instance)
         return EntryFacts(id=image.id, slug=image.slug)
     location = await active_entry(session, Location, id_, field)
     return EntryFacts(id=location.id, slug=location.slug)

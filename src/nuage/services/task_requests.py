@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.catalogue import Resource, spec_for
 from nuage.domain.enums import TaskType
-from nuage.services import backups, instances, tasks, volumes
+from nuage.services import backups, instances, snapshots, tasks, volumes
 from nuage.services.access import ProjectAccess
 
 Target = Callable[[AsyncSession, ProjectAccess, Mapping[str, UUID]], Awaitable[Instance]]
@@ -39,6 +39,7 @@ TARGETS: Mapping[Resource, Target] = {
     Resource.VOLUME: _volume_instance,
     Resource.BACKUP: backups.backup_instance,
     Resource.CONSOLE: _instance,  # a console session belongs to the instance it opens
+    Resource.SNAPSHOT: snapshots.snapshot_instance,
 }
 
 

@@ -18,6 +18,7 @@ from nuage.domain.catalogue.instances import (
 )
 from nuage.domain.catalogue.ips import IP_SPECS
 from nuage.domain.catalogue.planned import PLANNED_SPECS
+from nuage.domain.catalogue.snapshots import IMAGE_SPECS, SNAPSHOT_SPECS
 from nuage.domain.catalogue.spec import (
     AT_REST,
     DEFAULT_MAX_RETRIES,
@@ -77,7 +78,14 @@ def _by_type(*groups: tuple[TaskSpec, ...]) -> Mapping[TaskType, TaskSpec]:
 
 
 CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
-    INSTANCE_SPECS, BACKUP_SPECS, VOLUME_SPECS, IP_SPECS, CONSOLE_SPECS, PLANNED_SPECS
+    INSTANCE_SPECS,
+    BACKUP_SPECS,
+    VOLUME_SPECS,
+    IP_SPECS,
+    CONSOLE_SPECS,
+    PLANNED_SPECS,
+    SNAPSHOT_SPECS,
+    IMAGE_SPECS,
 )
 
 

@@ -22,11 +22,6 @@ def _planned(
 PLANNED_SPECS: tuple[TaskSpec, ...] = (
     _planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),
     _planned(T.APPLY_FIREWALL, "Apply Firewall Rules", R.FIREWALL, C.FIREWALL),
-    _planned(T.CREATE_SNAPSHOT, "Create Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
-    _planned(T.DELETE_SNAPSHOT, "Delete Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
-    _planned(T.RESTORE_SNAPSHOT, "Restore Snapshot", R.SNAPSHOT, C.SNAPSHOTS),
-    _planned(T.CREATE_IMAGE_FROM_SNAPSHOT, "Create Image from Snapshot", R.IMAGE, C.IMAGES),
-    _planned(T.DELETE_IMAGE, "Delete Image", R.IMAGE, C.IMAGES),
     _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
     _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
     TaskSpec(

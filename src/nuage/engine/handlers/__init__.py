@@ -1,7 +1,7 @@
 """The handlers of the supported task types, one module per resource; importing this package
 registers them all (see `registry.handles`)."""
 
-from nuage.engine.handlers import backups, console, instances, ips, volumes
+from nuage.engine.handlers import backups, console, instances, ips, snapshots, volumes
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "handles",
     "instances",
     "ips",
+    "snapshots",
     "volumes",
 ]

@@ -39,7 +39,8 @@ async def create_vps(ctx: TaskContext) -> Outcome:
     params = ctx.record.parameters
     size = await ctx.size(UUID(params["size_id"]))
     image = await ctx.image(UUID(params["image_id"]))
-    host = await ctx.place(Resources(size.vcpu, size.ram_mb, size.disk_gb))
+    # A custom image is a file on one host: the instance goes there.
+    host = await ctx.place(Resources(size.vcpu, size.ram_mb, size.disk_gb), only=image.host_id)
     await ctx.step("placed", f"Placed on host {host.name}.", 10)
     await ctx.step("provision", f"Creating the machine from {image.name} on {size.name}.", 20)
     primaries = [r.guest for r in await ctx.addresses() if r.state is AddressState.ASSIGNED]
@@ -126,7 +127,7 @@ async def reinstall_os(ctx: TaskContext) -> Outcome:
     info = await ctx.capable(REINSTALL).reinstall(
         ctx.machine_id, image=image.slug, hostname=ctx.record.instance.hostname
     )
-    return _outcome(info, image_id=image.id)
+    return _outcome(info, image_id=image.id, disk_replaced=True)
 
 
 @handles(TaskType.CHANGE_HOSTNAME)
