@@ -91,7 +91,9 @@ class Nuage:
         iid = created["body"]["id"]
         disk = self.state / HOST / iid / "disk.qcow2"
         await self.done("POST", f"/instances/{iid}/stop")
-        sh("qemu-io", "-f", "qcow2", "-c", f"write -P 0x5a 1M {gib}G", str(disk))
+        # one request at most 1 GiB (qemu-io refuses larger ones)
+        writes = [f"write -P 0x5a {1 + n * 1024}M 1G" for n in range(gib)]
+        sh("qemu-io", "-f", "qcow2", *(a for w in writes for a in ("-c", w)), str(disk))
         await self.done("POST", f"/instances/{iid}/start")
         return iid, disk
 

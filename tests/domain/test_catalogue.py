@@ -20,6 +20,7 @@ from nuage.domain.catalogue import (
 from nuage.domain.enums import InstanceStatus, TaskType
 
 SUPPORTED = {
+    # the instance's own types
     "create_vps",
     "delete_vps",
     "start_vps",
@@ -31,21 +32,25 @@ SUPPORTED = {
     "reinstall_os",
     "change_hostname",
     "sync_vps_state",
+    # storage: every one of its 13 types
+    "create_snapshot",
+    "delete_snapshot",
+    "restore_snapshot",
     "create_backup",
     "delete_backup",
     "restore_backup",
+    "create_image_from_snapshot",
+    "delete_image",
+    "create_volume",
+    "attach_volume",
+    "detach_volume",
+    "resize_volume",
+    "delete_volume",
+    # network and guest, as they land
     "assign_ip",
     "remove_ip",
     "update_reverse_dns",
     "get_vnc_url",
-}
-SUPPORTED |= {"create_volume", "attach_volume", "detach_volume", "resize_volume", "delete_volume"}
-SUPPORTED |= {
-    "create_snapshot",
-    "delete_snapshot",
-    "restore_snapshot",
-    "create_image_from_snapshot",
-    "delete_image",
 }
 
 
