@@ -9,7 +9,7 @@ them (`host_capabilities`), never widen them.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,14 @@ from nuage.domain.host_configs import (
     LibvirtConfig,
     SimConfig,
 )
+from nuage.domain.hypervisor_config import (
+    BALLOON,
+    BOOT_ORDER,
+    CPU_MODEL,
+    NESTED_VIRTUALIZATION,
+    ConfigKey,
+    key_table,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +39,8 @@ class DriverDescription:
     capabilities: frozenset[Capability]
     config: type[HostConfig]
     secret_required: bool = False  # hosts must name a secret (an API token) with `secret_ref`
+    # The hypervisor settings `apply_config` may set on an instance (domain.hypervisor_config).
+    config_keys: Mapping[str, ConfigKey] = field(default_factory=dict)
 
     def parse_config(self, raw: Mapping[str, Any] | None) -> HostConfig:
         """The host configuration checked; pydantic's ValidationError names the bad fields."""
@@ -45,12 +55,14 @@ SIM = DriverDescription(
     summary="The simulated hypervisor: the embedded default and the test double.",
     capabilities=SIM_CAPABILITIES,
     config=SimConfig,
+    config_keys=key_table((CPU_MODEL, BOOT_ORDER, NESTED_VIRTUALIZATION, BALLOON)),
 )
 LIBVIRT = DriverDescription(
     name="libvirt",
     summary="QEMU guests through libvirt (the host's URI, e.g. qemu+ssh://kvm-01/system).",
     capabilities=LIBVIRT_CAPABILITIES,
     config=LibvirtConfig,
+    config_keys=key_table((CPU_MODEL, BOOT_ORDER, NESTED_VIRTUALIZATION, BALLOON)),
 )
 DESCRIPTIONS: Mapping[str, DriverDescription] = {d.name: d for d in (SIM, LIBVIRT)}
 
@@ -66,3 +78,12 @@ def host_capabilities(driver: str, config: Mapping[str, Any] | None) -> frozense
         return description.host_capabilities(description.parse_config(config))
     except ValidationError:
         return frozenset()
+
+
+def config_keys_for(driver: str | None) -> Mapping[str, ConfigKey]:
+    """The settings `apply_config` may set on an instance of a host with this driver; for an
+    instance not placed yet (None), those some driver allows (its driver checks again)."""
+    if driver is not None:
+        description = DESCRIPTIONS.get(driver)
+        return {} if description is None else description.config_keys
+    return {name: key for d in DESCRIPTIONS.values() for name, key in d.config_keys.items()}

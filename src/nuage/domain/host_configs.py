@@ -18,6 +18,7 @@ SIM_CAPABILITIES = frozenset(
     {Capability.POWER, Capability.RESIZE, Capability.REINSTALL, Capability.HOSTNAME}
     | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES, Capability.CONSOLE}
     | {Capability.SNAPSHOTS, Capability.IMAGES}
+    | {Capability.CONFIG}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

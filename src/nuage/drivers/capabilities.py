@@ -4,7 +4,7 @@
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
 without implementing it). Capabilities without a binding here (networks, firewall,
-software, config) have no operations yet: the issues
+software) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
@@ -191,6 +191,21 @@ class CustomImages(Protocol):
         ...
 
 
+@runtime_checkable
+@runtime_checkable
+class Configurable(Protocol):
+    async def hypervisor_config(self, machine_id: str) -> dict[str, Any]:
+        """The machine's settings of the driver's allow-list that differ from the defaults."""
+        ...
+
+    async def apply_config(self, machine_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Set each key of the driver's allow-list (`None`: back to the default) in the
+        machine's definition and return the whole configuration after; a running machine takes
+        it at its next boot. A key outside the allow-list or a bad value: PermanentError
+        `invalid_config`, nothing changed. Applying the same changes again changes nothing."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -214,10 +229,11 @@ BACKUPS = Capable[Backups](Capability.BACKUPS, Backups)
 ADDRESSES = Capable[Addressing](Capability.ADDRESSES, Addressing)
 SNAPSHOTS = Capable[Snapshots](Capability.SNAPSHOTS, Snapshots)
 IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
+CONFIG = Capable[Configurable](Capability.CONFIG, Configurable)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
     for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS, ADDRESSES)
-} | {b.capability: b for b in (SNAPSHOTS, IMAGES)}
+} | {b.capability: b for b in (SNAPSHOTS, IMAGES, CONFIG)}
 
 
 def capable(driver: Driver, need: Capable[P]) -> P:

@@ -38,7 +38,7 @@ libvirt-python is an optional extra (`nuage[libvirt]`): this module imports with
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -47,6 +47,7 @@ from nuage.config import Settings
 from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
+from nuage.domain.hypervisor_config import checked_by_driver, merged
 from nuage.domain.images import is_custom_image
 from nuage.domain.machines import (
     check_backup_id,
@@ -289,6 +290,18 @@ class LibvirtDriver:
         path = self.settings.images_dir / f"{image}.qcow2"
         await self._call(path.unlink, True)
 
+    async def hypervisor_config(self, machine_id: str) -> dict[str, Any]:
+        check_machine_id(machine_id)
+        dom = await self._call(self._require, machine_id)
+        config = await self._call(self._config, dom)
+        return dict(config.settings)
+
+    async def apply_config(self, machine_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        checked = checked_by_driver(changes, LIBVIRT.config_keys)
+        check_machine_id(machine_id)
+        dom = await self._call(self._require, machine_id)
+        return await self._call(self._configure, dom, self._files(machine_id), checked)
+
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
         await self._call(self._require, machine_id)
@@ -479,6 +492,17 @@ class LibvirtDriver:
         offset = log_size(files.log)
         dom.create()
         return offset
+
+    def _configure(
+        self, dom: Domain, files: MachineFiles, changes: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Redefine the domain with the settings merged in (a running guest keeps its live
+        definition until its next boot); unchanged settings are not redefined."""
+        config = self._config(dom)
+        after = merged(config.settings, changes)
+        if after != dict(config.settings):
+            self._define(replace(config, settings=after), files)
+        return after
 
     def _write_seed(self, files: MachineFiles, config: MachineConfig) -> None:
         write_seed(

@@ -7,10 +7,13 @@ reads everything back from libvirt alone. Reads use the persistent (inactive) de
 the machine is and will boot as.
 """
 
+import json
 import uuid
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from nuage.domain.errors import PermanentError
@@ -37,6 +40,9 @@ class MachineConfig:
     disk_gb: int
     volumes: tuple[tuple[str, Path], ...] = ()  # attached volumes: (device, file), vdc on
     addresses: tuple[GuestAddress, ...] = ()
+    # apply_config's settings (domain.hypervisor_config), defaults left out: kept in the
+    # metadata and rendered into the domain's own elements (`_cpu`, `_boot`, memballoon).
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,9 +89,10 @@ def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, l
   <vcpu placement='static' current='{config.vcpu}'>{max(hw.max_vcpus, config.vcpu)}</vcpu>
   <os>
     <type arch='x86_64' machine={_q(hw.machine)}>hvm</type>
-    {_boot(hw)}
+    {_boot(hw, config.settings)}
   </os>
   <features><acpi/><apic/></features>
+  {_cpu(config.settings)}
   <clock offset='utc'/>
   <on_poweroff>destroy</on_poweroff>
   <on_reboot>restart</on_reboot>
@@ -113,7 +120,7 @@ def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, l
       <listen type='address' address='127.0.0.1'/>
     </graphics>
     <video><model type='vga'/></video>
-    <memballoon model='virtio'/>
+    <memballoon model={_q("none" if config.settings.get("balloon") is False else "virtio")}/>
   </devices>
 </domain>"""
 
@@ -143,6 +150,7 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         disk_gb=int(field("disk-gb") or 0),
         volumes=tuple(volume_disks(xml).items()),
         addresses=tuple(_address(e) for e in meta.iterfind(f"{{{NAMESPACE}}}address")),
+        settings=json.loads(field("config") or "{}"),
     )
 
 
@@ -191,18 +199,34 @@ def _metadata(config: MachineConfig) -> str:
         "image": config.image,
         "disk-id": config.disk_id,
         "disk-gb": str(config.disk_gb),
+        "config": json.dumps(dict(config.settings), sort_keys=True),
     }
     body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
     body += "".join(_address_xml(a) for a in config.addresses)
     return f"<nuage:machine xmlns:nuage={_q(NAMESPACE)}>{body}</nuage:machine>"
 
 
-def _boot(hw: Hardware) -> str:
+def _boot(hw: Hardware, settings: Mapping[str, Any]) -> str:
+    """Direct kernel boot when the host sets a kernel (`boot_order` is kept but has no
+    effect then), else the boot devices in order."""
     if hw.kernel is None:
-        return "<boot dev='hd'/>"
+        return "".join(f"<boot dev={_q(dev)}/>" for dev in settings.get("boot_order", ["hd"]))
     initrd = "" if hw.initrd is None else f"<initrd>{_e(hw.initrd.resolve())}</initrd>"
     cmdline = "<cmdline>console=ttyS0 quiet</cmdline>"
     return f"<kernel>{_e(hw.kernel.resolve())}</kernel>{initrd}{cmdline}"
+
+
+def _cpu(settings: Mapping[str, Any]) -> str:
+    """The CPU the guest sees: the hypervisor's default unless a model or nesting is set."""
+    model, nested = settings.get("cpu_model"), settings.get("nested_virtualization")
+    if model is None and nested is None:
+        return ""
+    feature = ""
+    if nested is not None:
+        feature = f"<feature policy={_q('require' if nested else 'disable')} name='vmx'/>"
+    name = _e(model or "qemu64")
+    model_xml = f"<model fallback='allow'>{name}</model>"
+    return f"<cpu mode='custom' match='exact' check='none'>{model_xml}{feature}</cpu>"
 
 
 def _e(value: object) -> str:

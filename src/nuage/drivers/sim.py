@@ -37,11 +37,11 @@ left out are refused with PermanentError `capability_not_supported` before anyth
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 from nuage.config import Settings
 from nuage.domain.capabilities import Capability
@@ -49,6 +49,7 @@ from nuage.domain.drivers import SIM, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
 from nuage.domain.host_configs import SimConfig
+from nuage.domain.hypervisor_config import checked_by_driver, merged
 from nuage.domain.machines import (
     check_backup_id,
     check_disk_growth,
@@ -97,6 +98,7 @@ _NEEDS: dict[str, Capability] = {
         ("create_snapshot", "delete_snapshot", "restore_snapshot"), Capability.SNAPSHOTS
     ),
     **dict.fromkeys(("create_image", "delete_image"), Capability.IMAGES),
+    "apply_config": Capability.CONFIG,
 }
 
 
@@ -378,6 +380,19 @@ class SimDriver:
         async with self._operation("delete_image", image):
             self._images.remove(image)
 
+    async def hypervisor_config(self, machine_id: str) -> dict[str, Any]:
+        check_machine_id(machine_id)
+        self._check_capable("apply_config")
+        await self._latency()
+        with _state_io():
+            return dict(self._require(machine_id).config)
+
+    async def apply_config(self, machine_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        checked = checked_by_driver(changes, SIM.config_keys)
+        info = await self._change("apply_config", machine_id, lambda m: _configure(m, checked))
+        with _state_io():
+            return dict(self._require(info.machine_id).config)
+
     async def close(self) -> None:
         await self._displays.close()
 
@@ -555,6 +570,10 @@ def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
     check_disk_growth(current_gb=m.disk_gb, target_gb=disk_gb)
     check_sizes(vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
     m.vcpu, m.ram_mb, m.disk_gb = vcpu, ram_mb, disk_gb
+
+
+def _configure(m: MachineState, changes: Mapping[str, Any]) -> None:
+    m.config = merged(m.config, changes)  # the definition: the guest sees it at its next boot
 
 
 def _reinstall(m: MachineState, image: str, hostname: str, boots: int) -> None:

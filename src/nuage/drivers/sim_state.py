@@ -36,6 +36,7 @@ OPERATIONS = frozenset(
     | {"create_backup", "delete_backup", "restore_backup"}
     | {"set_addresses"}
     | {"create_snapshot", "delete_snapshot", "restore_snapshot", "create_image", "delete_image"}
+    | {"apply_config"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
@@ -88,6 +89,8 @@ class MachineState:
     # The main disk's contents, as the test guest keeps them on its disk: a boot counter. A copy
     # of the disk (snapshot, backup, image) copies it; a reinstall's fresh disk starts at 0.
     boots: int = 0
+    # Hypervisor settings set by apply_config (domain.hypervisor_config), defaults left out.
+    config: dict[str, Any] = field(default_factory=dict)
     # Attached volumes: the one record of which machine holds a volume (`sim_volumes`).
     volumes: list[AttachedVolume] = field(default_factory=list)
 

@@ -47,6 +47,7 @@ async def _facts(
         instance_status=InstanceStatus(instance.status),
         instance_size=_size_facts(instance.size),
         references=references,
+        instance_driver=instance.host.driver if instance.host is not None else None,
     )
 
 

@@ -8,6 +8,7 @@ accepts them and the service refuses them with `task_type_not_supported`.
 from collections.abc import Mapping
 
 from nuage.domain.catalogue.backups import BACKUP_SPECS, CreateBackupParams
+from nuage.domain.catalogue.config import CONFIG_SPECS
 from nuage.domain.catalogue.console import CONSOLE_SPECS
 from nuage.domain.catalogue.instances import (
     INSTANCE_SPECS,
@@ -83,6 +84,7 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
     VOLUME_SPECS,
     IP_SPECS,
     CONSOLE_SPECS,
+    CONFIG_SPECS,
     PLANNED_SPECS,
     SNAPSHOT_SPECS,
     IMAGE_SPECS,

@@ -6,7 +6,6 @@ capability method and a row of docs/tasks.md each."""
 from nuage.domain.capabilities import Capability
 from nuage.domain.catalogue.spec import AnyParams, Resource, TaskSpec
 from nuage.domain.enums import TaskType
-from nuage.domain.permissions import Permission
 
 T = TaskType
 C = Capability
@@ -24,11 +23,4 @@ PLANNED_SPECS: tuple[TaskSpec, ...] = (
     _planned(T.APPLY_FIREWALL, "Apply Firewall Rules", R.FIREWALL, C.FIREWALL),
     _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
     _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
-    TaskSpec(
-        T.APPLY_CONFIG,
-        "Apply Proxmox Configuration",
-        params=AnyParams,
-        capability=C.CONFIG,
-        permission=Permission.STAFF,
-    ),
 )

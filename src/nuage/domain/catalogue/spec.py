@@ -103,6 +103,7 @@ class Facts:
     instance_status: InstanceStatus
     instance_size: SizeFacts
     references: Mapping[str, SizeFacts | EntryFacts] = field(default_factory=dict)
+    instance_driver: str | None = None  # its host's driver; None while it is not placed
 
     def size(self, name: str) -> SizeFacts:
         found = self.references[name]

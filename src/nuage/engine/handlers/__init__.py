@@ -1,13 +1,14 @@
 """The handlers of the supported task types, one module per resource; importing this package
 registers them all (see `registry.handles`)."""
 
-from nuage.engine.handlers import backups, console, instances, ips, snapshots, volumes
+from nuage.engine.handlers import backups, config, console, instances, ips, snapshots, volumes
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
 
 __all__ = [
     "HANDLERS",
     "Handler",
     "backups",
+    "config",
     "console",
     "handler_for",
     "handles",

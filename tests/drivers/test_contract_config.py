@@ -1,0 +1,148 @@
+"""Hypervisor configuration (`apply_config`) and drift, asserted alike on every driver.
+
+What a driver applied is read back from the hypervisor's own record of the machine, not from the
+driver: the simulator's state file, libvirt's domain XML (its <cpu>, <os> and <memballoon>
+elements). Drift is made behind the driver's back the way an operator would: the simulator's
+state edited, `virsh setvcpus --config` and `virsh destroy` on the host.
+"""
+
+import json
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nuage.domain.enums import PowerState
+from nuage.drivers.base import Driver
+from nuage.drivers.capabilities import CONFIG, POWER, capable
+
+from .conftest import LIBVIRT_URI
+from .test_driver_contract import SpecFactory, create, expect_permanent, marker, markers
+
+pytestmark = pytest.mark.anyio
+
+SETTINGS = {"cpu_model": "qemu64", "balloon": False, "nested_virtualization": True}
+
+
+def virsh(*args: str) -> str:
+    done = subprocess.run(
+        ["virsh", "-c", LIBVIRT_URI, *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def defined(driver: Driver, state_dir: Path, machine_id: str) -> dict[str, Any]:
+    """The settings as the hypervisor holds them in the machine's definition."""
+    if driver.name == "sim":
+        state = json.loads((state_dir / "machines" / f"{machine_id}.json").read_text())
+        return dict(state["config"])
+    root = ET.fromstring(virsh("dumpxml", "--inactive", f"nuage-{machine_id}"))
+    found: dict[str, Any] = {}
+    if (model := root.findtext("cpu/model")) is not None:
+        found["cpu_model"] = model
+    if (vmx := root.find("cpu/feature[@name='vmx']")) is not None:
+        found["nested_virtualization"] = vmx.get("policy") == "require"
+    balloon = root.find("devices/memballoon")
+    if balloon is not None and balloon.get("model") == "none":
+        found["balloon"] = False
+    return found
+
+
+def drift(driver: Driver, state_dir: Path, machine_id: str, *, vcpu: int) -> None:
+    """Change the machine's vCPUs and power it off without the driver."""
+    if driver.name == "sim":
+        path = state_dir / "machines" / f"{machine_id}.json"
+        state = json.loads(path.read_text())
+        path.write_text(json.dumps({**state, "vcpu": vcpu, "power": "off"}))
+        return
+    virsh("destroy", f"nuage-{machine_id}")
+    virsh("setvcpus", f"nuage-{machine_id}", str(vcpu), "--config")
+
+
+async def test_apply_config_sets_the_definition_and_reads_back(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+    config = capable(driver, CONFIG)
+    assert await config.hypervisor_config(spec.machine_id) == {}
+
+    after = await config.apply_config(spec.machine_id, SETTINGS)
+
+    assert after == SETTINGS
+    assert await config.hypervisor_config(spec.machine_id) == SETTINGS
+    assert defined(driver, state_dir, spec.machine_id) == SETTINGS
+    assert await config.apply_config(spec.machine_id, SETTINGS) == SETTINGS  # converges
+
+
+async def test_apply_config_null_resets_a_key_to_the_default(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+    config = capable(driver, CONFIG)
+    await config.apply_config(spec.machine_id, SETTINGS)
+
+    after = await config.apply_config(
+        spec.machine_id, {"nested_virtualization": None, "balloon": None}
+    )
+
+    assert after == {"cpu_model": "qemu64"}
+    assert defined(driver, state_dir, spec.machine_id) == {"cpu_model": "qemu64"}
+
+
+async def test_apply_config_refuses_keys_outside_the_allow_list_and_changes_nothing(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+    config = capable(driver, CONFIG)
+    await config.apply_config(spec.machine_id, {"cpu_model": "qemu64"})
+
+    await expect_permanent(
+        "invalid_config", config.apply_config(spec.machine_id, {"cpu_model": "max", "args": "-x"})
+    )
+    await expect_permanent(
+        "invalid_config", config.apply_config(spec.machine_id, {"balloon": "yes"})
+    )
+
+    assert defined(driver, state_dir, spec.machine_id) == {"cpu_model": "qemu64"}
+
+
+async def test_a_running_machine_takes_the_config_at_its_next_boot(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await driver.create(spec)
+    settings = {"cpu_model": "qemu64", "balloon": False}
+
+    await capable(driver, CONFIG).apply_config(spec.machine_id, settings)
+    power = capable(driver, POWER)
+    await power.stop(spec.machine_id)
+    info = await power.start(spec.machine_id)
+
+    assert info.power is PowerState.ON
+    assert defined(driver, state_dir, spec.machine_id) == settings
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        driver, spec.hostname, spec.vcpu, spec.ram_mb
+    )
+
+
+async def test_drift_made_behind_the_drivers_back_shows_in_inspect(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec(vcpu=1)
+    await driver.create(spec)
+
+    drift(driver, state_dir, spec.machine_id, vcpu=2)
+
+    info = await driver.inspect(spec.machine_id)
+    assert info is not None
+    assert (info.power, info.vcpu) == (PowerState.OFF, 2)
+    started = await capable(driver, POWER).start(spec.machine_id)
+    assert markers(await driver.console(spec.machine_id))[-1] == marker(
+        driver, spec.hostname, 2, spec.ram_mb
+    )
+    assert started.vcpu == 2
