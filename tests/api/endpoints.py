@@ -84,6 +84,7 @@ class Endpoint:
     body: BodyFactory | None = None
     body_fields: tuple[str, ...] = ()  # Ids fields the body names
     fields: Mapping[str, str] = field(default_factory=dict)  # overrides of PATH_FIELDS
+    staff: bool = False  # operators only: an owner who is not staff is refused (403)
 
     @property
     def write(self) -> bool:
@@ -202,6 +203,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{_SNAPSHOT}/image", 202, _PROJECT, lambda _ids: _NAMED, fields=_SNAPSHOT_ID),
     Endpoint("GET", f"{P}/images", 200, _PROJECT),
     Endpoint("DELETE", f"{P}/images/{{id}}", 202, _PROJECT, fields={"id": "image_id"}),
+    Endpoint(
+        "POST",
+        f"{P}/instances/{{instance_id}}/config",
+        202,
+        _PROJECT,
+        lambda _ids: {"config": {"cpu_model": "qemu64"}},
+        staff=True,
+    ),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",
