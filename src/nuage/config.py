@@ -32,6 +32,7 @@ class Settings:
     poll_seconds: float = 1.0
     retry_base_seconds: float = 2.0
     retry_cap_seconds: float = 300.0
+    drift_sweep_seconds: float = 0.0  # how often workers look for drift (engine.drift); 0: never
     sim_latency_ms: float = 300.0
     sim_transient_failure_rate: float = 0.0
     sim_permanent_failure_rate: float = 0.0

@@ -55,6 +55,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
             backup_retention=settings.backup_retention,
             console=settings.console,
+            drift_sweep_seconds=settings.drift_sweep_seconds,
         ),
     )
 

@@ -213,6 +213,11 @@ class Instance(Base):
     ipv6: Mapped[list[str]] = mapped_column(JSONType, default=list)
     power_state: Mapped[str] = mapped_column(sa.String(16))
     billing_cycle: Mapped[str] = mapped_column(sa.String(16))
+    # The machine's hardware as its hypervisor last reported it (a sync adopts changes made
+    # outside nuage); null until reported: then the size says it (`vcpu`, `ram_mb`, `disk_gb`).
+    machine_vcpu: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    machine_ram_mb: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    machine_disk_gb: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     created_by_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()
@@ -226,6 +231,18 @@ class Instance(Base):
     def is_live(self) -> bool:
         """Not deleted (domain.instances.NOT_LIVE); on the class, the same test in SQL."""
         return self.status != NOT_LIVE.value
+
+    @property
+    def vcpu(self) -> int:
+        return self.size.vcpu if self.machine_vcpu is None else self.machine_vcpu
+
+    @property
+    def ram_mb(self) -> int:
+        return self.size.ram_mb if self.machine_ram_mb is None else self.machine_ram_mb
+
+    @property
+    def disk_gb(self) -> int:
+        return self.size.disk_gb if self.machine_disk_gb is None else self.machine_disk_gb
 
 
 class Snapshot(Base):

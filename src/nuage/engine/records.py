@@ -29,11 +29,12 @@ class InstanceRecord:
     external_id: str | None
     hostname: str
     status: InstanceStatus
-    vcpu: int
+    vcpu: int  # the machine's hardware as the database knows it (`Instance.vcpu`)
     ram_mb: int
     disk_gb: int
     image_slug: str
     tags: tuple[str, ...]
+    power_state: PowerState = PowerState.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +63,34 @@ class InstanceUpdate:
     ipv4: tuple[str, ...] | None = None
     ipv6: tuple[str, ...] | None = None
     external_id: str | None = None
+    machine_vcpu: int | None = None
+    machine_ram_mb: int | None = None
+    machine_disk_gb: int | None = None
     machine_gone: bool = False
     disk_replaced: bool = False
 
     @classmethod
+    def hardware(cls, info: MachineInfo, **changes: Any) -> "InstanceUpdate":
+        """Power, hypervisor id and hardware as the machine reports them, and `changes`."""
+        return cls(
+            power_state=info.power,
+            external_id=info.external_id,
+            machine_vcpu=info.vcpu,
+            machine_ram_mb=info.ram_mb,
+            machine_disk_gb=info.disk_gb,
+            **changes,
+        )
+
+    @classmethod
     def as_found(cls, info: MachineInfo | None) -> "InstanceUpdate":
-        """Status and power as the hypervisor reports the machine; no machine: `error`, unknown."""
+        """Status, power and hardware as the hypervisor reports the machine; no machine:
+        `error`, unknown."""
         if info is None:
             return cls(
                 status=InstanceStatus.ERROR, power_state=PowerState.UNKNOWN, machine_gone=True
             )
         status = InstanceStatus.RUNNING if info.power is PowerState.ON else InstanceStatus.STOPPED
-        return cls(status=status, power_state=info.power)
+        return cls.hardware(info, status=status)
 
     @property
     def disk_gone(self) -> bool:
@@ -134,10 +151,11 @@ def task_record(row: InstanceTask) -> TaskRecord:
             external_id=instance.external_id,
             hostname=instance.hostname,
             status=InstanceStatus(instance.status),
-            vcpu=instance.size.vcpu,
-            ram_mb=instance.size.ram_mb,
-            disk_gb=instance.size.disk_gb,
+            vcpu=instance.vcpu,
+            ram_mb=instance.ram_mb,
+            disk_gb=instance.disk_gb,
             image_slug=instance.image.slug,
             tags=tuple(instance.tags or ()),
+            power_state=PowerState(instance.power_state),
         ),
     )

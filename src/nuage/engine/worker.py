@@ -29,7 +29,7 @@ from nuage.domain.errors import (
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
-from nuage.engine import cancelled, outcomes, queries, retention
+from nuage.engine import cancelled, drift, outcomes, queries, retention
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
@@ -46,6 +46,7 @@ class WorkerSettings:
     backoff: BackoffPolicy = field(default_factory=BackoffPolicy)
     backup_retention: int = 7  # backups kept per instance (engine.retention)
     console: ConsoleOptions = field(default_factory=ConsoleOptions)
+    drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
 
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
@@ -79,14 +80,33 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; running tasks are then given back to the queue."""
         log.info("worker %s started", self.id)
+        sweeper = None
+        if self.settings.drift_sweep_seconds > 0:
+            sweeper = asyncio.create_task(self._sweep_for_drift(stop))
         try:
             while not stop.is_set():
                 await self._tick(stop)
         finally:
-            for task in list(self._running):
+            for task in [*self._running, *([sweeper] if sweeper else [])]:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
+            if sweeper is not None:
+                await asyncio.gather(sweeper, return_exceptions=True)
             log.info("worker %s stopped", self.id)
+
+    async def _sweep_for_drift(self, stop: asyncio.Event) -> None:
+        """Every `drift_sweep_seconds`, queue a sync for each instance whose machine drifted."""
+        while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.drift_sweep_seconds)
+                return
+            try:
+                queued = await drift.sweep(self.sessions, self.drivers)
+            except DatabaseUnavailable:
+                log.warning("database unavailable; drift sweep skipped")
+                continue
+            if queued:
+                log.info("drift sweep queued sync_vps_state for %d instance(s)", len(queued))
 
     async def _tick(self, stop: asyncio.Event) -> None:
         wake = self.notifier.subscribe(QUEUE)

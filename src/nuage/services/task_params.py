@@ -45,7 +45,13 @@ async def _facts(
     }
     return Facts(
         instance_status=InstanceStatus(instance.status),
-        instance_size=_size_facts(instance.size),
+        # The machine's hardware as the database knows it (a sync may have adopted a change).
+        instance_size=SizeFacts(
+            id=instance.size_id,
+            vcpu=instance.vcpu,
+            ram_mb=instance.ram_mb,
+            disk_gb=instance.disk_gb,
+        ),
         references=references,
         instance_driver=instance.host.driver if instance.host is not None else None,
     )

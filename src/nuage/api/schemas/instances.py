@@ -14,6 +14,15 @@ from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState
 from nuage.domain.instances import NAME_MAX
 
 
+class HardwareOut(BaseModel):
+    """The machine's hardware as nuage last saw it: its size's until the machine reports it,
+    then what the hypervisor reports (a sync adopts changes made outside nuage)."""
+
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+
+
 class InstanceOut(BaseModel):
     id: UUID
     legacy_id: int
@@ -34,6 +43,7 @@ class InstanceOut(BaseModel):
     billing_cycle: BillingCycle
     created: datetime
     modified: datetime
+    hardware: HardwareOut
 
     @classmethod
     def of(cls, row: Instance) -> "InstanceOut":
@@ -57,6 +67,7 @@ class InstanceOut(BaseModel):
             billing_cycle=BillingCycle(row.billing_cycle),
             created=row.created,
             modified=row.modified,
+            hardware=HardwareOut(vcpu=row.vcpu, ram_mb=row.ram_mb, disk_gb=row.disk_gb),
         )
 
 

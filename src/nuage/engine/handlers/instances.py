@@ -11,6 +11,7 @@ from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.drivers.capabilities import HOSTNAME, POWER, REINSTALL, RESIZE
 from nuage.engine.addresses import AddressWrite
 from nuage.engine.context import TaskContext
+from nuage.engine.drift import Known, drift
 from nuage.engine.handlers.registry import handles
 from nuage.engine.handlers.volumes import release_volumes
 from nuage.engine.records import InstanceUpdate, Outcome
@@ -30,8 +31,7 @@ def machine_result(info: MachineInfo) -> dict[str, Any]:
 
 
 def _outcome(info: MachineInfo, **changes: Any) -> Outcome:
-    update = InstanceUpdate(power_state=info.power, external_id=info.external_id, **changes)
-    return Outcome(result=machine_result(info), instance=update)
+    return Outcome(result=machine_result(info), instance=InstanceUpdate.hardware(info, **changes))
 
 
 @handles(TaskType.CREATE_VPS)
@@ -140,9 +140,13 @@ async def change_hostname(ctx: TaskContext) -> Outcome:
 
 @handles(TaskType.SYNC_VPS_STATE)
 async def sync_vps_state(ctx: TaskContext) -> Outcome:
+    """Adopt what the hypervisor reports (power, status, hardware), changed outside nuage or
+    not; the result's `drift` says what the database said otherwise."""
     await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
     info = await ctx.driver.inspect(ctx.machine_id) if ctx.host is not None else None
+    changed = drift(Known.of(ctx.record.instance), info)
     found = InstanceUpdate.as_found(info)
     if info is None:
-        return Outcome(result={"found": False}, instance=found)
-    return Outcome(result={"found": True, **machine_result(info)}, instance=found)
+        return Outcome(result={"found": False, "drift": changed}, instance=found)
+    result = {"found": True, **machine_result(info), "drift": changed}
+    return Outcome(result=result, instance=found)
