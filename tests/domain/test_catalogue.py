@@ -51,6 +51,7 @@ SUPPORTED = {
     "remove_ip",
     "update_reverse_dns",
     "get_vnc_url",
+    "apply_config",
 }
 
 

@@ -33,4 +33,11 @@ def test_hosts_add_and_set_take_config_and_secret_reference(tmp_path: Path) -> N
     assert changed.returncode == 0, changed.stderr
     shown = json.loads(changed.stdout)
     assert (shown["config"], shown["secret_ref"]) == ({}, None)
-    assert shown["capabilities"] == ["addresses", "hostname", "power", "reinstall", "resize"]
+    assert shown["capabilities"] == [
+        "addresses",
+        "config",
+        "hostname",
+        "power",
+        "reinstall",
+        "resize",
+    ]
