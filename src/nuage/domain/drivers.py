@@ -40,7 +40,7 @@ class DriverDescription:
     config: type[HostConfig]
     secret_required: bool = False  # hosts must name a secret (an API token) with `secret_ref`
     # The hypervisor settings `apply_config` may set on an instance (domain.hypervisor_config).
-    config_keys: Mapping[str, ConfigKey] = field(default_factory=dict)
+    config_keys: Mapping[str, ConfigKey] = field(default_factory=dict, hash=False)
 
     def parse_config(self, raw: Mapping[str, Any] | None) -> HostConfig:
         """The host configuration checked; pydantic's ValidationError names the bad fields."""
