@@ -254,3 +254,11 @@ async def poll_until(
 
     await poll(reached, within=within)
     return seen
+
+
+async def make_staff(stack: Stack, user_id: UUID) -> None:
+    """Make a user an operator (staff-only endpoints and task types)."""
+    async with transaction(stack.runtime.sessions) as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        user.is_staff = True

@@ -94,6 +94,7 @@ class World:
             "resize": ("POST", f"{instance}/resize"),
             "reinstall": ("POST", f"{instance}/reinstall"),
             "hostname": ("POST", f"{instance}/hostname"),
+            "config": ("POST", f"{instance}/config"),  # the world's tenant is staff
             "task": ("POST", f"{self.tenant.base}/tasks"),
             "api_key": ("POST", "/v1/api-keys"),
             "project": ("POST", f"/v1/organizations/{self.tenant.organization_id}/projects"),
@@ -108,6 +109,7 @@ class World:
             "resize": {"size_id": SIZES["large"]},
             "reinstall": {"image_id": IMAGES["ubuntu"]},
             "hostname": {"hostname": "web-1.example.com"},
+            "config": {"config": {"cpu_model": "qemu64", "boot_order": ["hd", "network"]}},
             "task": {"instance_id": self.instance_id, "task_type": "sync_vps_state"},
             "api_key": {"name": "ci"},
             "project": {"name": "another"},
@@ -154,6 +156,7 @@ ENDPOINTS = [
     "resize",
     "reinstall",
     "hostname",
+    "config",
     "task",
     "api_key",
     "project",

@@ -4,12 +4,13 @@ its own."""
 import pytest
 
 from tests.api.bad_input import World
-from tests.support import SIZES, Stack, TenantFactory
+from tests.support import SIZES, Stack, TenantFactory, make_staff
 
 
 @pytest.fixture
 async def world(stack: Stack, tenants: TenantFactory) -> World:
     tenant = await tenants()
+    await make_staff(stack, tenant.user_id)  # an operator: staff-only endpoints take its bodies
     other = await tenants()
     instance, _ = await tenant.create_instance(size_id=SIZES["medium"])
     theirs, their_task = await other.create_instance()

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from nuage.domain.drivers import SIM
-from tests.api.test_task_specs import make_staff
-from tests.support import Stack, Tenant, TenantFactory
+from tests.support import Stack, Tenant, TenantFactory, make_staff
 
 pytestmark = pytest.mark.anyio
 

@@ -7,13 +7,13 @@ from uuid import UUID
 
 import pytest
 
-from nuage.db.models import InstanceTask, User
+from nuage.db.models import InstanceTask
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import CATALOGUE
 from nuage.domain.enums import Role, TaskStatus, TaskType
 from nuage.domain.permissions import Permission
-from tests.support import Stack, Tenant, TenantFactory
+from tests.support import Stack, Tenant, TenantFactory, make_staff
 
 pytestmark = pytest.mark.anyio
 SESSION = {
@@ -22,13 +22,6 @@ SESSION = {
     "token": "s3cret",
     "expires_at": "soon",
 }
-
-
-async def make_staff(stack: Stack, user_id: UUID) -> None:
-    async with transaction(stack.runtime.sessions) as session:
-        user = await session.get(User, user_id)
-        assert user is not None
-        user.is_staff = True
 
 
 async def console_task(stack: Stack, tenant: Tenant, instance_id: str, status: TaskStatus) -> str:
