@@ -16,9 +16,10 @@ import pytest
 
 from nuage.domain.enums import PowerState
 from nuage.drivers.base import Driver
-from nuage.drivers.capabilities import CONFIG, POWER, capable
+from nuage.drivers.capabilities import CONFIG, POWER, RESIZE, capable
 
 from .conftest import LIBVIRT_URI
+from .guest_lines import disks
 from .test_driver_contract import SpecFactory, create, expect_permanent, marker, markers
 
 pytestmark = pytest.mark.anyio
@@ -50,15 +51,22 @@ def defined(driver: Driver, state_dir: Path, machine_id: str) -> dict[str, Any]:
     return found
 
 
-def drift(driver: Driver, state_dir: Path, machine_id: str, *, vcpu: int) -> None:
-    """Change the machine's vCPUs and power it off without the driver."""
+def drift(driver: Driver, state_dir: Path, machine_id: str, *, vcpu: int, disk_gb: int) -> None:
+    """Power the machine off, change its vCPUs and grow its disk, without the driver."""
     if driver.name == "sim":
         path = state_dir / "machines" / f"{machine_id}.json"
         state = json.loads(path.read_text())
-        path.write_text(json.dumps({**state, "vcpu": vcpu, "power": "off"}))
+        path.write_text(json.dumps({**state, "vcpu": vcpu, "power": "off", "disk_gb": disk_gb}))
         return
-    virsh("destroy", f"nuage-{machine_id}")
-    virsh("setvcpus", f"nuage-{machine_id}", str(vcpu), "--config")
+    domain = f"nuage-{machine_id}"
+    virsh("destroy", domain)
+    virsh("setvcpus", domain, str(vcpu), "--config")
+    disk = ET.fromstring(virsh("dumpxml", "--inactive", domain)).find(
+        "devices/disk/target[@dev='vda']/../source"
+    )
+    assert disk is not None
+    resize = ["qemu-img", "resize", "-q", str(disk.get("file")), f"{disk_gb}G"]
+    subprocess.run(resize, check=True, capture_output=True)
 
 
 async def test_apply_config_sets_the_definition_and_reads_back(
@@ -133,16 +141,22 @@ async def test_a_running_machine_takes_the_config_at_its_next_boot(
 async def test_drift_made_behind_the_drivers_back_shows_in_inspect(
     driver: Driver, new_spec: SpecFactory, state_dir: Path
 ) -> None:
-    spec = new_spec(vcpu=1)
+    spec = new_spec(vcpu=1, disk_gb=5)
     await driver.create(spec)
 
-    drift(driver, state_dir, spec.machine_id, vcpu=2)
+    drift(driver, state_dir, spec.machine_id, vcpu=2, disk_gb=7)
 
     info = await driver.inspect(spec.machine_id)
     assert info is not None
-    assert (info.power, info.vcpu) == (PowerState.OFF, 2)
+    assert (info.power, info.vcpu, info.disk_gb) == (PowerState.OFF, 2, 7)
     started = await capable(driver, POWER).start(spec.machine_id)
     assert markers(await driver.console(spec.machine_id))[-1] == marker(
         driver, spec.hostname, 2, spec.ram_mb
     )
-    assert started.vcpu == 2
+    assert (started.vcpu, started.disk_gb) == (2, 7)
+    assert disks(await driver.console(spec.machine_id))["vda"] == "7G"
+    await capable(driver, POWER).stop(spec.machine_id)
+    await expect_permanent(  # a resize sees the grown disk: it does not shrink it
+        "disk_shrink_refused",
+        capable(driver, RESIZE).resize(spec.machine_id, vcpu=1, ram_mb=spec.ram_mb, disk_gb=6),
+    )

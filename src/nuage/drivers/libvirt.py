@@ -4,9 +4,10 @@ A machine is the persistent domain `nuage-<machine_id>` (uuid: the machine id, s
 `libvirt_domain`), a qcow2 overlay of a base image, a NoCloud seed ISO (hostname) and an appended
 serial log, which is the console (layout in `libvirt_files`). `inspect` reads everything back
 from libvirt: vCPUs and memory from the definition, hostname, image and disk id from nuage's
-`<metadata>`, with the addresses nuage handed out (`set_addresses`). Those reach the guest as the
-seed's `network-config` (`guest_network`); the domain has no network interface yet (VPCs will
-add one on an isolated bridge), so a guest configures them on nothing that carries traffic.
+`<metadata>` (with hypervisor settings, `apply_config`, and the addresses nuage handed out,
+`set_addresses`), the disk's size from its image file (`blockInfo`). The addresses reach the guest
+as the seed's `network-config` (`guest_network`); the domain has no network interface yet (VPCs
+will add one on an isolated bridge), so a guest configures them on nothing that carries traffic.
 
 Behaviour matches the Driver protocol and the simulated driver, error codes included:
 - `create` of an existing domain returns it otherwise unchanged, started if it was off (a create
@@ -89,7 +90,8 @@ from .libvirt_volumes import LibvirtVolumes
 
 T = TypeVar("T")
 Domain = Any  # libvirt.virDomain: the binding has no type stubs
-_PRESS_AGAIN_S = 10.0  # a guest still booting may miss a power-button press
+_PRESS_AGAIN_S = 10.0
+_GIB = 1024**3  # a guest still booting may miss a power-button press
 
 
 class LibvirtDriver:
@@ -532,8 +534,15 @@ class LibvirtDriver:
         )
 
     def _config(self, dom: Domain) -> MachineConfig:
+        """The definition, with the disk's size as its image file has it (grown outside nuage,
+        e.g. by `qemu-img resize`, it is what a resize must not shrink and what a sync adopts)."""
         xml = dom.XMLDesc(self._lv.VIR_DOMAIN_XML_INACTIVE)
-        return parse_config(self._machine_id(dom), xml)
+        config = parse_config(self._machine_id(dom), xml)
+        try:
+            capacity = int(dom.blockInfo("vda")[0])
+        except self._lv.libvirtError:
+            return config  # the disk cannot be read: nuage's record stands
+        return replace(config, disk_gb=max(1, -(-capacity // _GIB)))
 
     def _power(self, dom: Domain) -> PowerState:
         state = dom.state()[0]
