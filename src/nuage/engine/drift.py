@@ -15,22 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.models import Instance, InstanceTask
+from nuage.db.models import Instance
 from nuage.db.session import transaction
 from nuage.domain.enums import InstanceStatus, PowerState
 from nuage.domain.errors import InstanceBusy, NuageError
-from nuage.domain.tasks import ACTIVE
 from nuage.drivers.base import MachineInfo
+from nuage.engine import queries
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, InstanceRecord, InstanceUpdate, host_record
 from nuage.services.drift import queue_sync
 
 log = logging.getLogger(__name__)
 
-SETTLED = (InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value, InstanceStatus.ERROR.value)
+SETTLED = [InstanceStatus.RUNNING.value, InstanceStatus.STOPPED.value, InstanceStatus.ERROR.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,18 +79,8 @@ def _plain(value: Any) -> Any:
 
 
 async def _candidates(session: AsyncSession) -> list[tuple[UUID, HostRecord, Known]]:
-    """Settled, placed instances without a pending or running task."""
-    busy = sa.select(InstanceTask.instance_id).where(
-        InstanceTask.status.in_([s.value for s in ACTIVE])
-    )
-    rows = await session.scalars(
-        sa.select(Instance).where(
-            Instance.status.in_(SETTLED),
-            Instance.host_id.is_not(None),
-            Instance.id.not_in(busy),
-        )
-    )
-    return [(i.id, host_record(i.host), Known.of(i)) for i in rows if i.host is not None]
+    found = await queries.idle_placed_instances(session, SETTLED)
+    return [(i.id, host_record(i.host), Known.of(i)) for i in found if i.host is not None]
 
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], drivers: Drivers) -> list[UUID]:

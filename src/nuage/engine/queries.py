@@ -328,3 +328,14 @@ async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: b
         return
     detached = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
     await session.execute(sa.update(Volume).where(attached).values(**detached))
+
+
+async def idle_placed_instances(session: AsyncSession, statuses: list[str]) -> list[Instance]:
+    """Placed instances in `statuses` without a pending or running task (the drift sweep's)."""
+    busy = sa.select(T.c.instance_id).where(T.c.status.in_(_ACTIVE))
+    rows = await session.scalars(
+        sa.select(Instance).where(
+            Instance.status.in_(statuses), Instance.host_id.is_not(None), Instance.id.not_in(busy)
+        )
+    )
+    return list(rows)
