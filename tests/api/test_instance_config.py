@@ -111,3 +111,24 @@ def test_the_simulator_allows_its_own_list() -> None:
         "cpu_model",
         "nested_virtualization",
     ]
+
+
+async def test_a_transient_fault_is_retried_and_a_permanent_one_changes_nothing(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    await make_staff(stack, tenant.user_id)
+    instance = await tenant.running_instance()
+    stack.driver.inject_fault(instance["id"], operation="apply_config", kind="transient")
+
+    queued = await configure(tenant, instance["id"], {"balloon": False})
+    retried = await tenant.wait(queued.json()["id"])
+
+    assert (retried["status"], retried["retry_count"]) == ("completed", 1), retried
+    assert retried["result"]["after"] == {"balloon": False}
+    stack.driver.inject_fault(instance["id"], operation="apply_config", kind="permanent")
+    failed = await tenant.wait(
+        (await configure(tenant, instance["id"], {"balloon": None})).json()["id"]
+    )
+    assert failed["error"]["code"] == "sim_permanent_fault", failed
+    assert await stack.driver.hypervisor_config(instance["id"]) == {"balloon": False}
