@@ -35,9 +35,11 @@ def test_hosts_add_and_set_take_config_and_secret_reference(tmp_path: Path) -> N
     assert (shown["config"], shown["secret_ref"]) == ({}, None)
     assert shown["capabilities"] == [
         "addresses",
+        "backups",
         "config",
         "hostname",
         "power",
         "reinstall",
         "resize",
+        "volumes",
     ]
