@@ -37,6 +37,7 @@ def test_hosts_add_and_set_take_config_and_secret_reference(tmp_path: Path) -> N
         "addresses",
         "backups",
         "config",
+        "console",
         "hostname",
         "power",
         "reinstall",
