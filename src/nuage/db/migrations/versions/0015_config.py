@@ -4,8 +4,8 @@ Instances get `machine_vcpu`, `machine_ram_mb` and `machine_disk_gb`: what the m
 the last task that saw it reported (a create, a resize, a sync that adopted a change made outside
 nuage). Null until a task reports the machine: the instance's size says what it has.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
