@@ -5,6 +5,7 @@ import json
 import subprocess
 from pathlib import Path
 
+from nuage.domain.drivers import SIM
 from tests.e2e.test_cli_run import NUAGE, _env
 
 
@@ -33,14 +34,4 @@ def test_hosts_add_and_set_take_config_and_secret_reference(tmp_path: Path) -> N
     assert changed.returncode == 0, changed.stderr
     shown = json.loads(changed.stdout)
     assert (shown["config"], shown["secret_ref"]) == ({}, None)
-    assert shown["capabilities"] == [
-        "addresses",
-        "backups",
-        "config",
-        "console",
-        "hostname",
-        "power",
-        "reinstall",
-        "resize",
-        "volumes",
-    ]
+    assert shown["capabilities"] == sorted(SIM.capabilities)
