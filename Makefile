@@ -35,8 +35,9 @@ fmt: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Two pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
 test: lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	scripts/run-tests.sh $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

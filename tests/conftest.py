@@ -60,6 +60,23 @@ def pg_template() -> Iterator[str]:
     databases.drop_sync(name)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `one_database` run on the suite's first database only: the libvirt end to
+    end tests check what a real guest does, which the database under nuage does not change, and
+    each costs tens of seconds of emulated boots."""
+    first = databases.backends()[0]
+    drop = [
+        item
+        for item in items
+        if item.get_closest_marker("one_database")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("database_url", first) != first  # type: ignore[attr-defined]
+    ]
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [item for item in items if item not in drop]
+
+
 @pytest.fixture(params=databases.backends())
 def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, template_db: Path

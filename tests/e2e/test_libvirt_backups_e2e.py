@@ -11,7 +11,7 @@ from tests.drivers.guest_lines import boots
 from tests.e2e.test_libvirt_e2e import libvirt_host
 from tests.support import SIZES, TenantFactory
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.one_database]
 __all__ = ["libvirt_host"]  # the fixture, shared with the lifecycle test
 
 

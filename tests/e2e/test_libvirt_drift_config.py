@@ -10,7 +10,7 @@ from tests.drivers.test_contract_config import virsh
 from tests.e2e.test_libvirt_e2e import libvirt_host
 from tests.support import SIZES, Stack, TenantFactory, make_staff
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.one_database]
 __all__ = ["libvirt_host"]  # the fixture, used by name
 
 

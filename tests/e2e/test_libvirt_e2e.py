@@ -20,7 +20,7 @@ from nuage.services import hosts
 from tests.drivers.conftest import libvirt_driver
 from tests.support import SIZES, Stack, TenantFactory, worker_settings
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.one_database]
 MARKER = re.compile(r"NUAGE-BOOTED hostname=(\S+) vcpus=(\d+) mem_mb=(\d+) disk=(\w+)")
 
 

@@ -10,7 +10,7 @@ from tests.drivers.test_driver_volumes import guest_sees
 from tests.e2e.test_libvirt_e2e import libvirt_host
 from tests.support import SIZES, Tenant, TenantFactory
 
-pytestmark = [pytest.mark.anyio, pytest.mark.slow]
+pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.one_database]
 __all__ = ["libvirt_host"]  # the fixture, shared with the instance's end-to-end test
 
 
