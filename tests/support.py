@@ -106,11 +106,13 @@ class Tenant:
         assert response.status_code == 201, response.text
         return response.json(), response.headers["Location"].rsplit("/", 1)[1]
 
-    async def wait(self, task_id: str, timeout: float = 10) -> dict[str, Any]:
-        """Long-poll a task until it is terminal."""
+    async def wait(self, task_id: str, timeout: float = 30) -> dict[str, Any]:
+        """Long-poll a task until it is terminal. The client waits longer than the server's
+        5 s poll: on a loaded machine the answer comes a little after it (httpx's default read
+        timeout is those same 5 s)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            response = await self.get(f"/tasks/{task_id}", params={"wait": 5})
+            response = await self.get(f"/tasks/{task_id}", params={"wait": 5}, timeout=15)
             assert response.status_code == 200, response.text
             task: dict[str, Any] = response.json()
             if task["status"] in TERMINAL:
