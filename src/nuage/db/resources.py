@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Backup, Image, Snapshot, Volume
-from nuage.domain.catalogue import AT_REST, RESOURCE_STATES, Resource, ResourceEffects
+from nuage.domain.catalogue import AT_REST, RESOURCE_STATES, Resource, TaskSpec
 from nuage.domain.enums import VolumeStatus
 
 ResourceRow = Snapshot | Backup | Image | Volume
@@ -21,9 +21,12 @@ RESOURCE_MODELS: Mapping[Resource, type[ResourceRow]] = {
 }
 
 
-def resource_id(effects: ResourceEffects, parameters: Mapping[str, Any] | None) -> UUID | None:
-    """The id of the row a task's effects apply to, from its parameters (None: not named)."""
-    value = (parameters or {}).get(effects.id_param)
+def resource_id(spec: TaskSpec, parameters: Mapping[str, Any] | None) -> UUID | None:
+    """The id of the row a task's resource effects apply to, from its parameters (None: the
+    spec has no resource effects, or the parameters name no row)."""
+    if spec.resource_effects is None:
+        return None
+    value = (parameters or {}).get(spec.resource_effects.id_param)
     try:
         return UUID(str(value)) if value is not None else None
     except ValueError:
@@ -77,3 +80,18 @@ def at_rest(row: ResourceRow) -> str:
     if isinstance(row, Volume):
         return VolumeStatus.IN_USE if row.instance_id is not None else VolumeStatus.AVAILABLE
     return "available"
+
+
+async def settle_task(
+    session: AsyncSession,
+    spec: TaskSpec,
+    parameters: Mapping[str, Any] | None,
+    status: str | None,
+    values: Mapping[str, Any] | None = None,
+    *,
+    remove: bool = False,
+) -> None:
+    """`settle` on the row a task of `spec` with these parameters acts on, if it names one."""
+    row_id = resource_id(spec, parameters)
+    if row_id is not None:
+        await settle(session, spec.resource, row_id, status, values, remove=remove)

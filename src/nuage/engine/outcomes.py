@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import TaskEvent
-from nuage.db.resources import resource_id, settle
+from nuage.db.resources import settle_task
 from nuage.domain.catalogue import TaskSpec
 from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
@@ -21,22 +21,6 @@ def status_during(record: TaskRecord, spec: TaskSpec) -> InstanceStatus:
     """The instance's status while the task runs: the spec's mark once the task started, else the
     status it had when the task was claimed (tasks of one instance run one at a time)."""
     return spec.effects.while_running or record.instance.status
-
-
-async def settle_resource(
-    session: AsyncSession,
-    record: TaskRecord,
-    spec: TaskSpec,
-    status: str | None,
-    values: dict[str, Any] | None = None,
-    *,
-    remove: bool = False,
-) -> None:
-    """The task's end on the storage resource it acts on, if its spec names one."""
-    effects = spec.resource_effects
-    row_id = None if effects is None else resource_id(effects, record.parameters)
-    if row_id is not None:
-        await settle(session, spec.resource, row_id, status, values, remove=remove)
 
 
 def resource_after_error(spec: TaskSpec, error: TaskError) -> str | None:
@@ -131,7 +115,7 @@ async def complete(
         effects = spec.resource_effects
         status = values.pop("status", None) or (effects.on_success if effects else None)
         remove = effects is not None and effects.delete_on_success
-        await settle_resource(session, record, spec, status, values, remove=remove)
+        await settle_task(session, spec, record.parameters, status, values, remove=remove)
         await addresses.apply(session, outcome.addresses, now)
         session.add_all(outcome.rows)
     return done
@@ -202,5 +186,6 @@ async def fail(
         await queries.set_instance(session, record.instance.id, values)
         if settled is not None and settled.disk_gone:
             await queries.forget_snapshots(session, record.instance.id)
-        await settle_resource(session, record, spec, resource_after_error(spec, error))
+        after = resource_after_error(spec, error)
+        await settle_task(session, spec, record.parameters, after)
     return done

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
-from nuage.db.resources import may_become, resource_id, resource_row, settle
+from nuage.db.resources import may_become, resource_id, resource_row, settle_task
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT, TaskSpec, spec_for
 from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
@@ -118,7 +118,7 @@ async def _mark_resource_requested(
 ) -> None:
     """The spec's `on_request` status on the resource the task names (see ResourceEffects)."""
     effects = spec.resource_effects
-    row_id = None if effects is None else resource_id(effects, params)
+    row_id = resource_id(spec, params)
     if effects is None or effects.on_request is None or row_id is None:
         return
     row = await resource_row(session, spec.resource, row_id)
@@ -247,10 +247,8 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
         after = spec.effects.status_after_cancel(current)
         if after is not None:
             task.instance.status = INSTANCES.transition(current, after).value
-        effects = spec.resource_effects
-        row_id = None if effects is None else resource_id(effects, task.parameters)
-        if effects is not None and row_id is not None:
-            await settle(session, spec.resource, row_id, effects.on_cancel)
+        if spec.resource_effects is not None:
+            await settle_task(session, spec, task.parameters, spec.resource_effects.on_cancel)
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
         )
