@@ -65,6 +65,11 @@ class TaskContext:
             raise PermanentError(f"Host {host_id} is not registered.", code="host_not_found")
         return self._drivers.for_host(host_record(row))
 
+    async def capable_on(self, host_id: UUID | None, need: Capable[P]) -> P:
+        """`driver_on(host_id)` as the protocol of a capability; None: the instance's host."""
+        driver = self.driver if host_id is None else await self.driver_on(host_id)
+        return capable(driver, need)
+
     def capable(self, need: Capable[P]) -> P:
         """The host's driver as the protocol of a capability (`ctx.capable(POWER).start(...)`);
         PermanentError `capability_not_supported` if it lacks it (the host changed since the
@@ -138,9 +143,8 @@ class TaskContext:
 
     async def volume(self, volume_id: UUID) -> Volume:
         """The volume's row; PermanentError `volume_not_found` if it was removed meanwhile."""
-        async with transaction(self._sessions) as session:
-            row = await queries.volume_row(session, volume_id)
-        if row is None:
+        row = await self.resource(Resource.VOLUME, volume_id)
+        if not isinstance(row, Volume):
             raise PermanentError(f"No volume {volume_id}.", code="volume_not_found")
         return row
 

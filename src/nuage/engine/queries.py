@@ -309,10 +309,6 @@ async def image_row(session: AsyncSession, image_id: UUID) -> Image:
     return image
 
 
-async def volume_row(session: AsyncSession, volume_id: UUID) -> Volume | None:
-    return await session.get(Volume, volume_id, populate_existing=True)
-
-
 async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Volume]:
     """The volumes attached to an instance, in the order they were made."""
     stmt = sa.select(Volume).where(Volume.instance_id == instance_id).order_by(Volume.created)

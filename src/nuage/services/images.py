@@ -12,16 +12,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Host, Image, Instance, InstanceTask
-from nuage.domain.enums import ImageStatus, SnapshotStatus, TaskStatus, TaskType
+from nuage.domain.enums import ImageStatus, SnapshotStatus, TaskType
 from nuage.domain.errors import Conflict, InvalidResourceState, NotFound, ValidationFailed
 from nuage.domain.images import custom_image_name
-from nuage.services import instances, snapshots, tasks
+from nuage.domain.tasks import ACTIVE
+from nuage.services import snapshots, tasks
 from nuage.services.access import ProjectAccess
 from nuage.services.pagination import PageRequest, PageResult, paginate
 
 # The task types that read an image (by their `image_id` parameter) while they run.
 USERS = (TaskType.CREATE_VPS.value, TaskType.REINSTALL_OS.value)
-_ACTIVE = (TaskStatus.PENDING.value, TaskStatus.RUNNING.value)
+_ACTIVE = [s.value for s in ACTIVE]
 
 
 def visible(project_id: UUID) -> sa.ColumnElement[bool]:
@@ -94,10 +95,10 @@ async def create_from_snapshot(
 ) -> InstanceTask:
     """Insert the image (`creating`, on the instance's host) and queue its copy from the
     snapshot, which must be `available` (409 `invalid_resource_state`)."""
-    snapshot = await snapshots.get_snapshot(session, access, instance_id, snapshot_id)
+    found = await snapshots.instance_and_snapshot(session, access, instance_id, snapshot_id)
+    instance, snapshot = found
     if snapshot.status != SnapshotStatus.AVAILABLE:
         raise InvalidResourceState(f"The snapshot is {snapshot.status}: it is not available.")
-    instance = await instances.get_instance(session, access, instance_id)
     image_id = uuid4()
     image = Image(
         id=image_id,

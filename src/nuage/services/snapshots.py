@@ -30,30 +30,36 @@ async def list_snapshots(
     return await paginate(session, stmt, page)
 
 
-async def get_snapshot(
+async def instance_and_snapshot(
     session: AsyncSession, access: ProjectAccess, instance_id: UUID, snapshot_id: UUID
-) -> Snapshot:
-    """The live instance's snapshot; NotFound for any other id (another tenant's included)."""
-    await instances.get_instance(session, access, instance_id)
+) -> tuple[Instance, Snapshot]:
+    """The live instance and its snapshot; NotFound for any other id (another tenant's too)."""
+    instance = await instances.get_instance(session, access, instance_id)
     found = await session.scalar(
         _of_instance(access, instance_id).where(Snapshot.id == snapshot_id)
     )
     if found is None:
         raise NotFound()
-    return found
+    return instance, found
+
+
+async def get_snapshot(
+    session: AsyncSession, access: ProjectAccess, instance_id: UUID, snapshot_id: UUID
+) -> Snapshot:
+    return (await instance_and_snapshot(session, access, instance_id, snapshot_id))[1]
 
 
 async def snapshot_instance(
     session: AsyncSession, access: ProjectAccess, ids: Mapping[str, UUID]
 ) -> Instance:
     """The instance a task on the snapshot `ids["snapshot_id"]` is recorded against: its own."""
-    await get_snapshot(session, access, ids["instance_id"], ids["snapshot_id"])
-    return await instances.get_instance(session, access, ids["instance_id"])
+    found = await instance_and_snapshot(session, access, ids["instance_id"], ids["snapshot_id"])
+    return found[0]
 
 
 async def create_snapshot(
     session: AsyncSession, access: ProjectAccess, instance_id: UUID, name: str, *, limit: int
-) -> tuple[Snapshot, InstanceTask]:
+) -> InstanceTask:
     """Insert the snapshot (`creating`) and queue `create_snapshot`; at most `limit` snapshots
     per instance (`SnapshotLimitReached`), counted under the instance's lock."""
     instance = await instances.get_instance(session, access, instance_id)
@@ -77,7 +83,6 @@ async def create_snapshot(
     session.add(snapshot)
     await session.flush()
     params = {"snapshot_id": str(snapshot.id), "name": name}
-    task = await tasks.enqueue(
+    return await tasks.enqueue(
         session, access, instance, TaskType.CREATE_SNAPSHOT, parameters=params
     )
-    return snapshot, task

@@ -76,7 +76,7 @@ async def create_volume(
     name: str,
     size_gb: int,
     quota: VolumeQuota,
-) -> tuple[Volume, InstanceTask]:
+) -> InstanceTask:
     """Insert the volume (`creating`) on the instance's location and host, and queue its
     `create_volume`, which makes it and attaches it to the instance."""
     instance = await instances.get_instance(session, access, instance_id)
@@ -94,9 +94,7 @@ async def create_volume(
     session.add(volume)
     await session.flush()
     params = {"volume_id": str(volume.id), "name": name, "size_gb": size_gb}
-    task = await tasks.enqueue(session, access, instance, TaskType.CREATE_VOLUME, parameters=params)
-    await session.refresh(volume, ["location"])
-    return volume, task
+    return await tasks.enqueue(session, access, instance, TaskType.CREATE_VOLUME, parameters=params)
 
 
 async def attach_volume(

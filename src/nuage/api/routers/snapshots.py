@@ -39,9 +39,7 @@ async def create_snapshot(
     """Creates the snapshot (status `creating`) and queues `create_snapshot`; at most
     `NUAGE_SNAPSHOT_LIMIT` per instance (400 `snapshot_limit_reached`)."""
     limit = runtime.settings.snapshot_limit
-    _snapshot, task = await snapshots.create_snapshot(
-        session, access, instance_id, body.name, limit=limit
-    )
+    task = await snapshots.create_snapshot(session, access, instance_id, body.name, limit=limit)
     return await task_accepted(request, session, idem, access, task)
 
 

@@ -49,7 +49,7 @@ async def create_volume(
 ) -> Response:
     """Queues `create_volume`: inserts the volume (`creating`, its id is the task's
     `parameters.volume_id`) on the instance's host, makes it and attaches it."""
-    _volume, task = await volumes.create_volume(
+    task = await volumes.create_volume(
         session,
         access,
         instance_id,

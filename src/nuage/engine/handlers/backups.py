@@ -6,7 +6,7 @@ from uuid import UUID
 from nuage.db.models import Backup
 from nuage.domain.catalogue import Resource
 from nuage.domain.enums import TaskType
-from nuage.drivers.capabilities import BACKUPS, capable
+from nuage.drivers.capabilities import BACKUPS
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.instances import machine_result
 from nuage.engine.handlers.registry import handles
@@ -34,8 +34,8 @@ async def delete_backup(ctx: TaskContext) -> Outcome:
     if host_id is None and ctx.host is not None:  # a copy whose create never finished
         host_id = ctx.host.id
     if host_id is not None:  # else no copy was ever started: there is nothing to remove
-        driver = await ctx.driver_on(host_id)
-        await capable(driver, BACKUPS).delete_backup(ctx.machine_id, backup_id)
+        backups = await ctx.capable_on(host_id, BACKUPS)
+        await backups.delete_backup(ctx.machine_id, backup_id)
     return Outcome(result={"backup_id": backup_id, "deleted": True}, instance=InstanceUpdate())
 
 

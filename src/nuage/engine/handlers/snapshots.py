@@ -5,7 +5,7 @@ from uuid import UUID
 
 from nuage.domain.enums import TaskType
 from nuage.domain.errors import PermanentError
-from nuage.drivers.capabilities import IMAGES, SNAPSHOTS, capable
+from nuage.drivers.capabilities import IMAGES, SNAPSHOTS
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.instances import machine_result
 from nuage.engine.handlers.registry import handles
@@ -61,7 +61,7 @@ async def delete_image(ctx: TaskContext) -> Outcome:
     if image.host_id is None:
         raise PermanentError(f"Image {image.id} names no host.", code="not_placed")
     await ctx.step("delete", f"Deleting image {image.name}.", 30)
-    await capable(await ctx.driver_on(image.host_id), IMAGES).delete_image(image.slug)
+    await (await ctx.capable_on(image.host_id, IMAGES)).delete_image(image.slug)
     result = {"image_id": str(image.id), "deleted": True}
     # Its row is kept, inactive (hidden): instances made from it still name it as their image.
     gone = {"is_active": False, "external_id": None}

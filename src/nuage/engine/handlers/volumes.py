@@ -11,10 +11,11 @@ from typing import Any
 from uuid import UUID
 
 from nuage.db.models import Volume
+from nuage.domain.catalogue import Resource
 from nuage.domain.enums import TaskType
 from nuage.domain.errors import PermanentError
 from nuage.drivers.base import VolumeInfo
-from nuage.drivers.capabilities import VOLUMES, VolumeStorage, capable
+from nuage.drivers.capabilities import VOLUMES, VolumeStorage
 from nuage.engine import queries
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.registry import handles
@@ -27,8 +28,7 @@ def _volume_id(ctx: TaskContext) -> str:
 
 async def _storage_of(ctx: TaskContext, volume: Volume) -> VolumeStorage:
     """The driver of the host the volume lives on (the instance's, while it has none yet)."""
-    driver = ctx.driver if volume.host_id is None else await ctx.driver_on(volume.host_id)
-    return capable(driver, VOLUMES)
+    return await ctx.capable_on(volume.host_id, VOLUMES)
 
 
 def _outcome(info: VolumeInfo, **row: Any) -> Outcome:
@@ -90,11 +90,8 @@ async def resize_volume(ctx: TaskContext) -> Outcome:
 
 @handles(TaskType.DELETE_VOLUME)
 async def delete_volume(ctx: TaskContext) -> Outcome:
-    try:
-        volume = await ctx.volume(UUID(_volume_id(ctx)))
-    except PermanentError as exc:
-        if exc.code != "volume_not_found":
-            raise
+    volume = await ctx.resource(Resource.VOLUME, UUID(_volume_id(ctx)))
+    if not isinstance(volume, Volume):
         return Outcome(result={"deleted": True}, instance=InstanceUpdate())  # a delete before
     storage = await _storage_of(ctx, volume)
     await ctx.step("delete", f"Deleting volume {volume.id} and its data.", 40)
