@@ -21,11 +21,12 @@ from enum import StrEnum
 from nuage.domain.errors import ValidationFailed
 from nuage.domain.instances import validate_hostname
 from nuage.domain.machines import is_hostname
+from nuage.domain.tasks import RETRYABLE_BY_USER
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 DEFAULT_PTR_DOMAIN = "static.nuage.example"  # RFC 2606: operators set their own per pool
-FINISHED_UNSUCCESSFULLY = frozenset({"failed", "cancelled"})  # task statuses
+FINISHED_UNSUCCESSFULLY = RETRYABLE_BY_USER  # the task statuses of an assign that gave up
 
 
 class AddressState(StrEnum):

@@ -21,27 +21,27 @@ def is_hostname(value: str) -> bool:
     return 0 < len(value) <= 253 and all(_HOSTNAME_LABEL.fullmatch(label) for label in labels)
 
 
+def check_file_name(value: str, what: str, code: str) -> None:
+    """Refuse a name that could not be a plain file, domain or snapshot name (drivers build
+    those from machine, backup, snapshot, image and volume names): PermanentError `code`."""
+    if not value or value.startswith(".") or not set(value) <= _ID_CHARS:
+        raise PermanentError(f"Invalid {what} {value!r}.", code=code)
+
+
 def check_machine_id(machine_id: str) -> None:
-    """Refuse ids that could not be a plain file or domain name (drivers build both from it)."""
-    if not machine_id or machine_id.startswith(".") or not set(machine_id) <= _ID_CHARS:
-        raise PermanentError(f"Invalid machine id {machine_id!r}.", code="invalid_machine_id")
+    check_file_name(machine_id, "machine id", "invalid_machine_id")
 
 
 def check_backup_id(backup_id: str) -> None:
-    """Refuse backup ids that could not be a plain file name (stores build one from it)."""
-    if not backup_id or backup_id.startswith(".") or not set(backup_id) <= _ID_CHARS:
-        raise PermanentError(f"Invalid backup id {backup_id!r}.", code="invalid_backup_id")
+    check_file_name(backup_id, "backup id", "invalid_backup_id")
 
 
 def check_snapshot_id(snapshot_id: str) -> None:
-    """Refuse snapshot (and image) names that could not be a plain file or snapshot name."""
-    if not snapshot_id or snapshot_id.startswith(".") or not set(snapshot_id) <= _ID_CHARS:
-        raise PermanentError(f"Invalid snapshot id {snapshot_id!r}.", code="invalid_snapshot_id")
+    check_file_name(snapshot_id, "snapshot id", "invalid_snapshot_id")
 
 
 def check_image_name(image: str) -> None:
-    if not image or image.startswith(".") or not set(image) <= _ID_CHARS:
-        raise PermanentError(f"Invalid image name {image!r}.", code="invalid_image_name")
+    check_file_name(image, "image name", "invalid_image_name")
 
 
 def check_sizes(*, vcpu: int, ram_mb: int, disk_gb: int) -> None:

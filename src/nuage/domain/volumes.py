@@ -9,17 +9,14 @@ volumes take the first free device from `vdc` on. Volumes only grow, like machin
 import string
 
 from nuage.domain.errors import PermanentError
-from nuage.domain.machines import check_machine_id
+from nuage.domain.machines import check_file_name
 
 VOLUME_DEVICES = tuple(f"vd{letter}" for letter in string.ascii_lowercase[2:])  # vdc … vdz
 
 
 def check_volume_id(volume_id: str) -> None:
     """Refuse ids that could not be a plain file name (drivers name the volume's file by it)."""
-    try:
-        check_machine_id(volume_id)
-    except PermanentError as exc:
-        raise PermanentError(f"Invalid volume id {volume_id!r}.", code="invalid_volume_id") from exc
+    check_file_name(volume_id, "volume id", "invalid_volume_id")
 
 
 def check_volume_size(size_gb: int) -> None:
