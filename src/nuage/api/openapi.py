@@ -110,7 +110,6 @@ RULES: list[Rule] = [
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
-    (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
     (lambda f: f.refuses_unmet, lambda: [e.InstanceNotReady]),
     (lambda f: f.changes_task, lambda: [e.InvalidTaskState]),
     (lambda f: f.idempotent, lambda: [e.IdempotencyKeyReused]),
@@ -176,15 +175,13 @@ def _calls(dependant: Dependant) -> Iterator[Any]:
         yield from _calls(sub)
 
 
-def _spec_queued_by(route: APIRoute) -> TaskSpec | None:
-    """The spec whose route this is (generated or written by hand), if any."""
-    found = [s for s in CATALOGUE.values() if s.route is not None and s.route.name == route.name]
-    return found[0] if found else None
+# The spec whose route each endpoint is (generated or written by hand), by endpoint name.
+_SPEC_BY_ROUTE: dict[str, TaskSpec] = {s.route.name: s for s in CATALOGUE.values() if s.route}
 
 
 def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     calls = set(_calls(route.dependant))
-    spec = _spec_queued_by(route)
+    spec = _SPEC_BY_ROUTE.get(route.name)
     effects = spec.resource_effects if spec is not None else None
     parameters = operation.get("parameters", [])
     answers_task = route.response_model is TaskOut
@@ -208,8 +205,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         attaches_volume=task_type is enums.TaskType.ATTACH_VOLUME,
         takes_volume_quota=task_type in VOLUME_QUOTA_TYPES,
         allocates_address=route.response_model is InstanceCreated
-        or (answers_task and route.path.endswith("/ips")),
-        acts_on_address=answers_task and "/ips/{ip_id}" in route.path,
+        or task_type is enums.TaskType.ASSIGN_IP,
+        acts_on_address=task_type in {enums.TaskType.REMOVE_IP, enums.TaskType.UPDATE_REVERSE_DNS},
     )
 
 
