@@ -192,7 +192,6 @@ class CustomImages(Protocol):
 
 
 @runtime_checkable
-@runtime_checkable
 class Configurable(Protocol):
     async def hypervisor_config(self, machine_id: str) -> dict[str, Any]:
         """The machine's settings of the driver's allow-list that differ from the defaults."""
@@ -232,8 +231,20 @@ IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
 CONFIG = Capable[Configurable](Capability.CONFIG, Configurable)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
-    for b in (POWER, RESIZE, REINSTALL, HOSTNAME, CONSOLE, VOLUMES, BACKUPS, ADDRESSES)
-} | {b.capability: b for b in (SNAPSHOTS, IMAGES, CONFIG)}
+    for b in (
+        POWER,
+        RESIZE,
+        REINSTALL,
+        HOSTNAME,
+        CONSOLE,
+        VOLUMES,
+        BACKUPS,
+        ADDRESSES,
+        SNAPSHOTS,
+        IMAGES,
+        CONFIG,
+    )
+}
 
 
 def capable(driver: Driver, need: Capable[P]) -> P:

@@ -71,6 +71,7 @@ from .libvirt_domain import (
     check_config,
     domain_name,
     domain_xml,
+    machine_id_of,
     parse_config,
     vnc_port,
 )
@@ -568,7 +569,7 @@ class LibvirtDriver:
         return MachineFiles.under(self.settings.state_dir, machine_id)
 
     def _machine_id(self, dom: Domain) -> str:
-        return str(dom.name()).removeprefix("nuage-")
+        return machine_id_of(dom)
 
     def _ignoring(self, error_code: int, fn: Callable[..., object], *args: Any) -> None:
         try:

@@ -18,7 +18,6 @@ Everything here blocks: the driver runs it in a thread, and translates libvirt e
 
 import contextlib
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,8 @@ from nuage.domain.errors import PermanentError
 
 from .base import MachineInfo
 from .capabilities import BackupInfo
-from .libvirt_files import MachineFiles, run_tool
+from .libvirt_files import MachineFiles, fsync, publish, run_tool
+from .libvirt_snapshots import find
 
 Domain = Any  # libvirt.virDomain
 _GIB = 1024**3
@@ -109,7 +109,7 @@ class LibvirtBackups:
             raise PermanentError(message, code="backup_too_large")
         argv = ["qemu-img", "convert", "-n", "-f", "qcow2", "-O", "qcow2"]
         run_tool(*argv, str(backup.final), str(disk), timeout=_COPY_TIMEOUT_S)
-        _fsync(disk)
+        fsync(disk)
         return self._info(dom)
 
     def _consistent_point(self, dom: Domain, backup_id: str) -> str | None:
@@ -130,12 +130,7 @@ class LibvirtBackups:
             snapshot.delete(0)
 
     def _snapshot(self, dom: Domain, name: str) -> Any:
-        try:
-            return dom.snapshotLookupByName(name, 0)
-        except self._lv.libvirtError as exc:
-            if exc.get_error_code() == self._lv.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-                return None
-            raise
+        return find(self._lv, dom, name)
 
 
 def _snapshot_name(backup_id: str) -> str:
@@ -150,9 +145,7 @@ def _copy(disk: Path, backup: BackupFiles, *, snapshot: str | None) -> None:
     if snapshot is not None:  # the running guest holds the image's write lock: share it
         argv += ["-U", "-l", f"snapshot.name={snapshot}"]
     run_tool(*argv, str(disk), str(backup.partial), timeout=_COPY_TIMEOUT_S)
-    _fsync(backup.partial)
-    backup.partial.replace(backup.final)
-    _fsync(backup.final.parent)
+    publish(backup.partial, backup.final)
 
 
 def _info(backup: BackupFiles) -> BackupInfo:
@@ -168,11 +161,3 @@ def _info(backup: BackupFiles) -> BackupInfo:
 def _virtual_size(image: Path) -> int:
     out = run_tool("qemu-img", "info", "-U", "--output=json", str(image))
     return int(json.loads(out)["virtual-size"])
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

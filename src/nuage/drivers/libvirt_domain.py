@@ -56,8 +56,16 @@ class Hardware:
     max_vcpus: int
 
 
+_PREFIX = "nuage-"
+
+
 def domain_name(machine_id: str) -> str:
-    return f"nuage-{machine_id}"
+    return f"{_PREFIX}{machine_id}"
+
+
+def machine_id_of(domain: Any) -> str:
+    """The machine id a nuage domain (a `libvirt.virDomain`) is named after."""
+    return str(domain.name()).removeprefix(_PREFIX)
 
 
 def domain_uuid(machine_id: str) -> str:

@@ -95,15 +95,21 @@ def export_snapshot(disk: Path, snapshot: str, target: Path) -> None:
     try:
         argv = ["qemu-img", "convert", "-q", "-U", "-O", "qcow2", "-l", f"snapshot.name={snapshot}"]
         run_tool(*argv, str(disk), str(tmp))
-        _fsync(tmp)
-        tmp.replace(target)
-        _fsync(target.parent)
+        publish(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _fsync(path: Path) -> None:
+def publish(tmp: Path, target: Path) -> None:
+    """Make a complete file written as `tmp` appear as `target`: synced, renamed, and the
+    rename synced, so `target` is complete or absent after a crash."""
+    fsync(tmp)
+    tmp.replace(target)
+    fsync(target.parent)
+
+
+def fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)

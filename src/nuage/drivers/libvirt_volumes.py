@@ -22,7 +22,7 @@ from nuage.domain.volumes import check_volume_size, first_free_device
 
 from .base import VolumeInfo
 from .libvirt_connection import Connection
-from .libvirt_domain import domain_name, volume_disk_xml, volume_disks
+from .libvirt_domain import domain_name, machine_id_of, volume_disk_xml, volume_disks
 from .libvirt_files import run_tool
 
 Domain = Any  # libvirt.virDomain
@@ -105,7 +105,7 @@ class LibvirtVolumes:
             live, config = self._disks(dom)
             device = _device_of(path, config) or _device_of(path, live)
             if device is not None:
-                machine_id = str(dom.name()).removeprefix("nuage-")
+                machine_id = machine_id_of(dom)
                 break
         return VolumeInfo(
             volume_id=volume_id,
@@ -128,7 +128,7 @@ class LibvirtVolumes:
         for dom in self._domains():
             live, config = self._disks(dom)
             if _device_of(path, live) or _device_of(path, config):
-                return str(dom.name()).removeprefix("nuage-")
+                return machine_id_of(dom)
         return None
 
     def _live_holder(self, path: Path) -> tuple[Domain | None, str | None]:

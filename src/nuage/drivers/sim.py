@@ -49,10 +49,9 @@ from nuage.domain.drivers import SIM, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
 from nuage.domain.host_configs import SimConfig
-from nuage.domain.hypervisor_config import checked_by_driver, merged
+from nuage.domain.hypervisor_config import checked_by_driver
 from nuage.domain.machines import (
     check_backup_id,
-    check_disk_growth,
     check_hostname,
     check_image_name,
     check_machine_id,
@@ -61,9 +60,9 @@ from nuage.domain.machines import (
 )
 from nuage.domain.volumes import check_volume_id
 
+from . import sim_guest as guest
 from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
-from .guest_network import network_line
 from .sim_backups import SimBackup, SimBackupStore, backup_info
 from .sim_disks import DiskCopy, ImageStore, SnapshotStore
 from .sim_state import (
@@ -81,7 +80,6 @@ from .sim_volumes import SimVolumes
 
 T = TypeVar("T")
 
-POWEROFF_LINE = "NUAGE-POWEROFF"
 _NEEDS: dict[str, Capability] = {
     **dict.fromkeys(("start", "stop", "shutdown", "reboot", "reset"), Capability.POWER),
     "resize": Capability.RESIZE,
@@ -170,7 +168,7 @@ class SimDriver:
             existing = self._machines.load(spec.machine_id)
             if existing is not None:  # converge: a create's machine is running
                 if existing.power is not PowerState.ON:
-                    _power_on(existing)
+                    guest.power_on(existing)
                     self._machines.save(existing)
                 return existing.info()
             check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
@@ -191,7 +189,7 @@ class SimDriver:
                 addresses=[asdict(a) for a in spec.addresses],
                 boots=boots,
             )
-            _power_on(machine)
+            guest.power_on(machine)
             self._machines.save(machine)
             return machine.info()
 
@@ -237,33 +235,39 @@ class SimDriver:
         return ("127.0.0.1", port)
 
     async def start(self, machine_id: str) -> MachineInfo:
-        return await self._change("start", machine_id, _power_on)
+        return await self._change("start", machine_id, guest.power_on)
 
     async def stop(self, machine_id: str) -> MachineInfo:
-        return await self._change("stop", machine_id, lambda m: _power_off(m, graceful=False))
+        return await self._change("stop", machine_id, lambda m: guest.power_off(m, graceful=False))
 
     async def shutdown(self, machine_id: str) -> MachineInfo:
-        return await self._change("shutdown", machine_id, lambda m: _power_off(m, graceful=True))
+        return await self._change(
+            "shutdown", machine_id, lambda m: guest.power_off(m, graceful=True)
+        )
 
     async def reboot(self, machine_id: str) -> MachineInfo:
-        return await self._change("reboot", machine_id, lambda m: _restart(m, "reboot: Restarting"))
+        return await self._change(
+            "reboot", machine_id, lambda m: guest.restart(m, "reboot: Restarting")
+        )
 
     async def reset(self, machine_id: str) -> MachineInfo:
-        return await self._change("reset", machine_id, lambda m: _restart(m, "[reset]"))
+        return await self._change("reset", machine_id, lambda m: guest.restart(m, "[reset]"))
 
     async def resize(self, machine_id: str, *, vcpu: int, ram_mb: int, disk_gb: int) -> MachineInfo:
-        return await self._change("resize", machine_id, lambda m: _resize(m, vcpu, ram_mb, disk_gb))
+        return await self._change(
+            "resize", machine_id, lambda m: guest.resize(m, vcpu, ram_mb, disk_gb)
+        )
 
     async def reinstall(self, machine_id: str, *, image: str, hostname: str) -> MachineInfo:
         def reinstall(m: MachineState) -> None:
             boots = self._images.boots_of(image)
             self._snapshots.remove_all(machine_id)  # they lived in the disk replaced here
-            _reinstall(m, image, hostname, boots)
+            guest.reinstall(m, image, hostname, boots)
 
         return await self._change("reinstall", machine_id, reinstall)
 
     async def set_hostname(self, machine_id: str, hostname: str) -> MachineInfo:
-        return await self._change("set_hostname", machine_id, lambda m: _rename(m, hostname))
+        return await self._change("set_hostname", machine_id, lambda m: guest.rename(m, hostname))
 
     # Volumes (`sim_volumes`): faults and the operation log are keyed by the volume's id.
 
@@ -334,7 +338,9 @@ class SimDriver:
     async def set_addresses(
         self, machine_id: str, addresses: Sequence[GuestAddress]
     ) -> MachineInfo:
-        return await self._change("set_addresses", machine_id, lambda m: _readdress(m, addresses))
+        return await self._change(
+            "set_addresses", machine_id, lambda m: guest.readdress(m, addresses)
+        )
 
     async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
         check_snapshot_id(snapshot_id)
@@ -389,7 +395,7 @@ class SimDriver:
 
     async def apply_config(self, machine_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         checked = checked_by_driver(changes, SIM.config_keys)
-        info = await self._change("apply_config", machine_id, lambda m: _configure(m, checked))
+        info = await self._change("apply_config", machine_id, lambda m: guest.configure(m, checked))
         with _state_io():
             return dict(self._require(info.machine_id).config)
 
@@ -526,76 +532,3 @@ def _state_io() -> Iterator[None]:
         yield
     except OSError as exc:
         raise _io_error(exc) from exc
-
-
-def _boot(m: MachineState) -> None:
-    disk = "used" if m.boots else "fresh"
-    m.boots += 1
-    m.console += [
-        f"[    0.000000] Linux version 6.1.0-nuage-sim, image {m.image}",
-        f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
-        f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
-        f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
-        network_line(m.guest_addresses),
-        m.disks_line(),
-        f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
-        f" disk={disk} boots={m.boots}",
-    ]
-
-
-def _power_on(m: MachineState) -> None:
-    if m.power is not PowerState.ON:
-        m.power = PowerState.ON
-        _boot(m)
-
-
-def _power_off(m: MachineState, *, graceful: bool) -> None:
-    if m.power is not PowerState.OFF:
-        m.power, m.vnc_port = PowerState.OFF, None
-        if graceful:
-            m.console.append("[  OK  ] Reached target System Power Off.")
-        m.console.append(POWEROFF_LINE)
-
-
-def _restart(m: MachineState, line: str) -> None:
-    if m.power is not PowerState.ON:
-        raise PermanentError(f"Machine {m.machine_id} is not running.", code="machine_not_running")
-    m.console.append(line)
-    _boot(m)
-
-
-def _resize(m: MachineState, vcpu: int, ram_mb: int, disk_gb: int) -> None:
-    if m.power is not PowerState.OFF:
-        raise PermanentError(f"Machine {m.machine_id} must be stopped.", code="machine_running")
-    check_disk_growth(current_gb=m.disk_gb, target_gb=disk_gb)
-    check_sizes(vcpu=vcpu, ram_mb=ram_mb, disk_gb=disk_gb)
-    m.vcpu, m.ram_mb, m.disk_gb = vcpu, ram_mb, disk_gb
-
-
-def _configure(m: MachineState, changes: Mapping[str, Any]) -> None:
-    m.config = merged(m.config, changes)  # the definition: the guest sees it at its next boot
-
-
-def _reinstall(m: MachineState, image: str, hostname: str, boots: int) -> None:
-    check_hostname(hostname)
-    m.image, m.hostname, m.disk_id, m.console = image, hostname, uuid.uuid4().hex, []
-    m.boots = boots  # a fresh disk: its image's contents
-    if m.power is PowerState.ON:
-        _boot(m)
-
-
-def _rename(m: MachineState, hostname: str) -> None:
-    # Unchanged hostname: nothing to apply, so a repeated call does not reboot the guest again.
-    check_hostname(hostname)
-    if hostname != m.hostname:
-        m.hostname = hostname
-        if m.power is PowerState.ON:
-            _restart(m, "reboot: Restarting to apply the new hostname")
-
-
-def _readdress(m: MachineState, addresses: Sequence[GuestAddress]) -> None:
-    # Only a change of the guest's network configuration restarts it; PTR names live outside.
-    before = network_line(m.guest_addresses)
-    m.addresses = [asdict(a) for a in addresses]
-    if network_line(m.guest_addresses) != before and m.power is PowerState.ON:
-        _restart(m, "reboot: Restarting to apply the new network configuration")
