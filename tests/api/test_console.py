@@ -48,7 +48,9 @@ async def live(stack: Stack, settings: Settings) -> AsyncIterator[LiveApi]:
 @pytest.fixture
 async def tenants(stack: Stack, live: LiveApi) -> AsyncIterator[TenantFactory]:
     """Tenants whose requests go to the live server (whose public URL sessions name)."""
-    async with httpx.AsyncClient(base_url=live.base) as client:
+    # The server, the worker and the test share one event loop: on a loaded machine an answer
+    # can take longer than httpx's default 5 s.
+    async with httpx.AsyncClient(base_url=live.base, timeout=30) as client:
         yield TenantFactory(replace(stack, client=client))
 
 

@@ -393,7 +393,11 @@ async def test_create_after_delete_makes_a_new_machine(
 
 
 async def test_delete_of_unknown_machine_succeeds(driver: Driver, new_spec: SpecFactory) -> None:
-    await driver.delete(new_spec().machine_id)
+    machine_id = new_spec().machine_id
+
+    await driver.delete(machine_id)
+
+    assert await driver.inspect(machine_id) is None
 
 
 # missing machine
