@@ -115,10 +115,12 @@ if [ -n "$seed" ] && mount -t iso9660 -o ro "$seed" /seed; then
   h=$(val local-hostname)
   [ -n "$h" ] && hostname=$h
   instance_id=$(val instance-id)
-  # network-config (version 2): the addresses listed for eth0, in order, as a guest would set them
-  # (this guest has no network interface: it only says what it would configure).
+  # network-config (version 2): one "NUAGE-NET <iface> <address>..." line per interface it lists,
+  # the addresses in order, as a guest would set them (it only says what it would configure).
   [ -f /seed/network-config ] &&
-    net=$(awk '/^    addresses:/{a=1;next} /^    [a-z]/{a=0} a && /^      - /{printf " %s", $2}' /seed/network-config)
+    net=$(awk '/^  [^ ].*:$/ { if (i != "") print l; i = $1; sub(/:$/, "", i); l = "NUAGE-NET " i; a = 0; next }
+      /^    addresses:/ { a = 1; next } /^    [a-z]/ { a = 0 } a && /^      - / { l = l " " $2 }
+      END { if (i != "") print l }' /seed/network-config)
   umount /seed
 else
   echo "nuage-init: no cidata seed found"
@@ -172,7 +174,11 @@ acpid -l /var/log/acpid.log
 
 vcpus=$(grep -c ^processor /proc/cpuinfo)
 mem_mb=$(awk '/^MemTotal:/{printf "%d", ($2 + 512) / 1024}' /proc/meminfo)
-echo "NUAGE-NET eth0$net"
+# The network interfaces the kernel sees (virtio_net), by name: "NUAGE-IFACES eth0 eth1".
+ifaces=
+for n in /sys/class/net/*; do [ "${n##*/}" = lo ] || ifaces="$ifaces ${n##*/}"; done
+echo "NUAGE-IFACES$ifaces"
+echo "${net:-NUAGE-NET eth0}"
 echo "NUAGE-BOOTED hostname=$(hostname) vcpus=$vcpus mem_mb=$mem_mb disk=$disk boots=$boots"
 while :; do sleep 3600; done
 EOF

@@ -18,3 +18,10 @@ def disks(console: str) -> dict[str, str]:
     lines = [line.split()[1:] for line in console.splitlines() if line.startswith("NUAGE-DISKS")]
     assert lines, f"no NUAGE-DISKS line in:\n{console}"
     return dict(field.split("=", 1) for field in lines[-1])
+
+
+def interfaces(console: str) -> list[str]:
+    """The network interfaces the guest reported at its latest boot: ["eth0", "eth1"]."""
+    lines = [line.split()[1:] for line in console.splitlines() if line.startswith("NUAGE-IFACES")]
+    assert lines, f"no NUAGE-IFACES line in:\n{console}"
+    return lines[-1]

@@ -3,7 +3,7 @@ daemon): a guest boots there, shows its marker, and is removed.
 
 It runs in a child process: once libvirt has loaded the embedded QEMU driver into a process,
 that process's `qemu:///system` connections go to it too (libvirt 9.0), so one process uses
-one or the other."""
+one or the other. The embedded driver has no network driver: its guests get no interface."""
 
 import json
 import shutil
@@ -27,7 +27,7 @@ from nuage.drivers.libvirt import LibvirtDriver, LibvirtSettings
 async def main(root: Path, state: Path, guest: Path) -> dict:
     driver = LibvirtDriver(LibvirtSettings(
         uri=f"qemu:///embed?root={root}", state_dir=state, images_dir=guest,
-        kernel=guest / "vmlinuz", initrd=guest / "initrd.img"))
+        kernel=guest / "vmlinuz", initrd=guest / "initrd.img", guest_network=None))
     spec = MachineSpec("nuage-embed-1", "embed", "embedded", 1, 128, 1, "base")
     try:
         info = await driver.create(spec)

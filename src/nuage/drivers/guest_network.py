@@ -9,6 +9,7 @@ seed applies a change.
 `network_line` is the line the nuage test guest prints at each boot after reading that file,
 and the simulator prints at each of its boots: `NUAGE-NET eth0 192.0.2.2/24 2001:db8:0:1::2/64`
 (no address: `NUAGE-NET eth0`). The contract suite reads it from the console of both.
+Before it, both print the interfaces the guest has: `interfaces_line`, `NUAGE-IFACES eth0`.
 """
 
 from collections.abc import Sequence
@@ -17,11 +18,16 @@ from .base import GuestAddress
 
 INTERFACE = "eth0"
 NET_LINE = "NUAGE-NET"
+IFACES_LINE = "NUAGE-IFACES"
 
 
 def ordered(addresses: Sequence[GuestAddress]) -> list[GuestAddress]:
     """Primary first, then IPv4 before IPv6, each in the order given."""
     return sorted(addresses, key=lambda a: (not a.primary, a.version))
+
+
+def interfaces_line(names: Sequence[str]) -> str:
+    return " ".join([IFACES_LINE, *sorted(names)])
 
 
 def network_line(addresses: Sequence[GuestAddress]) -> str:

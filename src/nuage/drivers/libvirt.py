@@ -6,8 +6,8 @@ serial log, which is the console (layout in `libvirt_files`). `inspect` reads ev
 from libvirt: vCPUs and memory from the definition, hostname, image and disk id from nuage's
 `<metadata>` (with hypervisor settings, `apply_config`, and the addresses nuage handed out,
 `set_addresses`), the disk's size from its image file (`blockInfo`). The addresses reach the guest
-as the seed's `network-config` (`guest_network`); the domain has no network interface yet (VPCs
-will add one on an isolated bridge), so a guest configures them on nothing that carries traffic.
+as the seed's `network-config` (`guest_network`), configured on the guest's virtio `eth0`, which
+sits on an isolated network (`libvirt_network`: no forwarding, no host address on its bridge).
 
 Behaviour matches the Driver protocol and the simulated driver, error codes included:
 - `create` of an existing domain returns it otherwise unchanged, started if it was off (a create
@@ -86,6 +86,7 @@ from .libvirt_files import (
     text_after,
     write_seed,
 )
+from .libvirt_network import ensure_network
 from .libvirt_settings import LibvirtSettings, settings_for_host
 from .libvirt_volumes import LibvirtVolumes
 
@@ -117,6 +118,7 @@ class LibvirtDriver:
             kernel=settings.kernel,
             initrd=settings.initrd,
             max_vcpus=settings.max_vcpus,
+            guest_network=settings.guest_network,
         )
         self._backups = LibvirtBackups(
             lv=self._lv,
@@ -402,6 +404,7 @@ class LibvirtDriver:
     def _start(self, dom: Domain, files: MachineFiles) -> int | None:
         if dom.isActive():
             return None
+        self._ensure_networks()
         offset = log_size(files.log)
         dom.create()
         return offset
@@ -516,8 +519,16 @@ class LibvirtDriver:
         )
 
     def _define(self, config: MachineConfig, files: MachineFiles) -> Domain:
+        self._ensure_networks()
         xml = domain_xml(config, self._hw, disk=files.disk, seed=files.seed, log=files.log)
         return self._conn.get().defineXML(xml)
+
+    def _ensure_networks(self) -> None:
+        """The guest network must exist before a domain on it is defined or started (it may
+        have been removed behind nuage's back)."""
+        name = self.settings.guest_network
+        if name is not None:
+            ensure_network(self._lv, self._conn.get(), name, bridge=name)
 
     def _info(self, dom: Domain) -> MachineInfo:
         config = self._config(dom)

@@ -20,6 +20,7 @@ from nuage.domain.errors import PermanentError
 from nuage.domain.machines import check_hostname, check_sizes
 
 from .base import GuestAddress
+from .libvirt_network import interface_xml
 
 NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
 _KIB_PER = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "m": 1024, "mib": 1024}
@@ -54,6 +55,7 @@ class Hardware:
     kernel: Path | None
     initrd: Path | None
     max_vcpus: int
+    guest_network: str | None  # the network of every guest's eth0; None: guests have no NIC
 
 
 _PREFIX = "nuage-"
@@ -118,6 +120,7 @@ def domain_xml(config: MachineConfig, hw: Hardware, *, disk: Path, seed: Path, l
       <readonly/>
     </disk>
     {"".join(volume_disk_xml(device, path) for device, path in config.volumes)}
+    {_interfaces(config, hw)}
     <controller type='usb' model='none'/>
     <serial type='pty'>
       <log file={_q(log)} append='on'/>
@@ -212,6 +215,13 @@ def _metadata(config: MachineConfig) -> str:
     body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
     body += "".join(_address_xml(a) for a in config.addresses)
     return f"<nuage:machine xmlns:nuage={_q(NAMESPACE)}>{body}</nuage:machine>"
+
+
+def _interfaces(config: MachineConfig, hw: Hardware) -> str:
+    """eth0 on the host's guest network (when it has one)."""
+    if hw.guest_network is None:
+        return ""
+    return interface_xml(config.machine_id, 0, hw.guest_network)
 
 
 def _boot(hw: Hardware, settings: Mapping[str, Any]) -> str:

@@ -7,6 +7,7 @@ from nuage.config import Settings
 from nuage.domain.host_configs import LibvirtConfig
 
 from .base import HostSetup
+from .libvirt_network import GUEST_NETWORK
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,9 @@ class LibvirtSettings:
     shutdown_timeout: float = 60.0
     max_vcpus: int = 8  # the domains' <vcpu> maximum
     backup_dir: Path | None = None  # the backup store; None: <state_dir>/.backups
+    # The isolated network every guest's eth0 is on (`libvirt_network`), made when missing;
+    # None: guests get no interface (libvirt's embedded driver has no network driver).
+    guest_network: str | None = GUEST_NETWORK
 
     @property
     def backup_store(self) -> Path:

@@ -13,7 +13,7 @@ from nuage.domain.hypervisor_config import merged
 from nuage.domain.machines import check_disk_growth, check_hostname, check_sizes
 
 from .base import GuestAddress
-from .guest_network import network_line
+from .guest_network import INTERFACE, interfaces_line, network_line
 from .sim_state import MachineState
 
 POWEROFF_LINE = "NUAGE-POWEROFF"
@@ -27,6 +27,7 @@ def boot(m: MachineState) -> None:
         f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
         f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
+        interfaces_line([INTERFACE]),
         network_line(m.guest_addresses),
         m.disks_line(),
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
