@@ -1,0 +1,47 @@
+"""nuage's Python SDK: `Client` (sync) and `AsyncClient` over the REST API, typed models of its
+objects, typed exceptions and the event stream. It imports nothing of the server (an
+import-linter contract keeps it so): it is what users install and what the CLI uses."""
+
+from nuage.client.aio import AsyncClient, AsyncTask
+from nuage.client.errors import (
+    ApiError,
+    ConfigurationError,
+    Conflict,
+    InstanceBusy,
+    NotFound,
+    NuageClientError,
+    RateLimited,
+    TaskCancelled,
+    TaskFailed,
+    ValidationFailed,
+    WaitTimeout,
+)
+from nuage.client.http import RetryPolicy
+from nuage.client.models import Instance, InstanceStatus, TaskData, TaskStatus
+from nuage.client.sse import Event, Resync
+from nuage.client.sync import Client, Task
+
+__all__ = [
+    "ApiError",
+    "AsyncClient",
+    "AsyncTask",
+    "Client",
+    "ConfigurationError",
+    "Conflict",
+    "Event",
+    "Instance",
+    "InstanceBusy",
+    "InstanceStatus",
+    "NotFound",
+    "NuageClientError",
+    "RateLimited",
+    "Resync",
+    "RetryPolicy",
+    "Task",
+    "TaskCancelled",
+    "TaskData",
+    "TaskFailed",
+    "TaskStatus",
+    "ValidationFailed",
+    "WaitTimeout",
+]

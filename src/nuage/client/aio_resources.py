@@ -1,0 +1,305 @@
+"""The async client's resources: the sync client's (`resources.py`), awaited, method for method
+(a test holds them to the same names and parameters). Lists are async iterators
+over every page (`page_size` items per request). Actions answer the task they queued: `.wait()`
+on it follows it to its end. `on_conflict="reject"` asks for a 409 `InstanceBusy` instead of
+queueing behind the instance's current task."""
+
+from collections.abc import AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
+
+from nuage.client.models import (
+    Backup,
+    ConsoleSession,
+    Image,
+    Instance,
+    InstanceCreated,
+    IpAddress,
+    Location,
+    Organization,
+    Project,
+    ProjectImage,
+    Size,
+    Snapshot,
+    TaskEvent,
+    Volume,
+)
+from nuage.client.operations import Id, instance_body
+from nuage.client.sse import Event, Resync
+
+if TYPE_CHECKING:
+    from nuage.client.aio import AsyncClient, AsyncTask
+
+PAGE = 100
+
+
+class Resource:
+    def __init__(self, client: "AsyncClient") -> None:
+        self._client = client
+        self._ops = client._ops
+
+
+class Instances(Resource):
+    def list(self, *, page_size: int = PAGE) -> AsyncIterator[Instance]:
+        return self._client.iterate(self._ops.instances(page_size))
+
+    async def get(self, instance_id: Id) -> Instance:
+        return await self._client.send(self._ops.instance(instance_id))
+
+    async def create(
+        self,
+        *,
+        name: str,
+        size_id: Id,
+        location_id: Id,
+        image_id: Id | None = None,
+        hostname: str | None = None,
+        description: str | None = None,
+        tags: Iterable[str] = (),
+        idempotency_key: str | None = None,
+    ) -> InstanceCreated:
+        """The new instance (`pending`); its `create_vps` task is `task_id`."""
+        body = instance_body(name, size_id, location_id, image_id, hostname, description, tags)
+        return await self._client.send(self._ops.create_instance(body, idempotency_key))
+
+    async def update(self, instance_id: Id, **changes: Any) -> Instance:
+        """Change `name`, `description` or `tags`."""
+        return await self._client.send(self._ops.update_instance(instance_id, changes))
+
+    async def delete(self, instance_id: Id, *, delete_volumes: bool = False) -> "AsyncTask":
+        return await self._client.send(
+            self._ops.delete_instance(instance_id, delete_volumes=delete_volumes)
+        )
+
+    async def action(
+        self, instance_id: Id, action: str, body: Any = None, *, on_conflict: str = "queue"
+    ) -> "AsyncTask":
+        """Any action route of the instance (`start`, `resize`, …) by its name."""
+        call = self._ops.instance_action(instance_id, action, body, on_conflict=on_conflict)
+        return await self._client.send(call)
+
+    async def start(self, instance_id: Id, *, on_conflict: str = "queue") -> "AsyncTask":
+        return await self.action(instance_id, "start", on_conflict=on_conflict)
+
+    async def stop(self, instance_id: Id, *, on_conflict: str = "queue") -> "AsyncTask":
+        return await self.action(instance_id, "stop", on_conflict=on_conflict)
+
+    async def reboot(self, instance_id: Id, *, on_conflict: str = "queue") -> "AsyncTask":
+        return await self.action(instance_id, "reboot", on_conflict=on_conflict)
+
+    async def shutdown(self, instance_id: Id, *, on_conflict: str = "queue") -> "AsyncTask":
+        return await self.action(instance_id, "shutdown", on_conflict=on_conflict)
+
+    async def reset(self, instance_id: Id, *, on_conflict: str = "queue") -> "AsyncTask":
+        return await self.action(instance_id, "reset", on_conflict=on_conflict)
+
+    async def resize(
+        self, instance_id: Id, size_id: Id, *, on_conflict: str = "queue"
+    ) -> "AsyncTask":
+        body = {"size_id": str(size_id)}
+        return await self.action(instance_id, "resize", body, on_conflict=on_conflict)
+
+    async def reinstall(
+        self, instance_id: Id, image_id: Id, *, on_conflict: str = "queue"
+    ) -> "AsyncTask":
+        body = {"image_id": str(image_id)}
+        return await self.action(instance_id, "reinstall", body, on_conflict=on_conflict)
+
+    async def change_hostname(self, instance_id: Id, hostname: str) -> "AsyncTask":
+        return await self.action(instance_id, "hostname", {"hostname": hostname})
+
+    async def sync(self, instance_id: Id) -> "AsyncTask":
+        return await self.action(instance_id, "sync")
+
+
+class Tasks(Resource):
+    def list(
+        self,
+        *,
+        instance_id: Id | None = None,
+        status: str | Iterable[str] | None = None,
+        task_type: str | Iterable[str] | None = None,
+        ordering: str | None = None,
+        page_size: int = PAGE,
+    ) -> AsyncIterator["AsyncTask"]:
+        call = self._ops.tasks(
+            page_size,
+            instance_id=instance_id,
+            status=status,
+            task_type=task_type,
+            ordering=ordering,
+        )
+        return self._client.iterate(call)
+
+    async def get(self, task_id: Id, *, wait: float = 0) -> "AsyncTask":
+        """The task; with `wait`, answered as soon as it is terminal or after `wait` s."""
+        return await self._client.send(self._ops.task(task_id, wait=wait))
+
+    async def wait(
+        self, task_id: Id, *, timeout: float = 300, raise_on_failure: bool = True
+    ) -> "AsyncTask":
+        """The task once terminal (long polls; see `Task.wait`)."""
+        return await self._client.wait(task_id, timeout=timeout, raise_on_failure=raise_on_failure)
+
+    async def create(
+        self, instance_id: Id, task_type: str, parameters: dict[str, Any] | None = None
+    ) -> "AsyncTask":
+        body = {"instance_id": str(instance_id), "task_type": task_type, "parameters": parameters}
+        return await self._client.send(self._ops.create_task(body))
+
+    async def cancel(self, task_id: Id) -> "AsyncTask":
+        return await self._client.send(self._ops.cancel_task(task_id))
+
+    async def retry(self, task_id: Id) -> "AsyncTask":
+        """A new task copying a failed or cancelled one."""
+        return await self._client.send(self._ops.retry_task(task_id))
+
+    def events(self, task_id: Id, *, page_size: int = PAGE) -> AsyncIterator[TaskEvent]:
+        """The task's step log."""
+        return self._client.iterate(self._ops.task_events(task_id, page_size))
+
+
+class Snapshots(Resource):
+    def list(self, instance_id: Id, *, page_size: int = PAGE) -> AsyncIterator[Snapshot]:
+        return self._client.iterate(self._ops.snapshots(instance_id, page_size))
+
+    async def get(self, instance_id: Id, snapshot_id: Id) -> Snapshot:
+        return await self._client.send(self._ops.snapshot(instance_id, snapshot_id))
+
+    async def create(self, instance_id: Id, name: str) -> "AsyncTask":
+        """Its task's `parameters["snapshot_id"]` is the new snapshot."""
+        return await self._client.send(
+            self._ops.under_instance(instance_id, "snapshots", {"name": name})
+        )
+
+    async def delete(self, instance_id: Id, snapshot_id: Id) -> "AsyncTask":
+        return await self._client.send(
+            self._ops.delete_under_instance(instance_id, f"snapshots/{snapshot_id}")
+        )
+
+    async def restore(self, instance_id: Id, snapshot_id: Id) -> "AsyncTask":
+        """The instance must be stopped; its disk is replaced."""
+        call = self._ops.under_instance(instance_id, f"snapshots/{snapshot_id}/restore")
+        return await self._client.send(call)
+
+    async def create_image(self, instance_id: Id, snapshot_id: Id, name: str) -> "AsyncTask":
+        path = f"snapshots/{snapshot_id}/image"
+        return await self._client.send(self._ops.under_instance(instance_id, path, {"name": name}))
+
+
+class Backups(Resource):
+    def list(self, instance_id: Id, *, page_size: int = PAGE) -> AsyncIterator[Backup]:
+        return self._client.iterate(self._ops.backups(instance_id, page_size))
+
+    async def get(self, instance_id: Id, backup_id: Id) -> Backup:
+        return await self._client.send(self._ops.backup(instance_id, backup_id))
+
+    async def create(self, instance_id: Id, name: str) -> "AsyncTask":
+        return await self._client.send(
+            self._ops.under_instance(instance_id, "backups", {"name": name})
+        )
+
+    async def delete(self, instance_id: Id, backup_id: Id) -> "AsyncTask":
+        return await self._client.send(
+            self._ops.delete_under_instance(instance_id, f"backups/{backup_id}")
+        )
+
+    async def restore(self, instance_id: Id, backup_id: Id) -> "AsyncTask":
+        call = self._ops.under_instance(instance_id, f"backups/{backup_id}/restore")
+        return await self._client.send(call)
+
+
+class Volumes(Resource):
+    def list(self, *, page_size: int = PAGE) -> AsyncIterator[Volume]:
+        return self._client.iterate(self._ops.volumes(page_size))
+
+    async def get(self, volume_id: Id) -> Volume:
+        return await self._client.send(self._ops.volume(volume_id))
+
+    async def create(self, instance_id: Id, name: str, size_gb: int) -> "AsyncTask":
+        """A volume attached to the instance; its task's `parameters["volume_id"]` names it."""
+        body = {"name": name, "size_gb": size_gb}
+        return await self._client.send(self._ops.under_instance(instance_id, "volumes", body))
+
+    async def attach(self, volume_id: Id, instance_id: Id) -> "AsyncTask":
+        body = {"instance_id": str(instance_id)}
+        return await self._client.send(self._ops.volume_action(volume_id, "attach", body))
+
+    async def detach(self, volume_id: Id) -> "AsyncTask":
+        return await self._client.send(self._ops.volume_action(volume_id, "detach"))
+
+    async def resize(self, volume_id: Id, size_gb: int) -> "AsyncTask":
+        body = {"size_gb": size_gb}
+        return await self._client.send(self._ops.volume_action(volume_id, "resize", body))
+
+    async def delete(self, volume_id: Id) -> "AsyncTask":
+        return await self._client.send(self._ops.delete_volume(volume_id))
+
+
+class Ips(Resource):
+    async def list(self, instance_id: Id) -> list[IpAddress]:
+        return await self._client.send(self._ops.ips(instance_id))
+
+    async def assign(self, instance_id: Id, version: int = 4) -> "AsyncTask":
+        """Its task's `parameters["ip_id"]` is the new address."""
+        return await self._client.send(
+            self._ops.under_instance(instance_id, "ips", {"version": version})
+        )
+
+    async def remove(self, instance_id: Id, ip_id: Id) -> "AsyncTask":
+        return await self._client.send(self._ops.delete_under_instance(instance_id, f"ips/{ip_id}"))
+
+    async def set_reverse_dns(self, instance_id: Id, ip_id: Id, ptr: str | None) -> "AsyncTask":
+        return await self._client.send(self._ops.reverse_dns(instance_id, ip_id, ptr))
+
+
+class Images(Resource):
+    def list(self, *, page_size: int = PAGE) -> AsyncIterator[ProjectImage]:
+        """The catalogue's images and the project's custom images."""
+        return self._client.iterate(self._ops.project_images(page_size))
+
+    async def delete(self, image_id: Id) -> "AsyncTask":
+        return await self._client.send(self._ops.delete_image(image_id))
+
+
+class Console(Resource):
+    async def open(self, instance_id: Id) -> "AsyncTask":
+        """A console session: its task's `result` holds the session's `url` and one-time
+        `token` (shown to you only)."""
+        return await self._client.send(self._ops.under_instance(instance_id, "console"))
+
+    async def get(self, instance_id: Id, session_id: Id) -> ConsoleSession:
+        return await self._client.send(self._ops.console_session(instance_id, session_id))
+
+
+class Catalogue(Resource):
+    def sizes(self) -> AsyncIterator[Size]:
+        return self._client.iterate(self._ops.sizes(PAGE))
+
+    def locations(self) -> AsyncIterator[Location]:
+        return self._client.iterate(self._ops.locations(PAGE))
+
+    def images(self) -> AsyncIterator[Image]:
+        return self._client.iterate(self._ops.images(PAGE))
+
+
+class Account(Resource):
+    async def organizations(self) -> list[Organization]:
+        return await self._client.send(self._ops.organizations())
+
+    def projects(self, organization_id: Id) -> AsyncIterator[Project]:
+        return self._client.iterate(self._ops.projects(organization_id, PAGE))
+
+
+class Events(Resource):
+    def stream(
+        self,
+        *,
+        instance_id: Id | None = None,
+        types: str | list[str] | None = None,
+        last_event_id: int | None = None,
+        reconnect: bool = True,
+    ) -> AsyncIterator[Event | Resync]:
+        """The project's events as they happen (see `Client.stream`)."""
+        return self._client.stream(
+            instance_id=instance_id, types=types, last_event_id=last_event_id, reconnect=reconnect
+        )

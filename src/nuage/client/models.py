@@ -1,0 +1,407 @@
+"""Typed models of the objects the API answers, one per schema of the served OpenAPI document
+(`SCHEMAS` names it; tests/client/test_models_match_document.py checks each model's fields,
+their types and whether they are required against the document, so the two cannot drift).
+
+Models ignore fields they do not know: a newer server that adds a field breaks no client."""
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class TaskType(StrEnum):
+    CREATE_VPS = "create_vps"
+    DELETE_VPS = "delete_vps"
+    START_VPS = "start_vps"
+    STOP_VPS = "stop_vps"
+    REBOOT_VPS = "reboot_vps"
+    SHUTDOWN_VPS = "shutdown_vps"
+    RESET_VPS = "reset_vps"
+    RESIZE_VPS = "resize_vps"
+    CHANGE_HOSTNAME = "change_hostname"
+    REINSTALL_OS = "reinstall_os"
+    ASSIGN_IP = "assign_ip"
+    REMOVE_IP = "remove_ip"
+    UPDATE_REVERSE_DNS = "update_reverse_dns"
+    UPDATE_VPC = "update_vpc"
+    APPLY_FIREWALL = "apply_firewall"
+    CREATE_SNAPSHOT = "create_snapshot"
+    DELETE_SNAPSHOT = "delete_snapshot"
+    RESTORE_SNAPSHOT = "restore_snapshot"
+    CREATE_BACKUP = "create_backup"
+    DELETE_BACKUP = "delete_backup"
+    RESTORE_BACKUP = "restore_backup"
+    CREATE_IMAGE_FROM_SNAPSHOT = "create_image_from_snapshot"
+    DELETE_IMAGE = "delete_image"
+    CREATE_VOLUME = "create_volume"
+    ATTACH_VOLUME = "attach_volume"
+    DETACH_VOLUME = "detach_volume"
+    RESIZE_VOLUME = "resize_volume"
+    DELETE_VOLUME = "delete_volume"
+    INSTALL_SOFTWARE = "install_software"
+    UNINSTALL_SOFTWARE = "uninstall_software"
+    GET_VNC_URL = "get_vnc_url"
+    SYNC_VPS_STATE = "sync_vps_state"
+    APPLY_CONFIG = "apply_config"
+
+
+class InstanceStatus(StrEnum):
+    PENDING = "pending"
+    BUILDING = "building"
+    RUNNING = "running"
+    STOPPED = "stopped"
+    ERROR = "error"
+    DELETING = "deleting"
+    DELETED = "deleted"
+
+
+class PowerState(StrEnum):
+    ON = "on"
+    OFF = "off"
+    UNKNOWN = "unknown"
+
+
+class BillingCycle(StrEnum):
+    FREE = "free"
+    HOURLY = "hourly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+class ResourceStatus(StrEnum):
+    """A snapshot's or a backup's status."""
+
+    CREATING = "creating"
+    AVAILABLE = "available"
+    RESTORING = "restoring"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class ImageStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class VolumeStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    ATTACHING = "attaching"
+    IN_USE = "in-use"
+    DETACHING = "detaching"
+    RESIZING = "resizing"
+    DELETING = "deleting"
+    ERROR = "error"
+
+
+class ConsoleSessionStatus(StrEnum):
+    ACTIVE = "active"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class IpVersion(IntEnum):
+    V4 = 4
+    V6 = 6
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Page(Model, Generic[T]):
+    """One page of a list: DRF's envelope."""
+
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+
+class Location(Model):
+    id: UUID
+    name: str
+    slug: str
+    country_code: str
+    created: datetime
+    modified: datetime
+    is_active: bool
+
+
+class VolumeOption(Model):
+    id: UUID
+    volume_type: str
+    disk_gb: int
+    is_default: bool
+    is_active: bool
+
+
+class PricingOption(Model):
+    id: UUID
+    billing_cycle: str
+    price: str
+    discount_percent: str
+    is_default: bool
+    is_active: bool
+
+
+class Size(Model):
+    id: UUID
+    name: str
+    slug: str
+    vcpu: int
+    ram_mb: int
+    bandwidth_mbps: int
+    available_volumes: list[VolumeOption]
+    pricing_options: list[PricingOption]
+    created: datetime
+    modified: datetime
+    cpu_model: str
+    is_active: bool
+    description: str
+    disk_gb: int
+
+
+class Image(Model):
+    id: UUID
+    name: str
+    slug: str
+    os_name: str
+    os_version: str
+    is_active: bool
+    created: datetime
+    modified: datetime
+
+
+class ProjectImage(Image):
+    """An image as a project sees it: the catalogue's, or one of its own custom images."""
+
+    visibility: str
+    project_id: UUID | None
+    status: ImageStatus
+    min_disk_gb: int
+    source_snapshot_id: UUID | None
+    instance_id: UUID | None
+
+
+class Hardware(Model):
+    vcpu: int
+    ram_mb: int
+    disk_gb: int
+
+
+class Instance(Model):
+    id: UUID
+    legacy_id: int
+    organization_id: UUID
+    project_id: UUID
+    name: str
+    status: InstanceStatus
+    size: Size
+    location: Location
+    vpc: None
+    image: Image
+    hostname: str
+    description: str
+    tags: list[str]
+    ipv4: list[str]
+    ipv6: list[str]
+    power_state: PowerState
+    billing_cycle: BillingCycle
+    created: datetime
+    modified: datetime
+    hardware: Hardware
+
+
+class InstanceCreated(Instance):
+    """The answer to a create: the instance and the id of its `create_vps` task."""
+
+    task_id: UUID | None = None
+
+
+class InstanceRef(Model):
+    id: UUID
+    name: str
+
+
+class UserRef(Model):
+    id: UUID
+    email: str
+    first_name: str
+    last_name: str
+
+
+class TaskError(Model):
+    code: str
+    message: str
+    retryable: bool
+
+
+class TaskData(Model):
+    """The task object (the seed's Instance Task and nuage's additions). Clients return it as
+    `Task` or `AsyncTask`, which add `wait()`."""
+
+    id: UUID
+    instance_id: UUID
+    instance: InstanceRef
+    task_type: TaskType
+    status: TaskStatus
+    result: Any
+    started_at: datetime | None
+    completed_at: datetime | None
+    retry_count: int
+    created: datetime
+    modified: datetime
+    created_by: UserRef
+    parameters: Any = None
+    max_retries: int = 0
+    progress: int = 0
+    error: TaskError | None = None
+    cancel_requested: bool = False
+
+
+class TaskEvent(Model):
+    """One entry of a task's step log."""
+
+    id: int
+    created: datetime
+    attempt: int
+    step: str
+    message: str
+    level: str
+    progress: int | None
+
+
+class Snapshot(Model):
+    id: UUID
+    instance_id: UUID
+    name: str
+    status: ResourceStatus
+    size_gb: int
+    created: datetime
+    modified: datetime
+
+
+class Backup(Snapshot):
+    pass
+
+
+class Volume(Model):
+    id: UUID
+    name: str
+    size_gb: int
+    status: VolumeStatus
+    instance_id: UUID | None
+    location: Location
+    device: str | None
+    created: datetime
+    modified: datetime
+
+
+class IpAddress(Model):
+    id: UUID
+    address: str
+    version: IpVersion
+    prefix_length: int
+    is_primary: bool
+    ptr: str
+    status: str
+    created: datetime
+
+
+class ConsoleSession(Model):
+    id: UUID
+    instance_id: UUID
+    task_id: UUID
+    url: str
+    status: ConsoleSessionStatus
+    expires_at: datetime
+    used_at: datetime | None
+    created: datetime
+
+
+class Organization(Model):
+    id: UUID
+    legacy_id: int
+    name: str
+    instance_quota: int
+    created: datetime
+    modified: datetime
+
+
+class Project(Model):
+    id: UUID
+    organization_id: UUID
+    name: str
+    description: str
+    created: datetime
+    modified: datetime
+
+
+class ApiKey(Model):
+    id: UUID
+    name: str
+    prefix: str
+    scopes: list[str]
+    created: datetime
+    last_used: datetime | None
+    expires_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str | None
+
+
+class Token(Model):
+    access: str
+    refresh: str
+    access_expires: datetime
+    token_type: str = "Bearer"
+
+
+# Each model and the schema of the served document it mirrors.
+SCHEMAS: dict[type[Model], str] = {
+    Location: "LocationOut",
+    VolumeOption: "VolumeOptionOut",
+    PricingOption: "PricingOptionOut",
+    Size: "SizeOut",
+    Image: "ImageOut",
+    ProjectImage: "ProjectImageOut",
+    Hardware: "HardwareOut",
+    Instance: "InstanceOut",
+    InstanceCreated: "InstanceCreated",
+    InstanceRef: "InstanceRef",
+    UserRef: "UserRef",
+    TaskError: "TaskErrorOut",
+    TaskData: "TaskOut",
+    TaskEvent: "TaskEventOut",
+    Snapshot: "SnapshotOut",
+    Backup: "BackupOut",
+    Volume: "VolumeOut",
+    IpAddress: "IpOut",
+    ConsoleSession: "ConsoleSessionOut",
+    Organization: "OrganizationOut",
+    Project: "ProjectOut",
+    ApiKey: "ApiKeyOut",
+    ApiKeyCreated: "ApiKeyCreated",
+    Token: "TokenOut",
+}
