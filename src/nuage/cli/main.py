@@ -1,4 +1,5 @@
-"""`nuage`: run the API and workers, migrate the database, bootstrap accounts."""
+"""`nuage`: run the API and workers, migrate the database, bootstrap accounts; and, after
+`nuage login`, use a nuage cloud: instances, tasks, events, snapshots, volumes, IPs."""
 
 import asyncio
 import json
@@ -7,18 +8,25 @@ from typing import Annotated
 import typer
 
 from nuage.cli import demo, hosts, ip_pools, runtime
+from nuage.cli.cloud import events, instances, login, storage, tasks
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
 from nuage.services.accounts import bootstrap as bootstrap_account
 
-app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False, help=__doc__
-)
+app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(hosts.app, name="hosts")
 app.add_typer(ip_pools.app, name="ip-pools")
+# Commands that use a nuage API over HTTP (after `nuage login`), through the SDK.
+app.command("login")(login.login)
+app.add_typer(instances.app, name="instances")
+app.add_typer(tasks.app, name="tasks")
+app.command("events")(events.events)
+app.add_typer(storage.snapshots, name="snapshots")
+app.add_typer(storage.volumes, name="volumes")
+app.add_typer(storage.ips, name="ips")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nuage.client.models import (
+    ApiKeyCreated,
     Backup,
     ConsoleSession,
     Image,
@@ -288,6 +289,10 @@ class Account(Resource):
 
     def projects(self, organization_id: Id) -> AsyncIterator[Project]:
         return self._client.iterate(self._ops.projects(organization_id, PAGE))
+
+    async def create_api_key(self, name: str) -> ApiKeyCreated:
+        """A new API key for the caller; its `key` is shown this once."""
+        return await self._client.send(self._ops.create_api_key(name))
 
 
 class Events(Resource):

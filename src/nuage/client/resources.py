@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nuage.client.models import (
+    ApiKeyCreated,
     Backup,
     ConsoleSession,
     Image,
@@ -275,6 +276,10 @@ class Account(Resource):
 
     def projects(self, organization_id: Id) -> Iterator[Project]:
         return self._client.iterate(self._ops.projects(organization_id, PAGE))
+
+    def create_api_key(self, name: str) -> ApiKeyCreated:
+        """A new API key for the caller; its `key` is shown this once."""
+        return self._client.send(self._ops.create_api_key(name))
 
 
 class Events(Resource):
