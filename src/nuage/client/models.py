@@ -119,6 +119,21 @@ class ConsoleSessionStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class IpStatus(StrEnum):
+    ASSIGNING = "assigning"
+    ASSIGNED = "assigned"
+
+
+class Visibility(StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Scope(StrEnum):
+    COMPUTE_READ = "compute:read"
+    COMPUTE_WRITE = "compute:write"
+
+
 class IpVersion(IntEnum):
     V4 = 4
     V6 = 6
@@ -195,7 +210,7 @@ class Image(Model):
 class ProjectImage(Image):
     """An image as a project sees it: the catalogue's, or one of its own custom images."""
 
-    visibility: str
+    visibility: Visibility
     project_id: UUID | None
     status: ImageStatus
     min_disk_gb: int
@@ -324,7 +339,7 @@ class IpAddress(Model):
     prefix_length: int
     is_primary: bool
     ptr: str
-    status: str
+    status: IpStatus
     created: datetime
 
 
@@ -361,7 +376,7 @@ class ApiKey(Model):
     id: UUID
     name: str
     prefix: str
-    scopes: list[str]
+    scopes: list[Scope]
     created: datetime
     last_used: datetime | None
     expires_at: datetime | None

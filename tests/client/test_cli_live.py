@@ -1,0 +1,96 @@
+"""The `nuage` CLI's client commands end to end, as a user runs them (subprocesses) against a
+real server: login stores a 0600 profile, `--wait` follows a task and exits 1 with a failed
+task's code, `--json` output parses back, `--quiet` prints ids only."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from tests.contract.live import LiveServer
+
+NUAGE = str(Path(sys.executable).with_name("nuage"))
+CREATE = ["--size", "nano", "--location", "par1", "--image", "debian-12"]
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+
+    def run(*args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [NUAGE, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == status, (args, done.stdout, done.stderr)
+        return done
+
+    run.config = tmp_path / "config" / "nuage" / "config.json"  # type: ignore[attr-defined]
+    return run
+
+
+def test_login_create_wait_and_json(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    cli("login", "--url", server.base, "--api-key", server.api_key)
+    config = cli.config
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    profile = json.loads(config.read_text())["profiles"]["default"]
+    assert profile["api_key"] == server.api_key and profile["project_id"] == server.project_id
+
+    made = cli("instances", "create", "--name", "cli-wait", *CREATE, "--wait", "--json")
+    instance = json.loads(made.stdout)
+    assert instance["status"] == "running" and instance["power_state"] == "on"
+    assert "create_vps completed" in made.stderr and "booted" in made.stderr  # the live steps
+
+    listed = json.loads(cli("instances", "list", "--json").stdout)
+    assert instance["id"] in [i["id"] for i in listed]
+    ids = cli("instances", "list", "--quiet").stdout.split()
+    assert instance["id"] in ids and all(UUID(i) for i in ids)
+
+    stopped = json.loads(cli("instances", "stop", instance["id"], "--wait", "--json").stdout)
+    assert (stopped["task_type"], stopped["status"]) == ("stop_vps", "completed")
+    tasks = json.loads(cli("tasks", "list", "--instance", instance["id"], "--json").stdout)
+    assert [t["task_type"] for t in tasks] == ["stop_vps", "create_vps"]
+
+
+def test_a_failed_task_exits_1_with_its_code(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    cli(
+        "login",
+        "--url",
+        server.base,
+        "--email",
+        "contract@example.com",
+        "--password",
+        "contract-password",
+        "--profile",
+        "pw",
+    )
+    profile = json.loads(cli.config.read_text())["profiles"]["pw"]
+    assert profile["api_key"].startswith("sk-onetsolutions-")
+    assert profile["api_key"] != server.api_key  # a key minted for the CLI
+
+    failed = cli(
+        "instances",
+        "create",
+        "--name",
+        "cli-fails",
+        *CREATE,
+        "--tag",
+        "sim:fail=create:permanent",
+        "--wait",
+        "--quiet",
+        "--profile",
+        "pw",
+        status=1,
+    )
+    assert "failed: sim_permanent_fault: Injected permanent fault" in failed.stderr
+    assert failed.stdout == ""
+    task_id = failed.stderr.split("nuage: task ", 1)[1].split()[0]
+    shown = json.loads(cli("tasks", "show", task_id, "--json", "--profile", "pw").stdout)
+    assert shown["error"]["code"] == "sim_permanent_fault"
+    missing = cli("instances", "show", "00000000-0000-4000-8000-000000000000", status=1)
+    assert "not_found (404): Not found." in missing.stderr
