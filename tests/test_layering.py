@@ -1,6 +1,6 @@
 """The one-way layering of design.md, checked on every test run (import-linter contracts in
-pyproject.toml): api → services → db/domain, engine → drivers, drivers never touch the database, and the SDK (nuage.client)
-imports nothing of the server."""
+pyproject.toml): api → services → db/domain, engine → drivers, drivers never touch the database,
+and the SDK (nuage.client) imports nothing of the server."""
 
 import subprocess
 import sys

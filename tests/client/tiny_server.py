@@ -52,7 +52,7 @@ class TinyServer:
                     self.wfile.flush()
                 self.close_connection = True
 
-            do_GET = do_POST = do_PUT = do_DELETE = _serve
+            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server's names)
 
             def log_message(self, *_args: object) -> None:
                 pass

@@ -109,7 +109,7 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
             ["bash", "-c", "\n".join(script)],
             capture_output=True,
             text=True,
-            timeout=240,
+            timeout=360,
             check=False,
             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
         )

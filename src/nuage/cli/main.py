@@ -7,12 +7,14 @@ from typing import Annotated
 
 import typer
 
-from nuage.cli import demo, hosts, ip_pools, runtime
+from nuage.cli import hosts, ip_pools
 from nuage.cli.cloud import events, instances, login, storage, tasks
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
-from nuage.services.accounts import bootstrap as bootstrap_account
+
+# The server's commands import its stack (uvicorn, FastAPI, the engine) when they run, so the
+# client commands (`nuage instances …`) start quickly.
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -35,6 +37,8 @@ Port = Annotated[int, typer.Option(help="Port to listen on.")]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration up to the latest (safe to run again)."""
+    from nuage.cli import runtime
+
     settings = load_settings()
     before, after = asyncio.run(runtime.migrate(settings))
     where = runtime.database_location(settings)
@@ -54,6 +58,8 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Run a worker in the same process.")] = True,
 ) -> None:
     """Run the API (and, by default, a worker in the same process)."""
+    from nuage.cli import runtime
+
     runtime.configure_logging()
     asyncio.run(runtime.serve(load_settings(), host=host, port=port, with_worker=worker))
 
@@ -61,6 +67,8 @@ def serve(
 @app.command("worker")
 def worker_command() -> None:
     """Run a worker only: claims tasks from the database and executes them."""
+    from nuage.cli import runtime
+
     runtime.configure_logging()
     asyncio.run(runtime.work(load_settings()))
 
@@ -77,6 +85,9 @@ def bootstrap(
     staff: Annotated[bool, typer.Option(help="Make the user an operator (admin API).")] = False,
 ) -> None:
     """Create or reuse a user, organization and project; print them with a new API key as JSON."""
+    from nuage.cli import demo
+    from nuage.services.accounts import bootstrap as bootstrap_account
+
     result = run_use_case(
         "bootstrap",
         lambda session: bootstrap_account(
@@ -95,6 +106,8 @@ def bootstrap(
 @app.command("demo", hidden=True)
 def demo_command(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """What `make run` runs: bootstrap the demo account once, print how to call the API, serve."""
+    from nuage.cli import demo, runtime
+
     settings = load_settings()
     asyncio.run(demo.ensure_demo_hosts(settings))
     credentials = asyncio.run(demo.ensure_demo_account(settings))

@@ -8,7 +8,6 @@ from typing import TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.cli.runtime import run_in_session
 from nuage.config import load_settings
 from nuage.domain.errors import NuageError, ValidationFailed
 
@@ -17,6 +16,8 @@ T = TypeVar("T")
 
 def run_use_case(command: str, use_case: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """The use case's result; on a domain error, its message on stderr and exit status 2."""
+    from nuage.cli.runtime import run_in_session  # the server's stack, loaded when used
+
     try:
         return asyncio.run(run_in_session(load_settings(), use_case))
     except ValidationFailed as error:

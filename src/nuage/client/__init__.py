@@ -20,6 +20,7 @@ from nuage.client.http import RetryPolicy
 from nuage.client.models import Instance, InstanceStatus, TaskData, TaskStatus
 from nuage.client.sse import Event, Resync
 from nuage.client.sync import Client, Task
+from nuage.client.webhooks import InvalidSignature, verify_signature
 
 __all__ = [
     "ApiError",
@@ -30,6 +31,7 @@ __all__ = [
     "Conflict",
     "Event",
     "Instance",
+    "InvalidSignature",
     "InstanceBusy",
     "InstanceStatus",
     "NotFound",
@@ -44,4 +46,5 @@ __all__ = [
     "TaskStatus",
     "ValidationFailed",
     "WaitTimeout",
+    "verify_signature",
 ]
