@@ -12,10 +12,13 @@ from uuid import UUID
 
 import pytest
 
+from nuage.client import Client
 from tests.contract.live import LiveServer
+from tests.support import IMAGES, LOCATION, SIZES
 
 NUAGE = str(Path(sys.executable).with_name("nuage"))
 CREATE = ["--size", "nano", "--location", "par1", "--image", "debian-12"]
+WHERE = {"size_id": SIZES["nano"], "location_id": LOCATION, "image_id": IMAGES["debian"]}
 
 
 @pytest.fixture
@@ -94,3 +97,27 @@ def test_a_failed_task_exits_1_with_its_code(server: LiveServer, cli) -> None:  
     assert shown["error"]["code"] == "sim_permanent_fault"
     missing = cli("instances", "show", "00000000-0000-4000-8000-000000000000", status=1)
     assert "not_found (404): Not found." in missing.stderr
+
+
+def test_cancel_retry_and_watch(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    """A reboot that fails 6 times (backing off 1-2, 2-4, 4-8, 8-16 s…) is still unfinished when
+    the CLI cancels it; watching it then exits 1, and its retry meets the faults left and
+    completes, its failed attempts shown live."""
+    with Client(server.base, api_key=server.api_key) as client:
+        made = client.instances.create(
+            name="cli-flaky", tags=["sim:fail=reboot:transient:6"], **WHERE
+        )
+        assert made.task_id is not None
+        client.tasks.wait(made.task_id, timeout=30)
+        reboot = client.tasks.create(made.id, "reboot_vps", max_retries=10)
+    cli("login", "--url", server.base, "--api-key", server.api_key)
+    asked = json.loads(cli("tasks", "cancel", str(reboot.id), "--json").stdout)
+    assert asked["id"] == str(reboot.id)  # it ran once: cancelled by the worker, at once
+    assert asked["status"] == "cancelled" or asked["cancel_requested"] is True
+    ended = cli("tasks", "watch", str(reboot.id), status=1)
+    assert f"task {reboot.id} cancelled" in ended.stderr
+    again = cli("tasks", "retry", str(reboot.id), "--wait", "--json")
+    retried = json.loads(again.stdout)
+    assert (retried["task_type"], retried["status"]) == ("reboot_vps", "completed")
+    assert retried["id"] != str(reboot.id) and retried["retry_count"] >= 1
+    assert "sim_transient_fault" in again.stderr  # the step log, shown as it was read

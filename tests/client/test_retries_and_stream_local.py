@@ -10,7 +10,7 @@ import time
 import pytest
 
 from nuage.client import Client, Event, RateLimited, Resync, RetryPolicy
-from nuage.client.errors import DatabaseUnavailable
+from nuage.client.errors import DatabaseUnavailable, StreamClosed
 from nuage.client.sse import SseParser
 from tests.client.tiny_server import Answer, Seen, TinyServer
 
@@ -125,6 +125,22 @@ def test_the_stream_resumes_after_a_dropped_connection_with_last_event_id() -> N
     assert server.seen[1].headers["Last-Event-ID"] == "2"
     assert "types=task.completed" in server.seen[0].path
     assert f"instance_id={INSTANCE['id']}" in server.seen[0].path
+
+
+def test_the_servers_error_event_ends_the_stream_with_its_code() -> None:
+    def answer(_seen: Seen, _n: int) -> Answer:
+        error = (
+            'event: error\ndata: {"detail": "Key revoked.", "code": "authentication_failed"}\n\n'
+        )
+        stream = {"Content-Type": "text/event-stream"}
+        return Answer(200, stream, chunks=[envelope(1).encode(), error.encode()])
+
+    with TinyServer(answer) as server, client(server.url) as api:
+        got = []
+        with pytest.raises(StreamClosed) as closed:
+            got.extend(api.events.stream())
+    assert closed.value.code == "authentication_failed" and closed.value.message == "Key revoked."
+    assert len(server.seen) == 1
 
 
 def test_the_parser_follows_the_sse_rules() -> None:

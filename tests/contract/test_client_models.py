@@ -9,11 +9,17 @@ import pytest
 from pydantic import BaseModel
 
 from nuage.client.models import SCHEMAS
+from nuage.client.sse import Event
 
 # Operator objects (/v1/admin/…), which the SDK does not cover: `nuage hosts` and `nuage
 # ip-pools` manage them on the server's machine.
 NOT_IN_SDK = {"HostOut", "CapacityOut", "IpPoolOut"}
 DOC_NAMES = {name: model for model, name in SCHEMAS.items()}
+# Models of schemas that other branches bring (the event stream's `EventOut`): checked once the
+# served document has them.
+ARRIVING: dict[type[BaseModel], str] = {Event: "EventOut"}
+# Documented enums the SDK reads as plain strings, as their values grow with the product.
+OPEN_ENUMS = {("Event", "type")}
 
 
 def shape(schema: dict[str, Any], components: dict[str, Any]) -> frozenset[Any]:
@@ -38,6 +44,10 @@ def shape(schema: dict[str, Any], components: dict[str, Any]) -> frozenset[Any]:
     return frozenset({kind})
 
 
+def documented_name(model: type[BaseModel]) -> str:
+    return SCHEMAS.get(model) or ARRIVING[model]
+
+
 def client_components(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The model's JSON schema, with its nested models renamed to the document's names."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -49,7 +59,7 @@ def client_components(model: type[BaseModel]) -> tuple[dict[str, Any], dict[str,
     for sub in [schema, *defs.values()]:
         for prop in sub.get("properties", {}).values():
             _rename_refs(prop)
-    return schema, renamed | {SCHEMAS[model]: schema}
+    return schema, renamed | {documented_name(model): schema}
 
 
 def _rename_refs(node: Any) -> None:
@@ -66,12 +76,14 @@ def _rename_refs(node: Any) -> None:
             _rename_refs(value)
 
 
-@pytest.mark.parametrize("model", list(SCHEMAS), ids=lambda m: m.__name__)
+@pytest.mark.parametrize("model", [*SCHEMAS, *ARRIVING], ids=lambda m: m.__name__)
 def test_a_model_has_its_schemas_fields_types_and_required(
     model: type[BaseModel], openapi: dict[str, Any]
 ) -> None:
     documented = openapi["components"]["schemas"]
-    schema = documented[SCHEMAS[model]]
+    if documented_name(model) not in documented:
+        pytest.skip(f"{documented_name(model)} is not in the document yet")
+    schema = documented[documented_name(model)]
     ours, our_components = client_components(model)
     assert set(ours["properties"]) == set(schema["properties"]), "fields"
     assert set(ours.get("required", [])) == set(schema.get("required", [])), "required fields"
@@ -82,6 +94,10 @@ def test_a_model_has_its_schemas_fields_types_and_required(
         if name not in required:  # a field the contract may leave out reads as None
             got -= {"null"}
             want -= {"null"}
+        if (model.__name__, name) in OPEN_ENUMS:
+            want = frozenset(
+                "string" if isinstance(k, tuple) and k[0] == "enum" else k for k in want
+            )
         assert got == want, f"{model.__name__}.{name}"
 
 
@@ -91,4 +107,4 @@ def test_every_object_the_api_answers_has_a_model(openapi: dict[str, Any]) -> No
         for name in openapi["components"]["schemas"]
         if name.endswith("Out") or name in {"InstanceCreated", "ApiKeyCreated", "InstanceRef"}
     }
-    assert answered - NOT_IN_SDK - set(DOC_NAMES) == set()
+    assert answered - NOT_IN_SDK - set(DOC_NAMES) - set(ARRIVING.values()) == set()

@@ -142,9 +142,21 @@ class Tasks(Resource):
         return await self._client.wait(task_id, timeout=timeout, raise_on_failure=raise_on_failure)
 
     async def create(
-        self, instance_id: Id, task_type: str, parameters: dict[str, Any] | None = None
+        self,
+        instance_id: Id,
+        task_type: str,
+        parameters: dict[str, Any] | None = None,
+        *,
+        max_retries: int | None = None,
     ) -> "AsyncTask":
-        body = {"instance_id": str(instance_id), "task_type": task_type, "parameters": parameters}
+        """Queue any supported task type (`POST P/tasks`), e.g. with more retries than its own."""
+        body: dict[str, Any] = {
+            "instance_id": str(instance_id),
+            "task_type": task_type,
+            "parameters": parameters,
+        }
+        if max_retries is not None:
+            body["max_retries"] = max_retries
         return await self._client.send(self._ops.create_task(body))
 
     async def cancel(self, task_id: Id) -> "AsyncTask":

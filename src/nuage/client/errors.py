@@ -17,6 +17,8 @@ NuageClientError
 │   └── DatabaseUnavailable     503 (retried by the client first)
 ├── TaskFailed                  a waited-for task failed: its error's code and message
 │   └── TaskCancelled           … or was cancelled
+├── StreamClosed                the server ended the event stream (`event: error`, e.g. a
+│                               revoked key): its code and message
 ├── WaitTimeout                 the task was not finished in time
 └── ConfigurationError          the client lacks something to make a request (e.g. a project)
 """
@@ -177,6 +179,13 @@ class TaskFailed(NuageClientError):
 
 class TaskCancelled(TaskFailed):
     pass
+
+
+class StreamClosed(NuageClientError):
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(f"{message} ({code})")
+        self.message = message
+        self.code = code
 
 
 class WaitTimeout(NuageClientError):

@@ -12,6 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
+from nuage.client.errors import StreamClosed
+
 
 @dataclass(frozen=True, slots=True)
 class Message:
@@ -74,7 +76,7 @@ class Event(BaseModel):
     type: str
     created: datetime
     instance_id: UUID | None
-    data: Any
+    data: dict[str, Any]
 
 
 class Resync(BaseModel):
@@ -88,7 +90,11 @@ class Resync(BaseModel):
 
 
 def decode(message: Message) -> Event | Resync:
+    """The message as an event or a resync; `StreamClosed` for the server's `event: error`
+    (sent before it ends the stream, e.g. when the key is revoked)."""
     body = json.loads(message.data)
+    if message.event == "error":
+        raise StreamClosed(str(body.get("detail", "")), code=str(body.get("code", "error")))
     if message.event == "resync":
         return Resync.model_validate(body)
     return Event.model_validate(body)

@@ -16,6 +16,7 @@ from nuage.client import Client
 from nuage.client.errors import (
     ApiError,
     ConfigurationError,
+    StreamClosed,
     TaskFailed,
     ValidationFailed,
     WaitTimeout,
@@ -73,6 +74,8 @@ def handled(command: Callable[P, R]) -> Callable[P, R]:
             raise fail(f"refused ({refused.status}): {refused.message}", 1) from refused
         except ApiError as refused:
             raise fail(f"{refused.code} ({refused.status}): {refused.message}", 1) from refused
+        except StreamClosed as closed:
+            raise fail(f"the event stream ended: {closed.code}: {closed.message}", 1) from closed
         except WaitTimeout as late:
             raise fail(str(late), 1) from late
         except ConfigurationError as missing:
