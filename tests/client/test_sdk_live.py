@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from nuage.client import AsyncClient, Client, InstanceBusy, NotFound, TaskFailed, ValidationFailed
-from nuage.client.models import InstanceStatus, PowerState, TaskStatus
+from nuage.client.enums import InstanceStatus, PowerState, TaskStatus
 from tests.contract.live import LiveServer
 from tests.support import IMAGES, LOCATION, SIZES
 

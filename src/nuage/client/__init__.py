@@ -3,6 +3,7 @@ objects, typed exceptions and the event stream. It imports nothing of the server
 import-linter contract keeps it so): it is what users install and what the CLI uses."""
 
 from nuage.client.aio import AsyncClient, AsyncTask
+from nuage.client.enums import InstanceStatus, TaskStatus
 from nuage.client.errors import (
     ApiError,
     ConfigurationError,
@@ -17,7 +18,7 @@ from nuage.client.errors import (
     WaitTimeout,
 )
 from nuage.client.http import RetryPolicy
-from nuage.client.models import Instance, InstanceStatus, TaskData, TaskStatus
+from nuage.client.models import Instance, TaskData
 from nuage.client.sse import Event, Resync
 from nuage.client.sync import Client, Task
 from nuage.client.webhooks import InvalidSignature, verify_signature

@@ -4,8 +4,9 @@ seen as an outcome (completed) or an exception (failed, cancelled)."""
 import time
 from typing import TypeVar
 
+from nuage.client.enums import TaskStatus
 from nuage.client.errors import TaskCancelled, TaskFailed
-from nuage.client.models import TaskData, TaskStatus
+from nuage.client.models import TaskData
 
 TaskT = TypeVar("TaskT", bound=TaskData)
 
