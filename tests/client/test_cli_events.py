@@ -44,3 +44,11 @@ def test_nuage_events_prints_json_lines_and_resumes(tmp_path: Path) -> None:
     assert done.returncode == 1 and "authentication_failed (401)" in done.stderr
     assert [seen.headers.get("Last-Event-ID") for seen in server.seen] == [None, "5", "6"]
     assert server.seen[0].path.endswith("/events?types=task.completed%2Ctask.failed")
+
+
+def test_shell_completion_is_offered() -> None:
+    env = {**os.environ, "SHELL": "/bin/bash"}
+    shown = subprocess.run(
+        [NUAGE, "--show-completion"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "_nuage_completion" in shown.stdout

@@ -66,8 +66,13 @@ def test_the_async_client_acts_waits_and_lists(server: LiveServer) -> None:
             await client.tasks.wait(created.task_id, timeout=30)
             stop = await client.instances.stop(created.id)
             done = await stop.wait(timeout=30)
+            instance = await client.instances.get(created.id)
+        logged_in = await AsyncClient.login(
+            server.base, email="contract@example.com", password="contract-password"
+        )
+        async with logged_in as client:  # a JWT instead of a key
             names = [i.name async for i in client.instances.list(page_size=2)]
-            return done.status, names, (await client.instances.get(created.id)).status
+        return done.status, names, instance.status
 
     status, names, instance_status = asyncio.run(scenario())
     assert status is TaskStatus.COMPLETED and instance_status is InstanceStatus.STOPPED

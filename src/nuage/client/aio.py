@@ -17,7 +17,7 @@ from nuage.client import http
 from nuage.client.errors import WaitTimeout
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
 from nuage.client.models import Page, TaskData
-from nuage.client.operations import Id, Operations
+from nuage.client.operations import Id, Operations, login
 from nuage.client.sse import Event, Resync, SseParser, decode, stream_params
 from nuage.client.waiting import Deadline, checked
 
@@ -73,6 +73,19 @@ class AsyncClient:
         self.catalogue = resources.Catalogue(self)
         self.account = resources.Account(self)
         self.events = resources.Events(self)
+
+    @classmethod
+    async def login(
+        cls, base_url: str, *, email: str, password: str, **options: Any
+    ) -> "AsyncClient":
+        """See `Client.login`."""
+        async with httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), timeout=http.DEFAULT_TIMEOUT
+        ) as raw:
+            call = login(email, password)
+            answer = await raw.post(call.path, json=call.body, headers=call.headers())
+            token = finish(call, answer)
+        return cls(base_url, api_key=token.access, **options)
 
     async def __aenter__(self) -> "AsyncClient":
         return self
