@@ -121,3 +121,31 @@ def test_cancel_retry_and_watch(server: LiveServer, cli) -> None:  # type: ignor
     assert (retried["task_type"], retried["status"]) == ("reboot_vps", "completed")
     assert retried["id"] != str(reboot.id) and retried["retry_count"] >= 1
     assert "sim_transient_fault" in again.stderr  # the step log, shown as it was read
+
+
+def test_a_refused_login_saves_nothing(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    refused = cli("login", "--url", server.base, "--api-key", "sk-onetsolutions-nope", status=1)
+    assert "api_key_invalid (401): Invalid API key." in refused.stderr
+    assert not cli.config.exists()
+
+
+def test_snapshots_volumes_and_ips(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    with Client(server.base, api_key=server.api_key) as client:
+        made = client.instances.create(name="cli-storage", **WHERE)
+        assert made.task_id is not None
+        client.tasks.wait(made.task_id, timeout=30)
+    instance = str(made.id)
+    cli("login", "--url", server.base, "--api-key", server.api_key)
+    snap = json.loads(cli("snapshots", "create", instance, "before", "--wait", "--json").stdout)
+    assert (snap["task_type"], snap["status"]) == ("create_snapshot", "completed")
+    snapshots = json.loads(cli("snapshots", "list", instance, "--json").stdout)
+    assert [(s["id"], s["status"]) for s in snapshots] == [
+        (snap["parameters"]["snapshot_id"], "available")
+    ]
+    volume = json.loads(cli("volumes", "create", instance, "data", "5", "--wait", "--json").stdout)
+    assert volume["status"] == "completed"
+    shown = json.loads(cli("volumes", "show", volume["parameters"]["volume_id"], "--json").stdout)
+    assert (shown["status"], shown["size_gb"], shown["instance_id"]) == ("in-use", 5, instance)
+    assert json.loads(cli("ips", "list", instance, "--json").stdout) == []  # no pools here
+    refused = cli("ips", "assign", instance, "--version", "4", status=1)
+    assert "address_pool_exhausted (409)" in refused.stderr
