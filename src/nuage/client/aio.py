@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import PrivateAttr
 
+from nuage.client import aio_resources as resources
 from nuage.client import http
 from nuage.client.errors import WaitTimeout
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
@@ -60,8 +61,6 @@ class AsyncClient:
         self.organization_id = str(organization_id) if organization_id else None
         self.project_id = str(project_id) if project_id else None
         self._ops: Operations[AsyncTask] = Operations(self._task)
-        from nuage.client import aio_resources as resources
-
         self.instances = resources.Instances(self)
         self.tasks = resources.Tasks(self)
         self.snapshots = resources.Snapshots(self)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import PrivateAttr
 
-from nuage.client import http
+from nuage.client import http, resources
 from nuage.client.errors import WaitTimeout
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
 from nuage.client.models import Page, TaskData
@@ -62,8 +62,6 @@ class Client:
         self.organization_id = str(organization_id) if organization_id else None
         self.project_id = str(project_id) if project_id else None
         self._ops: Operations[Task] = Operations(self._task)
-        from nuage.client import resources
-
         self.instances = resources.Instances(self)
         self.tasks = resources.Tasks(self)
         self.snapshots = resources.Snapshots(self)
