@@ -129,7 +129,7 @@ def test_a_refused_login_saves_nothing(server: LiveServer, cli) -> None:  # type
     assert not cli.config.exists()
 
 
-def test_snapshots_volumes_and_ips(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+def test_snapshots_volumes_ips_and_delete(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
     with Client(server.base, api_key=server.api_key) as client:
         made = client.instances.create(name="cli-storage", **WHERE)
         assert made.task_id is not None
@@ -149,3 +149,7 @@ def test_snapshots_volumes_and_ips(server: LiveServer, cli) -> None:  # type: ig
     assert json.loads(cli("ips", "list", instance, "--json").stdout) == []  # no pools here
     refused = cli("ips", "assign", instance, "--version", "4", status=1)
     assert "address_pool_exhausted (409)" in refused.stderr
+    gone = json.loads(cli("instances", "delete", instance, "--wait", "--json").stdout)
+    assert (gone["task_type"], gone["status"]) == ("delete_vps", "completed")
+    with Client(server.base, api_key=server.api_key) as client:
+        assert client.volumes.get(shown["id"]).status == "available"  # detached and kept
