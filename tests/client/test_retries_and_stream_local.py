@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nuage.client import Client, Event, RateLimited, Resync, RetryPolicy
+from nuage.client import Client, ConfigurationError, Event, RateLimited, Resync, RetryPolicy
 from nuage.client.errors import DatabaseUnavailable, StreamClosed
 from nuage.client.sse import SseParser
 from tests.client.tiny_server import Answer, Seen, TinyServer
@@ -153,3 +153,40 @@ def test_the_parser_follows_the_sse_rules() -> None:
         ("message", "no event name", "7"),
     ]
     assert parser.last_event_id == "8" and parser.retry_ms == 3000
+
+
+def test_the_project_is_found_when_the_key_sees_one_and_asked_for_otherwise() -> None:
+    projects = {"count": 2, "next": None, "previous": None, "results": []}
+    for n in (1, 2):
+        projects["results"].append(  # type: ignore[attr-defined]
+            {
+                "id": f"{n}" * 8 + "-0000-4000-8000-000000000000",
+                "organization_id": ORG,
+                "name": f"p{n}",
+                "description": "",
+                "created": "2026-12-02T12:00:00Z",
+                "modified": "2026-12-02T12:00:00Z",
+            }
+        )
+    organization = {
+        "id": ORG,
+        "legacy_id": 1,
+        "name": "o",
+        "instance_quota": 10,
+        "created": "2026-12-02T12:00:00Z",
+        "modified": "2026-12-02T12:00:00Z",
+    }
+
+    def answer(seen: Seen, _n: int) -> Answer:
+        body = [organization] if seen.path == "/v1/organizations" else projects
+        return Answer(200, {"Content-Type": "application/json"}, json.dumps(body).encode())
+
+    with TinyServer(answer) as server, Client(server.url, api_key="sk-test") as api:
+        with pytest.raises(ConfigurationError, match="sees 2 projects"):
+            api.instances.get(INSTANCE["id"])
+        assert api.organization_id == ORG
+        projects["results"] = projects["results"][:1]  # type: ignore[index]
+        assert (
+            api.scope()
+            == f"/v1/organizations/{ORG}/projects/{'1' * 8}-0000-4000-8000-000000000000/compute"
+        )

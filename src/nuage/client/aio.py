@@ -15,7 +15,7 @@ from pydantic import PrivateAttr
 
 from nuage.client import aio_resources as resources
 from nuage.client import http
-from nuage.client.errors import WaitTimeout
+from nuage.client.errors import WaitTimeout, error_for
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
 from nuage.client.models import Page, TaskData
 from nuage.client.operations import Id, Operations, login
@@ -104,10 +104,10 @@ class AsyncClient:
         """See `Client.scope`."""
         if self.organization_id is None:
             orgs = await self.send(self._ops.organizations())
-            self.organization_id = only_one("organization", [o.model_dump() for o in orgs])
+            self.organization_id = only_one("organization", [o.id for o in orgs])
         if self.project_id is None:
             projects = (await self.send(self._ops.projects(self.organization_id, 100))).results
-            self.project_id = only_one("project", [p.model_dump() for p in projects])
+            self.project_id = only_one("project", [p.id for p in projects])
         return project_path(self.organization_id, self.project_id)
 
     async def send(self, call: Call[T]) -> T:
@@ -181,7 +181,7 @@ class AsyncClient:
                 ) as response:
                     if response.status_code >= 400:
                         await response.aread()
-                        finish(Call("GET", url, lambda r: None), response)
+                        raise error_for(response)
                     attempt = 0
                     async for line in response.aiter_lines():
                         message = parser.feed(line)

@@ -6,7 +6,7 @@ Every POST carries an `Idempotency-Key`, made once per call: a retry of the call
 same key, so the server answers a replay of what it did instead of doing it twice."""
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -117,13 +117,13 @@ def finish(call: Call[T], response: httpx.Response) -> T:
     return call.parse(response)
 
 
-def only_one(kind: str, items: list[dict[str, Any]]) -> str:
+def only_one(kind: str, ids: Sequence[object]) -> str:
     """The id of the one organization or project a key sees (what `scope` discovery needs)."""
-    if len(items) != 1:
+    if len(ids) != 1:
         raise ConfigurationError(
-            f"this key sees {len(items)} {kind}s: give the client the {kind}_id to use"
+            f"this key sees {len(ids)} {kind}s: give the client the {kind}_id to use"
         )
-    return str(items[0]["id"])
+    return str(ids[0])
 
 
 def bearer(token: str, user_agent: str) -> dict[str, str]:

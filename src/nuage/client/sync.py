@@ -15,7 +15,7 @@ import httpx
 from pydantic import PrivateAttr
 
 from nuage.client import http, resources
-from nuage.client.errors import WaitTimeout
+from nuage.client.errors import WaitTimeout, error_for
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
 from nuage.client.models import Page, TaskData
 from nuage.client.operations import Id, Operations, login
@@ -101,10 +101,10 @@ class Client:
         when they were not given."""
         if self.organization_id is None:
             orgs = self.send(self._ops.organizations())
-            self.organization_id = only_one("organization", [o.model_dump() for o in orgs])
+            self.organization_id = only_one("organization", [o.id for o in orgs])
         if self.project_id is None:
             projects = self.send(self._ops.projects(self.organization_id, 100)).results
-            self.project_id = only_one("project", [p.model_dump() for p in projects])
+            self.project_id = only_one("project", [p.id for p in projects])
         return project_path(self.organization_id, self.project_id)
 
     def send(self, call: Call[T]) -> T:
@@ -178,7 +178,7 @@ class Client:
                 ) as response:
                     if response.status_code >= 400:
                         response.read()
-                        finish(Call("GET", url, lambda r: None), response)
+                        raise error_for(response)
                     attempt = 0
                     for message in parser.feed_all(response.iter_lines()):
                         yield decode(message)
