@@ -16,6 +16,8 @@ from nuage.client import Client
 from tests.contract.live import LiveServer
 from tests.support import IMAGES, LOCATION, SIZES
 
+pytestmark = pytest.mark.slow  # a real server, and the CLI's processes
+
 NUAGE = str(Path(sys.executable).with_name("nuage"))
 CREATE = ["--size", "nano", "--location", "par1", "--image", "debian-12"]
 WHERE = {"size_id": SIZES["nano"], "location_id": LOCATION, "image_id": IMAGES["debian"]}

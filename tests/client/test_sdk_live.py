@@ -14,6 +14,8 @@ from nuage.client.enums import InstanceStatus, PowerState, TaskStatus
 from tests.contract.live import LiveServer
 from tests.support import IMAGES, LOCATION, SIZES
 
+pytestmark = pytest.mark.slow  # a real server, and the CLI's processes
+
 WHERE = {"size_id": SIZES["nano"], "location_id": LOCATION, "image_id": IMAGES["debian"]}
 
 

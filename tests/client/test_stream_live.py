@@ -10,6 +10,8 @@ from nuage.client import Client, Event
 from tests.contract.live import LiveServer
 from tests.support import IMAGES, LOCATION, SIZES
 
+pytestmark = pytest.mark.slow  # a real server, and the CLI's processes
+
 WHERE = {"size_id": SIZES["nano"], "location_id": LOCATION, "image_id": IMAGES["debian"]}
 
 
