@@ -33,7 +33,9 @@ from bench.common import (
     spawn,
     table,
 )
+from nuage.api.event_views import ApiViews
 from nuage.db.models import InstanceTask
+from nuage.db.outbox import install_views
 from nuage.db.session import make_engine, make_sessionmaker, transaction
 from nuage.db.types import utcnow
 from nuage.engine import queries
@@ -94,6 +96,7 @@ async def bare_loop(url: str, connections: int) -> None:
         else make_engine(url)
     )
     sessions = make_sessionmaker(engine)
+    install_views(sessions, ApiViews())  # a claim writes its `task.started` event
     me = f"bare-{id(engine)}"
 
     async def one() -> None:

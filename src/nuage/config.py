@@ -48,6 +48,8 @@ class Settings:
     volume_quota_count: int = 20  # volumes per project
     volume_quota_gb: int = 2_000  # their total size per project, GiB
     ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this
+    events_retention_seconds: float = 7 * 86400.0  # events older than this are pruned
+    events_heartbeat_seconds: float = 15.0  # an idle event stream sends `: ping` this often
 
     @property
     def ip_quarantine(self) -> timedelta:

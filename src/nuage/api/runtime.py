@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from nuage.api.event_views import ApiViews
 from nuage.config import Settings
 from nuage.db.notify import Notifier
+from nuage.db.outbox import install_views
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,3 +15,8 @@ class Runtime:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     notifier: Notifier
+
+    def __post_init__(self) -> None:
+        # Events show tasks and instances as this API does, whoever commits the change: the API
+        # or a worker sharing these sessions.
+        install_views(self.sessions, ApiViews())

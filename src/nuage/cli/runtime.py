@@ -56,6 +56,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             backup_retention=settings.backup_retention,
             console=settings.console,
             drift_sweep_seconds=settings.drift_sweep_seconds,
+            events_retention_seconds=settings.events_retention_seconds,
         ),
     )
 

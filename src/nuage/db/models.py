@@ -448,3 +448,23 @@ class ConsoleSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created: Mapped[datetime] = _created()
+
+
+class Event(Base):
+    """The outbox: what changed in a project (a task, an instance's status), in order, with the
+    object as the API showed it then. Written in the transaction of the change it reports
+    (`db/outbox.py`); `id` is the stream's event id, increasing in commit order."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_project_id_id", "project_id", "id"),
+        {"sqlite_autoincrement": True},  # an id is never handed out twice, even after pruning
+    )
+    id: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
+    # No foreign keys: once a writer holds the outbox lock, its insert waits on no row lock of
+    # another transaction (which may itself be waiting for that lock); retention removes rows.
+    project_id: Mapped[UUID] = mapped_column(sa.Uuid)
+    instance_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    type: Mapped[str] = mapped_column(sa.String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

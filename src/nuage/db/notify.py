@@ -1,4 +1,5 @@
-"""Wake-ups after commit: the worker waits on `queue`, long polls wait on `task:<id>`.
+"""Wake-ups after commit: the worker waits on `queue`, long polls wait on `task:<id>`, event
+streams on `events` (woken by a transaction's last event id, `db/outbox.py`).
 
 A session collects channels with `notify_after_commit`; they are published only once its
 transaction commits, so nobody is woken to read a change that was rolled back. The local notifier
@@ -18,11 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 QUEUE = "queue"
+EVENTS = "events"
 PG_CHANNEL = "nuage_events"
 
 
 def task_channel(task_id: UUID) -> str:
     return f"task:{task_id}"
+
+
+def event_channel(event_id: int) -> str:
+    """What a transaction that wrote events up to `event_id` publishes: the id alone (the
+    NOTIFY payload of the contract), which wakes the `EVENTS` channel's waiters."""
+    return str(event_id)
 
 
 class Notifier(Protocol):
@@ -41,7 +49,7 @@ class LocalNotifier:
 
     def publish(self, channels: Iterable[str]) -> None:
         for channel in channels:
-            for waiter in self._waiters.get(channel, ()):
+            for waiter in self._waiters.get(EVENTS if channel.isdigit() else channel, ()):
                 waiter.set()
 
     def subscribe(self, channel: str) -> asyncio.Event:
@@ -65,7 +73,7 @@ _PENDING = "nuage.notify"
 _NOTIFIER = "nuage.notifier"
 
 
-def notify_after_commit(session: AsyncSession, *channels: str) -> None:
+def notify_after_commit(session: AsyncSession | Session, *channels: str) -> None:
     session.info.setdefault(_PENDING, set()).update(channels)
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.db import outbox
 from nuage.db.models import (
     ConsoleSession,
     Image,
@@ -104,6 +105,7 @@ async def claim_next(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     notify_after_commit(session, task_channel(task_id))
+    outbox.task_started(session, task_id)
     return task_id
 
 
@@ -153,10 +155,16 @@ async def record_step(
 
 
 async def set_instance(session: AsyncSession, instance_id: UUID, values: dict[str, Any]) -> None:
-    if values:
-        await session.execute(
-            sa.update(Instance).where(Instance.id == instance_id).values(**values)
-        )
+    """Write `values` on the instance; a status that changes is an event (`db/outbox.py`)."""
+    if not values:
+        return
+    status = values.get("status")
+    before = None
+    if status is not None:
+        before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
+    await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(**values))
+    if status is not None and before != status:
+        outbox.instance_status_changed(session, instance_id)
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:

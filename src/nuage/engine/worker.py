@@ -29,7 +29,7 @@ from nuage.domain.errors import (
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
-from nuage.engine import cancelled, drift, outcomes, queries, retention
+from nuage.engine import cancelled, drift, event_retention, outcomes, queries, retention
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
@@ -47,6 +47,7 @@ class WorkerSettings:
     backup_retention: int = 7  # backups kept per instance (engine.retention)
     console: ConsoleOptions = field(default_factory=ConsoleOptions)
     drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
+    events_retention_seconds: float = 7 * 86400.0  # (engine.event_retention)
 
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
@@ -80,18 +81,23 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set; running tasks are then given back to the queue."""
         log.info("worker %s started", self.id)
-        sweeper = None
+        sweepers = [
+            asyncio.create_task(
+                event_retention.prune_every(
+                    self.sessions, stop, self.settings.events_retention_seconds
+                )
+            )
+        ]
         if self.settings.drift_sweep_seconds > 0:
-            sweeper = asyncio.create_task(self._sweep_for_drift(stop))
+            sweepers.append(asyncio.create_task(self._sweep_for_drift(stop)))
         try:
             while not stop.is_set():
                 await self._tick(stop)
         finally:
-            for task in [*self._running, *([sweeper] if sweeper else [])]:
+            for task in [*self._running, *sweepers]:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
-            if sweeper is not None:
-                await asyncio.gather(sweeper, return_exceptions=True)
+            await asyncio.gather(*sweepers, return_exceptions=True)
             log.info("worker %s stopped", self.id)
 
     async def _sweep_for_drift(self, stop: asyncio.Event) -> None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.db import outbox
 from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
 from nuage.db.resources import may_become, resource_id, resource_row, settle_task
@@ -243,15 +244,17 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
     ):
         task.status = transition(status, TaskStatus.CANCELLED).value
         task.completed_at, task.error = utcnow(), None
+        session.add(
+            TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
+        )
         current = InstanceStatus(task.instance.status)
         after = spec.effects.status_after_cancel(current)
         if after is not None:
             task.instance.status = INSTANCES.transition(current, after).value
+            if after is not current:
+                outbox.instance_status_changed(session, task.instance_id)
         if spec.resource_effects is not None:
             await settle_task(session, spec, task.parameters, spec.resource_effects.on_cancel)
-        session.add(
-            TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
-        )
     else:
         if status is TaskStatus.PENDING:
             task.run_after = utcnow()  # settled now, not after its backoff

@@ -1,0 +1,177 @@
+"""The outbox: every change a project's clients may follow becomes an `events` row, written in
+the transaction that makes the change (which changes: `domain/events.py`).
+
+Writers only say what changed. A step-log entry (`TaskEvent`) added to a session is noted by
+itself (the ORM's `transient_to_pending`): the services and the engine log every task change but
+a claim, which calls `task_started`; an instance status write calls `instance_status_changed`.
+Just before the transaction commits, the changed rows are read as they are then and shown as the
+API shows them, by the `EventViews` installed on the session factory (the API's schemas, which
+this layer cannot import; `api.runtime.Runtime` installs them).
+
+Ids increase in commit order, so a reader that saw id N never later finds a smaller one: on
+PostgreSQL the writers take one transaction-level advisory lock before they insert (held to their
+commit, which NOTIFY serialises anyway); SQLite has one writer at a time. Each committing
+transaction then wakes the readers with its last id (`pg_notify('nuage_events', '<id>')`, and
+in-process through the notifier).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
+from nuage.db.notify import event_channel, notify_after_commit
+from nuage.db.types import utcnow
+from nuage.domain.events import EventType, step_event_types
+
+_CHANGES = "nuage.outbox"
+_VIEWS = "nuage.event_views"
+# pg_advisory_xact_lock key of the event writers ("nuag" in ASCII).
+WRITERS_LOCK = 0x6E756167
+
+Row = TypeVar("Row", InstanceTask, Instance)
+
+
+class EventViews(Protocol):
+    """The API's objects, as plain JSON values."""
+
+    def task(self, row: InstanceTask) -> dict[str, Any]: ...
+
+    def step(self, row: TaskEvent) -> dict[str, Any]: ...
+
+    def instance(self, row: Instance) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    type: EventType | None  # None: a step-log entry, typed by `step_event_types`
+    task_id: UUID | None = None
+    instance_id: UUID | None = None
+    step: TaskEvent | None = None
+
+
+class ViewsMissing(RuntimeError):
+    """A session that changed tasks has no views to write their events with."""
+
+
+def install_views(sessions: async_sessionmaker[AsyncSession], views: EventViews) -> None:
+    """Sessions made by `sessions` from now on write their events with `views`."""
+    info = dict(sessions.kw.get("info") or {})
+    info[_VIEWS] = views
+    sessions.configure(info=info)
+
+
+def task_started(session: AsyncSession, task_id: UUID) -> None:
+    _note(session.sync_session, _Change(EventType.TASK_STARTED, task_id=task_id))
+
+
+def instance_status_changed(session: AsyncSession, instance_id: UUID) -> None:
+    _note(session.sync_session, _Change(EventType.INSTANCE_STATUS_CHANGED, instance_id=instance_id))
+
+
+def _note(session: Session, change: _Change) -> None:
+    session.info.setdefault(_CHANGES, []).append(change)
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _step_logged(session: Session, row: object) -> None:
+    if isinstance(row, TaskEvent):
+        _note(session, _Change(None, step=row))
+
+
+def _write_events(session: Session) -> None:
+    changes: list[_Change] | None = session.info.pop(_CHANGES, None)
+    if not changes:
+        return
+    views: EventViews | None = session.info.get(_VIEWS)
+    if views is None:
+        raise ViewsMissing("This session factory has no event views (outbox.install_views).")
+    session.flush()  # the step entries' ids, and every change the events will show
+    tasks = _load(session, InstanceTask, (_task_id(c) for c in changes))
+    instances = _load(session, Instance, (c.instance_id for c in changes))
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)))
+    now = utcnow()
+    rows = [
+        row
+        for change in changes
+        for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
+    ]
+    session.add_all(rows)
+    session.flush()
+    notify_after_commit(session, event_channel(rows[-1].id))
+
+
+# First among the commit hooks, so that the NOTIFY of `db/notify.py` carries the last id.
+event.listen(Session, "before_commit", _write_events, insert=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard(session: Session) -> None:
+    session.info.pop(_CHANGES, None)
+
+
+def _task_id(change: _Change) -> UUID | None:
+    return change.step.task_id if change.step is not None else change.task_id
+
+
+def _load(session: Session, model: type[Row], ids: Iterable[UUID | None]) -> dict[UUID, Row]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    stmt = sa.select(model).where(model.id.in_(wanted)).execution_options(populate_existing=True)
+    return {row.id: row for row in session.scalars(stmt).unique()}
+
+
+def _rows(
+    change: _Change,
+    views: EventViews,
+    *,
+    tasks: dict[UUID, InstanceTask],
+    instances: dict[UUID, Instance],
+    now: datetime,
+) -> list[Event]:
+    """The events of one change: the instance or the task as they are now (a step entry: under
+    `step`, for `task.step`)."""
+    if change.type is EventType.INSTANCE_STATUS_CHANGED:
+        instance = instances[change.instance_id]  # type: ignore[index]
+        return [
+            _event(change.type, instance.project_id, instance.id, views.instance(instance), now)
+        ]
+    task = tasks[_task_id(change)]  # type: ignore[index]
+    shown = views.task(task)
+    if change.step is None:
+        kinds: tuple[EventType, ...] = (change.type,) if change.type else ()
+    else:
+        kinds = step_event_types(change.step.step, change.step.progress)
+    return [
+        _event(
+            kind,
+            task.project_id,
+            task.instance_id,
+            {**shown, "step": views.step(change.step)}
+            if kind is EventType.TASK_STEP and change.step is not None
+            else shown,
+            now,
+        )
+        for kind in kinds
+    ]
+
+
+def _event(
+    kind: EventType, project_id: UUID, instance_id: UUID, payload: dict[str, Any], now: datetime
+) -> Event:
+    return Event(
+        project_id=project_id,
+        instance_id=instance_id,
+        type=kind.value,
+        payload=payload,
+        created=now,
+    )

@@ -1,0 +1,160 @@
+"""The outbox: every task change and instance status change writes its event in its own
+transaction, with the object as the API shows it then; a rolled-back change writes none."""
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from nuage.config import Settings
+from nuage.db.session import transaction
+from nuage.services import events, tasks
+from nuage.services.access import project_access
+from nuage.services.events import EventRow
+from nuage.services.principals import ALL_SCOPES, Principal
+from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
+
+pytestmark = pytest.mark.anyio
+
+
+async def project_events(stack: Stack, tenant: Tenant, after_id: int = 0) -> list[EventRow]:
+    async with transaction(stack.runtime.sessions) as session:
+        return await events.events_after(
+            session, after_id=after_id, limit=10_000, project_id=tenant.project_id
+        )
+
+
+def of_task(rows: list[EventRow], task_id: str) -> list[EventRow]:
+    return [r for r in rows if r.type.startswith("task.") and r.payload["id"] == task_id]
+
+
+async def test_a_task_life_is_told_in_order_with_the_objects_the_api_shows(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_worker(stack, settings)
+    instance, task_id = await tenant.create_instance()
+    await tenant.wait(task_id)
+
+    rows = await project_events(stack, tenant)
+    assert [r.id for r in rows] == sorted({r.id for r in rows})  # increasing, no repeats
+    kinds = [r.type.value for r in of_task(rows, task_id)]
+    assert kinds[:2] == ["task.created", "task.started"]
+    assert kinds[-1] == "task.completed"
+    assert set(kinds[2:-1]) == {"task.step", "task.progress"}
+    statuses = [r.payload["status"] for r in rows if r.type == "instance.status_changed"]
+    assert statuses == ["building", "running"]
+
+    # The last events carry exactly what GET shows now (the task's creator sees no more here).
+    task_now = (await tenant.get(f"/tasks/{task_id}")).json()
+    instance_now = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert of_task(rows, task_id)[-1].payload == task_now
+    assert [r for r in rows if r.type == "instance.status_changed"][-1].payload == instance_now
+    assert all(r.instance_id == UUID(instance["id"]) for r in rows)
+
+    steps = [r.payload for r in of_task(rows, task_id) if r.type == "task.step"]
+    logged = (await tenant.get(f"/tasks/{task_id}/events", params={"page_size": 100})).json()
+    assert [s["step"] for s in steps] == [
+        e for e in logged["results"] if e["step"] not in {"queued", "completed"}
+    ]
+    created = of_task(rows, task_id)[0].payload
+    assert created["status"] == "pending" and created["progress"] == 0
+
+
+async def test_a_rolled_back_change_leaves_no_event(stack: Stack, tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    instance, task_id = await tenant.create_instance()  # no worker: it stays pending
+    before = await project_events(stack, tenant)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with transaction(stack.runtime.sessions) as session:
+            principal = Principal(tenant.user_id, ALL_SCOPES)
+            access = await project_access(
+                session, principal, tenant.organization_id, tenant.project_id, write=False
+            )
+            cancelled = await tasks.cancel(session, access, UUID(task_id))
+            assert cancelled.status == "cancelled"
+            raise Abort
+
+    assert await project_events(stack, tenant) == before
+    assert (await tenant.get(f"/tasks/{task_id}")).json()["status"] == "pending"
+
+    # The same change committed writes its events: the task's, and its instance's status.
+    response = await tenant.post(f"/tasks/{task_id}/cancel")
+    assert response.status_code == 200, response.text
+    new = await project_events(stack, tenant, after_id=before[-1].id)
+    assert [r.type.value for r in new] == ["task.cancelled", "instance.status_changed"]
+    assert new[0].payload == (await tenant.get(f"/tasks/{task_id}")).json()
+    assert (
+        new[1].payload["status"]
+        == (await tenant.get(f"/instances/{instance['id']}")).json()["status"]
+    )
+
+
+async def test_a_refused_request_writes_no_event(stack: Stack, tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    instance, _task_id = await tenant.create_instance()
+    before = await project_events(stack, tenant)
+    refused = await tenant.post(f"/instances/{instance['id']}/reboot?on_conflict=reject")
+    assert refused.status_code == 409
+    assert await project_events(stack, tenant) == before
+
+
+async def test_a_failed_task_and_its_retries_are_events(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_worker(stack, settings)
+    _instance, task_id = await tenant.create_instance(tags=["sim:fail=create:transient:1"])
+    assert (await tenant.wait(task_id))["status"] == "completed"
+    _other, failed_id = await tenant.create_instance(tags=["sim:fail=create:permanent"])
+    failed = await tenant.wait(failed_id)
+    assert failed["status"] == "failed"
+
+    rows = await project_events(stack, tenant)
+    retried = [r.payload["step"]["step"] for r in of_task(rows, task_id) if r.type == "task.step"]
+    assert "retry_scheduled" in retried
+    assert [r.type.value for r in of_task(rows, task_id)].count("task.started") == 2
+    last: dict[str, Any] = of_task(rows, failed_id)[-1].payload
+    assert of_task(rows, failed_id)[-1].type == "task.failed"
+    assert last == failed
+    assert last["error"]["code"] == "sim_permanent_fault"
+
+
+async def test_events_stay_in_their_project(stack: Stack, tenants: TenantFactory) -> None:
+    mine, theirs = await tenants(), await tenants()
+    await mine.create_instance()
+    await theirs.create_instance()
+    for tenant in (mine, theirs):
+        rows = await project_events(stack, tenant)
+        assert rows and {r.payload["instance"]["id"] for r in rows} == {
+            r.payload["instance"]["id"] for r in rows
+        }
+        assert all(r.project_id == tenant.project_id for r in rows)
+    async with transaction(stack.runtime.sessions) as session:
+        everything = await events.events_after(session, after_id=0, limit=100)
+    assert {r.project_id for r in everything} == {mine.project_id, theirs.project_id}
+
+
+async def test_the_retention_prunes_old_events_and_remembers_where(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    _instance, task_id = await tenant.create_instance()
+    written = await project_events(stack, tenant)
+    assert written
+    start_worker(stack, settings, events_retention_seconds=1.0)  # prunes every 0.5 s
+    await tenant.wait(task_id)
+
+    async def pruned() -> bool:
+        async with transaction(stack.runtime.sessions) as session:
+            return await events.pruned_through(session) >= written[-1].id
+
+    await poll(pruned, within=10)
+    left = await project_events(stack, tenant)
+    assert left == [] or left[0].id > written[-1].id
+    async with transaction(stack.runtime.sessions) as session:
+        assert await events.oldest_kept(session) > written[-1].id
