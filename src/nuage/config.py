@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, get_args, get_origin
 
 from nuage.domain.console import DEFAULT_PUBLIC_URL, ConsoleOptions
+from nuage.domain.retry import BackoffPolicy
+from nuage.domain.webhooks import DeliveryPolicy
 
 # Where `nuage serve` and `nuage demo` (what `make run` runs) listen, and the data directory,
 # unless told otherwise. Every other default is a field default of Settings below.
@@ -69,6 +71,21 @@ class Settings:
         )
 
     snapshot_limit: int = 10  # snapshots per instance; the next is a 400 snapshot_limit_reached
+    # Webhooks (domain/webhooks.py): may endpoints be private addresses; how deliveries retry.
+    webhooks_allow_private: bool = False
+    webhook_timeout_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_retry_base_seconds: float = 10.0
+    webhook_retry_cap_seconds: float = 3600.0
+    webhook_concurrency: int = 8  # deliveries one worker sends at once (one per endpoint)
+
+    @property
+    def webhook_policy(self) -> DeliveryPolicy:
+        return DeliveryPolicy(
+            backoff=BackoffPolicy(self.webhook_retry_base_seconds, self.webhook_retry_cap_seconds),
+            max_attempts=self.webhook_max_attempts,
+            timeout_seconds=self.webhook_timeout_seconds,
+        )
 
     @property
     def sim_state_dir(self) -> Path:
@@ -87,11 +104,18 @@ class Settings:
         return self.libvirt_backups_dir or self.data_dir / "backups"
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _parse(kind: Any, raw: str) -> Any:
     """`raw` as the field's type (the non-None member of an optional type); paths resolved;
     a tuple of strings from a comma-separated list."""
     if get_origin(kind) is tuple:
         return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if kind is bool:
+        if raw.lower() not in _BOOLEANS:
+            raise ValueError(f"expected true or false, not {raw!r}")
+        return _BOOLEANS[raw.lower()]
     for member in get_args(kind) or (kind,):
         if member is Path:
             return Path(raw).resolve()

@@ -32,6 +32,7 @@ from nuage.db.types import utcnow
 from nuage.domain.console import ConsoleOptions
 from nuage.domain.enums import BackupStatus, ImageStatus, Role, Scope, SnapshotStatus, TaskType
 from nuage.domain.images import custom_image_name
+from nuage.domain.webhooks import EventType
 from nuage.services import (
     api_keys,
     backups,
@@ -41,10 +42,12 @@ from nuage.services import (
     security,
     task_requests,
     tasks,
+    webhooks,
 )
 from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
+from nuage.services.webhooks import WebhookSpec
 from tests.api.endpoints import (
     ADMIN,
     BY_TOKEN,
@@ -52,6 +55,7 @@ from tests.api.endpoints import (
     PATH_FIELDS,
     PUBLIC,
     ROLE_WRITES,
+    WEBHOOK_BODY,
     WITH_IDS,
     Endpoint,
     Ids,
@@ -188,6 +192,9 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         )
         session.add(console_session)
         snapshot, image = await storage_rows(session, instance)
+        spec = WebhookSpec(WEBHOOK_BODY["url"], [EventType.TASK_COMPLETED], is_active=True)
+        hook = await webhooks.create_webhook(session, access, spec, allow_private=False)
+        delivery = await webhooks.ping(session, access, hook.id)
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -202,6 +209,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         console_session_id=str(console_session.id),
         snapshot_id=str(snapshot.id),
         image_id=str(image.id),
+        webhook_id=str(hook.id),
+        delivery_id=str(delivery.id),
     )
 
 

@@ -23,6 +23,7 @@ from nuage.api.routers import (
     task_routes,
     tasks,
     volumes,
+    webhooks,
 )
 from nuage.api.runtime import Runtime
 from nuage.api.writes import Replay, replay_handler
@@ -67,6 +68,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         admin_hosts.router,
         volumes.router,
         admin_ip_pools.router,
+        webhooks.router,
     ):
         app.include_router(router)
     errors.install(app)

@@ -26,6 +26,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.LimitReached, 400),
     (e.TaskTypeNotSupported, 400),
     (e.CapabilityNotSupported, 400),
+    (e.WebhookUrlRefused, 400),
     (e.Conflict, 409),
     (e.DatabaseUnavailable, 503),
     (e.ConsoleUnreachable, 502),

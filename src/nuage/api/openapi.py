@@ -92,14 +92,21 @@ class Facts:
     takes_volume_quota: bool = False
     allocates_address: bool = False  # hands out an address from a pool
     acts_on_address: bool = False  # queues a task on one of an instance's addresses
+    checks_webhook_url: bool = False  # saves a webhook's URL
 
 
+_NOT_TASKS = (e.WebhookUrlRefused,)  # 400s that no task request gives
+WEBHOOK_URL_ROUTES = frozenset({"create_webhook", "replace_webhook"})
 # Which errors a route can give, by what it is. A new error class mapped to 400 in the error
 # table is documented on every route that queues a task.
 Rule = tuple[Callable[[Facts], bool], Callable[[], list[type[e.NuageError]]]]
 RULES: list[Rule] = [
     (lambda f: f.inputs, lambda: [e.ValidationFailed]),
-    (lambda f: f.queues_task, lambda: [k for k, s in errors.STATUS if s == 400]),
+    (
+        lambda f: f.queues_task,
+        lambda: [k for k, s in errors.STATUS if s == 400 and k not in _NOT_TASKS],
+    ),
+    (lambda f: f.checks_webhook_url, lambda: [e.WebhookUrlRefused]),
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
     (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
@@ -207,6 +214,7 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         allocates_address=route.response_model is InstanceCreated
         or task_type is enums.TaskType.ASSIGN_IP,
         acts_on_address=task_type in {enums.TaskType.REMOVE_IP, enums.TaskType.UPDATE_REVERSE_DNS},
+        checks_webhook_url=route.name in WEBHOOK_URL_ROUTES,
     )
 
 

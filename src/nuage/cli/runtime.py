@@ -24,6 +24,7 @@ from nuage.db.session import engine_for, make_sessionmaker, transaction
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
 from nuage.engine.hosts import Drivers
+from nuage.engine.webhook_sender import SenderSettings
 from nuage.engine.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -57,6 +58,12 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             console=settings.console,
             drift_sweep_seconds=settings.drift_sweep_seconds,
             events_retention_seconds=settings.events_retention_seconds,
+            webhooks=SenderSettings(
+                policy=settings.webhook_policy,
+                concurrency=settings.webhook_concurrency,
+                allow_private=settings.webhooks_allow_private,
+                poll_seconds=settings.poll_seconds,
+            ),
         ),
     )
 

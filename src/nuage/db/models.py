@@ -468,3 +468,71 @@ class Event(Base):
     type: Mapped[str] = mapped_column(sa.String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Webhook(Base):
+    """A project's endpoint for events (domain/webhooks.py). `secret` signs its deliveries: the
+    sender needs it in the clear, so it is kept here, shown once (at creation and rotation)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+_FIRST_DELIVERY = "event_id IS NOT NULL AND redelivery_of IS NULL"
+
+
+class WebhookDelivery(Base):
+    """One event (or ping) for one webhook: its place in the delivery queue and its log.
+
+    A pending delivery is due at `next_attempt_at`; a sender owns it until `lease_expires_at`.
+    `attempts` is the log, one entry per attempt (status code, duration, error). A redelivery is a
+    new row (`redelivery_of`) with the same body.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        _partial("ix_webhook_deliveries_pending_due", "status = 'pending'", "next_attempt_at"),
+        sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created"),
+        # An event is dispatched to a webhook once, whichever dispatcher gets there first.
+        sa.Index(
+            "uq_webhook_deliveries_event",
+            "webhook_id",
+            "event_id",
+            unique=True,
+            postgresql_where=sa.text(_FIRST_DELIVERY),
+            sqlite_where=sa.text(_FIRST_DELIVERY),
+        ),
+    )
+    id: Mapped[UUID] = _id()
+    webhook_id: Mapped[UUID] = _fk("webhooks.id", index=False)
+    event_id: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    event_type: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    attempt: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    error: Mapped[str | None] = mapped_column(sa.String(1000), nullable=True)
+    attempts: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    redelivery_of: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+
+class WebhookCursor(Base):
+    """The last event id the webhook dispatcher turned into deliveries (one row)."""
+
+    __tablename__ = "webhook_cursor"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(sa.BigInteger)

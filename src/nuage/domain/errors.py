@@ -21,6 +21,7 @@ NuageError
 │   ├── AddressTaken           address_taken        (a concurrent request won it: try again)
 │   ├── PrimaryAddress         primary_address      (the primary address stays)
 │   └── AddressNotAssigned     address_not_assigned (still being assigned)
+├── WebhookUrlRefused         webhook_url_refused  (not http(s), or a non-public address: a 400)
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
 ├── DatabaseUnavailable        database_unavailable
@@ -169,6 +170,14 @@ class PrimaryAddress(Conflict):
 class AddressNotAssigned(Conflict):
     code = "address_not_assigned"
     default_message = "The address is still being assigned; wait for its task to finish."
+
+
+class WebhookUrlRefused(NuageError):
+    """A webhook URL that is not http(s), or whose host is (or resolves to) a loopback,
+    link-local, private or otherwise non-public address, unless the operator allows those."""
+
+    code = "webhook_url_refused"
+    default_message = "Webhook URLs must be http(s) and reach a public address."
 
 
 class ConsoleTokenRefused(NuageError):

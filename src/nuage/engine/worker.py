@@ -34,6 +34,7 @@ from nuage.engine.context import TaskContext
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
+from nuage.engine.webhook_sender import SenderSettings, WebhookSender, webhook_events_source
 
 log = logging.getLogger("nuage.worker")
 
@@ -48,6 +49,7 @@ class WorkerSettings:
     console: ConsoleOptions = field(default_factory=ConsoleOptions)
     drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
     events_retention_seconds: float = 7 * 86400.0  # (engine.event_retention)
+    webhooks: SenderSettings | None = None  # None: this worker sends no webhooks
 
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
@@ -90,6 +92,8 @@ class Worker:
         ]
         if self.settings.drift_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(self._sweep_for_drift(stop)))
+        if self.settings.webhooks is not None:
+            sweepers.append(asyncio.create_task(self._webhook_sender().run(stop)))
         try:
             while not stop.is_set():
                 await self._tick(stop)
@@ -99,6 +103,17 @@ class Worker:
             await asyncio.gather(*self._running, return_exceptions=True)
             await asyncio.gather(*sweepers, return_exceptions=True)
             log.info("worker %s stopped", self.id)
+
+    def _webhook_sender(self) -> WebhookSender:
+        """Webhook deliveries on their own loop: a slow endpoint never holds a task slot."""
+        assert self.settings.webhooks is not None
+        return WebhookSender(
+            self.sessions,
+            self.notifier,
+            self.settings.webhooks,
+            sender_id=self.id,
+            source=webhook_events_source(),
+        )
 
     async def _sweep_for_drift(self, stop: asyncio.Event) -> None:
         """Every `drift_sweep_seconds`, queue a sync for each instance whose machine drifted."""

@@ -1,0 +1,218 @@
+"""The webhook sender: a loop of the worker process, beside the task loop and never in its way.
+
+It turns new events into deliveries (services/webhook_dispatch.py), claims due deliveries (one
+per webhook at a time, `concurrency` in all) and posts each, signed, with a short timeout; an
+attempt that fails is retried with exponential backoff until the policy's last attempt, then the
+delivery is `failed`. A hanging endpoint costs one slot for at most the timeout, and only its own
+queue waits.
+
+Before each attempt the URL's host is resolved and checked again (domain/webhooks.py), and the
+request goes to the address that was checked (the Host header and TLS name stay the URL's), so
+a name that now resolves to a private address is refused, not reached.
+"""
+
+import asyncio
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from nuage.db.notify import LocalNotifier
+from nuage.db.session import transaction
+from nuage.db.types import utcnow
+from nuage.domain.errors import DatabaseUnavailable, WebhookUrlRefused
+from nuage.domain.webhook_signatures import (
+    DELIVERY_ID_HEADER,
+    EVENT_ID_HEADER,
+    EVENT_TYPE_HEADER,
+    SIGNATURE_HEADER,
+    sign,
+)
+from nuage.domain.webhooks import DeliveryPolicy, DeliveryStatus, is_success
+from nuage.engine import webhook_queries as queries
+from nuage.engine.webhook_queries import AttemptResult, Claimed
+from nuage.services import webhook_dispatch
+from nuage.services.webhook_dispatch import EventSource
+from nuage.services.webhook_urls import check_url
+from nuage.services.webhooks import WEBHOOKS
+
+log = logging.getLogger("nuage.webhooks")
+USER_AGENT = "nuage-webhooks/1"
+
+
+@dataclass(frozen=True, slots=True)
+class SenderSettings:
+    policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
+    concurrency: int = 8
+    allow_private: bool = False
+    poll_seconds: float = 1.0
+    events_channel: str | None = None  # the notifier channel new events wake (the outbox's)
+
+    @property
+    def lease(self) -> timedelta:
+        """Longer than any attempt: resolution and the request are both bounded."""
+        return timedelta(seconds=2 * self.policy.timeout_seconds + 10)
+
+
+def webhook_events_source() -> EventSource | None:
+    """Where new events come from: the events outbox (`services.events.events_after`) once it is
+    there; None until then (deliveries are then only pings and redeliveries)."""
+    return None
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        notifier: LocalNotifier,
+        settings: SenderSettings,
+        *,
+        sender_id: str,
+        source: EventSource | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.notifier = notifier
+        self.settings = settings
+        self.id = sender_id
+        self.source = source
+        self._rng = rng or random.Random()
+        self._running: set[asyncio.Task[None]] = set()
+        self._freed = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        timeout = httpx.Timeout(self.settings.policy.timeout_seconds)
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            try:
+                while not stop.is_set():
+                    await self._tick(stop, client)
+            finally:
+                for task in self._running:
+                    task.cancel()
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _tick(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:
+        channels = [WEBHOOKS, self.settings.events_channel]
+        waiters = [(c, self.notifier.subscribe(c)) for c in channels if c is not None]
+        try:
+            await self.dispatch()
+            await self._fill(client)
+            timeout = await self._idle_timeout()
+            self._freed.clear()
+            wakers = [asyncio.ensure_future(w.wait()) for _, w in waiters]
+            wakers += [
+                asyncio.ensure_future(stop.wait()),
+                asyncio.ensure_future(self._freed.wait()),
+            ]
+            await asyncio.wait(wakers, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waker in wakers:
+                waker.cancel()
+        except DatabaseUnavailable:
+            log.warning("database unavailable; webhook sender %s backs off", self.id)
+            await asyncio.sleep(self.settings.poll_seconds)
+        finally:
+            for channel, waiter in waiters:
+                self.notifier.unsubscribe(channel, waiter)
+
+    async def dispatch(self) -> None:
+        """Turn every new event into its deliveries (in batches, each its own transaction)."""
+        if self.source is None:
+            return
+        while True:
+            async with transaction(self.sessions) as session:
+                read = await webhook_dispatch.dispatch(session, self.source)
+            if read < webhook_dispatch.BATCH:
+                return
+
+    async def _fill(self, client: httpx.AsyncClient) -> None:
+        while len(self._running) < self.settings.concurrency:
+            async with transaction(self.sessions) as session:
+                claimed = await queries.claim_next(session, self.id, utcnow(), self.settings.lease)
+            if claimed is None:
+                return
+            task = asyncio.create_task(self._deliver(client, claimed))
+            self._running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._freed.set()
+
+    async def _idle_timeout(self) -> float:
+        now = utcnow()
+        async with transaction(self.sessions) as session:
+            due = await queries.next_due(session, now)
+        timeout = self.settings.poll_seconds
+        if due is not None:
+            timeout = min(timeout, max(0.0, (due - now).total_seconds()))
+        return max(timeout, 0.005)
+
+    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
+        try:
+            result = await self._attempt(client, claimed)
+            await self._finish(claimed, result)
+        except DatabaseUnavailable:
+            log.warning("delivery %s: database lost; its lease will expire", claimed.id)
+        except Exception:
+            log.exception("delivery %s: unexpected error", claimed.id)
+
+    async def _attempt(self, client: httpx.AsyncClient, claimed: Claimed) -> AttemptResult:
+        started = time.perf_counter()
+        status_code: int | None = None
+        error: str | None = None
+        try:
+            response = await self._post(client, claimed)
+            status_code = response.status_code
+            if not is_success(status_code):
+                error = f"HTTP {status_code}"
+        except WebhookUrlRefused as exc:
+            error = f"{exc.code}: {exc.message}"
+        except httpx.TimeoutException:
+            error = f"timeout: no answer within {self.settings.policy.timeout_seconds:g} s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:1000]
+        duration_ms = (time.perf_counter() - started) * 1000
+        return AttemptResult(status_code, duration_ms, error, utcnow())
+
+    async def _post(self, client: httpx.AsyncClient, claimed: Claimed) -> httpx.Response:
+        checked = await check_url(claimed.url, allow_private=self.settings.allow_private)
+        body = json.dumps(claimed.body, separators=(",", ":")).encode()
+        url = httpx.URL(claimed.url)
+        address = checked.addresses[0]
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "Host": url.netloc.decode("ascii"),
+            SIGNATURE_HEADER: sign(claimed.secret, body),
+            DELIVERY_ID_HEADER: str(claimed.id),
+            EVENT_TYPE_HEADER: claimed.event_type,
+        }
+        if claimed.event_id is not None:
+            headers[EVENT_ID_HEADER] = str(claimed.event_id)
+        request = client.build_request(
+            "POST",
+            url.copy_with(host=address),
+            content=body,
+            headers=headers,
+            extensions={"sni_hostname": checked.target.host},
+        )
+        return await client.send(request)
+
+    async def _finish(self, claimed: Claimed, result: AttemptResult) -> None:
+        status = DeliveryStatus.DELIVERED
+        next_at = None
+        if result.error is not None:
+            delay = self.settings.policy.retry_delay(claimed.attempt, self._rng.random())
+            status = DeliveryStatus.FAILED if delay is None else DeliveryStatus.PENDING
+            next_at = None if delay is None else result.at + timedelta(seconds=delay)
+        async with transaction(self.sessions) as session:
+            kept = await queries.finish(
+                session, claimed, self.id, result, status=status, next_attempt_at=next_at
+            )
+        if not kept:
+            log.info("delivery %s: no longer ours (taken over or deleted)", claimed.id)
