@@ -1,0 +1,249 @@
+"""Webhooks over HTTP, delivered by the real worker's sender to receivers on 127.0.0.1: signed
+pings, retries with backoff and their log, redelivery, rotation, a hanging endpoint that slows
+neither tasks nor other endpoints, URL refusals (and the operator's leave for private ones),
+bad input, idempotency."""
+
+import asyncio
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from nuage.config import Settings
+from nuage.domain.retry import BackoffPolicy
+from nuage.domain.webhook_signatures import SignatureError, verify
+from nuage.domain.webhooks import DeliveryPolicy
+from nuage.engine.webhook_sender import SenderSettings
+from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
+from tests.webhook_receiver import receiver
+
+pytestmark = pytest.mark.anyio
+
+EVENTS = ["task.completed", "task.failed"]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The API may save webhooks to 127.0.0.1 (the receivers of these tests)."""
+    return replace(settings, webhooks_allow_private=True)
+
+
+def sender(
+    *, attempts: int = 3, timeout: float = 2.0, allow_private: bool = True
+) -> SenderSettings:
+    policy = DeliveryPolicy(BackoffPolicy(0.2, 1.0), max_attempts=attempts, timeout_seconds=timeout)
+    return SenderSettings(policy=policy, allow_private=allow_private, poll_seconds=0.2)
+
+
+def start_sender(stack: Stack, settings: Settings, **options: Any) -> None:
+    start_worker(stack, settings, webhooks=sender(**options))
+
+
+async def create_webhook(tenant: Tenant, url: str, **body: Any) -> dict[str, Any]:
+    response = await tenant.post("/webhooks", json={"url": url, "event_types": EVENTS, **body})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def ping(tenant: Tenant, webhook_id: str) -> dict[str, Any]:
+    response = await tenant.post(f"/webhooks/{webhook_id}/ping")
+    assert response.status_code == 202, response.text
+    delivery: dict[str, Any] = response.json()
+    return delivery
+
+
+async def delivery_when(
+    tenant: Tenant, webhook_id: str, delivery_id: str, status: str, *, within: float = 15
+) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    async def reached() -> bool:
+        response = await tenant.get(f"/webhooks/{webhook_id}/deliveries/{delivery_id}")
+        assert response.status_code == 200, response.text
+        seen.update(response.json())
+        return bool(seen["status"] == status)
+
+    await poll(reached, within=within, every=0.05)
+    return seen
+
+
+async def test_a_ping_arrives_signed_and_is_logged(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        assert webhook["secret"].startswith("whsec_")
+        queued = await ping(tenant, webhook["id"])
+        assert queued["status"] == "pending" and queued["event_type"] == "ping"
+        [request] = await endpoint.wait_for(1)
+        done = await delivery_when(tenant, webhook["id"], queued["id"], "delivered")
+    assert verify(webhook["secret"], request.body, request.headers["nuage-signature"])
+    with pytest.raises(SignatureError):
+        verify("whsec_other", request.body, request.headers["nuage-signature"])
+    assert request.path == "/hooks"
+    assert request.headers["nuage-delivery-id"] == queued["id"]
+    assert request.headers["nuage-event-type"] == "ping"
+    assert json.loads(request.body)["data"]["webhook_id"] == webhook["id"]
+    assert done["attempt"] == 1 and done["status_code"] == 200 and done["error"] is None
+    [attempt] = done["attempts"]
+    assert attempt["status_code"] == 200 and attempt["duration_ms"] >= 0
+    shown = (await tenant.get(f"/webhooks/{webhook['id']}")).json()
+    assert "secret" not in shown  # shown once, at creation
+
+
+async def test_a_failing_endpoint_is_retried_with_backoff_then_failed_and_redelivered(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings, attempts=3)
+    async with receiver(status=500) as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        queued = await ping(tenant, webhook["id"])
+        failed = await delivery_when(tenant, webhook["id"], queued["id"], "failed")
+        arrivals = [r.at for r in endpoint.requests]
+        assert len(arrivals) == 3
+        # Backoff: the n-th retry waits at least half of base·2^(n-1) (base 0.2 s).
+        assert arrivals[1] - arrivals[0] >= 0.1 and arrivals[2] - arrivals[1] >= 0.2
+        assert [a["status_code"] for a in failed["attempts"]] == [500, 500, 500]
+        assert [a["attempt"] for a in failed["attempts"]] == [1, 2, 3]
+        assert failed["error"] == "HTTP 500" and failed["next_attempt_at"] is None
+
+        endpoint.status = 204
+        response = await tenant.post(
+            f"/webhooks/{webhook['id']}/deliveries/{queued['id']}/redeliver"
+        )
+        assert response.status_code == 202, response.text
+        again = response.json()
+        assert again["redelivery_of"] == queued["id"] and again["id"] != queued["id"]
+        done = await delivery_when(tenant, webhook["id"], again["id"], "delivered")
+        assert done["attempt"] == 1 and done["status_code"] == 204
+        assert endpoint.requests[-1].body == endpoint.requests[0].body  # the same event
+    log = (await tenant.get(f"/webhooks/{webhook['id']}/deliveries")).json()
+    assert [d["id"] for d in log["results"]] == [again["id"], queued["id"]]  # newest first
+    assert [d["status"] for d in log["results"]] == ["delivered", "failed"]
+
+
+async def test_a_hanging_endpoint_slows_neither_tasks_nor_other_endpoints(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings, timeout=3.0, attempts=2)
+    async with receiver(hang=True) as dead, receiver() as alive:
+        stuck = await create_webhook(tenant, dead.url)
+        for _ in range(3):
+            await ping(tenant, stuck["id"])
+        await dead.wait_for(1)  # one attempt hangs now, the others wait behind it
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        healthy = await create_webhook(tenant, alive.url)
+        fine = await ping(tenant, healthy["id"])
+        await delivery_when(tenant, healthy["id"], fine["id"], "delivered")
+        other_endpoint = loop.time() - started
+        started = loop.time()
+        created = [await tenant.create_instance() for _ in range(3)]
+        finished = [await tenant.wait(task_id) for _, task_id in created]
+        tasks_took = loop.time() - started
+        assert len(dead.requests) == 1  # still the one hanging attempt: one out per endpoint
+    assert [task["status"] for task in finished] == ["completed"] * 3
+    assert other_endpoint < 1.5, other_endpoint  # not behind the dead endpoint's 3 s timeout
+    assert tasks_took < 2.5, tasks_took
+
+
+async def test_a_rotated_secret_signs_from_then_on(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        response = await tenant.post(f"/webhooks/{webhook['id']}/rotate-secret")
+        assert response.status_code == 200, response.text
+        rotated = response.json()["secret"]
+        assert rotated.startswith("whsec_") and rotated != webhook["secret"]
+        await ping(tenant, webhook["id"])
+        [request] = await endpoint.wait_for(1)
+    assert verify(rotated, request.body, request.headers["nuage-signature"])
+    with pytest.raises(SignatureError):
+        verify(webhook["secret"], request.body, request.headers["nuage-signature"])
+
+
+async def test_the_address_is_checked_again_at_delivery(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Saved while the operator allowed private addresses, refused by a sender that does not:
+    nothing reaches the address, and the log says why."""
+    tenant = await tenants()
+    start_sender(stack, settings, attempts=1, allow_private=False)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        queued = await ping(tenant, webhook["id"])
+        failed = await delivery_when(tenant, webhook["id"], queued["id"], "failed")
+        assert endpoint.requests == []
+    assert failed["status_code"] is None
+    assert failed["error"].startswith("webhook_url_refused")
+
+
+async def test_an_inactive_webhook_is_sent_nothing_until_reactivated(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url, is_active=False)
+        queued = await ping(tenant, webhook["id"])
+        await asyncio.sleep(0.5)
+        assert endpoint.requests == []
+        body = {"url": endpoint.url, "event_types": EVENTS, "is_active": True}
+        response = await tenant.client.put(
+            f"{tenant.base}/webhooks/{webhook['id']}", json=body, headers=tenant.headers
+        )
+        assert response.status_code == 200 and response.json()["is_active"] is True
+        await delivery_when(tenant, webhook["id"], queued["id"], "delivered")
+        assert len(endpoint.requests) == 1
+
+
+async def test_crud_and_idempotent_create(stack: Stack, tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    body = {"url": "http://127.0.0.1:9/hooks", "event_types": ["task.failed", "task.completed"]}
+    key = {"Idempotency-Key": "hook-1"}
+    first = await tenant.post("/webhooks", json=body, headers=key)
+    replay = await tenant.post("/webhooks", json=body, headers=key)
+    assert first.status_code == replay.status_code == 201
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json()["id"] == first.json()["id"] and replay.json()["secret"] is None
+    assert first.json()["event_types"] == ["task.completed", "task.failed"]
+    listed = (await tenant.get("/webhooks")).json()
+    assert listed["count"] == 1
+    hook = f"{tenant.base}/webhooks/{first.json()['id']}"
+    changed = {**body, "url": "https://127.0.0.1:8443/other", "is_active": False}
+    response = await tenant.client.put(hook, json=changed, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["url"] == changed["url"] and response.json()["is_active"] is False
+    assert (await tenant.client.delete(hook, headers=tenant.headers)).status_code == 204
+    assert (await tenant.client.get(hook, headers=tenant.headers)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"url": "http://127.0.0.1/h", "event_types": ["task.exploded"]}, "event_types"),
+        ({"url": "http://127.0.0.1/h", "event_types": []}, "event_types"),
+        ({"url": "http://127.0.0.1/h"}, "event_types"),
+        ({"event_types": ["task.failed"]}, "url"),
+        ({"url": "http://127.0.0.1/h", "event_types": ["task.failed"], "secret": "x"}, "secret"),
+        ({"url": "x" * 3000, "event_types": ["task.failed"]}, "url"),
+    ],
+    ids=["unknown type", "no type", "no types", "no url", "unknown field", "long url"],
+)
+async def test_bad_bodies_are_field_errors_and_write_nothing(
+    tenants: TenantFactory, body: dict[str, Any], field: str
+) -> None:
+    tenant = await tenants()
+    response = await tenant.post("/webhooks", json=body)
+    assert response.status_code == 400, response.text
+    assert field in response.json()
+    assert (await tenant.get("/webhooks")).json()["count"] == 0
