@@ -6,14 +6,18 @@ bad input, idempotency."""
 import asyncio
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from nuage.config import Settings
+from nuage.db.session import transaction
+from nuage.db.types import utcnow
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.webhook_signatures import SignatureError, verify
 from nuage.domain.webhooks import DeliveryPolicy
+from nuage.engine import webhook_queries
 from nuage.engine.webhook_sender import SenderSettings
 from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
 from tests.webhook_receiver import receiver
@@ -247,3 +251,23 @@ async def test_bad_bodies_are_field_errors_and_write_nothing(
     assert response.status_code == 400, response.text
     assert field in response.json()
     assert (await tenant.get("/webhooks")).json()["count"] == 0
+
+
+async def test_a_delivery_held_by_a_dead_sender_is_taken_over_once_its_lease_expires(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        queued = await ping(tenant, webhook["id"])
+        async with transaction(stack.runtime.sessions) as session:  # a sender that then died
+            held = await webhook_queries.claim_next(
+                session, "dead-sender", utcnow(), timedelta(seconds=1)
+            )
+        assert held is not None and str(held.id) == queued["id"]
+        start_sender(stack, settings)
+        await asyncio.sleep(0.5)
+        assert endpoint.requests == []  # its lease still runs
+        done = await delivery_when(tenant, webhook["id"], queued["id"], "delivered")
+    assert len(endpoint.requests) == 1
+    assert [a["attempt"] for a in done["attempts"]] == [2]  # the dead one's attempt logged none
