@@ -78,6 +78,7 @@ class Settings:
     webhook_retry_base_seconds: float = 10.0
     webhook_retry_cap_seconds: float = 3600.0
     webhook_concurrency: int = 8  # deliveries one worker sends at once (one per endpoint)
+    webhook_log_retention_seconds: float = 7 * 86400.0  # ended deliveries are kept this long
 
     @property
     def webhook_policy(self) -> DeliveryPolicy:

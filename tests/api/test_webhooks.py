@@ -34,10 +34,10 @@ def settings(settings: Settings) -> Settings:
 
 
 def sender(
-    *, attempts: int = 3, timeout: float = 2.0, allow_private: bool = True
+    *, attempts: int = 3, timeout: float = 2.0, allow_private: bool = True, **more: Any
 ) -> SenderSettings:
     policy = DeliveryPolicy(BackoffPolicy(0.2, 1.0), max_attempts=attempts, timeout_seconds=timeout)
-    return SenderSettings(policy=policy, allow_private=allow_private, poll_seconds=0.2)
+    return SenderSettings(policy=policy, allow_private=allow_private, poll_seconds=0.2, **more)
 
 
 def start_sender(stack: Stack, settings: Settings, **options: Any) -> None:
@@ -271,3 +271,22 @@ async def test_a_delivery_held_by_a_dead_sender_is_taken_over_once_its_lease_exp
         done = await delivery_when(tenant, webhook["id"], queued["id"], "delivered")
     assert len(endpoint.requests) == 1
     assert [a["attempt"] for a in done["attempts"]] == [2]  # the dead one's attempt logged none
+
+
+async def test_ended_deliveries_leave_the_log_after_its_retention(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_sender(stack, settings, log_retention_seconds=0.3, prune_every_seconds=0.1)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)
+        queued = await ping(tenant, webhook["id"])
+        await endpoint.wait_for(1)
+    deliveries = f"/webhooks/{webhook['id']}/deliveries"
+
+    async def pruned() -> bool:
+        return bool((await tenant.get(deliveries)).json()["count"] == 0)
+
+    await poll(pruned, within=10, every=0.1)
+    response = await tenant.get(f"{deliveries}/{queued['id']}")
+    assert response.status_code == 404

@@ -156,3 +156,11 @@ async def next_due(session: AsyncSession, now: datetime) -> datetime | None:
         sa.select(sa.func.min(D.c.next_attempt_at)).where(D.c.status == _PENDING, ~_leased(now))
     )
     return due
+
+
+async def prune_log(session: AsyncSession, before: datetime) -> int:
+    """Delete the deliveries that ended before `before` (the log's retention)."""
+    result = await session.execute(
+        sa.delete(D).where(D.c.status != _PENDING, D.c.completed_at < before)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -43,6 +43,7 @@ from nuage.services.webhooks import WEBHOOKS
 
 log = logging.getLogger("nuage.webhooks")
 USER_AGENT = "nuage-webhooks/1"
+EVENTS_CHANNEL = "events"  # what the outbox's commits wake (db.notify.EVENTS once it lands)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,8 @@ class SenderSettings:
     allow_private: bool = False
     poll_seconds: float = 1.0
     events_channel: str | None = None  # the notifier channel new events wake (the outbox's)
+    log_retention_seconds: float = 7 * 86400.0  # ended deliveries are deleted after this
+    prune_every_seconds: float = 300.0
 
     @property
     def lease(self) -> timedelta:
@@ -84,6 +87,7 @@ class WebhookSender:
         self._rng = rng or random.Random()
         self._running: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
+        self._pruned_at = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = httpx.Timeout(self.settings.policy.timeout_seconds)
@@ -102,6 +106,7 @@ class WebhookSender:
         try:
             await self.dispatch()
             await self._fill(client)
+            await self._prune()
             timeout = await self._idle_timeout()
             self._freed.clear()
             wakers = [asyncio.ensure_future(w.wait()) for _, w in waiters]
@@ -128,6 +133,17 @@ class WebhookSender:
                 read = await webhook_dispatch.dispatch(session, self.source)
             if read < webhook_dispatch.BATCH:
                 return
+
+    async def _prune(self) -> None:
+        """Keep the delivery log to its retention (now and then; any sender may do it)."""
+        if time.monotonic() - self._pruned_at < self.settings.prune_every_seconds:
+            return
+        self._pruned_at = time.monotonic()
+        before = utcnow() - timedelta(seconds=self.settings.log_retention_seconds)
+        async with transaction(self.sessions) as session:
+            pruned = await queries.prune_log(session, before)
+        if pruned:
+            log.info("webhook log: %d ended deliveries older than the retention deleted", pruned)
 
     async def _fill(self, client: httpx.AsyncClient) -> None:
         while len(self._running) < self.settings.concurrency:
@@ -201,7 +217,9 @@ class WebhookSender:
             headers=headers,
             extensions={"sni_hostname": checked.target.host},
         )
-        return await client.send(request)
+        response = await client.send(request, stream=True)  # the status is all we read
+        await response.aclose()
+        return response
 
     async def _finish(self, claimed: Claimed, result: AttemptResult) -> None:
         status = DeliveryStatus.DELIVERED
