@@ -21,6 +21,9 @@ class Receiver:
     port: int = 0
     status: int = 200
     hang: bool = False
+    delay: float = 0.0  # seconds before each answer
+    open_now: int = 0  # requests being answered right now
+    most_at_once: int = 0
     requests: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -46,8 +49,12 @@ class Receiver:
             path = request_line.split(" ")[1] if " " in request_line else ""
             self.requests.append(Received(path, headers, body, time.monotonic()))
             self.arrived.set()
-            if self.hang:
-                await asyncio.sleep(3600)
+            self.open_now += 1
+            self.most_at_once = max(self.most_at_once, self.open_now)
+            try:
+                await asyncio.sleep(3600 if self.hang else self.delay)
+            finally:
+                self.open_now -= 1
             head = f"HTTP/1.1 {self.status} X\r\nContent-Length: 2\r\nConnection: close\r\n"
             writer.write(f"{head}\r\nok".encode())
             await writer.drain()
@@ -58,9 +65,11 @@ class Receiver:
 
 
 @contextlib.asynccontextmanager
-async def receiver(*, status: int = 200, hang: bool = False) -> AsyncIterator[Receiver]:
+async def receiver(
+    *, status: int = 200, hang: bool = False, delay: float = 0.0
+) -> AsyncIterator[Receiver]:
     """A receiver listening on a free port of 127.0.0.1 while the block runs."""
-    state = Receiver(status=status, hang=hang)
+    state = Receiver(status=status, hang=hang, delay=delay)
     tasks: set[asyncio.Task[None]] = set()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -290,3 +290,24 @@ async def test_ended_deliveries_leave_the_log_after_its_retention(
     await poll(pruned, within=10, every=0.1)
     response = await tenant.get(f"{deliveries}/{queued['id']}")
     assert response.status_code == 404
+
+
+async def test_many_senders_send_one_delivery_per_endpoint_at_a_time(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Three workers' senders share the queue: every ping arrives once, and the endpoint never has
+    two deliveries at once, while another endpoint is served beside it."""
+    tenant = await tenants()
+    for _ in range(3):
+        start_sender(stack, settings)
+    async with receiver(delay=0.05) as slow, receiver() as other:
+        busy = await create_webhook(tenant, slow.url)
+        beside = await create_webhook(tenant, other.url)
+        sent = [(await ping(tenant, busy["id"]))["id"] for _ in range(8)]
+        await ping(tenant, beside["id"])
+        await slow.wait_for(8)
+        await other.wait_for(1)
+        await asyncio.sleep(0.3)  # a duplicate would arrive meanwhile
+        delivered = sorted(r.headers["nuage-delivery-id"] for r in slow.requests)
+    assert delivered == sorted(sent)
+    assert slow.most_at_once == 1

@@ -66,7 +66,9 @@ def _candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
         .order_by(D.c.next_attempt_at, D.c.created)
         .limit(1)
     )
-    return stmt.with_for_update(skip_locked=True, of=D) if postgresql else stmt
+    # Locking the webhook's row too keeps two senders from claiming one webhook's deliveries at
+    # once (the other skips it); SQLite's one writer serializes claims anyway.
+    return stmt.with_for_update(skip_locked=True, of=[D, W]) if postgresql else stmt
 
 
 async def claim_next(
