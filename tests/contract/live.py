@@ -79,6 +79,8 @@ def start(data_dir: Path) -> LiveServer:
         "NUAGE_DATA_DIR": str(data_dir),
         "NUAGE_SECRET_KEY": SECRET,
         "NUAGE_SIM_LATENCY_MS": "10",
+        # Webhooks the tools create point at 127.0.0.1 (tests send nothing elsewhere).
+        "NUAGE_WEBHOOKS_ALLOW_PRIVATE": "true",
     }
     settings = Settings(
         data_dir=data_dir,

@@ -53,6 +53,8 @@ def config(server: LiveServer) -> str:
         '"body.location_id" = { dictionary = "locations" }',
         '"body.image_id" = { dictionary = "images" }',
         '"body.instance_id" = { dictionary = "instances" }',
+        # A webhook's host is resolved and posted to: only the discard port of 127.0.0.1.
+        '"body.url" = "http://127.0.0.1:9/hooks"',
         "[generation]",
         "max-examples = 8",
         'database = "none"',
