@@ -31,8 +31,8 @@ from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.console import ConsoleOptions
 from nuage.domain.enums import BackupStatus, ImageStatus, Role, Scope, SnapshotStatus, TaskType
+from nuage.domain.events import EventType
 from nuage.domain.images import custom_image_name
-from nuage.domain.webhooks import EventType
 from nuage.services import (
     api_keys,
     backups,

@@ -311,3 +311,50 @@ async def test_many_senders_send_one_delivery_per_endpoint_at_a_time(
         delivered = sorted(r.headers["nuage-delivery-id"] for r in slow.requests)
     assert delivered == sorted(sent)
     assert slow.most_at_once == 1
+
+
+async def test_task_events_arrive_signed_as_the_api_shows_them(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Real events of a real task: the webhook gets the types it asked for (and no other, and
+    nothing of another project), each signed, the task as `GET P/tasks/{id}` shows it."""
+    tenant, other = await tenants(), await tenants()
+    start_sender(stack, settings)
+    async with receiver() as endpoint:
+        webhook = await create_webhook(tenant, endpoint.url)  # task.completed, task.failed
+        await other.create_instance()  # another project's events
+        _instance, create = await tenant.create_instance()
+        _doomed, failing = await tenant.create_instance(tags=["sim:fail=create:permanent"])
+        assert (await tenant.wait(create))["status"] == "completed"
+        assert (await tenant.wait(failing))["status"] == "failed"
+        await endpoint.wait_for(2)
+        await asyncio.sleep(0.3)  # anything more would arrive meanwhile
+    bodies = {json.loads(r.body)["data"]["id"]: (r, json.loads(r.body)) for r in endpoint.requests}
+    assert set(bodies) == {create, failing}
+    for task_id, expected_type in [(create, "task.completed"), (failing, "task.failed")]:
+        request, body = bodies[task_id]
+        assert verify(webhook["secret"], request.body, request.headers["nuage-signature"])
+        assert body["type"] == expected_type == request.headers["nuage-event-type"]
+        assert request.headers["nuage-event-id"] == str(body["id"])
+        assert body["data"] == (await tenant.get(f"/tasks/{task_id}")).json()
+    log = (await tenant.get(f"/webhooks/{webhook['id']}/deliveries")).json()
+    assert sorted(d["event_type"] for d in log["results"]) == ["task.completed", "task.failed"]
+    assert {d["status"] for d in log["results"]} == {"delivered"}
+
+
+async def test_a_webhook_gets_only_events_written_after_it_was_made(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    tenant = await tenants()
+    start_worker(stack, settings)  # tasks run, but nobody sends webhooks yet
+    _instance, before = await tenant.create_instance()
+    assert (await tenant.wait(before))["status"] == "completed"
+    async with receiver() as endpoint:
+        await create_webhook(tenant, endpoint.url)
+        start_sender(stack, settings)
+        _instance, after = await tenant.create_instance()
+        assert (await tenant.wait(after))["status"] == "completed"
+        [request] = await endpoint.wait_for(1)
+        await asyncio.sleep(0.3)
+    assert len(endpoint.requests) == 1
+    assert json.loads(request.body)["data"]["id"] == after

@@ -17,20 +17,6 @@ from urllib.parse import urlsplit
 from nuage.domain.errors import WebhookUrlRefused
 from nuage.domain.retry import BackoffPolicy, backoff_delay
 
-
-class EventType(StrEnum):
-    """The events a webhook may subscribe to (the event contract's types)."""
-
-    TASK_CREATED = "task.created"
-    TASK_STARTED = "task.started"
-    TASK_PROGRESS = "task.progress"
-    TASK_STEP = "task.step"
-    TASK_COMPLETED = "task.completed"
-    TASK_FAILED = "task.failed"
-    TASK_CANCELLED = "task.cancelled"
-    INSTANCE_STATUS_CHANGED = "instance.status_changed"
-
-
 PING = "ping"  # the type of a delivery asked for with POST …/webhooks/{id}/ping
 
 

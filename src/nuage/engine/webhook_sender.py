@@ -22,7 +22,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.notify import LocalNotifier
+from nuage.db.notify import EVENTS, LocalNotifier
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.errors import DatabaseUnavailable, WebhookUrlRefused
@@ -36,14 +36,14 @@ from nuage.domain.webhook_signatures import (
 from nuage.domain.webhooks import DeliveryPolicy, DeliveryStatus, is_success
 from nuage.engine import webhook_queries as queries
 from nuage.engine.webhook_queries import AttemptResult, Claimed
-from nuage.services import webhook_dispatch
+from nuage.services import events, webhook_dispatch
 from nuage.services.webhook_dispatch import EventSource
 from nuage.services.webhook_urls import check_url
 from nuage.services.webhooks import WEBHOOKS
 
 log = logging.getLogger("nuage.webhooks")
 USER_AGENT = "nuage-webhooks/1"
-EVENTS_CHANNEL = "events"  # what the outbox's commits wake (db.notify.EVENTS once it lands)
+EVENTS_CHANNEL = EVENTS  # what the outbox's commits wake
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,9 @@ class SenderSettings:
         return timedelta(seconds=2 * self.policy.timeout_seconds + 10)
 
 
-def webhook_events_source() -> EventSource | None:
-    """Where new events come from: the events outbox (`services.events.events_after`) once it is
-    there; None until then (deliveries are then only pings and redeliveries)."""
-    return None
+def webhook_events_source() -> EventSource:
+    """Where new events come from: the events outbox, every project's."""
+    return events.events_after
 
 
 class WebhookSender:

@@ -18,7 +18,8 @@ from nuage.db.models import Webhook, WebhookDelivery
 from nuage.db.notify import notify_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.errors import NotFound
-from nuage.domain.webhooks import PING, DeliveryStatus, EventType, new_secret
+from nuage.domain.events import EventType
+from nuage.domain.webhooks import PING, DeliveryStatus, new_secret
 from nuage.services.access import ProjectAccess
 from nuage.services.pagination import PageRequest, PageResult, paginate
 from nuage.services.webhook_urls import check_url

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from nuage.api.schemas.common import Body
 from nuage.db.models import Webhook, WebhookDelivery
-from nuage.domain.webhooks import URL_MAX_LENGTH, DeliveryStatus, EventType
+from nuage.domain.events import EventType
+from nuage.domain.webhooks import URL_MAX_LENGTH, DeliveryStatus
 
 
 class WebhookBody(Body):
