@@ -1,6 +1,7 @@
 """Webhook latency: a task's completion → its `task.completed` delivery at a receiver on
 127.0.0.1, p50/p99, on PostgreSQL (API and worker in separate processes) and on the embedded
-SQLite default; and a ping's latency (POST …/ping answered → the delivery arrives).
+SQLite default; and a ping's latency (the delivery's `created`, as POST …/ping queued it → it
+arrives).
 
 Method: one API process and one worker process (PostgreSQL) or one process (SQLite), the worker's
 poll interval 5 s (so a result well under it comes from a wake-up), NUAGE_WEBHOOKS_ALLOW_PRIVATE
@@ -119,10 +120,10 @@ async def measure(url: str, *, embedded: bool) -> tuple[list[float], list[float]
                 receiver.secret = webhook["secret"]
                 pings = []
                 for _ in range(PINGS):
-                    asked = time.time()
-                    await http.post(f"{base}/webhooks/{webhook['id']}/ping")
+                    queued = await http.post(f"{base}/webhooks/{webhook['id']}/ping")
                     await receiver.wait_for(len(pings) + 1)
-                    pings.append((receiver.arrivals[-1][0] - asked) * 1000)
+                    created = _ts(queued.json()["created"])  # the commit's clock, to the ms
+                    pings.append((receiver.arrivals[-1][0] - created) * 1000)
                 receiver.arrivals.clear()
                 for instance_id in ids:
                     await http.post(f"{base}/instances/{instance_id}/sync")

@@ -24,7 +24,7 @@ from nuage.db.session import engine_for, make_sessionmaker, transaction
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
 from nuage.engine.hosts import Drivers
-from nuage.engine.webhook_sender import EVENTS_CHANNEL, SenderSettings
+from nuage.engine.webhook_sender import SenderSettings
 from nuage.engine.worker import Worker, WorkerSettings
 
 T = TypeVar("T")
@@ -63,7 +63,6 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
                 concurrency=settings.webhook_concurrency,
                 allow_private=settings.webhooks_allow_private,
                 poll_seconds=settings.poll_seconds,
-                events_channel=EVENTS_CHANNEL,
                 log_retention_seconds=settings.webhook_log_retention_seconds,
             ),
         ),

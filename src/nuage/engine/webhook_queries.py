@@ -51,8 +51,9 @@ def _webhook_busy(now: datetime) -> sa.Exists:
     )
 
 
-def _candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
-    """The longest-due pending delivery of an active webhook with nothing out."""
+def _candidate(now: datetime, *, postgresql: bool, webhook_id: UUID | None) -> sa.Select[Any]:
+    """The longest-due pending delivery of an active webhook (of `webhook_id` if given) with
+    nothing out."""
     stmt = (
         sa.select(D.c.id)
         .join(W, W.c.id == D.c.webhook_id)
@@ -66,16 +67,25 @@ def _candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
         .order_by(D.c.next_attempt_at, D.c.created)
         .limit(1)
     )
+    if webhook_id is not None:
+        stmt = stmt.where(D.c.webhook_id == webhook_id)
     # Locking the webhook's row too keeps two senders from claiming one webhook's deliveries at
     # once (the other skips it); SQLite's one writer serializes claims anyway.
     return stmt.with_for_update(skip_locked=True, of=[D, W]) if postgresql else stmt
 
 
 async def claim_next(
-    session: AsyncSession, sender: str, now: datetime, lease: timedelta
+    session: AsyncSession,
+    sender: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    webhook_id: UUID | None = None,
 ) -> Claimed | None:
+    """Claim the longest-due delivery (of `webhook_id` if given) for `sender`."""
     postgresql = session.get_bind().dialect.name == "postgresql"
-    delivery_id = await session.scalar(_candidate(now, postgresql=postgresql))
+    candidate = _candidate(now, postgresql=postgresql, webhook_id=webhook_id)
+    delivery_id = await session.scalar(candidate)
     if delivery_id is None:
         return None
     await session.execute(
@@ -150,6 +160,15 @@ async def finish(
         delivery.completed_at = result.at
     await session.flush()
     return True
+
+
+async def release(session: AsyncSession, claimed: Claimed, sender: str) -> None:
+    """Give back a delivery claimed but not attempted (its attempt is not counted)."""
+    await session.execute(
+        sa.update(D)
+        .where(D.c.id == claimed.id, D.c.lease_owner == sender, D.c.attempt == claimed.attempt)
+        .values(lease_owner=None, lease_expires_at=None, attempt=D.c.attempt - 1)
+    )
 
 
 async def next_due(session: AsyncSession, now: datetime) -> datetime | None:

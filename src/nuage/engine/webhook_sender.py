@@ -43,7 +43,6 @@ from nuage.services.webhooks import WEBHOOKS
 
 log = logging.getLogger("nuage.webhooks")
 USER_AGENT = "nuage-webhooks/1"
-EVENTS_CHANNEL = EVENTS  # what the outbox's commits wake
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +51,8 @@ class SenderSettings:
     concurrency: int = 8
     allow_private: bool = False
     poll_seconds: float = 1.0
-    events_channel: str | None = None  # the notifier channel new events wake (the outbox's)
+    events_channel: str = EVENTS  # the notifier channel new events wake (the outbox's)
+    chain: int = 50  # deliveries of one webhook a slot sends in a row before it is offered again
     log_retention_seconds: float = 7 * 86400.0  # ended deliveries are deleted after this
     prune_every_seconds: float = 300.0
 
@@ -87,6 +87,7 @@ class WebhookSender:
         self._running: set[asyncio.Task[None]] = set()
         self._freed = asyncio.Event()
         self._pruned_at = 0.0
+        self._dispatch_due = True
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = httpx.Timeout(self.settings.policy.timeout_seconds)
@@ -100,28 +101,32 @@ class WebhookSender:
                 await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _tick(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:
-        channels = [WEBHOOKS, self.settings.events_channel]
-        waiters = [(c, self.notifier.subscribe(c)) for c in channels if c is not None]
+        queued = self.notifier.subscribe(WEBHOOKS)
+        events = self.notifier.subscribe(self.settings.events_channel)
         try:
-            await self.dispatch()
+            if self._dispatch_due:
+                self._dispatch_due = False
+                await self.dispatch()
             await self._fill(client)
             await self._prune()
             timeout = await self._idle_timeout()
             self._freed.clear()
-            wakers = [asyncio.ensure_future(w.wait()) for _, w in waiters]
-            wakers += [
-                asyncio.ensure_future(stop.wait()),
-                asyncio.ensure_future(self._freed.wait()),
-            ]
-            await asyncio.wait(wakers, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for waker in wakers:
+            event_waker = asyncio.ensure_future(events.wait())
+            others = [asyncio.ensure_future(e.wait()) for e in (queued, stop, self._freed)]
+            done, _ = await asyncio.wait(
+                [event_waker, *others], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            # New events, or the poll's safety net: read the outbox again.
+            self._dispatch_due = event_waker in done or not done
+            for waker in [event_waker, *others]:
                 waker.cancel()
         except DatabaseUnavailable:
             log.warning("database unavailable; webhook sender %s backs off", self.id)
+            self._dispatch_due = True
             await asyncio.sleep(self.settings.poll_seconds)
         finally:
-            for channel, waiter in waiters:
-                self.notifier.unsubscribe(channel, waiter)
+            self.notifier.unsubscribe(WEBHOOKS, queued)
+            self.notifier.unsubscribe(self.settings.events_channel, events)
 
     async def dispatch(self) -> None:
         """Turn every new event into its deliveries (in batches, each its own transaction)."""
@@ -167,14 +172,25 @@ class WebhookSender:
             timeout = min(timeout, max(0.0, (due - now).total_seconds()))
         return max(timeout, 0.005)
 
-    async def _deliver(self, client: httpx.AsyncClient, claimed: Claimed) -> None:
-        try:
-            result = await self._attempt(client, claimed)
-            await self._finish(claimed, result)
-        except DatabaseUnavailable:
-            log.warning("delivery %s: database lost; its lease will expire", claimed.id)
-        except Exception:
-            log.exception("delivery %s: unexpected error", claimed.id)
+    async def _deliver(self, client: httpx.AsyncClient, first: Claimed) -> None:
+        """Send `first`, then (while they succeed) the webhook's next due deliveries: each
+        attempt's end and the next claim are one transaction."""
+        claimed: Claimed | None = first
+        for _ in range(self.settings.chain):
+            if claimed is None:
+                return
+            current = claimed
+            try:
+                claimed = await self._finish(current, await self._attempt(client, current))
+            except DatabaseUnavailable:
+                log.warning("delivery %s: database lost; its lease will expire", current.id)
+                return
+            except Exception:
+                log.exception("delivery %s: unexpected error", current.id)
+                return
+        if claimed is not None:  # claimed, not sent: give it back at once
+            async with transaction(self.sessions) as session:
+                await queries.release(session, claimed, self.id)
 
     async def _attempt(self, client: httpx.AsyncClient, claimed: Claimed) -> AttemptResult:
         started = time.perf_counter()
@@ -220,7 +236,8 @@ class WebhookSender:
         await response.aclose()
         return response
 
-    async def _finish(self, claimed: Claimed, result: AttemptResult) -> None:
+    async def _finish(self, claimed: Claimed, result: AttemptResult) -> Claimed | None:
+        """Write the attempt's end; after a success, claim the webhook's next due delivery."""
         status = DeliveryStatus.DELIVERED
         next_at = None
         if result.error is not None:
@@ -231,5 +248,10 @@ class WebhookSender:
             kept = await queries.finish(
                 session, claimed, self.id, result, status=status, next_attempt_at=next_at
             )
-        if not kept:
-            log.info("delivery %s: no longer ours (taken over or deleted)", claimed.id)
+            if not kept:
+                log.info("delivery %s: no longer ours (taken over or deleted)", claimed.id)
+            if not kept or result.error is not None:
+                return None
+            return await queries.claim_next(
+                session, self.id, utcnow(), self.settings.lease, webhook_id=claimed.webhook_id
+            )
