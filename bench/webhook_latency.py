@@ -10,7 +10,7 @@ by one, 20 ms apart, each to a different instance. Latency = the moment the sign
 the receiver (wall clock) - the task's `completed_at` in the delivered body (written by the
 worker on the same machine). Every delivery's signature is checked.
 
-    .venv/bin/python bench/webhook_latency.py
+    .venv/bin/python bench/webhook_latency.py [spacing ms, default 20]
 """
 
 import asyncio
@@ -44,6 +44,7 @@ from nuage.services import api_keys
 
 REQUESTS = 200
 PINGS = 50
+SPACING_SECONDS = 0.02
 
 
 class Receiver:
@@ -79,7 +80,8 @@ class Receiver:
                 await self.arrived.wait()
 
 
-async def measure(url: str, *, embedded: bool) -> tuple[list[float], list[float]]:
+async def measure(url: str, *, embedded: bool) -> tuple[list[float], list[float], list[float]]:
+    """Task completed → arrival, the event's `created` → arrival, and ping → arrival (ms)."""
     engine = make_engine(url)
     user, org, project, ids = await seed.tenant(engine, instances=REQUESTS)
     async with make_sessionmaker(engine)() as session, session.begin():
@@ -127,7 +129,7 @@ async def measure(url: str, *, embedded: bool) -> tuple[list[float], list[float]
                 receiver.arrivals.clear()
                 for instance_id in ids:
                     await http.post(f"{base}/instances/{instance_id}/sync")
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(SPACING_SECONDS)
                 await receiver.wait_for(REQUESTS)
         finally:
             for proc in procs:
@@ -138,7 +140,10 @@ async def measure(url: str, *, embedded: bool) -> tuple[list[float], list[float]
         (arrival - _ts(str(body["data"]["completed_at"]))) * 1000  # type: ignore[index]
         for arrival, body in receiver.arrivals
     ]
-    return tasks, pings
+    from_event = [
+        (arrival - _ts(str(body["created"]))) * 1000 for arrival, body in receiver.arrivals
+    ]
+    return tasks, from_event, pings
 
 
 def _ts(value: str) -> float:
@@ -154,26 +159,35 @@ def _summary(values: list[float]) -> tuple[str, str, str, str]:
     )
 
 
+def _rows(
+    setup: str, tasks: list[float], from_event: list[float], pings: list[float]
+) -> list[tuple[str, ...]]:
+    return [
+        (f"{setup}: task completed → delivered", *_summary(tasks)),
+        (f"{setup}: its event written → delivered", *_summary(from_event)),
+        (f"{setup}: ping queued → delivered", *_summary(pings)),
+    ]
+
+
 async def main() -> None:
     rows = []
     pg = await fresh_postgres("nuage_bench")
     try:
-        tasks, pings = await measure(pg, embedded=False)
-        rows.append(("postgresql, 1 API + 1 worker process: task completed", *_summary(tasks)))
-        rows.append(("postgresql, 1 API + 1 worker process: ping", *_summary(pings)))
+        rows += _rows("postgresql, 1 API + 1 worker process", *await measure(pg, embedded=False))
     finally:
         await drop_postgres(pg)
     with tempfile.TemporaryDirectory() as tmp:
-        tasks, pings = await measure(await fresh_sqlite(Path(tmp)), embedded=True)
-        rows.append(("sqlite, embedded: task completed", *_summary(tasks)))
-        rows.append(("sqlite, embedded: ping", *_summary(pings)))
+        url = await fresh_sqlite(Path(tmp))
+        rows += _rows("sqlite, embedded", *await measure(url, embedded=True))
     table(
-        f"Webhook latency to a receiver on 127.0.0.1 ({REQUESTS} tasks, {PINGS} pings, "
-        "worker poll interval 5 s)",
+        f"Webhook latency to a receiver on 127.0.0.1 ({REQUESTS} tasks "
+        f"{SPACING_SECONDS * 1000:g} ms apart, {PINGS} pings, worker poll interval 5 s)",
         ("setup: measured", "p50 ms", "p99 ms", "mean ms", "max ms"),
         rows,
     )
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1:  # the tasks' spacing in ms
+        SPACING_SECONDS = float(sys.argv[1]) / 1000
     asyncio.run(main())

@@ -88,6 +88,7 @@ class WebhookSender:
         self._freed = asyncio.Event()
         self._pruned_at = 0.0
         self._dispatch_due = True
+        self._claim_due = True
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = httpx.Timeout(self.settings.policy.timeout_seconds)
@@ -101,42 +102,51 @@ class WebhookSender:
                 await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _tick(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:
+        """Read new events if some were committed, claim if something may be due, then wait.
+        Most events are of no webhook's type: they cost one transaction here, nothing more."""
         queued = self.notifier.subscribe(WEBHOOKS)
         events = self.notifier.subscribe(self.settings.events_channel)
         try:
             if self._dispatch_due:
                 self._dispatch_due = False
-                await self.dispatch()
-            await self._fill(client)
+                self._claim_due |= await self.dispatch() > 0
+            if self._claim_due:
+                self._claim_due = False
+                await self._fill(client)
             await self._prune()
-            timeout = await self._idle_timeout()
+            # Woken meanwhile (a burst of events): go round again without asking when to wake.
+            busy = events.is_set() or queued.is_set()
+            timeout = 0.0 if busy else await self._idle_timeout()
             self._freed.clear()
-            event_waker = asyncio.ensure_future(events.wait())
-            others = [asyncio.ensure_future(e.wait()) for e in (queued, stop, self._freed)]
+            wakers = [asyncio.ensure_future(e.wait()) for e in (events, queued, stop, self._freed)]
             done, _ = await asyncio.wait(
-                [event_waker, *others], timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                wakers, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
-            # New events, or the poll's safety net: read the outbox again.
-            self._dispatch_due = event_waker in done or not done
-            for waker in [event_waker, *others]:
+            for waker in wakers:
                 waker.cancel()
+            polled = not done  # the safety net: read and claim again anyway
+            self._dispatch_due = polled or events.is_set()
+            self._claim_due = polled or queued.is_set() or self._freed.is_set()
         except DatabaseUnavailable:
             log.warning("database unavailable; webhook sender %s backs off", self.id)
-            self._dispatch_due = True
+            self._dispatch_due = self._claim_due = True
             await asyncio.sleep(self.settings.poll_seconds)
         finally:
             self.notifier.unsubscribe(WEBHOOKS, queued)
             self.notifier.unsubscribe(self.settings.events_channel, events)
 
-    async def dispatch(self) -> None:
-        """Turn every new event into its deliveries (in batches, each its own transaction)."""
+    async def dispatch(self) -> int:
+        """Turn every new event into its deliveries (in batches, each its own transaction);
+        the number of deliveries queued."""
         if self.source is None:
-            return
+            return 0
+        queued = 0
         while True:
             async with transaction(self.sessions) as session:
-                read = await webhook_dispatch.dispatch(session, self.source)
-            if read < webhook_dispatch.BATCH:
-                return
+                batch = await webhook_dispatch.dispatch(session, self.source)
+            queued += batch.queued
+            if batch.read < webhook_dispatch.BATCH:
+                return queued
 
     async def _prune(self) -> None:
         """Keep the delivery log to its retention (now and then; any sender may do it)."""

@@ -7,6 +7,7 @@ only events written after it was created.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -53,17 +54,23 @@ def body_of(event: Event) -> dict[str, Any]:
     }
 
 
-async def dispatch(session: AsyncSession, source: EventSource, *, limit: int = BATCH) -> int:
-    """Turn the events after the cursor into deliveries and move the cursor past them; the
-    number of events read (`limit` means there may be more)."""
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    read: int  # events read (`limit` of them: there may be more)
+    queued: int  # deliveries queued
+
+
+async def dispatch(session: AsyncSession, source: EventSource, *, limit: int = BATCH) -> Dispatched:
+    """Turn the events after the cursor into deliveries and move the cursor past them."""
     cursor = await session.scalar(
         sa.select(WebhookCursor).where(WebhookCursor.id == CURSOR_ID).with_for_update()
     )
     assert cursor is not None  # made by migration 0020
     events = await source(session, after_id=cursor.last_event_id, limit=limit)
     if not events:
-        return 0
+        return Dispatched(0, 0)
     hooks = await _active_webhooks(session, {event.project_id for event in events})
+    queued = 0
     for event in events:
         for webhook in hooks.get(event.project_id, ()):
             if event.type in webhook.event_types and event.created >= webhook.created:
@@ -74,9 +81,10 @@ async def dispatch(session: AsyncSession, source: EventSource, *, limit: int = B
                     event_type=event.type,
                     body=body_of(event),
                 )
+                queued += 1
     cursor.last_event_id = events[-1].id
     await session.flush()
-    return len(events)
+    return Dispatched(len(events), queued)
 
 
 async def _active_webhooks(session: AsyncSession, projects: set[UUID]) -> dict[UUID, list[Webhook]]:
