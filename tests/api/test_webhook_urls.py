@@ -72,3 +72,15 @@ class TestWhenTheOperatorAllowsPrivateAddresses:
     @pytest.mark.parametrize("url", REFUSED_ANYWHERE[:3])
     async def test_not_http_is_still_refused(self, tenants: TenantFactory, url: str) -> None:
         assert await refusal_code(tenants, url) == (400, "webhook_url_refused", 0)
+
+
+async def test_a_replacement_with_a_refused_url_changes_nothing(tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    body = {"url": "https://93.184.215.14/hooks", "event_types": EVENTS}
+    created = (await tenant.post("/webhooks", json=body)).json()
+    path = f"{tenant.base}/webhooks/{created['id']}"
+    refused = {"url": "http://169.254.169.254/", "event_types": ["task.failed"], "is_active": False}
+    response = await tenant.client.put(path, json=refused, headers=tenant.headers)
+    assert (response.status_code, response.json()["code"]) == (400, "webhook_url_refused")
+    kept = (await tenant.client.get(path, headers=tenant.headers)).json()
+    assert (kept["url"], kept["event_types"], kept["is_active"]) == (body["url"], EVENTS, True)
