@@ -127,3 +127,22 @@ class Scope(StrEnum):
 class IpVersion(IntEnum):
     V4 = 4
     V6 = 6
+
+
+class EventType(StrEnum):
+    """What a webhook may subscribe to (the event stream's types)."""
+
+    TASK_CREATED = "task.created"
+    TASK_STARTED = "task.started"
+    TASK_PROGRESS = "task.progress"
+    TASK_STEP = "task.step"
+    TASK_COMPLETED = "task.completed"
+    TASK_FAILED = "task.failed"
+    TASK_CANCELLED = "task.cancelled"
+    INSTANCE_STATUS_CHANGED = "instance.status_changed"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

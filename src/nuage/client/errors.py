@@ -8,6 +8,7 @@ NuageClientError
 │   ├── BadRequest              400
 │   │   ├── ValidationFailed    invalid: `fields` maps a field to its messages
 │   │   ├── LimitReached / SnapshotLimitReached, TaskTypeNotSupported, CapabilityNotSupported
+│   │   └── WebhookUrlRefused   a webhook URL not http(s) or not public
 │   ├── AuthenticationFailed    401
 │   ├── PermissionDenied        403 (QuotaExceeded, ConsoleTokenRefused)
 │   ├── NotFound                404 (also another tenant's resources)
@@ -77,6 +78,10 @@ class TaskTypeNotSupported(BadRequest):
 
 class CapabilityNotSupported(BadRequest):
     code = "capability_not_supported"
+
+
+class WebhookUrlRefused(BadRequest):
+    code = "webhook_url_refused"
 
 
 class AuthenticationFailed(ApiError):

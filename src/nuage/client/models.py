@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from nuage.client.enums import (
     BillingCycle,
     ConsoleSessionStatus,
+    DeliveryStatus,
+    EventType,
     ImageStatus,
     InstanceStatus,
     IpStatus,
@@ -276,6 +278,45 @@ class ApiKeyCreated(ApiKey):
     key: str | None
 
 
+class Webhook(Model):
+    id: UUID
+    url: str
+    event_types: list[EventType]
+    is_active: bool
+    created: datetime
+    modified: datetime
+
+
+class WebhookWithSecret(Webhook):
+    secret: str | None  # shown when created or rotated; null in an idempotent replay
+
+
+class DeliveryAttempt(Model):
+    attempt: int
+    status_code: int | None
+    duration_ms: float
+    error: str | None
+    at: datetime
+
+
+class WebhookDelivery(Model):
+    id: UUID
+    webhook_id: UUID
+    event_id: int | None
+    event_type: str  # an EventType, or "ping"
+    status: DeliveryStatus
+    attempt: int
+    status_code: int | None
+    duration_ms: float | None
+    error: str | None
+    next_attempt_at: datetime | None
+    redelivery_of: UUID | None
+    attempts: list[DeliveryAttempt]
+    body: dict[str, Any]
+    created: datetime
+    completed_at: datetime | None
+
+
 class Token(Model):
     access: str
     refresh: str
@@ -309,4 +350,8 @@ SCHEMAS: dict[type[Model], str] = {
     ApiKey: "ApiKeyOut",
     ApiKeyCreated: "ApiKeyCreated",
     Token: "TokenOut",
+    Webhook: "WebhookOut",
+    WebhookWithSecret: "WebhookWithSecret",
+    DeliveryAttempt: "AttemptOut",
+    WebhookDelivery: "DeliveryOut",
 }
