@@ -124,6 +124,15 @@ def instance_body(_ids: Ids | None = None) -> dict[str, Any]:
     }
 
 
+FIREWALL_RULE = {
+    "priority": 10,
+    "direction": "INPUT",
+    "action": "ACCEPT",
+    "protocol": "TCP",
+    "destination_ports": {"start": 22},
+}
+
+
 def _update_body(_ids: Ids) -> dict[str, Any]:
     return {"name": "renamed", "description": "changed", "tags": ["changed"]}
 
@@ -200,6 +209,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     _action("console"),
     Endpoint("GET", f"{P}/instances/{{instance_id}}/console/{{session_id}}", 200, _PROJECT),
+    Endpoint("GET", f"{P}/instances/{{instance_id}}/firewall", 200, _PROJECT),
+    Endpoint(
+        "PUT",
+        f"{P}/instances/{{instance_id}}/firewall",
+        202,
+        _PROJECT,
+        lambda _ids: {"rules": [FIREWALL_RULE]},
+    ),
     Endpoint("GET", f"{P}/instances/{{instance_id}}/snapshots", 200, _PROJECT),
     Endpoint(
         "POST", f"{P}/instances/{{instance_id}}/snapshots", 202, _PROJECT, lambda _ids: _NAMED

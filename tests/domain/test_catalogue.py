@@ -52,6 +52,7 @@ SUPPORTED = {
     "update_reverse_dns",
     "get_vnc_url",
     "apply_config",
+    "apply_firewall",
 }
 
 

@@ -218,6 +218,9 @@ class Instance(Base):
     machine_vcpu: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     machine_ram_mb: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     machine_disk_gb: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # The firewall rules its hypervisor has, in evaluation order (domain.firewall: each a
+    # FirewallRule's JSON), as the last apply_firewall left them; null or empty: no firewall.
+    firewall_rules: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     created_by_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("users.id"))
     created: Mapped[datetime] = _created()
     modified: Mapped[datetime] = _modified()

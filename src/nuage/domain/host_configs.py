@@ -19,6 +19,7 @@ SIM_CAPABILITIES = frozenset(
     | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES, Capability.CONSOLE}
     | {Capability.SNAPSHOTS, Capability.IMAGES}
     | {Capability.CONFIG}
+    | {Capability.FIREWALL}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

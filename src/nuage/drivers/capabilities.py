@@ -3,7 +3,7 @@
 `Capable` binds a `Capability` (domain vocabulary, named by the catalogue's task types) to the
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
-without implementing it). Capabilities without a binding here (networks, firewall,
+without implementing it). Capabilities without a binding here (networks,
 software) have no operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from nuage.domain.capabilities import Capability
 from nuage.domain.errors import PermanentError
+from nuage.domain.firewall import FirewallRule
 
 from .base import Driver, GuestAddress, MachineInfo, VolumeInfo
 
@@ -205,6 +206,22 @@ class Configurable(Protocol):
         ...
 
 
+@runtime_checkable
+class Firewalled(Protocol):
+    async def firewall_rules(self, machine_id: str) -> tuple[FirewallRule, ...]:
+        """The rules the machine's firewall has, in evaluation order; () when it has none."""
+        ...
+
+    async def apply_firewall(
+        self, machine_id: str, rules: Sequence[FirewallRule]
+    ) -> tuple[FirewallRule, ...]:
+        """Replace the machine's whole rule list and return it as read back. Rules turn the
+        firewall on with a default deny in both directions (replies to allowed traffic, ARP and
+        IPv6 neighbour discovery pass); none turn it off and leave nothing behind. Takes effect
+        at once, running or not; applying the same list again changes nothing."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -229,6 +246,7 @@ ADDRESSES = Capable[Addressing](Capability.ADDRESSES, Addressing)
 SNAPSHOTS = Capable[Snapshots](Capability.SNAPSHOTS, Snapshots)
 IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
 CONFIG = Capable[Configurable](Capability.CONFIG, Configurable)
+FIREWALL = Capable[Firewalled](Capability.FIREWALL, Firewalled)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
     for b in (
@@ -243,6 +261,7 @@ BINDINGS: Mapping[Capability, Capable[Any]] = {
         SNAPSHOTS,
         IMAGES,
         CONFIG,
+        FIREWALL,
     )
 }
 

@@ -48,6 +48,7 @@ from nuage.config import Settings
 from nuage.domain.drivers import LIBVIRT, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
+from nuage.domain.firewall import FirewallRule
 from nuage.domain.hypervisor_config import checked_by_driver, merged
 from nuage.domain.images import is_custom_image
 from nuage.domain.machines import (
@@ -59,6 +60,7 @@ from nuage.domain.machines import (
 )
 from nuage.domain.volumes import check_volume_id
 
+from . import libvirt_firewall as firewall
 from . import libvirt_snapshots as snapshots
 from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
@@ -307,6 +309,19 @@ class LibvirtDriver:
         dom = await self._call(self._require, machine_id)
         return await self._call(self._configure, dom, self._files(machine_id), checked)
 
+    async def firewall_rules(self, machine_id: str) -> tuple[FirewallRule, ...]:
+        """The rules of the machine's nwfilter (`libvirt_firewall`)."""
+        check_machine_id(machine_id)
+        await self._call(self._require, machine_id)
+        return await self._call(firewall.read, self._lv, self._conn.get(), machine_id)
+
+    async def apply_firewall(
+        self, machine_id: str, rules: Sequence[FirewallRule]
+    ) -> tuple[FirewallRule, ...]:
+        check_machine_id(machine_id)
+        dom = await self._call(self._require, machine_id)
+        return await self._call(self._set_firewall, dom, self._files(machine_id), rules)
+
     async def console(self, machine_id: str) -> str:
         check_machine_id(machine_id)
         await self._call(self._require, machine_id)
@@ -385,6 +400,7 @@ class LibvirtDriver:
                 | lv.VIR_DOMAIN_UNDEFINE_NVRAM
             )
             self._ignoring(lv.VIR_ERR_NO_DOMAIN, dom.undefineFlags, flags)
+        firewall.remove(self._lv, self._conn.get(), machine_id)  # unbound with its domain
         self._files(machine_id).remove()
 
     def _inspect(self, machine_id: str) -> MachineInfo | None:
@@ -509,6 +525,18 @@ class LibvirtDriver:
         if after != dict(config.settings):
             self._define(replace(config, settings=after), files)
         return after
+
+    def _set_firewall(
+        self, dom: Domain, files: MachineFiles, rules: Sequence[FirewallRule]
+    ) -> tuple[FirewallRule, ...]:
+        """Rules: the filter defined (updated live where bound) before it is bound; none: the
+        filter unbound, then undefined. Each step converges when repeated."""
+        machine_id, conn = self._machine_id(dom), self._conn.get()
+        if rules:
+            firewall.define(conn, machine_id, rules)
+        else:
+            firewall.remove(self._lv, conn, machine_id)
+        return firewall.read(self._lv, conn, machine_id)
 
     def _write_seed(self, files: MachineFiles, config: MachineConfig) -> None:
         write_seed(

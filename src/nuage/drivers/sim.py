@@ -48,6 +48,7 @@ from nuage.domain.capabilities import Capability
 from nuage.domain.drivers import SIM, DriverDescription
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import NuageError, PermanentError, TransientError
+from nuage.domain.firewall import FirewallRule, in_order
 from nuage.domain.host_configs import SimConfig
 from nuage.domain.hypervisor_config import checked_by_driver
 from nuage.domain.machines import (
@@ -97,6 +98,7 @@ _NEEDS: dict[str, Capability] = {
     ),
     **dict.fromkeys(("create_image", "delete_image"), Capability.IMAGES),
     "apply_config": Capability.CONFIG,
+    **dict.fromkeys(("apply_firewall", "firewall_rules"), Capability.FIREWALL),
 }
 
 
@@ -399,6 +401,21 @@ class SimDriver:
         with _state_io():
             return dict(self._require(info.machine_id).config)
 
+    async def firewall_rules(self, machine_id: str) -> tuple[FirewallRule, ...]:
+        check_machine_id(machine_id)
+        self._check_capable("firewall_rules")
+        await self._latency()
+        with _state_io():
+            return _rules(self._require(machine_id))
+
+    async def apply_firewall(
+        self, machine_id: str, rules: Sequence[FirewallRule]
+    ) -> tuple[FirewallRule, ...]:
+        ordered = [rule.model_dump(mode="json") for rule in in_order(rules)]
+        await self._change("apply_firewall", machine_id, lambda m: setattr(m, "firewall", ordered))
+        with _state_io():
+            return _rules(self._require(machine_id))
+
     async def close(self) -> None:
         await self._displays.close()
 
@@ -519,6 +536,10 @@ class SimDriver:
         if machine is None:
             raise PermanentError(f"No machine {machine_id}.", code="machine_not_found")
         return machine
+
+
+def _rules(machine: MachineState) -> tuple[FirewallRule, ...]:
+    return tuple(FirewallRule.model_validate(rule) for rule in machine.firewall)
 
 
 def _io_error(exc: OSError) -> TransientError:

@@ -37,6 +37,7 @@ OPERATIONS = frozenset(
     | {"set_addresses"}
     | {"create_snapshot", "delete_snapshot", "restore_snapshot", "create_image", "delete_image"}
     | {"apply_config"}
+    | {"apply_firewall"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
@@ -91,6 +92,8 @@ class MachineState:
     boots: int = 0
     # Hypervisor settings set by apply_config (domain.hypervisor_config), defaults left out.
     config: dict[str, Any] = field(default_factory=dict)
+    # The firewall's rules in evaluation order (domain.firewall.FirewallRule as JSON); none: off.
+    firewall: list[dict[str, Any]] = field(default_factory=list)
     # Attached volumes: the one record of which machine holds a volume (`sim_volumes`).
     volumes: list[AttachedVolume] = field(default_factory=list)
 

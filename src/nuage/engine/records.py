@@ -66,6 +66,7 @@ class InstanceUpdate:
     machine_vcpu: int | None = None
     machine_ram_mb: int | None = None
     machine_disk_gb: int | None = None
+    firewall_rules: tuple[dict[str, Any], ...] | None = None  # as the machine has them
     machine_gone: bool = False
     disk_replaced: bool = False
 

@@ -40,6 +40,7 @@ TARGETS: Mapping[Resource, Target] = {
     Resource.BACKUP: backups.backup_instance,
     Resource.CONSOLE: _instance,  # a console session belongs to the instance it opens
     Resource.SNAPSHOT: snapshots.snapshot_instance,
+    Resource.FIREWALL: _instance,  # the rules belong to the instance they guard
 }
 
 

@@ -3,7 +3,7 @@ generated `Route`. Each answers 202 with the task and a `Location` header.
 
 An endpoint's inputs are in its signature (built with `inspect.Signature`): its path ids, its
 body (the spec's parameters model, so the OpenAPI document shows each action's own schema), the
-caller's access (read or write, from the spec's permission), `Idempotency-Key` on a POST,
+caller's access (read or write, from the spec's permission), `Idempotency-Key` on a POST or PUT,
 `?on_conflict=`, and the parameters of a `query` route (given only when not their default).
 """
 
@@ -81,7 +81,7 @@ def _parameters(spec: TaskSpec, route: Route) -> list[inspect.Parameter]:
         _P("request", _P.POSITIONAL_OR_KEYWORD, annotation=Request),
         _P("session", _P.POSITIONAL_OR_KEYWORD, annotation=SessionDep),
         _P("access", _P.POSITIONAL_OR_KEYWORD, annotation=access),
-        *(idem if route.method == "POST" else []),
+        *(idem if route.method in ("POST", "PUT") else []),
         _P(
             "on_conflict",
             _P.POSITIONAL_OR_KEYWORD,

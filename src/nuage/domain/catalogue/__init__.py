@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from nuage.domain.catalogue.backups import BACKUP_SPECS, CreateBackupParams
 from nuage.domain.catalogue.config import CONFIG_SPECS
 from nuage.domain.catalogue.console import CONSOLE_SPECS
+from nuage.domain.catalogue.firewall import FIREWALL_SPECS
 from nuage.domain.catalogue.instances import (
     INSTANCE_SPECS,
     CreateParams,
@@ -85,6 +86,7 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
     IP_SPECS,
     CONSOLE_SPECS,
     CONFIG_SPECS,
+    FIREWALL_SPECS,
     PLANNED_SPECS,
     SNAPSHOT_SPECS,
     IMAGE_SPECS,

@@ -1,7 +1,16 @@
 """The handlers of the supported task types, one module per resource; importing this package
 registers them all (see `registry.handles`)."""
 
-from nuage.engine.handlers import backups, config, console, instances, ips, snapshots, volumes
+from nuage.engine.handlers import (
+    backups,
+    config,
+    console,
+    firewall,
+    instances,
+    ips,
+    snapshots,
+    volumes,
+)
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
 
 __all__ = [
@@ -10,6 +19,7 @@ __all__ = [
     "backups",
     "config",
     "console",
+    "firewall",
     "handler_for",
     "handles",
     "instances",
