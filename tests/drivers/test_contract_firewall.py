@@ -17,9 +17,10 @@ from nuage.domain.enums import PowerState
 from nuage.domain.firewall import FirewallRule
 from nuage.drivers.base import Driver
 from nuage.drivers.capabilities import FIREWALL, capable
+from nuage.drivers.libvirt_network import nic_device
 
 from .conftest import LIBVIRT_URI
-from .test_driver_contract import SpecFactory, create
+from .test_driver_contract import SpecFactory, create, markers
 
 pytestmark = pytest.mark.anyio
 
@@ -87,6 +88,22 @@ def held(driver: Driver, state_dir: Path, machine_id: str) -> list[dict[str, Any
     ]
 
 
+def bindings(machine_id: str, *, live: bool) -> list[str | None]:
+    """The nwfilter each interface of the libvirt domain names (None: unfiltered), as its
+    running (`live`) or persistent definition has it."""
+    args = ["dumpxml", f"nuage-{machine_id}"] + ([] if live else ["--inactive"])
+    root = ET.fromstring(virsh(*args))
+    refs = [iface.find("filterref") for iface in root.iterfind("devices/interface")]
+    return [None if ref is None else ref.get("filter") for ref in refs]
+
+
+def instantiated(machine_id: str) -> list[str]:
+    """The filters libvirt has instantiated on the guest's eth0 tap (`nwfilter-binding-list`)."""
+    device = nic_device(machine_id, 0)
+    lines = [line.split() for line in virsh("nwfilter-binding-list").splitlines()]
+    return [parts[1] for parts in lines if len(parts) == 2 and parts[0] == device]
+
+
 def user_rules(driver: Driver, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The hypervisor's rules that are the user's (libvirt: priorities 10 to 100)."""
     if driver.name == "sim":
@@ -134,6 +151,8 @@ async def test_rules_are_applied_in_priority_order_with_a_default_deny(
         ]
         assert found[-2:] == deny  # evaluated last
     assert list(await firewall.apply_firewall(spec.machine_id, RULES)) == IN_ORDER  # converges
+    if driver.name == "libvirt":
+        assert bindings(spec.machine_id, live=False) == [f"nuage-fw-{spec.machine_id}"]
 
 
 async def test_a_new_list_replaces_the_old_and_an_empty_one_removes_the_firewall(
@@ -168,3 +187,30 @@ async def test_deleting_the_machine_leaves_no_firewall_behind(
         assert f"nuage-fw-{spec.machine_id}" not in filter_names()
     else:
         assert not (state_dir / "machines" / f"{spec.machine_id}.json").exists()
+
+
+async def test_a_running_machine_is_filtered_at_once_without_a_restart(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await driver.create(spec)
+    firewall = capable(driver, FIREWALL)
+    boots = len(markers(await driver.console(spec.machine_id)))
+
+    await firewall.apply_firewall(spec.machine_id, RULES)
+
+    if driver.name == "libvirt":
+        name = f"nuage-fw-{spec.machine_id}"
+        assert bindings(spec.machine_id, live=True) == [name]  # eth0, in the running guest
+        assert bindings(spec.machine_id, live=False) == [name]  # and at its next boot
+        assert instantiated(spec.machine_id) == [name]  # libvirt filters the tap device
+    assert list(await firewall.firewall_rules(spec.machine_id)) == IN_ORDER
+    await firewall.apply_firewall(spec.machine_id, [])
+    if driver.name == "libvirt":
+        assert bindings(spec.machine_id, live=True) == [None]
+        assert bindings(spec.machine_id, live=False) == [None]
+        assert instantiated(spec.machine_id) == []
+    assert held(driver, state_dir, spec.machine_id) is None
+    info = await driver.inspect(spec.machine_id)
+    assert info is not None and info.power is PowerState.ON
+    assert len(markers(await driver.console(spec.machine_id))) == boots

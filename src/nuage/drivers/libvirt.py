@@ -529,14 +529,27 @@ class LibvirtDriver:
     def _set_firewall(
         self, dom: Domain, files: MachineFiles, rules: Sequence[FirewallRule]
     ) -> tuple[FirewallRule, ...]:
-        """Rules: the filter defined (updated live where bound) before it is bound; none: the
-        filter unbound, then undefined. Each step converges when repeated."""
+        """Rules: the filter defined (a bound filter takes them at once), then bound to the
+        interfaces; none: the filter unbound, then undefined (libvirt keeps a filter in use).
+        Each step converges when repeated, so a retry completes a change cut short."""
         machine_id, conn = self._machine_id(dom), self._conn.get()
         if rules:
             firewall.define(conn, machine_id, rules)
-        else:
+        self._bind_firewall(dom, files, bound=bool(rules))
+        if not rules:
             firewall.remove(self._lv, conn, machine_id)
         return firewall.read(self._lv, conn, machine_id)
+
+    def _bind_firewall(self, dom: Domain, files: MachineFiles, *, bound: bool) -> None:
+        """The binding in the definition (every later definition keeps it), and in the running
+        guest's interfaces (updated live: no restart)."""
+        config = self._config(dom)
+        if config.firewall != bound:
+            self._define(replace(config, firewall=bound), files)
+        if dom.isActive():
+            live = dom.XMLDesc(0)
+            for interface in firewall.rebind_live(live, config.machine_id, bound=bound):
+                dom.updateDeviceFlags(interface, self._lv.VIR_DOMAIN_AFFECT_LIVE)
 
     def _write_seed(self, files: MachineFiles, config: MachineConfig) -> None:
         write_seed(

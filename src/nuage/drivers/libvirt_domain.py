@@ -20,6 +20,7 @@ from nuage.domain.errors import PermanentError
 from nuage.domain.machines import check_hostname, check_sizes
 
 from .base import GuestAddress
+from .libvirt_firewall import filter_name, is_bound
 from .libvirt_network import interface_xml
 
 NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
@@ -44,6 +45,8 @@ class MachineConfig:
     # apply_config's settings (domain.hypervisor_config), defaults left out: kept in the
     # metadata and rendered into the domain's own elements (`_cpu`, `_boot`, memballoon).
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # Its interfaces filtered by its nwfilter (`libvirt_firewall`): read from their <filterref>.
+    firewall: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,6 +165,7 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         volumes=tuple(volume_disks(xml).items()),
         addresses=tuple(_address(e) for e in meta.iterfind(f"{{{NAMESPACE}}}address")),
         settings=json.loads(field("config") or "{}"),
+        firewall=is_bound(xml, machine_id),
     )
 
 
@@ -221,7 +225,8 @@ def _interfaces(config: MachineConfig, hw: Hardware) -> str:
     """eth0 on the host's guest network (when it has one)."""
     if hw.guest_network is None:
         return ""
-    return interface_xml(config.machine_id, 0, hw.guest_network)
+    bound = filter_name(config.machine_id) if config.firewall else None
+    return interface_xml(config.machine_id, 0, hw.guest_network, filter_name=bound)
 
 
 def _boot(hw: Hardware, settings: Mapping[str, Any]) -> str:

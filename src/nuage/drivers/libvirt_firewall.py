@@ -57,6 +57,33 @@ def filter_name(machine_id: str) -> str:
     return f"{FILTER_PREFIX}{machine_id}"
 
 
+def is_bound(domain_xml: str, machine_id: str) -> bool:
+    """Whether the domain's interfaces are filtered by the machine's filter (all of them: a
+    binding made by nuage never covers only some)."""
+    refs = [
+        interface.find("filterref")
+        for interface in ET.fromstring(domain_xml).iterfind("devices/interface")
+    ]
+    name = filter_name(machine_id)
+    return bool(refs) and all(ref is not None and ref.get("filter") == name for ref in refs)
+
+
+def rebind_live(domain_xml: str, machine_id: str, *, bound: bool) -> list[str]:
+    """The running domain's interfaces (from its live XML) with the machine's filter bound or
+    unbound, each to hand to `updateDeviceFlags`; only those that need the change."""
+    name, changed = filter_name(machine_id), []
+    for interface in ET.fromstring(domain_xml).iterfind("devices/interface"):
+        ref = interface.find("filterref")
+        if (ref is not None and ref.get("filter") == name) == bound:
+            continue
+        if ref is not None:
+            interface.remove(ref)
+        if bound:
+            ET.SubElement(interface, "filterref", {"filter": name})
+        changed.append(ET.tostring(interface, encoding="unicode"))
+    return changed
+
+
 def filter_uuid(machine_id: str) -> str:
     """Stable, so that redefining the filter updates it instead of clashing with it."""
     return str(uuid.uuid5(_NAMESPACE, filter_name(machine_id)))

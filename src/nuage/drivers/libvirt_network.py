@@ -37,12 +37,16 @@ def nic_alias(index: int) -> str:
     return f"ua-eth{index}"  # user aliases must start with "ua-"
 
 
-def interface_xml(machine_id: str, index: int, network: str) -> str:
-    """The guest's virtio interface `eth<index>` on libvirt network `network`."""
+def interface_xml(
+    machine_id: str, index: int, network: str, *, filter_name: str | None = None
+) -> str:
+    """The guest's virtio interface `eth<index>` on libvirt network `network`, filtered by the
+    nwfilter `filter_name` if given (`libvirt_firewall`)."""
+    filterref = "" if filter_name is None else f"<filterref filter={_q(filter_name)}/>"
     return (
         f"<interface type='network'><mac address={_q(nic_mac(machine_id, index))}/>"
         f"<source network={_q(network)}/><target dev={_q(nic_device(machine_id, index))}/>"
-        f"<model type='virtio'/><alias name={_q(nic_alias(index))}/></interface>"
+        f"<model type='virtio'/>{filterref}<alias name={_q(nic_alias(index))}/></interface>"
     )
 
 
