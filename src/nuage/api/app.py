@@ -32,7 +32,8 @@ from nuage.api.writes import Replay, replay_handler
 DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
 
 Every change to an instance is an **instance task**: queued per instance in order, retried with
-backoff, cancellable, with a step log. Every POST honours `Idempotency-Key`.
+backoff, cancellable, with a step log. Every POST (and a PUT that queues a task) honours
+`Idempotency-Key`.
 
 Errors are `Error` (`{"detail", "code"}`) or, for bad input, `ValidationError` (DRF's field
 errors); each operation lists the statuses and codes it can answer. Any path also answers 404

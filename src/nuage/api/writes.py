@@ -24,7 +24,7 @@ KEY_SCHEMA = {
     "minLength": 1,
     "maxLength": KEY_MAX_LENGTH,
     "pattern": KEY_PATTERN,
-    "description": "Makes the POST safe to repeat for 24 hours: a replay answers the stored "
+    "description": "Makes the request safe to repeat for 24 hours: a replay answers the stored "
     "response (`Idempotent-Replayed: true`); the key with another request is a 409.",
 }
 

@@ -16,6 +16,9 @@ lines, `NUAGE-IFACES eth0`, `NUAGE-NET eth0 <address/prefix> …` (`guest_networ
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
 `NUAGE-DISKS` line (`sim_volumes.report_disks`).
 
+A machine's firewall is its rule list, in evaluation order, in its state (`MachineState.firewall`):
+applied as a whole, at once, running or not.
+
 Backups are copies of a disk's contents in a store apart from the machines (`sim_backups`):
 they outlive their machine, and a copy under way exists only under a temporary name.
 
