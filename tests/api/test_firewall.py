@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from nuage.domain.firewall import MAX_RULES
+from nuage.domain.firewall import MAX_RULES, FirewallRule
 from tests.support import Stack, Tenant, TenantFactory
 
 pytestmark = pytest.mark.anyio
@@ -231,3 +231,36 @@ async def test_faults_leave_the_recorded_rules_what_the_machine_has(
     again = await tenant.post(f"/tasks/{failed['id']}/retry")
     assert (await tenant.wait(again.json()["id"]))["status"] == "completed"
     assert (await shown(tenant, instance))["rules"] == [as_stored(PING)]
+
+
+async def test_a_failed_attempt_records_what_the_machine_has(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    """The rules changed behind nuage's back, then a failed apply: the instance records the
+    machine's rules as read back, not its stale record nor the rules asked for."""
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    assert (await tenant.wait((await put(tenant, instance, [SSH])).json()["id"]))["result"]
+    behind = await stack.driver.apply_firewall(instance["id"], [FirewallRule.model_validate(PING)])
+    stack.driver.inject_fault(instance["id"], operation="apply_firewall", kind="permanent")
+
+    failed = await tenant.wait((await put(tenant, instance, [NO_DNS])).json()["id"])
+
+    assert failed["status"] == "failed", failed
+    assert (await shown(tenant, instance))["rules"] == [r.model_dump(mode="json") for r in behind]
+    events = (await tenant.get(f"/tasks/{failed['id']}/events")).json()["results"]
+    steps = [e["step"] for e in events]
+    assert "read_back" in steps
+
+
+async def test_the_generic_task_endpoint_takes_the_same_rules(tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    instance, _ = await tenant.create_instance()
+    body = {"instance_id": instance["id"], "task_type": "apply_firewall"}
+
+    bad = await tenant.post("/tasks", json={**body, "parameters": {"rules": [_rule(priority=5)]}})
+    good = await tenant.post("/tasks", json={**body, "parameters": {"rules": [NO_DNS, PING]}})
+
+    assert bad.status_code == 400 and list(bad.json()) == ["parameters"], bad.text
+    assert good.status_code == 202, good.text
+    assert good.json()["parameters"] == {"rules": [as_stored(PING), as_stored(NO_DNS)]}
