@@ -16,7 +16,7 @@ import pytest
 from nuage.domain.enums import PowerState
 from nuage.domain.firewall import FirewallRule
 from nuage.drivers.base import Driver
-from nuage.drivers.capabilities import FIREWALL, capable
+from nuage.drivers.capabilities import FIREWALL, POWER, capable
 from nuage.drivers.libvirt_network import nic_device
 
 from .conftest import LIBVIRT_URI
@@ -214,3 +214,20 @@ async def test_a_running_machine_is_filtered_at_once_without_a_restart(
     info = await driver.inspect(spec.machine_id)
     assert info is not None and info.power is PowerState.ON
     assert len(markers(await driver.console(spec.machine_id))) == boots
+
+
+async def test_a_stopped_machine_is_filtered_from_its_next_boot(
+    driver: Driver, new_spec: SpecFactory, state_dir: Path
+) -> None:
+    spec = new_spec()
+    await create(driver, spec, power=PowerState.OFF)
+    await capable(driver, FIREWALL).apply_firewall(spec.machine_id, RULES)
+
+    info = await capable(driver, POWER).start(spec.machine_id)
+
+    assert info.power is PowerState.ON
+    assert list(await capable(driver, FIREWALL).firewall_rules(spec.machine_id)) == IN_ORDER
+    if driver.name == "libvirt":
+        name = f"nuage-fw-{spec.machine_id}"
+        assert bindings(spec.machine_id, live=True) == [name]
+        assert instantiated(spec.machine_id) == [name]

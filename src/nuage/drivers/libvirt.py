@@ -534,7 +534,7 @@ class LibvirtDriver:
         Each step converges when repeated, so a retry completes a change cut short."""
         machine_id, conn = self._machine_id(dom), self._conn.get()
         if rules:
-            firewall.define(conn, machine_id, rules)
+            firewall.define(self._lv, conn, machine_id, rules)
         self._bind_firewall(dom, files, bound=bool(rules))
         if not rules:
             firewall.remove(self._lv, conn, machine_id)
@@ -544,6 +544,8 @@ class LibvirtDriver:
         """The binding in the definition (every later definition keeps it), and in the running
         guest's interfaces (updated live: no restart)."""
         config = self._config(dom)
+        if self._hw.guest_network is None:
+            return  # no interface to filter: the filter stays defined, bound to nothing
         if config.firewall != bound:
             self._define(replace(config, firewall=bound), files)
         if dom.isActive():

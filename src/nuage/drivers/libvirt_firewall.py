@@ -89,9 +89,17 @@ def filter_uuid(machine_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, filter_name(machine_id)))
 
 
-def define(conn: Any, machine_id: str, rules: Sequence[FirewallRule]) -> None:
-    """Define (or update: libvirt re-applies a bound filter's new rules at once) the filter."""
-    conn.nwfilterDefineXML(filter_xml(machine_id, rules))
+def define(lv: Any, conn: Any, machine_id: str, rules: Sequence[FirewallRule]) -> None:
+    """Define (or update: libvirt re-applies a bound filter's new rules at once) the filter.
+    A connection without an nwfilter driver (`qemu:///embed`): PermanentError
+    `capability_not_supported`."""
+    try:
+        conn.nwfilterDefineXML(filter_xml(machine_id, rules))
+    except lv.libvirtError as exc:
+        if exc.get_error_code() != lv.VIR_ERR_NO_SUPPORT:
+            raise
+        message = "This libvirt connection has no nwfilter driver (e.g. qemu:///embed)."
+        raise PermanentError(message, code="capability_not_supported") from exc
 
 
 def read(lv: Any, conn: Any, machine_id: str) -> tuple[FirewallRule, ...]:
@@ -108,10 +116,12 @@ def remove(lv: Any, conn: Any, machine_id: str) -> None:
 
 
 def _lookup(lv: Any, conn: Any, machine_id: str) -> Any:
+    """The machine's filter; None without one (a connection without an nwfilter driver, as
+    `qemu:///embed`, has none)."""
     try:
         return conn.nwfilterLookupByName(filter_name(machine_id))
     except lv.libvirtError as exc:
-        if exc.get_error_code() == lv.VIR_ERR_NO_NWFILTER:
+        if exc.get_error_code() in (lv.VIR_ERR_NO_NWFILTER, lv.VIR_ERR_NO_SUPPORT):
             return None
         raise
 

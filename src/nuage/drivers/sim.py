@@ -415,7 +415,11 @@ class SimDriver:
         self, machine_id: str, rules: Sequence[FirewallRule]
     ) -> tuple[FirewallRule, ...]:
         ordered = [rule.model_dump(mode="json") for rule in in_order(rules)]
-        await self._change("apply_firewall", machine_id, lambda m: setattr(m, "firewall", ordered))
+
+        def replace_rules(machine: MachineState) -> None:
+            machine.firewall = ordered
+
+        await self._change("apply_firewall", machine_id, replace_rules)
         with _state_io():
             return _rules(self._require(machine_id))
 
