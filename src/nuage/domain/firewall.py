@@ -16,7 +16,7 @@ with host bits set below its prefix is refused rather than guessed at.
 import ipaddress
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -53,10 +53,14 @@ def normalised_cidr(value: str) -> str:
 Cidr = Annotated[str, Field(min_length=1, max_length=49), AfterValidator(normalised_cidr)]
 
 
+def _end_may_be_left_out(schema: dict[str, Any]) -> None:
+    schema["required"] = ["start"]  # `_one_port` fills it in
+
+
 class PortRange(BaseModel):
     """Ports `start` to `end`, both included; `end` defaults to `start` (one port)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_end_may_be_left_out)
 
     start: int = Field(ge=PORT_MIN, le=PORT_MAX)
     end: int = Field(ge=PORT_MIN, le=PORT_MAX)
