@@ -114,6 +114,22 @@ class IpStatus(StrEnum):
     ASSIGNED = "assigned"
 
 
+class FirewallDirection(StrEnum):
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+
+
+class FirewallAction(StrEnum):
+    ACCEPT = "ACCEPT"
+    DROP = "DROP"
+
+
+class FirewallProtocol(StrEnum):
+    TCP = "TCP"
+    UDP = "UDP"
+    ICMP = "ICMP"
+
+
 class Visibility(StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"

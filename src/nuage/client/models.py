@@ -15,6 +15,9 @@ from nuage.client.enums import (
     ConsoleSessionStatus,
     DeliveryStatus,
     EventType,
+    FirewallAction,
+    FirewallDirection,
+    FirewallProtocol,
     ImageStatus,
     InstanceStatus,
     IpStatus,
@@ -246,6 +249,36 @@ class ConsoleSession(Model):
     created: datetime
 
 
+class PortRange(Model):
+    start: int
+    end: int | None = None  # the server fills it in (`start` when left out)
+
+
+class FirewallRule(Model):
+    priority: int
+    direction: FirewallDirection
+    action: FirewallAction
+    protocol: FirewallProtocol
+    source_address: str | None = None
+    source_ports: PortRange | None = None
+    destination_address: str | None = None
+    destination_ports: PortRange | None = None
+
+
+class FirewallChange(Model):
+    task_id: UUID
+    status: TaskStatus
+    rules: list[FirewallRule]
+
+
+class Firewall(Model):
+    instance_id: UUID
+    enabled: bool
+    default_action: FirewallAction
+    rules: list[FirewallRule]
+    pending: FirewallChange | None
+
+
 class Organization(Model):
     id: UUID
     legacy_id: int
@@ -345,6 +378,10 @@ SCHEMAS: dict[type[Model], str] = {
     Volume: "VolumeOut",
     IpAddress: "IpOut",
     ConsoleSession: "ConsoleSessionOut",
+    PortRange: "PortRange",
+    FirewallRule: "FirewallRule",
+    FirewallChange: "FirewallChange",
+    Firewall: "FirewallOut",
     Organization: "OrganizationOut",
     Project: "ProjectOut",
     ApiKey: "ApiKeyOut",
