@@ -139,3 +139,21 @@ def test_a_retried_create_is_a_replay_on_the_server(server: LiveServer) -> None:
     assert posts[0][0].headers["Idempotency-Key"] == posts[1][0].headers["Idempotency-Key"]
     assert posts[1][1].headers.get("Idempotent-Replayed") == "true"
     assert [i.id for i in named] == [created.id]
+
+
+def test_a_firewall_rule_set_is_replaced_and_read_back(server: LiveServer) -> None:
+    ssh = {"priority": 10, "direction": "INPUT", "action": "ACCEPT", "protocol": "TCP",
+           "destination_ports": {"start": 22}}  # fmt: skip
+    with connect(server) as client:
+        created = client.instances.create(name="sdk-firewall", **WHERE)
+        assert created.task_id is not None
+        client.tasks.wait(created.task_id, timeout=30)
+        done = client.firewalls.replace(created.id, [ssh]).wait(timeout=30)
+        firewall = client.firewalls.get(created.id)
+        with pytest.raises(ValidationFailed):
+            client.firewalls.replace(created.id, [{**ssh, "priority": 5}])
+    assert done.task_type == "apply_firewall" and done.status is TaskStatus.COMPLETED
+    assert firewall.enabled and firewall.pending is None
+    (rule,) = firewall.rules
+    assert rule.priority == 10 and rule.destination_ports is not None
+    assert (rule.destination_ports.start, rule.destination_ports.end) == (22, 22)

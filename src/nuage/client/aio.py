@@ -67,6 +67,7 @@ class AsyncClient:
         self.backups = resources.Backups(self)
         self.volumes = resources.Volumes(self)
         self.ips = resources.Ips(self)
+        self.firewalls = resources.Firewalls(self)
         self.images = resources.Images(self)
         self.console = resources.Console(self)
         self.catalogue = resources.Catalogue(self)

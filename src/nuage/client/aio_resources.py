@@ -11,6 +11,7 @@ from nuage.client.models import (
     ApiKeyCreated,
     Backup,
     ConsoleSession,
+    Firewall,
     Image,
     Instance,
     InstanceCreated,
@@ -263,6 +264,16 @@ class Ips(Resource):
 
     async def set_reverse_dns(self, instance_id: Id, ip_id: Id, ptr: str | None) -> "AsyncTask":
         return await self._client.send(self._ops.reverse_dns(instance_id, ip_id, ptr))
+
+
+class Firewalls(Resource):
+    async def get(self, instance_id: Id) -> Firewall:
+        """The rules the machine has, and the rule list a queued change will apply."""
+        return await self._client.send(self._ops.firewall(instance_id))
+
+    async def replace(self, instance_id: Id, rules: list[dict[str, Any]]) -> "AsyncTask":
+        """Replace the whole rule list (`[]` turns the firewall off)."""
+        return await self._client.send(self._ops.replace_firewall(instance_id, rules))
 
 
 class Images(Resource):

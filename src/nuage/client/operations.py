@@ -15,6 +15,7 @@ from nuage.client.models import (
     ApiKeyCreated,
     Backup,
     ConsoleSession,
+    Firewall,
     Image,
     Instance,
     InstanceCreated,
@@ -196,6 +197,13 @@ class Operations(Generic[TT]):
     def reverse_dns(self, instance_id: Id, ip_id: Id, ptr: str | None) -> Call[TT]:
         path = f"{P}/instances/{instance_id}/ips/{ip_id}/reverse-dns"
         return Call("PUT", path, self._task, body={"ptr": ptr})
+
+    def firewall(self, instance_id: Id) -> Call[Firewall]:
+        return Call("GET", f"{P}/instances/{instance_id}/firewall", one(Firewall))
+
+    def replace_firewall(self, instance_id: Id, rules: list[dict[str, Any]]) -> Call[TT]:
+        path = f"{P}/instances/{instance_id}/firewall"
+        return Call("PUT", path, self._task, body={"rules": rules})
 
     # Images, the console, the catalogue
     def project_images(self, page_size: int) -> Call[Page[ProjectImage]]:

@@ -10,6 +10,7 @@ from nuage.client.models import (
     ApiKeyCreated,
     Backup,
     ConsoleSession,
+    Firewall,
     Image,
     Instance,
     InstanceCreated,
@@ -250,6 +251,16 @@ class Ips(Resource):
 
     def set_reverse_dns(self, instance_id: Id, ip_id: Id, ptr: str | None) -> "Task":
         return self._client.send(self._ops.reverse_dns(instance_id, ip_id, ptr))
+
+
+class Firewalls(Resource):
+    def get(self, instance_id: Id) -> Firewall:
+        """The rules the machine has, and the rule list a queued change will apply."""
+        return self._client.send(self._ops.firewall(instance_id))
+
+    def replace(self, instance_id: Id, rules: list[dict[str, Any]]) -> "Task":
+        """Replace the whole rule list (`[]` turns the firewall off)."""
+        return self._client.send(self._ops.replace_firewall(instance_id, rules))
 
 
 class Images(Resource):
