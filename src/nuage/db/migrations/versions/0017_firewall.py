@@ -4,7 +4,7 @@ Instances get `firewall_rules`: the rule list the last `apply_firewall` left on 
 evaluation order. Null (every existing instance) or empty: no firewall.
 
 Revision ID: 0017
-Revises: 0019
+Revises: 0020
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0017"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
