@@ -89,6 +89,7 @@ class Endpoint:
     body_fields: tuple[str, ...] = ()  # Ids fields the body names
     fields: Mapping[str, str] = field(default_factory=dict)  # overrides of PATH_FIELDS
     staff: bool = False  # operators only: an owner who is not staff is refused (403)
+    stream: bool = False  # an endless answer (Server-Sent Events): read as far as its headers
 
     @property
     def write(self) -> bool:
@@ -259,6 +260,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{P}/tasks/{{id}}/cancel", 200, _PROJECT),
     Endpoint("POST", f"{P}/tasks/{{id}}/retry", 202, _PROJECT, fields={"id": "cancelled_task_id"}),
     Endpoint("GET", f"{P}/tasks/{{id}}/events", 200, _PROJECT),
+    Endpoint("GET", f"{P}/events", 200, _PROJECT, stream=True),
     Endpoint("GET", "/v1/compute/locations", 200, Tenancy.CATALOGUE),
     Endpoint("GET", "/v1/compute/sizes", 200, Tenancy.CATALOGUE),
     Endpoint("GET", "/v1/compute/images", 200, Tenancy.CATALOGUE),

@@ -48,6 +48,7 @@ from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
 from nuage.services.webhooks import WebhookSpec
+from tests.api.asgi_stream import first_answer
 from tests.api.endpoints import (
     ADMIN,
     BY_TOKEN,
@@ -253,6 +254,9 @@ async def foreign(stack: Stack, tenants: TenantFactory) -> Ids:
 
 
 async def call(stack: Stack, endpoint: Endpoint, ids: Ids, headers: Headers) -> httpx.Response:
+    if endpoint.stream:
+        app = create_app(stack.runtime)
+        return await first_answer(app, endpoint.method, endpoint.url(ids), dict(headers))
     return await stack.client.request(
         endpoint.method, endpoint.url(ids), json=endpoint.json(ids), headers=headers
     )

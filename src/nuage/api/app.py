@@ -14,6 +14,7 @@ from nuage.api.routers import (
     backups,
     catalogue,
     console,
+    events,
     firewall,
     health,
     images,
@@ -72,6 +73,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         volumes.router,
         admin_ip_pools.router,
         webhooks.router,
+        events.router,
     ):
         app.include_router(router)
     errors.install(app)

@@ -20,6 +20,7 @@ from nuage.api import errors
 from nuage.api.deps import get_principal, get_runtime, page_request
 from nuage.api.schemas.accounts import TokenOut
 from nuage.api.schemas.common import Error, FieldErrors
+from nuage.api.schemas.events import EventOut
 from nuage.api.schemas.instances import InstanceCreated
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import idempotency_key
@@ -27,6 +28,7 @@ from nuage.domain import enums
 from nuage.domain import errors as e
 from nuage.domain.catalogue import CATALOGUE, TaskSpec
 from nuage.domain.catalogue.volumes import VOLUME_QUOTA_TYPES
+from nuage.domain.events import EventType
 
 BEARER = "bearer"
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -41,6 +43,7 @@ SHARED_ENUMS = (
     enums.Scope,
     enums.HostState,
     enums.IpVersion,
+    EventType,
 )
 HEADERS = {
     401: {"WWW-Authenticate": "How to authenticate: `Bearer`."},
@@ -152,6 +155,9 @@ def build(app: FastAPI) -> dict[str, Any]:
     schemas.pop("ValidationError", None)
     schemas["Error"] = Error.model_json_schema()
     schemas["ValidationError"] = {**FieldErrors.model_json_schema(), "title": "ValidationError"}
+    # The `data` of each event frame of `GET P/events` (a stream has no JSON body to name it).
+    schemas["EventOut"] = EventOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas["EventOut"].pop("$defs", None)  # EventType is a shared enum
     for enum in SHARED_ENUMS:
         schemas.setdefault(enum.__name__, TypeAdapter(enum).json_schema())
     doc["security"] = [{BEARER: []}]

@@ -166,9 +166,11 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
         # The API signs tokens: its key is made (once, in the data directory) only now that the
         # database is known to be set up.
         api = Runtime(with_secret_key(settings), process.runtime.sessions, process.notifier)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(api), host=host, port=port, log_level="info")
+        # Event streams never end by themselves: a stop waits this long for requests to finish.
+        config = uvicorn.Config(
+            create_app(api), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
         )
+        server = uvicorn.Server(config)
         stop = asyncio.Event()
         drivers = make_drivers(settings)
         jobs = [asyncio.create_task(server.serve())]

@@ -1,6 +1,7 @@
 """Tasks: the seed's `GET …/tasks/{id}` (with `?wait=` long poll), the list with filters, the
 generic create, cancel, retry and the step log."""
 
+from enum import StrEnum
 from typing import Annotated, TypeVar
 from uuid import UUID
 
@@ -30,8 +31,8 @@ Wait = Annotated[
 ]
 
 
-E = TypeVar("E", TaskStatus, TaskType)
-# Parsed by `_choices` (which also takes comma-separated values), documented as the enums.
+E = TypeVar("E", bound=StrEnum)
+# Parsed by `choices` (which also takes comma-separated values), documented as the enums.
 StatusFilter = Annotated[list[str] | None, Query(), list_of(TaskStatus)]
 TypeFilter = Annotated[list[str] | None, Query(), list_of(TaskType)]
 Ordering = Annotated[
@@ -41,7 +42,7 @@ Ordering = Annotated[
 ]
 
 
-def _choices(field: str, raw: list[str] | None, enum: type[E]) -> tuple[E, ...]:
+def choices(field: str, raw: list[str] | None, enum: type[E]) -> tuple[E, ...]:
     values = [v.strip() for item in raw or [] for v in item.split(",") if v.strip()]
     bad = [v for v in values if v not in enum.__members__.values()]
     if bad:
@@ -68,8 +69,8 @@ async def list_tasks(
     """Filters combine with AND; `status` and `task_type` repeat (or take commas) for OR."""
     filters = TaskFilters(
         instance_id=instance_id,
-        statuses=_choices("status", status, TaskStatus),
-        task_types=_choices("task_type", task_type, TaskType),
+        statuses=choices("status", status, TaskStatus),
+        task_types=choices("task_type", task_type, TaskType),
         created_by=created_by,
         created_after=created_after,
         created_before=created_before,
