@@ -109,6 +109,7 @@ online_cpus
 hostname=localhost
 instance_id=
 net=
+software=
 seed=$(findfs LABEL=cidata 2>/dev/null) || seed=
 if [ -n "$seed" ] && mount -t iso9660 -o ro "$seed" /seed; then
   val() { sed -n "s/^$1:[[:space:]]*//p" /seed/meta-data | tr -d "\"'\r" | sed 's/[[:space:]]*$//' | head -n1; }
@@ -121,6 +122,8 @@ if [ -n "$seed" ] && mount -t iso9660 -o ro "$seed" /seed; then
     net=$(awk '/^  [^ ].*:$/ { if (i != "") print l; i = $1; sub(/:$/, "", i); l = "NUAGE-NET " i; a = 0; next }
       /^    addresses:/ { a = 1; next } /^    [a-z]/ { a = 0 } a && /^      - / { l = l " " $2 }
       END { if (i != "") print l }' /seed/network-config)
+  # user-data's cloud-config `packages`, sorted: the software a guest would install.
+  [ -f /seed/user-data ] && for p in $(awk '/^packages:/{p=1;next} /^[^ ]/{p=0} p && /^  - /{print $2}' /seed/user-data | sort); do software="$software $p"; done
   umount /seed
 else
   echo "nuage-init: no cidata seed found"
@@ -179,6 +182,7 @@ ifaces=
 for n in /sys/class/net/*; do [ "${n##*/}" = lo ] || ifaces="$ifaces ${n##*/}"; done
 echo "NUAGE-IFACES$ifaces"
 echo "${net:-NUAGE-NET eth0}"
+echo "NUAGE-SOFTWARE$software"
 echo "NUAGE-BOOTED hostname=$(hostname) vcpus=$vcpus mem_mb=$mem_mb disk=$disk boots=$boots"
 while :; do sleep 3600; done
 EOF

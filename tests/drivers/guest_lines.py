@@ -25,3 +25,12 @@ def interfaces(console: str) -> list[str]:
     lines = [line.split()[1:] for line in console.splitlines() if line.startswith("NUAGE-IFACES")]
     assert lines, f"no NUAGE-IFACES line in:\n{console}"
     return lines[-1]
+
+
+def software(console: str) -> list[str]:
+    """The packages the guest reported at its latest boot (`NUAGE-SOFTWARE nginx …`)."""
+    lines = [
+        line.split()[1:] for line in console.splitlines() if line.split()[:1] == ["NUAGE-SOFTWARE"]
+    ]
+    assert lines, f"no NUAGE-SOFTWARE line in:\n{console}"
+    return lines[-1]

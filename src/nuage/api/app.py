@@ -22,6 +22,7 @@ from nuage.api.routers import (
     ips,
     organizations,
     snapshots,
+    software,
     task_routes,
     tasks,
     volumes,
@@ -74,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         admin_ip_pools.router,
         webhooks.router,
         events.router,
+        software.router,
     ):
         app.include_router(router)
     errors.install(app)

@@ -171,6 +171,32 @@ class Image(Base):
     modified: Mapped[datetime] = _modified()
 
 
+# The public images each software of the catalogue is offered on.
+software_images = sa.Table(
+    "software_images",
+    Base.metadata,
+    sa.Column(
+        "software_id", sa.Uuid, sa.ForeignKey("software.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("image_id", sa.Uuid, sa.ForeignKey("images.id"), primary_key=True, index=True),
+)
+
+
+class Software(Base):
+    """An entry of the software catalogue: its `slug` is the package name the guest is given."""
+
+    __tablename__ = "software"
+    id: Mapped[UUID] = _id()
+    slug: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+    images: Mapped[list[Image]] = relationship(secondary=software_images, lazy="selectin")
+
+
 class Host(Base):
     """A hypervisor that runs instances: which driver reaches it, where, and how big it is."""
 
@@ -211,6 +237,8 @@ class Instance(Base):
     tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
     ipv4: Mapped[list[str]] = mapped_column(JSONType, default=list)
     ipv6: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # The software catalogue's slugs the machine was given, sorted, as its driver reports them.
+    software: Mapped[list[str]] = mapped_column(JSONType, default=list)
     power_state: Mapped[str] = mapped_column(sa.String(16))
     billing_cycle: Mapped[str] = mapped_column(sa.String(16))
     # The machine's hardware as its hypervisor last reported it (a sync adopts changes made

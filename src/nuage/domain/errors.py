@@ -20,7 +20,10 @@ NuageError
 │   ├── AddressPoolExhausted   address_pool_exhausted  (no free address of that version)
 │   ├── AddressTaken           address_taken        (a concurrent request won it: try again)
 │   ├── PrimaryAddress         primary_address      (the primary address stays)
-│   └── AddressNotAssigned     address_not_assigned (still being assigned)
+│   ├── AddressNotAssigned     address_not_assigned (still being assigned)
+│   ├── SoftwareNotForImage    software_not_for_image  (not offered on the instance's image)
+│   ├── SoftwareInstalled      software_installed   (the instance has it already)
+│   └── SoftwareNotInstalled   software_not_installed
 ├── WebhookUrlRefused         webhook_url_refused  (not http(s), or a non-public address: a 400)
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
@@ -178,6 +181,21 @@ class WebhookUrlRefused(NuageError):
 
     code = "webhook_url_refused"
     default_message = "Webhook URLs must be http(s) and reach a public address."
+
+
+class SoftwareNotForImage(Conflict):
+    code = "software_not_for_image"
+    default_message = "This software is not offered for the instance's image."
+
+
+class SoftwareInstalled(Conflict):
+    code = "software_installed"
+    default_message = "The instance has this software installed already."
+
+
+class SoftwareNotInstalled(Conflict):
+    code = "software_not_installed"
+    default_message = "The instance does not have this software installed."
 
 
 class ConsoleTokenRefused(NuageError):

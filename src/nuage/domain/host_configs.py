@@ -20,6 +20,7 @@ SIM_CAPABILITIES = frozenset(
     | {Capability.SNAPSHOTS, Capability.IMAGES}
     | {Capability.CONFIG}
     | {Capability.FIREWALL}
+    | {Capability.SOFTWARE}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

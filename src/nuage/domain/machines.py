@@ -7,6 +7,7 @@ input these would refuse.
 """
 
 import re
+from collections.abc import Sequence
 
 from nuage.domain.errors import PermanentError
 
@@ -67,3 +68,16 @@ def check_disk_growth(*, current_gb: int, target_gb: int) -> None:
     if not disk_may_become(current_gb=current_gb, target_gb=target_gb):
         message = f"Disks only grow ({current_gb} GiB to {target_gb} GiB refused)."
         raise PermanentError(message, code="disk_shrink_refused")
+
+
+_PACKAGE = re.compile(r"[a-z0-9][a-z0-9.+-]{0,49}")  # a Debian package name (policy 5.6.1)
+
+
+def software_set(packages: Sequence[str]) -> tuple[str, ...]:
+    """The packages a machine is to have, sorted and without repeats (the order the guest prints
+    them in); PermanentError `invalid_spec` for a name a package manager would refuse (a name
+    goes into the guest's cloud-config as it is)."""
+    bad = [p for p in packages if not _PACKAGE.fullmatch(p)]
+    if bad:
+        raise PermanentError(f"Invalid package names {bad!r}.", code="invalid_spec")
+    return tuple(sorted(set(packages)))

@@ -84,6 +84,7 @@ class MachineInfo:
     disk_id: str  # changes when the disk is replaced (reinstall)
     external_id: str  # the hypervisor's own id of the machine (libvirt: domain UUID)
     addresses: tuple[GuestAddress, ...] = field(default=())  # as the driver configured them
+    software: tuple[str, ...] = ()  # the packages the guest is given (`set_software`), sorted
 
     @property
     def ipv4(self) -> tuple[str, ...]:

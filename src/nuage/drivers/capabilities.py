@@ -3,8 +3,8 @@
 `Capable` binds a `Capability` (domain vocabulary, named by the catalogue's task types) to the
 protocol of its operations. `capable(driver, POWER)` is the driver typed as a `PowerControl`, or
 PermanentError `capability_not_supported` when the driver does not declare POWER (or declares it
-without implementing it). Capabilities without a binding here (networks,
-software) have no operations yet: the issues
+without implementing it). Capabilities without a binding here (networks) have no
+operations yet: the issues
 that add their task types add their protocols and bindings, and list them in `BINDINGS`.
 """
 
@@ -222,6 +222,16 @@ class Firewalled(Protocol):
         ...
 
 
+@runtime_checkable
+class SoftwareInstalling(Protocol):
+    async def set_software(self, machine_id: str, packages: Sequence[str]) -> MachineInfo:
+        """The machine's software becomes exactly `packages` (package names of the software
+        catalogue; `domain.machines.software_set`), given to the guest as it boots. A running
+        guest whose software changed is restarted to apply it (as `set_hostname` does);
+        repeating a call changes nothing. A bad package name: PermanentError `invalid_spec`."""
+        ...
+
+
 P = TypeVar("P")
 
 
@@ -247,6 +257,7 @@ SNAPSHOTS = Capable[Snapshots](Capability.SNAPSHOTS, Snapshots)
 IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
 CONFIG = Capable[Configurable](Capability.CONFIG, Configurable)
 FIREWALL = Capable[Firewalled](Capability.FIREWALL, Firewalled)
+SOFTWARE = Capable[SoftwareInstalling](Capability.SOFTWARE, SoftwareInstalling)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
     for b in (
@@ -262,6 +273,7 @@ BINDINGS: Mapping[Capability, Capable[Any]] = {
         IMAGES,
         CONFIG,
         FIREWALL,
+        SOFTWARE,
     )
 }
 

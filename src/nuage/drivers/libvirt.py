@@ -20,7 +20,8 @@ Behaviour matches the Driver protocol and the simulated driver, error codes incl
   TransientError `shutdown_timeout`; `stop` destroys the domain.
 - `set_hostname` of a running machine power-cycles it gracefully (ACPI shutdown, then start):
   QEMU keeps the old seed file open across a reboot, a new QEMU process reads the new one.
-  `set_addresses` does the same when the guest's addresses change (not for PTR names alone).
+  `set_addresses` does the same when the guest's addresses change (not for PTR names alone), and
+  `set_software` when the packages change (the seed's user-data, `guest_software`).
 - Resizing needs the machine off (vCPU unplug does not complete live); disks only grow.
 - Volumes are qcow2 files of the host, hot-plugged as virtio disks from vdc on, grown live with
   `blockresize` (`libvirt_volumes`); every definition the driver writes keeps them attached.
@@ -57,6 +58,7 @@ from nuage.domain.machines import (
     check_image_name,
     check_machine_id,
     check_snapshot_id,
+    software_set,
 )
 from nuage.domain.volumes import check_volume_id
 
@@ -65,6 +67,7 @@ from . import libvirt_snapshots as snapshots
 from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .guest_network import network_config, network_line
+from .guest_software import user_data
 from .libvirt_backups import LibvirtBackups
 from .libvirt_connection import Connection
 from .libvirt_domain import (
@@ -248,6 +251,10 @@ class LibvirtDriver:
         self, machine_id: str, addresses: Sequence[GuestAddress]
     ) -> MachineInfo:
         return await self._operate(machine_id, lambda d, f: self._readdress(d, f, addresses))
+
+    async def set_software(self, machine_id: str, packages: Sequence[str]) -> MachineInfo:
+        wanted = software_set(packages)
+        return await self._operate(machine_id, lambda d, f: self._set_software(d, f, wanted))
 
     async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
         check_machine_id(machine_id)
@@ -515,6 +522,23 @@ class LibvirtDriver:
         dom.create()
         return offset
 
+    def _set_software(
+        self, dom: Domain, files: MachineFiles, wanted: tuple[str, ...]
+    ) -> int | None:
+        config = self._config(dom)
+        if wanted == config.software:
+            return None  # nothing to apply: a repeated call does not restart the guest again
+        removed = (set(config.removed_software) | set(config.software)) - set(wanted)
+        changed = replace(config, software=wanted, removed_software=tuple(sorted(removed)))
+        self._write_seed(files, changed)
+        self._define(changed, files)
+        if not dom.isActive():
+            return None  # applied at the next boot
+        self._shutdown(dom)  # a new QEMU process reads the new seed (see set_hostname)
+        offset = log_size(files.log)
+        dom.create()
+        return offset
+
     def _configure(
         self, dom: Domain, files: MachineFiles, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
@@ -559,6 +583,7 @@ class LibvirtDriver:
             instance_id=f"iid-{config.disk_id}",
             hostname=config.hostname,
             network_config=network_config(config.addresses),
+            user_data=user_data(config.software, config.removed_software),
         )
 
     def _define(self, config: MachineConfig, files: MachineFiles) -> Domain:
@@ -586,6 +611,7 @@ class LibvirtDriver:
             disk_id=config.disk_id,
             external_id=str(dom.UUIDString()),
             addresses=config.addresses,
+            software=config.software,
         )
 
     def _config(self, dom: Domain) -> MachineConfig:

@@ -1,7 +1,7 @@
 """A nuage machine as a libvirt domain: the domain XML, and what nuage keeps in its <metadata>.
 
 The domain's own elements hold what libvirt enforces (uuid from the machine id, vCPUs, memory);
-nuage's facts (name, hostname, image, disk id, disk size, addresses) live in one
+nuage's facts (name, hostname, image, disk id, disk size, addresses, software) live in one
 `<nuage:machine>` element of the `NAMESPACE` XML namespace inside `<metadata>`, so `inspect`
 reads everything back from libvirt alone. Reads use the persistent (inactive) definition: what
 the machine is and will boot as.
@@ -47,6 +47,9 @@ class MachineConfig:
     settings: Mapping[str, Any] = field(default_factory=dict)
     # Its interfaces filtered by its nwfilter (`libvirt_firewall`): read from their <filterref>.
     firewall: bool = False
+    # set_software's packages, sorted; and those it took away since (the guest removes them).
+    software: tuple[str, ...] = ()
+    removed_software: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,6 +169,8 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         addresses=tuple(_address(e) for e in meta.iterfind(f"{{{NAMESPACE}}}address")),
         settings=json.loads(field("config") or "{}"),
         firewall=is_bound(xml, machine_id),
+        software=tuple(json.loads(field("software") or "[]")),
+        removed_software=tuple(json.loads(field("software-removed") or "[]")),
     )
 
 
@@ -215,6 +220,8 @@ def _metadata(config: MachineConfig) -> str:
         "disk-id": config.disk_id,
         "disk-gb": str(config.disk_gb),
         "config": json.dumps(dict(config.settings), sort_keys=True),
+        "software": json.dumps(list(config.software)),
+        "software-removed": json.dumps(list(config.removed_software)),
     }
     body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
     body += "".join(_address_xml(a) for a in config.addresses)

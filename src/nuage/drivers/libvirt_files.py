@@ -126,7 +126,14 @@ def grow_overlay(path: Path, disk_gb: int) -> None:
 USER_DATA = "#cloud-config\nupdates:\n  network:\n    when: [boot]\n"
 
 
-def write_seed(path: Path, *, instance_id: str, hostname: str, network_config: str) -> None:
+def write_seed(
+    path: Path,
+    *,
+    instance_id: str,
+    hostname: str,
+    network_config: str,
+    user_data: str = USER_DATA,
+) -> None:
     """The NoCloud seed (ISO9660 labelled `cidata`: meta-data, user-data, network-config),
     replacing `path` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,7 +141,7 @@ def write_seed(path: Path, *, instance_id: str, hostname: str, network_config: s
     with tempfile.TemporaryDirectory() as work:
         meta = Path(work, "meta-data")
         meta.write_text(f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n")
-        Path(work, "user-data").write_text(USER_DATA)
+        Path(work, "user-data").write_text(user_data)
         Path(work, "network-config").write_text(network_config)
         argv = ["genisoimage", "-quiet", "-output", str(tmp), "-volid", "cidata", "-joliet"]
         run_tool(*argv, "-rock", str(meta), f"{work}/user-data", f"{work}/network-config")

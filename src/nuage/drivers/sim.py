@@ -102,6 +102,7 @@ _NEEDS: dict[str, Capability] = {
     **dict.fromkeys(("create_image", "delete_image"), Capability.IMAGES),
     "apply_config": Capability.CONFIG,
     **dict.fromkeys(("apply_firewall", "firewall_rules"), Capability.FIREWALL),
+    "set_software": Capability.SOFTWARE,
 }
 
 
@@ -345,6 +346,11 @@ class SimDriver:
     ) -> MachineInfo:
         return await self._change(
             "set_addresses", machine_id, lambda m: guest.readdress(m, addresses)
+        )
+
+    async def set_software(self, machine_id: str, packages: Sequence[str]) -> MachineInfo:
+        return await self._change(
+            "set_software", machine_id, lambda m: guest.set_software(m, packages)
         )
 
     async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:

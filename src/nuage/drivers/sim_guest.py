@@ -10,10 +10,11 @@ from typing import Any
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 from nuage.domain.hypervisor_config import merged
-from nuage.domain.machines import check_disk_growth, check_hostname, check_sizes
+from nuage.domain.machines import check_disk_growth, check_hostname, check_sizes, software_set
 
 from .base import GuestAddress
 from .guest_network import INTERFACE, interfaces_line, network_line
+from .guest_software import software_line
 from .sim_state import MachineState
 
 POWEROFF_LINE = "NUAGE-POWEROFF"
@@ -29,6 +30,7 @@ def boot(m: MachineState) -> None:
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
         interfaces_line([INTERFACE]),
         network_line(m.guest_addresses),
+        software_line(m.software),
         m.disks_line(),
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
         f" disk={disk} boots={m.boots}",
@@ -91,3 +93,12 @@ def readdress(m: MachineState, addresses: Sequence[GuestAddress]) -> None:
     m.addresses = [asdict(a) for a in addresses]
     if network_line(m.guest_addresses) != before and m.power is PowerState.ON:
         restart(m, "reboot: Restarting to apply the new network configuration")
+
+
+def set_software(m: MachineState, packages: Sequence[str]) -> None:
+    # Unchanged software: nothing to apply, so a repeated call does not restart the guest again.
+    wanted = list(software_set(packages))
+    if wanted != m.software:
+        m.software = wanted
+        if m.power is PowerState.ON:
+            restart(m, "reboot: Restarting to apply the new software")

@@ -109,6 +109,7 @@ class MachineState:
         return tuple(GuestAddress(**a) for a in self.addresses)
 
     vnc_port: int | None = None  # its display's port while it runs and a console was asked for
+    software: list[str] = field(default_factory=list)  # set_software's packages, sorted
 
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
@@ -127,6 +128,7 @@ class MachineState:
             disk_id=self.disk_id,
             external_id=self.external_id or f"sim-{self.machine_id}",  # saved before ids existed
             addresses=self.guest_addresses,
+            software=tuple(self.software),
         )
 
     @classmethod

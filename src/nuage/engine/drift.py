@@ -41,6 +41,7 @@ class Known:
     vcpu: int
     ram_mb: int
     disk_gb: int
+    software: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, instance: InstanceRecord | Instance) -> "Known":
@@ -50,6 +51,7 @@ class Known:
             vcpu=instance.vcpu,
             ram_mb=instance.ram_mb,
             disk_gb=instance.disk_gb,
+            software=tuple(instance.software or ()),
         )
 
 
@@ -60,12 +62,14 @@ def drift(known: Known, info: MachineInfo | None) -> dict[str, dict[str, Any]]:
     now: dict[str, Any] = {"status": found.status, "power_state": found.power_state}
     if info is not None:
         now |= {"vcpu": info.vcpu, "ram_mb": info.ram_mb, "disk_gb": info.disk_gb}
+        now["software"] = list(info.software)
     was = {
         "status": known.status,
         "power_state": known.power_state,
         "vcpu": known.vcpu,
         "ram_mb": known.ram_mb,
         "disk_gb": known.disk_gb,
+        "software": list(known.software),
     }
     return {
         name: {"was": _plain(was[name]), "now": _plain(value)}

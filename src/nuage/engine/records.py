@@ -35,6 +35,7 @@ class InstanceRecord:
     image_slug: str
     tags: tuple[str, ...]
     power_state: PowerState = PowerState.UNKNOWN
+    software: tuple[str, ...] = ()  # the packages the database says the machine was given
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,18 +68,21 @@ class InstanceUpdate:
     machine_ram_mb: int | None = None
     machine_disk_gb: int | None = None
     firewall_rules: tuple[dict[str, Any], ...] | None = None  # as the machine has them
+    software: tuple[str, ...] | None = None
     machine_gone: bool = False
     disk_replaced: bool = False
 
     @classmethod
     def hardware(cls, info: MachineInfo, **changes: Any) -> "InstanceUpdate":
-        """Power, hypervisor id and hardware as the machine reports them, and `changes`."""
+        """Power, hypervisor id, hardware and software as the machine reports them, and
+        `changes`."""
         return cls(
             power_state=info.power,
             external_id=info.external_id,
             machine_vcpu=info.vcpu,
             machine_ram_mb=info.ram_mb,
             machine_disk_gb=info.disk_gb,
+            software=info.software,
             **changes,
         )
 
@@ -158,5 +162,6 @@ def task_record(row: InstanceTask) -> TaskRecord:
             image_slug=instance.image.slug,
             tags=tuple(instance.tags or ()),
             power_state=PowerState(instance.power_state),
+            software=tuple(instance.software or ()),
         ),
     )

@@ -1,4 +1,5 @@
-"""The public catalogue (locations, sizes, OS images), and lookups of its active entries."""
+"""The public catalogue (locations, sizes, OS images, software), and lookups of its active
+entries."""
 
 from typing import TypeVar
 from uuid import UUID
@@ -6,11 +7,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Location, Size
+from nuage.db.models import Image, Location, Size, Software
 from nuage.domain.errors import ValidationFailed
 from nuage.services.pagination import PageRequest, PageResult, paginate
 
-Entry = TypeVar("Entry", Location, Size, Image)
+Entry = TypeVar("Entry", Location, Size, Image, Software)
 
 
 async def active_entry(session: AsyncSession, model: type[Entry], id_: UUID, field: str) -> Entry:

@@ -44,6 +44,9 @@ class InstanceOut(BaseModel):
     created: datetime
     modified: datetime
     hardware: HardwareOut
+    software: list[str] = Field(
+        description="The software catalogue's slugs the machine was given (`install_software`)."
+    )
 
     @classmethod
     def of(cls, row: Instance) -> "InstanceOut":
@@ -68,6 +71,7 @@ class InstanceOut(BaseModel):
             created=row.created,
             modified=row.modified,
             hardware=HardwareOut(vcpu=row.vcpu, ram_mb=row.ram_mb, disk_gb=row.disk_gb),
+            software=list(row.software or []),
         )
 
 

@@ -21,6 +21,7 @@ from nuage.domain.catalogue.instances import (
 from nuage.domain.catalogue.ips import IP_SPECS
 from nuage.domain.catalogue.planned import PLANNED_SPECS
 from nuage.domain.catalogue.snapshots import IMAGE_SPECS, SNAPSHOT_SPECS
+from nuage.domain.catalogue.software import SOFTWARE_SPECS
 from nuage.domain.catalogue.spec import (
     AT_REST,
     DEFAULT_MAX_RETRIES,
@@ -90,6 +91,7 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
     PLANNED_SPECS,
     SNAPSHOT_SPECS,
     IMAGE_SPECS,
+    SOFTWARE_SPECS,
 )
 
 

@@ -20,6 +20,4 @@ def _planned(
 
 PLANNED_SPECS: tuple[TaskSpec, ...] = (
     _planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),
-    _planned(T.INSTALL_SOFTWARE, "Install Software", R.SOFTWARE, C.SOFTWARE),
-    _planned(T.UNINSTALL_SOFTWARE, "Uninstall Software", R.SOFTWARE, C.SOFTWARE),
 )

@@ -9,6 +9,7 @@ from nuage.engine.handlers import (
     instances,
     ips,
     snapshots,
+    software,
     volumes,
 )
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
@@ -25,5 +26,6 @@ __all__ = [
     "instances",
     "ips",
     "snapshots",
+    "software",
     "volumes",
 ]
