@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from tests.support import IMAGES, LOCATION, SIZES
+from tests.support import IMAGES, LOCATION, SIZES, SOFTWARE
 
 P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 
@@ -61,6 +61,7 @@ class Ids:
     image_id: str  # an available custom image of the project, made from `instance_id`
     webhook_id: str  # a webhook of the project
     delivery_id: str  # a delivery of `webhook_id`
+    software_id: str = SOFTWARE["nginx"]  # a catalogue entry `instance_id` has installed
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -75,7 +76,10 @@ PATH_FIELDS: Mapping[str, str] = {
     "session_id": "console_session_id",
     "webhook_id": "webhook_id",
     "delivery_id": "delivery_id",
+    "software_id": "software_id",
 }
+# Path ids of the public catalogue: the same for every tenant, so not a place for another's id.
+CATALOGUE_IDS = frozenset({"software_id"})
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
 
@@ -102,7 +106,8 @@ class Endpoint:
     @property
     def id_fields(self) -> list[str]:
         """The Ids fields this endpoint names: each is a place for another tenant's id."""
-        named = [self.fields.get(p, PATH_FIELDS[p]) for p in self.path_params]
+        params = [p for p in self.path_params if p not in CATALOGUE_IDS]
+        named = [self.fields.get(p, PATH_FIELDS[p]) for p in params]
         return named + [f for f in self.body_fields if f not in named]
 
     def url(self, ids: Ids) -> str:
@@ -246,6 +251,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{_WEBHOOK}/deliveries", 200, _PROJECT),
     Endpoint("GET", f"{_WEBHOOK}/deliveries/{{delivery_id}}", 200, _PROJECT),
     Endpoint("POST", f"{_WEBHOOK}/deliveries/{{delivery_id}}/redeliver", 202, _PROJECT),
+    Endpoint("GET", f"{P}/software", 200, _PROJECT),
+    Endpoint(
+        "POST",
+        f"{P}/instances/{{instance_id}}/software",
+        202,
+        _PROJECT,
+        lambda _ids: {"software_id": SOFTWARE["docker.io"]},
+    ),
+    Endpoint("DELETE", f"{P}/instances/{{instance_id}}/software/{{software_id}}", 202, _PROJECT),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -192,6 +192,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             now=utcnow(),
         )
         session.add(console_session)
+        instance.software = ["nginx"]  # as if installed (the battery runs no worker)
         snapshot, image = await storage_rows(session, instance)
         spec = WebhookSpec(WEBHOOK_BODY["url"], [EventType.TASK_COMPLETED], is_active=True)
         hook = await webhooks.create_webhook(session, access, spec, allow_private=False)

@@ -53,6 +53,8 @@ SUPPORTED = {
     "get_vnc_url",
     "apply_config",
     "apply_firewall",
+    "install_software",
+    "uninstall_software",
 }
 
 
@@ -84,7 +86,9 @@ def test_creates_and_storage_tasks_are_only_queued_by_their_own_endpoints() -> N
     # an assign reserves its address, a remove refuses the primary: more than queueing
     addresses = {TaskType.ASSIGN_IP, TaskType.REMOVE_IP, TaskType.UPDATE_REVERSE_DNS}
     creates = {TaskType.CREATE_SNAPSHOT, TaskType.CREATE_IMAGE_FROM_SNAPSHOT}
-    assert others == {TaskType.CREATE_VPS} | storage | addresses | creates
+    # checked against the catalogue entry and the instance's image and software
+    software = {TaskType.INSTALL_SOFTWARE, TaskType.UNINSTALL_SOFTWARE}
+    assert others == {TaskType.CREATE_VPS} | storage | addresses | creates | software
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

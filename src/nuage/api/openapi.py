@@ -96,6 +96,8 @@ class Facts:
     allocates_address: bool = False  # hands out an address from a pool
     acts_on_address: bool = False  # queues a task on one of an instance's addresses
     checks_webhook_url: bool = False  # saves a webhook's URL
+    installs_software: bool = False
+    uninstalls_software: bool = False
 
 
 _NOT_TASKS = (e.WebhookUrlRefused,)  # 400s that no task request gives
@@ -117,6 +119,8 @@ RULES: list[Rule] = [
     (lambda f: f.attaches_volume, lambda: [e.VolumeElsewhere]),
     (lambda f: f.allocates_address, lambda: [e.AddressPoolExhausted, e.AddressTaken]),
     (lambda f: f.acts_on_address, lambda: [e.PrimaryAddress, e.AddressNotAssigned]),
+    (lambda f: f.installs_software, lambda: [e.SoftwareNotForImage, e.SoftwareInstalled]),
+    (lambda f: f.uninstalls_software, lambda: [e.SoftwareNotInstalled]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
@@ -221,6 +225,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         or task_type is enums.TaskType.ASSIGN_IP,
         acts_on_address=task_type in {enums.TaskType.REMOVE_IP, enums.TaskType.UPDATE_REVERSE_DNS},
         checks_webhook_url=route.name in WEBHOOK_URL_ROUTES,
+        installs_software=task_type is enums.TaskType.INSTALL_SOFTWARE,
+        uninstalls_software=task_type is enums.TaskType.UNINSTALL_SOFTWARE,
     )
 
 

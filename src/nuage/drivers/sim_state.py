@@ -38,6 +38,7 @@ OPERATIONS = frozenset(
     | {"create_snapshot", "delete_snapshot", "restore_snapshot", "create_image", "delete_image"}
     | {"apply_config"}
     | {"apply_firewall"}
+    | {"set_software"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
