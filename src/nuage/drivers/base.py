@@ -71,6 +71,15 @@ class MachineSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class AttachedDisk:
+    """A disk attached to a machine beside its main disk (and libvirt's seed): a volume."""
+
+    device: str  # vdc, vdd, …
+    volume_id: str | None  # the nuage volume it is; None: a disk nuage did not make
+    source: str  # the hypervisor's name of it (libvirt: its file)
+
+
+@dataclass(frozen=True, slots=True)
 class MachineInfo:
     """What a machine is, as the hypervisor reports it."""
 
@@ -85,6 +94,7 @@ class MachineInfo:
     external_id: str  # the hypervisor's own id of the machine (libvirt: domain UUID)
     addresses: tuple[GuestAddress, ...] = field(default=())  # as the driver configured them
     software: tuple[str, ...] = ()  # the packages the guest is given (`set_software`), sorted
+    disks: tuple[AttachedDisk, ...] = ()  # attached now (live while it runs), by device
 
     @property
     def ipv4(self) -> tuple[str, ...]:

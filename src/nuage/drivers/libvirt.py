@@ -64,7 +64,7 @@ from nuage.domain.volumes import check_volume_id
 
 from . import libvirt_firewall as firewall
 from . import libvirt_snapshots as snapshots
-from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .base import AttachedDisk, GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .guest_network import network_config, network_line
 from .guest_software import user_data
@@ -79,6 +79,7 @@ from .libvirt_domain import (
     machine_id_of,
     parse_config,
     vnc_port,
+    volume_disks,
 )
 from .libvirt_files import (
     MachineFiles,
@@ -612,6 +613,16 @@ class LibvirtDriver:
             external_id=str(dom.UUIDString()),
             addresses=config.addresses,
             software=config.software,
+            disks=self._attached(dom),
+        )
+
+    def _attached(self, dom: Domain) -> tuple[AttachedDisk, ...]:
+        """The volumes the domain has now: its live definition while it runs (a disk unplugged
+        with `virsh detach-disk --live` is gone), else its persistent one."""
+        found = volume_disks(dom.XMLDesc(0))
+        return tuple(
+            AttachedDisk(device, self._volumes.volume_id_of(path), str(path))
+            for device, path in sorted(found.items())
         )
 
     def _config(self, dom: Domain) -> MachineConfig:

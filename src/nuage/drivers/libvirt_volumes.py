@@ -39,6 +39,10 @@ class LibvirtVolumes:
     def path(self, volume_id: str) -> Path:
         return self._dir / f"{volume_id}.qcow2"
 
+    def volume_id_of(self, path: Path) -> str | None:
+        """The volume whose file `path` is; None for a file that is not one of this host's."""
+        return path.stem if path.parent == self._dir and path.suffix == ".qcow2" else None
+
     def create(self, volume_id: str, size_gb: int) -> VolumeInfo:
         path = self.path(volume_id)
         if not path.exists():

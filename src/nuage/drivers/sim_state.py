@@ -24,7 +24,7 @@ from typing import Any, Literal, cast
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 
-from .base import GuestAddress, MachineInfo
+from .base import AttachedDisk, GuestAddress, MachineInfo
 
 FaultKind = Literal["transient", "permanent"]
 
@@ -130,6 +130,10 @@ class MachineState:
             external_id=self.external_id or f"sim-{self.machine_id}",  # saved before ids existed
             addresses=self.guest_addresses,
             software=tuple(self.software),
+            disks=tuple(
+                AttachedDisk(v.device, v.volume_id, v.volume_id)
+                for v in sorted(self.volumes, key=lambda v: v.device)
+            ),
         )
 
     @classmethod

@@ -7,17 +7,23 @@ settled instance's machine and queues a `sync_vps_state` for those that drifted,
 instance: an instance with a task pending or running is skipped (its task changes the machine,
 and a drift seen meanwhile is not one), and the queueing takes the instance's row lock.
 
-Attached devices (volumes) are not compared yet: no driver reports them.
+Attached devices: the volumes the database says are attached (`in-use`), as `[volume id,
+device]` pairs, against where the machine has them (`MachineInfo.disks`): one detached or moved
+behind nuage's back is drift. Sync adopts those, and also attaches a volume the machine gained
+if it is an available one of the instance's project (`volume_drift`); the sweep does not look
+for such gains (it would need each disk's row), nor for disks nuage did not make, which sync
+reports and leaves as they are.
 """
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.models import Instance
+from nuage.db.models import Instance, Volume
 from nuage.db.session import transaction
 from nuage.domain.enums import InstanceStatus, PowerState
 from nuage.domain.errors import InstanceBusy, NuageError
@@ -25,6 +31,7 @@ from nuage.drivers.base import MachineInfo
 from nuage.engine import queries
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, InstanceRecord, InstanceUpdate, host_record
+from nuage.engine.volume_drift import attached_in_use
 from nuage.services.drift import queue_sync
 
 log = logging.getLogger(__name__)
@@ -42,9 +49,10 @@ class Known:
     ram_mb: int
     disk_gb: int
     software: tuple[str, ...] = ()
+    volumes: tuple[tuple[str, str], ...] = ()  # (volume id, device) of the in-use ones, sorted
 
     @classmethod
-    def of(cls, instance: InstanceRecord | Instance) -> "Known":
+    def of(cls, instance: InstanceRecord | Instance, volumes: Sequence[Volume] = ()) -> "Known":
         return cls(
             status=InstanceStatus(instance.status),
             power_state=PowerState(instance.power_state),
@@ -52,6 +60,7 @@ class Known:
             ram_mb=instance.ram_mb,
             disk_gb=instance.disk_gb,
             software=tuple(instance.software or ()),
+            volumes=tuple(sorted((str(v.id), v.device or "") for v in attached_in_use(volumes))),
         )
 
 
@@ -63,6 +72,7 @@ def drift(known: Known, info: MachineInfo | None) -> dict[str, dict[str, Any]]:
     if info is not None:
         now |= {"vcpu": info.vcpu, "ram_mb": info.ram_mb, "disk_gb": info.disk_gb}
         now["software"] = list(info.software)
+        now["volumes"] = machine_volumes(known, info)
     was = {
         "status": known.status,
         "power_state": known.power_state,
@@ -70,6 +80,7 @@ def drift(known: Known, info: MachineInfo | None) -> dict[str, dict[str, Any]]:
         "ram_mb": known.ram_mb,
         "disk_gb": known.disk_gb,
         "software": list(known.software),
+        "volumes": [list(v) for v in known.volumes],
     }
     return {
         name: {"was": _plain(was[name]), "now": _plain(value)}
@@ -78,13 +89,23 @@ def drift(known: Known, info: MachineInfo | None) -> dict[str, dict[str, Any]]:
     }
 
 
+def machine_volumes(known: Known, info: MachineInfo) -> list[list[str]]:
+    """The known attached volumes where the machine has them now, as `[volume id, device]`."""
+    ids = {volume_id for volume_id, _ in known.volumes}
+    return sorted([d.volume_id, d.device] for d in info.disks if d.volume_id in ids)
+
+
 def _plain(value: Any) -> Any:
     return value.value if isinstance(value, InstanceStatus | PowerState) else value
 
 
 async def _candidates(session: AsyncSession) -> list[tuple[UUID, HostRecord, Known]]:
     found = await queries.idle_placed_instances(session, SETTLED)
-    return [(i.id, host_record(i.host), Known.of(i)) for i in found if i.host is not None]
+    return [
+        (i.id, host_record(i.host), Known.of(i, await queries.attached_volumes(session, i.id)))
+        for i in found
+        if i.host is not None
+    ]
 
 
 async def sweep(sessions: async_sessionmaker[AsyncSession], drivers: Drivers) -> list[UUID]:

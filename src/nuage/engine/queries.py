@@ -4,6 +4,7 @@ Every write that ends an attempt is guarded by `lease_owner = :worker AND status
 a worker whose lease was taken over can no longer change the task, so a task completes once.
 """
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -332,6 +333,20 @@ async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: b
         return
     detached = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
     await session.execute(sa.update(Volume).where(attached).values(**detached))
+
+
+async def adopt_volumes(
+    session: AsyncSession, instance_id: UUID, detached: Sequence[UUID], attached: Mapping[UUID, str]
+) -> None:
+    """What sync found of an instance's volumes: `detached` ones are available (recorded against
+    it through `last_instance_id`), `attached` ones are in use on it at their device."""
+    if detached:
+        free = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
+        await session.execute(sa.update(Volume).where(Volume.id.in_(detached)).values(**free))
+    for volume_id, device in attached.items():
+        held = {"instance_id": instance_id, "last_instance_id": instance_id, "device": device}
+        values = {**held, "status": VolumeStatus.IN_USE.value}
+        await session.execute(sa.update(Volume).where(Volume.id == volume_id).values(**values))
 
 
 async def idle_placed_instances(session: AsyncSession, statuses: list[str]) -> list[Instance]:

@@ -36,6 +36,7 @@ class InstanceRecord:
     tags: tuple[str, ...]
     power_state: PowerState = PowerState.UNKNOWN
     software: tuple[str, ...] = ()  # the packages the database says the machine was given
+    project_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,5 +164,6 @@ def task_record(row: InstanceTask) -> TaskRecord:
             tags=tuple(instance.tags or ()),
             power_state=PowerState(instance.power_state),
             software=tuple(instance.software or ()),
+            project_id=instance.project_id,
         ),
     )

@@ -9,12 +9,14 @@ from nuage.domain.ipam import AddressState
 from nuage.domain.placement import Resources
 from nuage.drivers.base import MachineInfo, MachineSpec
 from nuage.drivers.capabilities import HOSTNAME, POWER, REINSTALL, RESIZE
+from nuage.engine import volume_drift
 from nuage.engine.addresses import AddressWrite
 from nuage.engine.context import TaskContext
 from nuage.engine.drift import Known, drift
 from nuage.engine.handlers.registry import handles
 from nuage.engine.handlers.volumes import release_volumes
 from nuage.engine.records import InstanceUpdate, Outcome
+from nuage.engine.volume_drift import attached_in_use
 
 
 def machine_result(info: MachineInfo) -> dict[str, Any]:
@@ -144,9 +146,13 @@ async def sync_vps_state(ctx: TaskContext) -> Outcome:
     not; the result's `drift` says what the database said otherwise."""
     await ctx.step("inspect", "Reading the machine's state from the hypervisor.", 30)
     info = await ctx.driver.inspect(ctx.machine_id) if ctx.host is not None else None
-    changed = drift(Known.of(ctx.record.instance), info)
+    attached = attached_in_use(await ctx.attached_volumes())
+    changed = drift(Known.of(ctx.record.instance, attached), info)
     found = InstanceUpdate.as_found(info)
     if info is None:
         return Outcome(result={"found": False, "drift": changed}, instance=found)
-    result = {"found": True, **machine_result(info), "drift": changed}
+    adoption = await volume_drift.plan(ctx, attached, info)
+    await volume_drift.adopt(ctx, adoption)
+    changed = {**changed, **adoption.drift(attached)}
+    result = {"found": True, **machine_result(info), "drift": changed, **adoption.result()}
     return Outcome(result=result, instance=found)
