@@ -142,9 +142,11 @@ VOLUMES: StateMachine[VolumeStatus] = StateMachine(
     initial=_V.CREATING,
     transitions={
         _V.CREATING: frozenset({_V.IN_USE, _V.AVAILABLE, _V.ERROR}),
-        _V.AVAILABLE: frozenset({_V.ATTACHING, _V.RESIZING, _V.DELETING}),
+        # available <-> in-use directly: sync adopting a volume attached or detached behind
+        # nuage's back (engine/volume_drift.py); tasks pass through attaching and detaching.
+        _V.AVAILABLE: frozenset({_V.ATTACHING, _V.RESIZING, _V.DELETING, _V.IN_USE}),
         _V.ATTACHING: frozenset({_V.IN_USE, _V.AVAILABLE, _V.ERROR}),
-        _V.IN_USE: frozenset({_V.DETACHING, _V.RESIZING}),
+        _V.IN_USE: frozenset({_V.DETACHING, _V.RESIZING, _V.AVAILABLE}),
         _V.DETACHING: frozenset({_V.AVAILABLE, _V.IN_USE, _V.ERROR}),
         _V.RESIZING: frozenset({_V.AVAILABLE, _V.IN_USE, _V.ERROR}),
         _V.DELETING: frozenset({_V.AVAILABLE, _V.ERROR}),
