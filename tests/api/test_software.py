@@ -2,15 +2,18 @@
 uninstall, the instance's list, the refusals (unknown, wrong image, installed or not), faults,
 a stopped instance, and an idempotent replay."""
 
+import json
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 
+from nuage.config import Settings
 from nuage.db.models import InstanceTask
 from tests.drivers.guest_lines import software
-from tests.support import IMAGES, ROCKY, SOFTWARE, Stack, Tenant, TenantFactory
+from tests.support import IMAGES, ROCKY, SOFTWARE, Stack, Tenant, TenantFactory, poll
 
 pytestmark = pytest.mark.anyio
 
@@ -181,3 +184,42 @@ async def test_a_transient_fault_is_retried_and_a_permanent_one_changes_nothing(
     assert failed["error"]["code"] == "sim_permanent_fault", failed
     assert await installed(tenant, instance) == ["nginx"]
     assert await guest_software(stack, instance) == ["nginx"]
+
+
+async def test_sync_adopts_software_changed_behind_nuages_back(
+    stack: Stack, tenants: TenantFactory, settings: Settings, worker: object
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await done(tenant, await install(tenant, instance, "nginx"))
+    path = Path(settings.sim_state_dir) / "machines" / f"{instance['id']}.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "software": ["redis-server"]}))
+
+    task = await tenant.wait((await tenant.act(instance["id"], "sync"))["id"])
+
+    assert task["result"]["drift"] == {"software": {"was": ["nginx"], "now": ["redis-server"]}}
+    assert await installed(tenant, instance) == ["redis-server"]
+    refused(await uninstall(tenant, instance, "nginx"), 409, "software_not_installed")
+
+
+async def test_a_cancelled_install_leaves_the_machine_and_the_instance_as_they_were(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    stack.driver.inject_fault(
+        instance["id"], operation="set_software", kind="transient", times=1000
+    )
+    queued = (await install(tenant, instance, "nginx")).json()
+
+    async def retrying() -> bool:
+        return int((await tenant.get(f"/tasks/{queued['id']}")).json()["retry_count"]) >= 1
+
+    await poll(retrying)
+    await tenant.post(f"/tasks/{queued['id']}/cancel")
+    task = await tenant.wait(queued["id"])
+
+    assert task["status"] == "cancelled", task
+    shown = (await tenant.get(f"/instances/{instance['id']}")).json()
+    assert (shown["status"], shown["power_state"], shown["software"]) == ("running", "on", [])
+    assert await guest_software(stack, instance) == []
