@@ -156,6 +156,18 @@ class AddressNotAssigned(Conflict):
     code = "address_not_assigned"
 
 
+class SoftwareNotForImage(Conflict):
+    code = "software_not_for_image"
+
+
+class SoftwareInstalled(Conflict):
+    code = "software_installed"
+
+
+class SoftwareNotInstalled(Conflict):
+    code = "software_not_installed"
+
+
 class RateLimited(ApiError):
     status = 429
     code = "throttled"

@@ -140,6 +140,7 @@ class Instance(Model):
     created: datetime
     modified: datetime
     hardware: Hardware
+    software: list[str]  # the software catalogue's slugs the machine was given
 
 
 class InstanceCreated(Instance):
@@ -279,6 +280,19 @@ class Firewall(Model):
     pending: FirewallChange | None
 
 
+class Software(Model):
+    """An entry of the software catalogue (`GET P/software`)."""
+
+    id: UUID
+    slug: str
+    name: str
+    description: str
+    image_ids: list[UUID]
+    is_active: bool
+    created: datetime
+    modified: datetime
+
+
 class Organization(Model):
     id: UUID
     legacy_id: int
@@ -382,6 +396,7 @@ SCHEMAS: dict[type[Model], str] = {
     FirewallRule: "FirewallRule",
     FirewallChange: "FirewallChange",
     Firewall: "FirewallOut",
+    Software: "SoftwareOut",
     Organization: "OrganizationOut",
     Project: "ProjectOut",
     ApiKey: "ApiKeyOut",
