@@ -18,6 +18,4 @@ def _planned(
     return TaskSpec(task_type, label, params=AnyParams, resource=resource, capability=capability)
 
 
-PLANNED_SPECS: tuple[TaskSpec, ...] = (
-    _planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),
-)
+PLANNED_SPECS: tuple[TaskSpec, ...] = (_planned(T.UPDATE_VPC, "Update VPC", R.VPC, C.NETWORKS),)

@@ -5,7 +5,7 @@ images each is offered on (reference data every deployment needs, like the image
 ids). `instances.software` holds the slugs its machine was given, as the driver reports them.
 
 Revision ID: 0018
-Revises: 0020 (rebased onto main, whose 0019 and 0020 follow 0015)
+Revises: 0017 (rebased onto main: 0015, 0019, 0020, 0017 before it)
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from alembic import op
 import nuage.db.types
 
 revision: str = "0018"
-down_revision: str | None = "0020"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
