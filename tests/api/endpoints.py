@@ -61,6 +61,7 @@ class Ids:
     image_id: str  # an available custom image of the project, made from `instance_id`
     webhook_id: str  # a webhook of the project
     delivery_id: str  # a delivery of `webhook_id`
+    vpc_id: str  # a VPC of the project, in the location of `instance_id`, without members
     software_id: str = SOFTWARE["nginx"]  # a catalogue entry `instance_id` has installed
 
 
@@ -77,6 +78,7 @@ PATH_FIELDS: Mapping[str, str] = {
     "webhook_id": "webhook_id",
     "delivery_id": "delivery_id",
     "software_id": "software_id",
+    "vpc_id": "vpc_id",
 }
 # Path ids of the public catalogue: the same for every tenant, so not a place for another's id.
 CATALOGUE_IDS = frozenset({"software_id"})
@@ -141,6 +143,10 @@ FIREWALL_RULE = {
 
 def _update_body(_ids: Ids) -> dict[str, Any]:
     return {"name": "renamed", "description": "changed", "tags": ["changed"]}
+
+
+def _vpc_body(cidr_block: str) -> dict[str, Any]:
+    return {"name": "private", "cidr_block": cidr_block, "location_id": LOCATION}
 
 
 def _action(verb: str, body: BodyFactory | None = None) -> Endpoint:
@@ -260,6 +266,19 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         lambda _ids: {"software_id": SOFTWARE["docker.io"]},
     ),
     Endpoint("DELETE", f"{P}/instances/{{instance_id}}/software/{{software_id}}", 202, _PROJECT),
+    Endpoint("GET", f"{P}/vpcs", 200, _PROJECT),
+    Endpoint("POST", f"{P}/vpcs", 201, _PROJECT, lambda _ids: _vpc_body("10.1.0.0/24")),
+    Endpoint("GET", f"{P}/vpcs/{{vpc_id}}", 200, _PROJECT),
+    Endpoint("PUT", f"{P}/vpcs/{{vpc_id}}", 200, _PROJECT, lambda _ids: _vpc_body("10.0.0.0/24")),
+    Endpoint("DELETE", f"{P}/vpcs/{{vpc_id}}", 204, _PROJECT),
+    Endpoint(
+        "POST",
+        f"{P}/instances/{{instance_id}}/vpc",
+        202,
+        _PROJECT,
+        lambda ids: {"vpc_id": ids.vpc_id},
+        body_fields=("vpc_id",),
+    ),
     Endpoint("GET", f"{P}/tasks", 200, _PROJECT),
     Endpoint(
         "POST",

@@ -42,6 +42,7 @@ from nuage.services import (
     security,
     task_requests,
     tasks,
+    vpcs,
     webhooks,
 )
 from nuage.services.access import project_access
@@ -197,6 +198,13 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         spec = WebhookSpec(WEBHOOK_BODY["url"], [EventType.TASK_COMPLETED], is_active=True)
         hook = await webhooks.create_webhook(session, access, spec, allow_private=False)
         delivery = await webhooks.ping(session, access, hook.id)
+        vpc = await vpcs.create_vpc(
+            session,
+            access,
+            name="auth-vpc",
+            cidr_block="10.0.0.0/24",
+            location_id=uuid.UUID(LOCATION),
+        )
     return Ids(
         organization_id=str(tenant.organization_id),
         project_id=str(tenant.project_id),
@@ -213,6 +221,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         image_id=str(image.id),
         webhook_id=str(hook.id),
         delivery_id=str(delivery.id),
+        vpc_id=str(vpc.id),
     )
 
 

@@ -210,10 +210,3 @@ async def test_unknown_enum_values_name_the_choices(world: World) -> None:
     assert_field_error(response, "billing_cycle")
     for cycle in BillingCycle:
         assert cycle.value in response.json()["billing_cycle"][0]
-
-
-async def test_a_type_not_supported_yet_is_a_clear_400(world: World) -> None:
-    before = await world.snapshot()
-    body = {"instance_id": world.instance_id, "task_type": "update_vpc", "parameters": {}}
-    assert_error(await world.send("task", json_body=body), 400, "task_type_not_supported")
-    assert await world.snapshot() == before

@@ -51,18 +51,6 @@ async def test_generic_create_refuses_create_vps(tenants: TenantFactory) -> None
     assert len(await listed(tenant)) == 1
 
 
-async def test_generic_create_refuses_unsupported_types(tenants: TenantFactory) -> None:
-    tenant = await tenants()
-    instance, _ = await tenant.create_instance()
-    for task_type in ("update_vpc",):
-        body = {"instance_id": instance["id"], "task_type": task_type, "parameters": {"name": "s"}}
-        response = await tenant.post("/tasks", json=body)
-        assert response.status_code == 400, task_type
-        assert response.json()["code"] == "task_type_not_supported"
-        assert task_type in response.json()["detail"]
-    assert len(await listed(tenant)) == 1
-
-
 async def test_generic_create_refuses_an_unknown_type(tenants: TenantFactory) -> None:
     tenant = await tenants()
     instance, _ = await tenant.create_instance()

@@ -55,6 +55,7 @@ SUPPORTED = {
     "apply_firewall",
     "install_software",
     "uninstall_software",
+    "update_vpc",
 }
 
 
@@ -88,7 +89,8 @@ def test_creates_and_storage_tasks_are_only_queued_by_their_own_endpoints() -> N
     creates = {TaskType.CREATE_SNAPSHOT, TaskType.CREATE_IMAGE_FROM_SNAPSHOT}
     # checked against the catalogue entry and the instance's image and software
     software = {TaskType.INSTALL_SOFTWARE, TaskType.UNINSTALL_SOFTWARE}
-    assert others == {TaskType.CREATE_VPS} | storage | addresses | creates | software
+    vpcs = {TaskType.UPDATE_VPC}  # a join reserves its private address
+    assert others == {TaskType.CREATE_VPS} | storage | addresses | creates | software | vpcs
 
 
 def test_delete_cannot_be_cancelled_once_running() -> None:

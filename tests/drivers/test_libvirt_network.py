@@ -1,8 +1,10 @@
 """What only the libvirt driver shows of a guest's network, read back from libvirt (no traffic
 is sent): eth0 is a virtio interface on the isolated network `nuage-guests` (no <forward>, no
 <ip>), with a MAC, host device and alias derived from the machine id that every definition
-keeps; the network is made again when it went missing behind nuage's back."""
+keeps. A VPC is an isolated network of its own, with the guest's eth1 on it, removed when its
+last member leaves."""
 
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -10,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from nuage.drivers.base import MachineSpec
+from nuage.drivers.base import MachineSpec, PrivateNetwork
 from nuage.drivers.libvirt import LibvirtDriver
 from nuage.drivers.libvirt_connection import load_binding
 from nuage.drivers.libvirt_domain import domain_name
-from nuage.drivers.libvirt_network import GUEST_NETWORK, nic_device, nic_mac
+from nuage.drivers.libvirt_network import GUEST_NETWORK, nic_device, nic_mac, vpc_network
 
 from .conftest import LIBVIRT_URI, libvirt_driver
 
@@ -81,6 +83,45 @@ async def test_eth0_is_on_the_isolated_guest_network_and_keeps_its_identity(
 
         inactive = dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE)
         assert interfaces_of(inactive) == [expected_eth0(spec.machine_id)]
+    finally:
+        await driver.delete(spec.machine_id)
+        await driver.close()
+        conn.close()
+
+
+async def test_a_vpc_is_an_isolated_network_of_its_own_with_eth1_on_it(
+    state_dir: Path, new_spec: SpecFactory
+) -> None:
+    driver = libvirt_driver(state_dir)
+    assert isinstance(driver, LibvirtDriver)
+    spec, vpc = new_spec(), PrivateNetwork(str(uuid.uuid4()), "10.9.0.2", 24)
+    name, bridge = vpc_network(vpc.network_id)
+    lv = load_binding()
+    conn = lv.open(LIBVIRT_URI)
+    try:
+        await driver.create(spec)
+        await driver.stop(spec.machine_id)
+        await driver.set_private_network(spec.machine_id, vpc)
+
+        dom = conn.lookupByName(domain_name(spec.machine_id))
+        eth1 = {
+            "type": "network",
+            "network": name,
+            "mac": nic_mac(spec.machine_id, 1),
+            "dev": nic_device(spec.machine_id, 1),
+            "model": "virtio",
+            "alias": "ua-eth1",
+        }
+        inactive = dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE)
+        assert interfaces_of(inactive) == [expected_eth0(spec.machine_id), eth1]
+        assert_isolated(conn, name)
+        network = ET.fromstring(conn.networkLookupByName(name).XMLDesc(0))
+        assert network.find("bridge").get("name") == bridge  # type: ignore[union-attr]
+
+        await driver.set_private_network(spec.machine_id, None)
+
+        assert interfaces_of(dom.XMLDesc(0)) == [expected_eth0(spec.machine_id)]
+        assert name not in [n.name() for n in conn.listAllNetworks(0)]
     finally:
         await driver.delete(spec.machine_id)
         await driver.close()

@@ -26,6 +26,7 @@ from nuage.api.routers import (
     task_routes,
     tasks,
     volumes,
+    vpcs,
     webhooks,
 )
 from nuage.api.runtime import Runtime
@@ -76,6 +77,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         webhooks.router,
         events.router,
         software.router,
+        vpcs.router,
     ):
         app.include_router(router)
     errors.install(app)

@@ -98,6 +98,9 @@ class Facts:
     checks_webhook_url: bool = False  # saves a webhook's URL
     installs_software: bool = False
     uninstalls_software: bool = False
+    joins_vpc: bool = False  # reserves a private address in a VPC
+    places_vpc: bool = False  # writes a VPC's block (never overlapping another's)
+    changes_used_vpc: bool = False  # refused while the VPC has members
 
 
 _NOT_TASKS = (e.WebhookUrlRefused,)  # 400s that no task request gives
@@ -121,6 +124,9 @@ RULES: list[Rule] = [
     (lambda f: f.acts_on_address, lambda: [e.PrimaryAddress, e.AddressNotAssigned]),
     (lambda f: f.installs_software, lambda: [e.SoftwareNotForImage, e.SoftwareInstalled]),
     (lambda f: f.uninstalls_software, lambda: [e.SoftwareNotInstalled]),
+    (lambda f: f.joins_vpc, lambda: [e.VpcFull, e.AddressTaken]),
+    (lambda f: f.places_vpc, lambda: [e.VpcCidrOverlap]),
+    (lambda f: f.changes_used_vpc, lambda: [e.VpcHasMembers]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
@@ -227,6 +233,9 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         checks_webhook_url=route.name in WEBHOOK_URL_ROUTES,
         installs_software=task_type is enums.TaskType.INSTALL_SOFTWARE,
         uninstalls_software=task_type is enums.TaskType.UNINSTALL_SOFTWARE,
+        joins_vpc=task_type is enums.TaskType.UPDATE_VPC,
+        places_vpc=route.name in {"create_vpc", "change_vpc"},
+        changes_used_vpc=route.name in {"change_vpc", "delete_vpc"},
     )
 
 

@@ -257,6 +257,13 @@ class Instance(Base):
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
     image: Mapped[Image] = relationship(lazy="joined", innerjoin=True)
     host: Mapped[Host | None] = relationship(lazy="joined")
+    # The VPC the machine is in (a `joined` membership); None outside any.
+    vpc_member: Mapped["VpcMember | None"] = relationship(
+        primaryjoin="and_(VpcMember.instance_id == Instance.id, VpcMember.state == 'joined')",
+        lazy="selectin",
+        viewonly=True,
+        uselist=False,
+    )
 
     @hybrid_property
     def is_live(self) -> bool:
@@ -567,3 +574,38 @@ class WebhookCursor(Base):
     __tablename__ = "webhook_cursor"
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     last_event_id: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class Vpc(Base):
+    """A project's private IPv4 network in one location (domain/vpcs.py). Written at once; the
+    hypervisor's network exists while it has members (`update_vpc`)."""
+
+    __tablename__ = "vpcs"
+    id: Mapped[UUID] = _id()
+    project_id: Mapped[UUID] = _fk("projects.id")
+    name: Mapped[str] = mapped_column(sa.String(100))
+    cidr_block: Mapped[str] = mapped_column(sa.String(18))
+    location_id: Mapped[UUID] = mapped_column(sa.Uuid, sa.ForeignKey("locations.id"))
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+    location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+
+
+class VpcMember(Base):
+    """An instance's place in a VPC: its private address, `joining` while the `update_vpc` task
+    `task_id` that reserved it runs, then `joined`. (vpc_id, address) is unique: the database
+    keeps one private address from being handed out twice."""
+
+    __tablename__ = "vpc_members"
+    __table_args__ = (sa.UniqueConstraint("vpc_id", "address"),)
+    id: Mapped[UUID] = _id()
+    vpc_id: Mapped[UUID] = _fk("vpcs.id", index=False)
+    instance_id: Mapped[UUID] = _fk("instances.id")
+    address: Mapped[str] = mapped_column(sa.String(15))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    task_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    created: Mapped[datetime] = _created()
+    modified: Mapped[datetime] = _modified()
+
+    vpc: Mapped[Vpc] = relationship(lazy="joined", innerjoin=True)

@@ -23,7 +23,10 @@ NuageError
 │   ├── AddressNotAssigned     address_not_assigned (still being assigned)
 │   ├── SoftwareNotForImage    software_not_for_image  (not offered on the instance's image)
 │   ├── SoftwareInstalled      software_installed   (the instance has it already)
-│   └── SoftwareNotInstalled   software_not_installed
+│   ├── SoftwareNotInstalled   software_not_installed
+│   ├── VpcCidrOverlap         vpc_cidr_overlap     (another VPC of the project has those addresses)
+│   ├── VpcHasMembers          vpc_has_members      (delete, or change the block of, a used VPC)
+│   └── VpcFull                vpc_full             (no free private address left in its block)
 ├── WebhookUrlRefused         webhook_url_refused  (not http(s), or a non-public address: a 400)
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
@@ -196,6 +199,19 @@ class SoftwareInstalled(Conflict):
 class SoftwareNotInstalled(Conflict):
     code = "software_not_installed"
     default_message = "The instance does not have this software installed."
+class VpcCidrOverlap(Conflict):
+    code = "vpc_cidr_overlap"
+    default_message = "The block overlaps another VPC of the project."
+
+
+class VpcHasMembers(Conflict):
+    code = "vpc_has_members"
+    default_message = "The VPC has members."
+
+
+class VpcFull(Conflict):
+    code = "vpc_full"
+    default_message = "No private address is left in the VPC's block."
 
 
 class ConsoleTokenRefused(NuageError):

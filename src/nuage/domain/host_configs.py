@@ -21,6 +21,7 @@ SIM_CAPABILITIES = frozenset(
     | {Capability.CONFIG}
     | {Capability.FIREWALL}
     | {Capability.SOFTWARE}
+    | {Capability.NETWORKS}
 )
 LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
 

@@ -56,6 +56,21 @@ class GuestAddress:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivateNetwork:
+    """A VPC as a machine sees it: the hypervisor network it joins on its second interface
+    (`eth1`), named by the VPC's id, and the machine's address there (no gateway: a VPC
+    routes nowhere)."""
+
+    network_id: str
+    address: str
+    prefix_length: int
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.address}/{self.prefix_length}"
+
+
+@dataclass(frozen=True, slots=True)
 class MachineSpec:
     """What a machine should be. Sizes in MiB (memory) and GiB (disk)."""
 
@@ -95,6 +110,7 @@ class MachineInfo:
     addresses: tuple[GuestAddress, ...] = field(default=())  # as the driver configured them
     software: tuple[str, ...] = ()  # the packages the guest is given (`set_software`), sorted
     disks: tuple[AttachedDisk, ...] = ()  # attached now (live while it runs), by device
+    private_network: PrivateNetwork | None = None  # its VPC (`eth1`), None outside any
 
     @property
     def ipv4(self) -> tuple[str, ...]:

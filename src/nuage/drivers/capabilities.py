@@ -16,7 +16,7 @@ from nuage.domain.capabilities import Capability
 from nuage.domain.errors import PermanentError
 from nuage.domain.firewall import FirewallRule
 
-from .base import Driver, GuestAddress, MachineInfo, VolumeInfo
+from .base import Driver, GuestAddress, MachineInfo, PrivateNetwork, VolumeInfo
 
 
 @runtime_checkable
@@ -141,6 +141,25 @@ class Addressing(Protocol):
         ...
 
 
+@runtime_checkable
+class PrivateNetworking(Protocol):
+    """VPCs: a machine's second interface (`eth1`) on its VPC's isolated network, which the
+    host makes for its first member and removes after its last."""
+
+    async def set_private_network(
+        self, machine_id: str, network: PrivateNetwork | None
+    ) -> MachineInfo:
+        """The machine's VPC becomes `network` (None: none): the network is made if missing,
+        the interface moved to it with the address, and a network no machine of the host is on
+        any more is removed. A running guest whose VPC changed restarts to take it (as
+        `set_addresses`). Repeating a call changes nothing."""
+        ...
+
+    async def private_networks(self) -> frozenset[str]:
+        """The ids of the VPC networks this host has now."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class SnapshotInfo:
     """A snapshot of a machine's main disk, as the hypervisor keeps it."""
@@ -258,6 +277,7 @@ IMAGES = Capable[CustomImages](Capability.IMAGES, CustomImages)
 CONFIG = Capable[Configurable](Capability.CONFIG, Configurable)
 FIREWALL = Capable[Firewalled](Capability.FIREWALL, Firewalled)
 SOFTWARE = Capable[SoftwareInstalling](Capability.SOFTWARE, SoftwareInstalling)
+NETWORKS = Capable[PrivateNetworking](Capability.NETWORKS, PrivateNetworking)
 BINDINGS: Mapping[Capability, Capable[Any]] = {
     b.capability: b
     for b in (
@@ -274,6 +294,7 @@ BINDINGS: Mapping[Capability, Capable[Any]] = {
         CONFIG,
         FIREWALL,
         SOFTWARE,
+        NETWORKS,
     )
 }
 

@@ -10,13 +10,18 @@ seed applies a change.
 and the simulator prints at each of its boots: `NUAGE-NET eth0 192.0.2.2/24 2001:db8:0:1::2/64`
 (no address: `NUAGE-NET eth0`). The contract suite reads it from the console of both.
 Before it, both print the interfaces the guest has: `interfaces_line`, `NUAGE-IFACES eth0`.
+
+A machine in a VPC has a second interface, `eth1`, on the VPC's network: `network-config` lists
+its address (no route: a VPC routes nowhere), and both print `NUAGE-NET eth1 10.0.0.2/24`
+(`private_line`) after the `eth0` line.
 """
 
 from collections.abc import Sequence
 
-from .base import GuestAddress
+from .base import GuestAddress, PrivateNetwork
 
 INTERFACE = "eth0"
+PRIVATE_INTERFACE = "eth1"
 NET_LINE = "NUAGE-NET"
 IFACES_LINE = "NUAGE-IFACES"
 
@@ -30,16 +35,32 @@ def interfaces_line(names: Sequence[str]) -> str:
     return " ".join([IFACES_LINE, *sorted(names)])
 
 
+def interfaces_of(private: PrivateNetwork | None) -> list[str]:
+    return [INTERFACE] if private is None else [INTERFACE, PRIVATE_INTERFACE]
+
+
 def network_line(addresses: Sequence[GuestAddress]) -> str:
     return " ".join([NET_LINE, INTERFACE, *(a.cidr for a in ordered(addresses))])
 
 
-def network_config(addresses: Sequence[GuestAddress]) -> str:
+def private_line(private: PrivateNetwork) -> str:
+    return f"{NET_LINE} {PRIVATE_INTERFACE} {private.cidr}"
+
+
+def guest_lines(addresses: Sequence[GuestAddress], private: PrivateNetwork | None) -> list[str]:
+    """What the guest prints about its network at each boot."""
+    lines = [interfaces_line(interfaces_of(private)), network_line(addresses)]
+    return lines if private is None else [*lines, private_line(private)]
+
+
+def network_config(addresses: Sequence[GuestAddress], private: PrivateNetwork | None = None) -> str:
     """The `network-config` file of the seed (YAML, written by hand: one fixed shape)."""
+    eth1 = [] if private is None else [f"  {PRIVATE_INTERFACE}:", "    addresses:"]
+    eth1 += [] if private is None else [f"      - {private.cidr}"]
     lines = ["version: 2", "ethernets:", f"  {INTERFACE}:"]
     listed = ordered(addresses)
     if not listed:
-        return "\n".join([*lines, "    dhcp4: false", "    dhcp6: false", ""])
+        return "\n".join([*lines, "    dhcp4: false", "    dhcp6: false", *eth1, ""])
     lines += ["    addresses:", *(f"      - {a.cidr}" for a in listed)]
     gateways = {a.version: a.gateway for a in reversed(listed) if a.gateway}
     if gateways:
@@ -47,4 +68,4 @@ def network_config(addresses: Sequence[GuestAddress]) -> str:
         for version in sorted(gateways):
             default = "0.0.0.0/0" if version == 4 else "::/0"
             lines += [f"      - to: {default}", f"        via: {gateways[version]}"]
-    return "\n".join([*lines, ""])
+    return "\n".join([*lines, *eth1, ""])

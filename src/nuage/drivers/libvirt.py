@@ -64,7 +64,15 @@ from nuage.domain.volumes import check_volume_id
 
 from . import libvirt_firewall as firewall
 from . import libvirt_snapshots as snapshots
-from .base import AttachedDisk, GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .base import (
+    AttachedDisk,
+    GuestAddress,
+    HostSetup,
+    MachineInfo,
+    MachineSpec,
+    PrivateNetwork,
+    VolumeInfo,
+)
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .guest_network import network_config, network_line
 from .guest_software import user_data
@@ -92,7 +100,13 @@ from .libvirt_files import (
     text_after,
     write_seed,
 )
-from .libvirt_network import ensure_network
+from .libvirt_network import (
+    ensure_network,
+    remove_network,
+    unused,
+    vpc_network,
+    vpc_network_ids,
+)
 from .libvirt_settings import LibvirtSettings, settings_for_host
 from .libvirt_volumes import LibvirtVolumes
 
@@ -256,6 +270,16 @@ class LibvirtDriver:
     async def set_software(self, machine_id: str, packages: Sequence[str]) -> MachineInfo:
         wanted = software_set(packages)
         return await self._operate(machine_id, lambda d, f: self._set_software(d, f, wanted))
+    async def set_private_network(
+        self, machine_id: str, network: PrivateNetwork | None
+    ) -> MachineInfo:
+        """eth1 on the VPC's network (made if missing), by redefinition and a graceful power
+        cycle of a running guest, as `set_addresses`: the address reaches the guest through
+        the seed, which a new QEMU process reads. The network it left goes when unused."""
+        return await self._operate(machine_id, lambda d, f: self._join(d, f, network))
+
+    async def private_networks(self) -> frozenset[str]:
+        return await self._call(lambda: vpc_network_ids(self._conn.get()))
 
     async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
         check_machine_id(machine_id)
@@ -399,6 +423,7 @@ class LibvirtDriver:
     def _delete(self, machine_id: str) -> None:
         dom = self._lookup(machine_id)
         if dom is not None:
+            left = self._vpc_of(dom)
             self._destroy(dom)
             lv = self._lv
             flags = (
@@ -408,6 +433,7 @@ class LibvirtDriver:
                 | lv.VIR_DOMAIN_UNDEFINE_NVRAM
             )
             self._ignoring(lv.VIR_ERR_NO_DOMAIN, dom.undefineFlags, flags)
+            self._remove_if_unused(left)
         firewall.remove(self._lv, self._conn.get(), machine_id)  # unbound with its domain
         self._files(machine_id).remove()
 
@@ -428,7 +454,7 @@ class LibvirtDriver:
     def _start(self, dom: Domain, files: MachineFiles) -> int | None:
         if dom.isActive():
             return None
-        self._ensure_networks()
+        self._ensure_networks(self._config(dom))
         offset = log_size(files.log)
         dom.create()
         return offset
@@ -540,6 +566,37 @@ class LibvirtDriver:
         dom.create()
         return offset
 
+    def _join(self, dom: Domain, files: MachineFiles, network: PrivateNetwork | None) -> int | None:
+        config = self._config(dom)
+        joined = replace(config, private_network=network)
+        if joined == config:
+            self._ensure_networks(config)  # converge: it may have been removed behind our back
+            return None  # nothing to apply: a repeated call does not restart the guest again
+        self._write_seed(files, joined)
+        self._define(joined, files)
+        offset = None
+        if dom.isActive():
+            self._shutdown(dom)
+            offset = log_size(files.log)
+            dom.create()
+        self._remove_if_unused(config.private_network)
+        return offset
+
+    def _vpc_of(self, dom: Domain) -> PrivateNetwork | None:
+        try:
+            return self._config(dom).private_network
+        except PermanentError:  # not defined by nuage: on no VPC of ours
+            return None
+
+    def _remove_if_unused(self, network: PrivateNetwork | None) -> None:
+        """Remove a VPC's network no domain of this host is on any more."""
+        if network is None:
+            return
+        name, _bridge = vpc_network(network.network_id)
+        conn = self._conn.get()
+        if unused(self._lv, conn, name):
+            remove_network(self._lv, conn, name)
+
     def _configure(
         self, dom: Domain, files: MachineFiles, changes: Mapping[str, Any]
     ) -> dict[str, Any]:
@@ -585,19 +642,23 @@ class LibvirtDriver:
             hostname=config.hostname,
             network_config=network_config(config.addresses),
             user_data=user_data(config.software, config.removed_software),
+            network_config=network_config(config.addresses, config.private_network),
         )
 
     def _define(self, config: MachineConfig, files: MachineFiles) -> Domain:
-        self._ensure_networks()
+        self._ensure_networks(config)
         xml = domain_xml(config, self._hw, disk=files.disk, seed=files.seed, log=files.log)
         return self._conn.get().defineXML(xml)
 
-    def _ensure_networks(self) -> None:
-        """The guest network must exist before a domain on it is defined or started (it may
-        have been removed behind nuage's back)."""
-        name = self.settings.guest_network
+    def _ensure_networks(self, config: MachineConfig) -> None:
+        """The networks a domain is on must exist before it is defined or started (they may
+        have been removed behind nuage's back): the guest network, and its VPC's."""
+        conn, name = self._conn.get(), self.settings.guest_network
         if name is not None:
-            ensure_network(self._lv, self._conn.get(), name, bridge=name)
+            ensure_network(self._lv, conn, name, bridge=name)
+        if config.private_network is not None:
+            vpc, bridge = vpc_network(config.private_network.network_id)
+            ensure_network(self._lv, conn, vpc, bridge=bridge)
 
     def _info(self, dom: Domain) -> MachineInfo:
         config = self._config(dom)
@@ -614,6 +675,7 @@ class LibvirtDriver:
             addresses=config.addresses,
             software=config.software,
             disks=self._attached(dom),
+            private_network=config.private_network,
         )
 
     def _attached(self, dom: Domain) -> tuple[AttachedDisk, ...]:

@@ -19,9 +19,9 @@ from xml.sax.saxutils import escape, quoteattr
 from nuage.domain.errors import PermanentError
 from nuage.domain.machines import check_hostname, check_sizes
 
-from .base import GuestAddress
+from .base import GuestAddress, PrivateNetwork
 from .libvirt_firewall import filter_name, is_bound
-from .libvirt_network import interface_xml
+from .libvirt_network import interface_xml, vpc_network
 
 NAMESPACE = "https://nuage.dev/xmlns/libvirt/machine/1"
 _KIB_PER = {"b": 1 / 1024, "bytes": 1 / 1024, "k": 1, "kib": 1, "m": 1024, "mib": 1024}
@@ -50,6 +50,7 @@ class MachineConfig:
     # set_software's packages, sorted; and those it took away since (the guest removes them).
     software: tuple[str, ...] = ()
     removed_software: tuple[str, ...] = ()
+    private_network: PrivateNetwork | None = None  # its VPC: eth1 on the VPC's network
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -171,6 +172,26 @@ def parse_config(machine_id: str, xml: str) -> MachineConfig:
         firewall=is_bound(xml, machine_id),
         software=tuple(json.loads(field("software") or "[]")),
         removed_software=tuple(json.loads(field("software-removed") or "[]")),
+        private_network=_private_network(meta.find(f"{{{NAMESPACE}}}private-network")),
+    )
+
+
+def _private_network(element: ET.Element | None) -> PrivateNetwork | None:
+    if element is None:
+        return None
+    return PrivateNetwork(
+        network_id=element.get("network-id", ""),
+        address=element.get("address", ""),
+        prefix_length=int(element.get("prefix-length", "0")),
+    )
+
+
+def _private_network_xml(p: PrivateNetwork | None) -> str:
+    if p is None:
+        return ""
+    return (
+        f"<nuage:private-network network-id={_q(p.network_id)} address={_q(p.address)} "
+        f"prefix-length='{p.prefix_length}'/>"
     )
 
 
@@ -225,15 +246,21 @@ def _metadata(config: MachineConfig) -> str:
     }
     body = "".join(f"<nuage:{tag}>{_e(value)}</nuage:{tag}>" for tag, value in fields.items())
     body += "".join(_address_xml(a) for a in config.addresses)
+    body += _private_network_xml(config.private_network)
     return f"<nuage:machine xmlns:nuage={_q(NAMESPACE)}>{body}</nuage:machine>"
 
 
 def _interfaces(config: MachineConfig, hw: Hardware) -> str:
-    """eth0 on the host's guest network (when it has one)."""
-    if hw.guest_network is None:
-        return ""
+    """eth0 on the host's guest network (when it has one), eth1 on the VPC's network; both
+    filtered by the machine's nwfilter while its firewall is on."""
     bound = filter_name(config.machine_id) if config.firewall else None
-    return interface_xml(config.machine_id, 0, hw.guest_network, filter_name=bound)
+    eth0 = ""
+    if hw.guest_network is not None:
+        eth0 = interface_xml(config.machine_id, 0, hw.guest_network, filter_name=bound)
+    if config.private_network is None:
+        return eth0
+    name, _bridge = vpc_network(config.private_network.network_id)
+    return eth0 + interface_xml(config.machine_id, 1, name, filter_name=bound)
 
 
 def _boot(hw: Hardware, settings: Mapping[str, Any]) -> str:

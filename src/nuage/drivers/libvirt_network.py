@@ -6,6 +6,12 @@ no address on it, routes nothing to it and forwards nothing out of it. An interf
 address, host-side device (`<target dev>`) and alias (`ua-eth0`) derive from the machine id and
 the interface's index alone, so every definition of a machine gives them again: an nwfilter is
 bound by a `<filterref>` inside `<interface>`, and the device name finds the interface's tap.
+
+A VPC is an isolated network of its own, `nuage-vpc-<VPC id>` (bridge `nv` + 13 hex digits of
+its id's hash), with its members' second interface `eth1` on it. It is made when a machine of
+the host joins and removed when no domain of the host (defined or running) is on it any more
+(`unused`). A join racing the last member's leave on one host can find the network removed
+under it: its start then fails and a retry makes the network again.
 """
 
 import hashlib
@@ -14,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 GUEST_NETWORK = "nuage-guests"
+VPC_PREFIX = "nuage-vpc-"
 _BRIDGE_NAME_MAX = 15  # Linux IFNAMSIZ - 1
 
 
@@ -48,6 +55,39 @@ def interface_xml(
         f"<source network={_q(network)}/><target dev={_q(nic_device(machine_id, index))}/>"
         f"<model type='virtio'/>{filterref}<alias name={_q(nic_alias(index))}/></interface>"
     )
+
+
+def vpc_network(network_id: str) -> tuple[str, str]:
+    """The libvirt network of a VPC and its bridge: (name, bridge)."""
+    return f"{VPC_PREFIX}{network_id}", f"nv{_digest('bridge', network_id).hex()[:13]}"
+
+
+def vpc_network_ids(conn: Any) -> frozenset[str]:
+    """The VPCs whose networks this host has."""
+    names = (str(net.name()) for net in conn.listAllNetworks(0))
+    return frozenset(n.removeprefix(VPC_PREFIX) for n in names if n.startswith(VPC_PREFIX))
+
+
+def networks_of(xml: str) -> set[str]:
+    """The libvirt networks a domain's XML has interfaces on."""
+    found = ET.fromstring(xml).iterfind("./devices/interface[@type='network']/source")
+    return {name for source in found if (name := source.get("network"))}
+
+
+def unused(lv: Any, conn: Any, name: str) -> bool:
+    """No domain of the host, as defined or as running, has an interface on network `name`."""
+    for dom in conn.listAllDomains(0):
+        try:
+            xmls = [dom.XMLDesc(lv.VIR_DOMAIN_XML_INACTIVE)]
+            if dom.isActive():
+                xmls.append(dom.XMLDesc(0))
+        except lv.libvirtError as exc:
+            if exc.get_error_code() == lv.VIR_ERR_NO_DOMAIN:
+                continue  # removed meanwhile
+            raise
+        if any(name in networks_of(xml) for xml in xmls):
+            return False
+    return True
 
 
 def isolated_network_xml(name: str, bridge: str) -> str:

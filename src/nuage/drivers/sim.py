@@ -65,7 +65,7 @@ from nuage.domain.machines import (
 from nuage.domain.volumes import check_volume_id
 
 from . import sim_guest as guest
-from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, VolumeInfo
+from .base import GuestAddress, HostSetup, MachineInfo, MachineSpec, PrivateNetwork, VolumeInfo
 from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .sim_backups import SimBackup, SimBackupStore, backup_info
 from .sim_disks import DiskCopy, ImageStore, SnapshotStore
@@ -103,6 +103,7 @@ _NEEDS: dict[str, Capability] = {
     "apply_config": Capability.CONFIG,
     **dict.fromkeys(("apply_firewall", "firewall_rules"), Capability.FIREWALL),
     "set_software": Capability.SOFTWARE,
+    "set_private_network": Capability.NETWORKS,
 }
 
 
@@ -352,6 +353,19 @@ class SimDriver:
         return await self._change(
             "set_software", machine_id, lambda m: guest.set_software(m, packages)
         )
+
+    async def set_private_network(
+        self, machine_id: str, network: PrivateNetwork | None
+    ) -> MachineInfo:
+        return await self._change(
+            "set_private_network", machine_id, lambda m: guest.join_network(m, network)
+        )
+
+    async def private_networks(self) -> frozenset[str]:
+        """A simulated host's VPC networks are those its machines are on: made with the first
+        member, gone with the last."""
+        with _state_io():
+            return frozenset(m.vpc.network_id for m in self._machines.all() if m.vpc)
 
     async def create_snapshot(self, machine_id: str, snapshot_id: str) -> SnapshotInfo:
         check_snapshot_id(snapshot_id)

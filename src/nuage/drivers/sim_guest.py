@@ -12,8 +12,8 @@ from nuage.domain.errors import PermanentError
 from nuage.domain.hypervisor_config import merged
 from nuage.domain.machines import check_disk_growth, check_hostname, check_sizes, software_set
 
-from .base import GuestAddress
-from .guest_network import INTERFACE, interfaces_line, network_line
+from .base import GuestAddress, PrivateNetwork
+from .guest_network import guest_lines, network_line
 from .guest_software import software_line
 from .sim_state import MachineState
 
@@ -28,8 +28,7 @@ def boot(m: MachineState) -> None:
         f"[    0.000000] smpboot: {m.vcpu} CPUs, Memory: {m.ram_mb * 1024}K",
         f"[    1.204719] EXT4-fs (vda1): mounted disk {m.disk_id} ({m.disk_gb} GiB)",
         f"[    2.318842] systemd[1]: Hostname set to <{m.hostname}>.",
-        interfaces_line([INTERFACE]),
-        network_line(m.guest_addresses),
+        *guest_lines(m.guest_addresses, m.vpc),
         software_line(m.software),
         m.disks_line(),
         f"NUAGE-BOOTED hostname={m.hostname} vcpus={m.vcpu} mem_mb={m.ram_mb}"
@@ -102,3 +101,11 @@ def set_software(m: MachineState, packages: Sequence[str]) -> None:
         m.software = wanted
         if m.power is PowerState.ON:
             restart(m, "reboot: Restarting to apply the new software")
+
+
+def join_network(m: MachineState, network: PrivateNetwork | None) -> None:
+    # Only a change of VPC restarts the guest (it takes its second interface at boot).
+    if network != m.vpc:
+        m.private_network = None if network is None else asdict(network)
+        if m.power is PowerState.ON:
+            restart(m, "reboot: Restarting to apply the new network configuration")

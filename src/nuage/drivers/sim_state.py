@@ -24,7 +24,7 @@ from typing import Any, Literal, cast
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError
 
-from .base import AttachedDisk, GuestAddress, MachineInfo
+from .base import AttachedDisk, GuestAddress, MachineInfo, PrivateNetwork
 
 FaultKind = Literal["transient", "permanent"]
 
@@ -39,6 +39,7 @@ OPERATIONS = frozenset(
     | {"apply_config"}
     | {"apply_firewall"}
     | {"set_software"}
+    | {"set_private_network"}
 )
 FAIL_TAG_PREFIX = "sim:fail="
 
@@ -111,6 +112,12 @@ class MachineState:
 
     vnc_port: int | None = None  # its display's port while it runs and a console was asked for
     software: list[str] = field(default_factory=list)  # set_software's packages, sorted
+    # Its VPC (PrivateNetwork fields), on `eth1`; the host's VPC networks are its machines'.
+    private_network: dict[str, Any] | None = None
+
+    @property
+    def vpc(self) -> PrivateNetwork | None:
+        return None if self.private_network is None else PrivateNetwork(**self.private_network)
 
     def disks_line(self) -> str:
         """What the test guest prints about its disks (`NUAGE-DISKS vda=10G vdc=5G`)."""
@@ -134,6 +141,7 @@ class MachineState:
                 AttachedDisk(v.device, v.volume_id, v.volume_id)
                 for v in sorted(self.volumes, key=lambda v: v.device)
             ),
+            private_network=self.vpc,
         )
 
     @classmethod

@@ -16,9 +16,9 @@ from nuage.domain.catalogue import Resource
 from nuage.domain.console import ConsoleOptions
 from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
-from nuage.drivers.base import Driver
+from nuage.drivers.base import Driver, PrivateNetwork
 from nuage.drivers.capabilities import Capable, capable
-from nuage.engine import addresses, hosts, queries
+from nuage.engine import addresses, hosts, queries, vpc_members
 from nuage.engine.addresses import AddressRecord
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord, host_record
@@ -132,6 +132,18 @@ class TaskContext:
         """Whether this `assign_ip` holds its reserved address (`addresses.hold`)."""
         async with transaction(self._sessions) as session:
             return await addresses.hold(session, ip_id, self.record.id, self.record.instance.id)
+
+    async def vpc_joined(self) -> PrivateNetwork | None:
+        """The VPC the instance is in, as the database says (`vpc_members.joined`)."""
+        async with transaction(self._sessions) as session:
+            return await vpc_members.joined(session, self.record.instance.id)
+
+    async def hold_vpc_member(self, member_id: UUID) -> PrivateNetwork | None:
+        """The network this `update_vpc` holds its reserved address in (`vpc_members.hold`)."""
+        async with transaction(self._sessions) as session:
+            return await vpc_members.hold(
+                session, member_id, self.record.id, self.record.instance.id
+            )
 
     async def size(self, size_id: UUID) -> Size:
         async with transaction(self._sessions) as session:

@@ -13,7 +13,7 @@ from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
-from nuage.engine import addresses, queries
+from nuage.engine import addresses, queries, vpc_members
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
 
@@ -117,6 +117,7 @@ async def complete(
         remove = effects is not None and effects.delete_on_success
         await settle_task(session, spec, record.parameters, status, values, remove=remove)
         await addresses.apply(session, outcome.addresses, now)
+        await vpc_members.apply(session, outcome.vpc)
         session.add_all(outcome.rows)
     return done
 

@@ -8,6 +8,7 @@ from nuage.db.models import Base, Host, InstanceTask
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
 from nuage.drivers.base import MachineInfo
 from nuage.engine.addresses import AddressWrite
+from nuage.engine.vpc_members import MembershipWrite
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +125,7 @@ class Outcome:
     # `resource_effects`), e.g. {"size_gb": 3}; a "status" here overrides `on_success`.
     resource: dict[str, Any] = field(default_factory=dict)
     addresses: tuple[AddressWrite, ...] = ()  # the instance's addresses it changed
+    vpc: MembershipWrite | None = None  # the instance's VPC membership it changed
     # New rows the task made (e.g. a console session), inserted with its completion: in the same
     # transaction, and only if the worker still held the task's lease.
     rows: tuple[Base, ...] = ()

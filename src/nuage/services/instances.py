@@ -74,7 +74,8 @@ async def create_instance(
     images.check_fits(image, size.disk_gb, "size_id")
     await images.check_location(session, image, location.id)
     if draft.vpc_id is not None:
-        raise ValidationFailed.on("vpc_id", "VPCs are not available yet; leave vpc_id empty.")
+        message = "Not taken at create: create the instance, then join the VPC with POST …/vpc."
+        raise ValidationFailed.on("vpc_id", message)
     name = validate_name(draft.name)
     hostname = validate_hostname(draft.hostname) if draft.hostname else hostname_from_name(name)
     instance = Instance(

@@ -9,6 +9,7 @@ from pydantic.config import JsonDict
 
 from nuage.api.schemas.catalogue import ImageOut, LocationOut, SizeOut
 from nuage.api.schemas.common import Body, documented_as, optional_in_contract
+from nuage.api.schemas.vpcs import InstanceVpcOut
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.enums import BillingCycle, InstanceStatus, PowerState
 from nuage.domain.instances import NAME_MAX
@@ -32,7 +33,9 @@ class InstanceOut(BaseModel):
     status: InstanceStatus
     size: SizeOut
     location: LocationOut
-    vpc: None
+    vpc: InstanceVpcOut | None = Field(
+        description="The VPC the machine is in, with its private address there; null if none."
+    )
     image: ImageOut
     hostname: str
     description: str
@@ -59,7 +62,7 @@ class InstanceOut(BaseModel):
             status=InstanceStatus(row.status),
             size=SizeOut.of(row.size),
             location=LocationOut.of(row.location),
-            vpc=None,
+            vpc=None if row.vpc_member is None else InstanceVpcOut.of_member(row.vpc_member),
             image=ImageOut.of(row.image),
             hostname=row.hostname,
             description=row.description,
@@ -98,7 +101,8 @@ ONE_IMAGE: JsonDict = {
 }
 NO_VPC_YET = {
     "type": "null",
-    "description": "Not accepted yet: nuage has no VPCs. Leave it out (or null); an id is "
+    "description": "Not taken at create: leave it out (or null) and join a VPC afterwards "
+    "with `POST …/instances/{instance_id}/vpc` (`update_vpc`); an id is "
     "refused with 400.",
 }
 

@@ -19,7 +19,6 @@ from nuage.domain.catalogue.instances import (
     ResizeParams,
 )
 from nuage.domain.catalogue.ips import IP_SPECS
-from nuage.domain.catalogue.planned import PLANNED_SPECS
 from nuage.domain.catalogue.snapshots import IMAGE_SPECS, SNAPSHOT_SPECS
 from nuage.domain.catalogue.software import SOFTWARE_SPECS
 from nuage.domain.catalogue.spec import (
@@ -42,6 +41,7 @@ from nuage.domain.catalogue.spec import (
     TaskSpec,
 )
 from nuage.domain.catalogue.volumes import VOLUME_SPECS
+from nuage.domain.catalogue.vpcs import VPC_SPECS
 from nuage.domain.enums import TaskType
 
 __all__ = [
@@ -88,10 +88,10 @@ CATALOGUE: Mapping[TaskType, TaskSpec] = _by_type(
     CONSOLE_SPECS,
     CONFIG_SPECS,
     FIREWALL_SPECS,
-    PLANNED_SPECS,
     SNAPSHOT_SPECS,
     IMAGE_SPECS,
     SOFTWARE_SPECS,
+    VPC_SPECS,
 )
 
 

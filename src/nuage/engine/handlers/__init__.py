@@ -11,6 +11,7 @@ from nuage.engine.handlers import (
     snapshots,
     software,
     volumes,
+    vpcs,
 )
 from nuage.engine.handlers.registry import HANDLERS, Handler, handler_for, handles
 
@@ -28,4 +29,5 @@ __all__ = [
     "snapshots",
     "software",
     "volumes",
+    "vpcs",
 ]
