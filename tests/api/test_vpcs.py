@@ -297,3 +297,37 @@ async def test_a_failed_join_frees_its_address_and_leaves_the_machine_where_it_w
     assert machine.private_network == PrivateNetwork(blue, "10.0.0.2", 24)
     other = await tenant.running_instance()
     assert (await move(tenant, other, green))["parameters"]["address"] == "10.1.0.2"
+
+
+async def test_a_cancelled_join_frees_its_address_and_changes_nothing(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    vpc = await new_vpc(tenant)
+    first, _task = await tenant.create_instance()
+    second, _task = await tenant.create_instance()
+    queued = await tenant.post(f"/instances/{first['id']}/vpc", json={"vpc_id": vpc})
+    assert queued.json()["parameters"]["address"] == "10.0.0.2"
+
+    cancel = await tenant.post(f"/tasks/{queued.json()['id']}/cancel")
+
+    assert cancel.status_code == 200, cancel.text
+    assert (await tenant.wait(queued.json()["id"]))["status"] == "cancelled"
+    assert await shown_vpc(tenant, first) is None
+    again = await tenant.post(f"/instances/{second['id']}/vpc", json={"vpc_id": vpc})
+    assert again.json()["parameters"]["address"] == "10.0.0.2"
+
+
+async def test_a_deleted_member_no_longer_holds_its_vpc(
+    stack: Stack, tenants: TenantFactory, worker: object
+) -> None:
+    tenant = await tenants()
+    vpc = await new_vpc(tenant)
+    instance = await tenant.running_instance()
+    assert (await move(tenant, instance, vpc))["status"] == "completed"
+
+    gone = await delete(tenant, f"/instances/{instance['id']}")
+    assert (await tenant.wait(gone.json()["id"]))["status"] == "completed"
+
+    assert vpc not in await stack.driver.private_networks()
+    assert (await delete(tenant, f"/vpcs/{vpc}")).status_code == 204

@@ -9,8 +9,8 @@ repeated. A running machine whose console is asked for gets a VNC display: a sma
 127.0.0.1 (`sim_vnc`), stopped when the machine powers off or is deleted, and by `close()`.
 
 Its console prints what the test guest prints (scripts/README.md): each boot appends a few
-lines, `NUAGE-IFACES eth0`, `NUAGE-NET eth0 <address/prefix> …` (`guest_network`),
-`NUAGE-DISKS vda=<disk_gb>G …` and then exactly
+lines, `NUAGE-IFACES eth0[ eth1]`, `NUAGE-NET eth0 <address/prefix> …` (`guest_network`; and
+`NUAGE-NET eth1 …` in a VPC), `NUAGE-DISKS vda=<disk_gb>G …` and then exactly
 `NUAGE-BOOTED hostname=<hostname> vcpus=<vcpu> mem_mb=<ram_mb> disk=fresh|used boots=<n>`, where
 `boots` is the disk's boot counter (`MachineState.boots`, part of the disk's contents); each
 power-off appends `NUAGE-POWEROFF`; a change of the disks while running appends a new
