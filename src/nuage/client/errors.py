@@ -168,6 +168,18 @@ class SoftwareNotInstalled(Conflict):
     code = "software_not_installed"
 
 
+class VpcCidrOverlap(Conflict):
+    code = "vpc_cidr_overlap"
+
+
+class VpcHasMembers(Conflict):
+    code = "vpc_has_members"
+
+
+class VpcFull(Conflict):
+    code = "vpc_full"
+
+
 class RateLimited(ApiError):
     status = 429
     code = "throttled"

@@ -57,6 +57,21 @@ class Location(Model):
     is_active: bool
 
 
+class Vpc(Model):
+    id: UUID
+    name: str
+    cidr_block: str
+    location: Location
+    created: datetime
+    modified: datetime
+
+
+class InstanceVpc(Vpc):
+    """An instance's VPC, with the instance's private address there."""
+
+    private_address: str
+
+
 class VolumeOption(Model):
     id: UUID
     volume_type: str
@@ -128,7 +143,7 @@ class Instance(Model):
     status: InstanceStatus
     size: Size
     location: Location
-    vpc: None
+    vpc: InstanceVpc | None
     image: Image
     hostname: str
     description: str
@@ -374,6 +389,8 @@ class Token(Model):
 # Each model and the schema of the served document it mirrors.
 SCHEMAS: dict[type[Model], str] = {
     Location: "LocationOut",
+    Vpc: "VpcOut",
+    InstanceVpc: "InstanceVpcOut",
     VolumeOption: "VolumeOptionOut",
     PricingOption: "PricingOptionOut",
     Size: "SizeOut",
