@@ -93,8 +93,3 @@ async def test_a_simulated_host_without_a_capability_refuses_its_operations(
         await limited.start("a-machine")
     assert caught.value.code == "capability_not_supported"
     assert capable(limited, RESIZE) is limited
-
-
-def test_a_simulated_host_cannot_be_given_what_the_simulator_lacks(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="offers only"):
-        SimSettings(state_dir=tmp_path, capabilities=frozenset({Capability.SOFTWARE}))

@@ -199,6 +199,8 @@ class SoftwareInstalled(Conflict):
 class SoftwareNotInstalled(Conflict):
     code = "software_not_installed"
     default_message = "The instance does not have this software installed."
+
+
 class VpcCidrOverlap(Conflict):
     code = "vpc_cidr_overlap"
     default_message = "The block overlaps another VPC of the project."

@@ -14,16 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 
 from nuage.domain.capabilities import Capability
 
-SIM_CAPABILITIES = frozenset(
-    {Capability.POWER, Capability.RESIZE, Capability.REINSTALL, Capability.HOSTNAME}
-    | {Capability.VOLUMES, Capability.BACKUPS, Capability.ADDRESSES, Capability.CONSOLE}
-    | {Capability.SNAPSHOTS, Capability.IMAGES}
-    | {Capability.CONFIG}
-    | {Capability.FIREWALL}
-    | {Capability.SOFTWARE}
-    | {Capability.NETWORKS}
-)
-LIBVIRT_CAPABILITIES = SIM_CAPABILITIES | {Capability.CONSOLE}
+# Both drivers offer every capability; a simulated host can still be narrowed (`capabilities`).
+SIM_CAPABILITIES = frozenset(Capability)
+LIBVIRT_CAPABILITIES = frozenset(Capability)
 
 
 class HostConfig(BaseModel):
@@ -43,14 +36,6 @@ class SimConfig(HostConfig):
         description="Model a limited hypervisor: the capabilities this host has (default: all "
         "the simulator offers); operations of the others are refused.",
     )
-
-    @field_validator("capabilities")
-    @classmethod
-    def _offered(cls, value: frozenset[Capability] | None) -> frozenset[Capability] | None:
-        if value is not None and not value <= SIM_CAPABILITIES:
-            extra = ", ".join(sorted(value - SIM_CAPABILITIES))
-            raise ValueError(f"The simulator does not offer: {extra}.")
-        return value
 
     @field_serializer("capabilities")
     def _sorted(self, value: frozenset[Capability] | None) -> list[str] | None:

@@ -270,6 +270,7 @@ class LibvirtDriver:
     async def set_software(self, machine_id: str, packages: Sequence[str]) -> MachineInfo:
         wanted = software_set(packages)
         return await self._operate(machine_id, lambda d, f: self._set_software(d, f, wanted))
+
     async def set_private_network(
         self, machine_id: str, network: PrivateNetwork | None
     ) -> MachineInfo:
@@ -640,7 +641,6 @@ class LibvirtDriver:
             files.seed,
             instance_id=f"iid-{config.disk_id}",
             hostname=config.hostname,
-            network_config=network_config(config.addresses),
             user_data=user_data(config.software, config.removed_software),
             network_config=network_config(config.addresses, config.private_network),
         )

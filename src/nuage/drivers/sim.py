@@ -125,8 +125,6 @@ class SimSettings:
         rates = (self.transient_failure_rate, self.permanent_failure_rate)
         if self.latency_ms < 0 or not all(0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"latency must be >= 0 and rates within [0, 1]: {self}")
-        if not self.capabilities <= SIM.capabilities:
-            raise ValueError(f"the simulator offers only {sorted(SIM.capabilities)}: {self}")
 
 
 class SimDriver:

@@ -1,8 +1,8 @@
 """The task catalogue: one `TaskSpec` per seed task type, append-only — the registry every layer
 reads (see `spec.py` for what a spec says, docs/dev/adding-a-task-type.md for how to add one).
 
-Types whose resources have not landed yet are in the catalogue with `supported=False`: the schema
-accepts them and the service refuses them with `task_type_not_supported`.
+All 33 are supported. A spec marked `supported=False` would be known to the schema and refused by
+the service with `task_type_not_supported`.
 """
 
 from collections.abc import Mapping

@@ -15,7 +15,7 @@ from alembic import op
 import nuage.db.types
 
 revision: str = "0016"
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
