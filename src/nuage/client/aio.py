@@ -73,6 +73,7 @@ class AsyncClient:
         self.catalogue = resources.Catalogue(self)
         self.account = resources.Account(self)
         self.events = resources.Events(self)
+        self.webhooks = resources.Webhooks(self)
 
     @classmethod
     async def login(

@@ -24,8 +24,11 @@ from nuage.client.models import (
     Snapshot,
     TaskEvent,
     Volume,
+    Webhook,
+    WebhookDelivery,
+    WebhookWithSecret,
 )
-from nuage.client.operations import Id, instance_body
+from nuage.client.operations import Id, instance_body, webhook_body
 from nuage.client.sse import Event, Resync
 
 if TYPE_CHECKING:
@@ -331,3 +334,64 @@ class Events(Resource):
         return self._client.stream(
             instance_id=instance_id, types=types, last_event_id=last_event_id, reconnect=reconnect
         )
+
+
+class Webhooks(Resource):
+    """Signed deliveries of the project's events to a URL (check them with
+    `nuage.client.verify_signature`)."""
+
+    def list(self, *, page_size: int = PAGE) -> AsyncIterator[Webhook]:
+        return self._client.iterate(self._ops.webhooks(page_size))
+
+    async def get(self, webhook_id: Id) -> Webhook:
+        return await self._client.send(self._ops.webhook(webhook_id))
+
+    async def create(
+        self,
+        url: str,
+        event_types: Iterable[str],
+        *,
+        is_active: bool = True,
+        idempotency_key: str | None = None,
+    ) -> WebhookWithSecret:
+        """The new webhook with its signing `secret`, shown this once."""
+        body = webhook_body(None, url, event_types, is_active)
+        return await self._client.send(self._ops.create_webhook(body, idempotency_key))
+
+    async def update(
+        self,
+        webhook_id: Id,
+        *,
+        url: str | None = None,
+        event_types: Iterable[str] | None = None,
+        is_active: bool | None = None,
+    ) -> Webhook:
+        """Change what is given; the rest stays as it is (read first, then replaced)."""
+        current = await self.get(webhook_id)
+        body = webhook_body(current, url, event_types, is_active)
+        return await self._client.send(self._ops.replace_webhook(webhook_id, body))
+
+    async def delete(self, webhook_id: Id) -> None:
+        """The webhook and its delivery log."""
+        await self._client.send(self._ops.delete_webhook(webhook_id))
+
+    async def rotate_secret(self, webhook_id: Id) -> WebhookWithSecret:
+        """A new `secret`, shown this once: deliveries are signed with it from now on."""
+        return await self._client.send(self._ops.rotate_webhook_secret(webhook_id))
+
+    async def ping(self, webhook_id: Id) -> WebhookDelivery:
+        """A signed `ping` delivery, queued; follow it with `get_delivery`."""
+        return await self._client.send(self._ops.ping_webhook(webhook_id))
+
+    def deliveries(
+        self, webhook_id: Id, *, page_size: int = PAGE
+    ) -> AsyncIterator[WebhookDelivery]:
+        """The delivery log, newest first, each delivery with its attempts."""
+        return self._client.iterate(self._ops.deliveries(webhook_id, page_size))
+
+    async def get_delivery(self, webhook_id: Id, delivery_id: Id) -> WebhookDelivery:
+        return await self._client.send(self._ops.delivery(webhook_id, delivery_id))
+
+    async def redeliver(self, webhook_id: Id, delivery_id: Id) -> WebhookDelivery:
+        """The delivery's body queued again, as a new delivery (`redelivery_of`)."""
+        return await self._client.send(self._ops.redeliver(webhook_id, delivery_id))

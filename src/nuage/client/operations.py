@@ -30,6 +30,9 @@ from nuage.client.models import (
     TaskEvent,
     Token,
     Volume,
+    Webhook,
+    WebhookDelivery,
+    WebhookWithSecret,
 )
 
 Id = str | UUID
@@ -225,6 +228,39 @@ class Operations(Generic[TT]):
     def images(self, page_size: int) -> Call[Page[Image]]:
         return listing("/v1/compute/images", Image, page_size)
 
+    # Webhooks
+    def webhooks(self, page_size: int) -> Call[Page[Webhook]]:
+        return listing(f"{P}/webhooks", Webhook, page_size)
+
+    def webhook(self, webhook_id: Id) -> Call[Webhook]:
+        return Call("GET", f"{P}/webhooks/{webhook_id}", one(Webhook))
+
+    def create_webhook(self, body: dict[str, Any], key: str | None) -> Call[WebhookWithSecret]:
+        return post(f"{P}/webhooks", one(WebhookWithSecret), body, idempotency_key=key)
+
+    def replace_webhook(self, webhook_id: Id, body: dict[str, Any]) -> Call[Webhook]:
+        return Call("PUT", f"{P}/webhooks/{webhook_id}", one(Webhook), body=body)
+
+    def delete_webhook(self, webhook_id: Id) -> Call[None]:
+        return Call("DELETE", f"{P}/webhooks/{webhook_id}", nothing)
+
+    def rotate_webhook_secret(self, webhook_id: Id) -> Call[WebhookWithSecret]:
+        return post(f"{P}/webhooks/{webhook_id}/rotate-secret", one(WebhookWithSecret))
+
+    def ping_webhook(self, webhook_id: Id) -> Call[WebhookDelivery]:
+        return post(f"{P}/webhooks/{webhook_id}/ping", one(WebhookDelivery))
+
+    def deliveries(self, webhook_id: Id, page_size: int) -> Call[Page[WebhookDelivery]]:
+        return listing(f"{P}/webhooks/{webhook_id}/deliveries", WebhookDelivery, page_size)
+
+    def delivery(self, webhook_id: Id, delivery_id: Id) -> Call[WebhookDelivery]:
+        path = f"{P}/webhooks/{webhook_id}/deliveries/{delivery_id}"
+        return Call("GET", path, one(WebhookDelivery))
+
+    def redeliver(self, webhook_id: Id, delivery_id: Id) -> Call[WebhookDelivery]:
+        path = f"{P}/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"
+        return post(path, one(WebhookDelivery))
+
     # Accounts
     def organizations(self) -> Call[list[Organization]]:
         return Call("GET", "/v1/organizations", list_of(Organization))
@@ -257,3 +293,21 @@ def instance_body(
     }
     optional = {"image_id": image_id, "hostname": hostname, "description": description}
     return body | {k: str(v) for k, v in optional.items() if v is not None}
+
+
+def webhook_body(
+    current: Webhook | None,
+    url: str | None,
+    event_types: Iterable[str] | None,
+    is_active: bool | None,
+) -> dict[str, Any]:
+    """A webhook's whole body (`PUT` replaces all three): what is given, else `current`'s."""
+    if current is not None:
+        url = current.url if url is None else url
+        event_types = current.event_types if event_types is None else event_types
+        is_active = current.is_active if is_active is None else is_active
+    return {
+        "url": url,
+        "event_types": [str(t) for t in event_types or ()],
+        "is_active": True if is_active is None else is_active,
+    }

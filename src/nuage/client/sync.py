@@ -74,6 +74,7 @@ class Client:
         self.catalogue = resources.Catalogue(self)
         self.account = resources.Account(self)
         self.events = resources.Events(self)
+        self.webhooks = resources.Webhooks(self)
 
     @classmethod
     def login(cls, base_url: str, *, email: str, password: str, **options: Any) -> "Client":
