@@ -3,11 +3,7 @@ real server: login stores a 0600 profile, `--wait` follows a task and exits 1 wi
 task's code, `--json` output parses back, `--quiet` prints ids only."""
 
 import json
-import os
 import stat
-import subprocess
-import sys
-from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -18,25 +14,8 @@ from tests.support import IMAGES, LOCATION, SIZES
 
 pytestmark = pytest.mark.slow  # a real server, and the CLI's processes
 
-NUAGE = str(Path(sys.executable).with_name("nuage"))
 CREATE = ["--size", "nano", "--location", "par1", "--image", "debian-12"]
 WHERE = {"size_id": SIZES["nano"], "location_id": LOCATION, "image_id": IMAGES["debian"]}
-
-
-@pytest.fixture
-def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
-
-    def run(*args: str, status: int = 0) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [NUAGE, *args], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
-        assert done.returncode == status, (args, done.stdout, done.stderr)
-        return done
-
-    run.config = tmp_path / "config" / "nuage" / "config.json"  # type: ignore[attr-defined]
-    return run
 
 
 def test_login_create_wait_and_json(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,6 @@
 """`nuage`: run the API and workers, migrate the database, bootstrap accounts; and, after
-`nuage login`, use a nuage cloud: instances, tasks, events, snapshots, volumes, IPs."""
+`nuage login`, use a nuage cloud: instances, tasks, events, snapshots, volumes, IPs,
+webhooks."""
 
 import asyncio
 import json
@@ -8,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nuage.cli import hosts, ip_pools
-from nuage.cli.cloud import events, instances, login, storage, tasks
+from nuage.cli.cloud import events, instances, login, storage, tasks, webhooks
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
@@ -29,6 +30,7 @@ app.command("events")(events.events)
 app.add_typer(storage.snapshots, name="snapshots")
 app.add_typer(storage.volumes, name="volumes")
 app.add_typer(storage.ips, name="ips")
+app.add_typer(webhooks.app, name="webhooks")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
