@@ -34,7 +34,7 @@ IMAGES = {
     "ubuntu": "9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10002",
 }
 ROCKY = "9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10003"
-# The software catalogue's entries (migration 0018), by slug.
+# The software catalogue's entries (migration 0019), by slug.
 SOFTWARE = {
     "nginx": "c0f7e2a1-5b6d-4c3e-9f80-1a2b3c4d0001",
     "docker.io": "c0f7e2a1-5b6d-4c3e-9f80-1a2b3c4d0002",

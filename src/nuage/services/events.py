@@ -21,7 +21,7 @@ from nuage.db.models import Counter, Event
 from nuage.db.notify import EVENTS, Notifier
 from nuage.domain.events import EventType
 
-# The counter holding the highest id the retention removed (migration 0019).
+# The counter holding the highest id the retention removed (migration 0016).
 PRUNED_THROUGH = "events.pruned_through"
 
 

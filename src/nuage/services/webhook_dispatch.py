@@ -65,7 +65,7 @@ async def dispatch(session: AsyncSession, source: EventSource, *, limit: int = B
     cursor = await session.scalar(
         sa.select(WebhookCursor).where(WebhookCursor.id == CURSOR_ID).with_for_update()
     )
-    assert cursor is not None  # made by migration 0020
+    assert cursor is not None  # made by migration 0017
     events = await source(session, after_id=cursor.last_event_id, limit=limit)
     if not events:
         return Dispatched(0, 0)

@@ -3,8 +3,8 @@
 `vpc_members` is unique on (vpc_id, address): the database keeps one private address of a VPC
 from being handed out twice, whichever process asks.
 
-Revision ID: 0016
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from alembic import op
 
 import nuage.db.types
 
-revision: str = "0016"
-down_revision: str | None = "0018"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

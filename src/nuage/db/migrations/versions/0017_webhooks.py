@@ -1,7 +1,7 @@
 """webhooks: a project's endpoints, their delivery queue and log, the dispatcher's cursor
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0017
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 from nuage.db.types import JSONType, UTCDateTime
 
-revision: str = "0020"
-down_revision: str | None = "0019"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

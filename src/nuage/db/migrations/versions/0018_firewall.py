@@ -3,8 +3,8 @@
 Instances get `firewall_rules`: the rule list the last `apply_firewall` left on the machine, in
 evaluation order. Null (every existing instance) or empty: no firewall.
 
-Revision ID: 0017
-Revises: 0020
+Revision ID: 0018
+Revises: 0017
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0017"
-down_revision: str | None = "0020"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,8 +4,8 @@
 images each is offered on (reference data every deployment needs, like the images of 0002; stable
 ids). `instances.software` holds the slugs its machine was given, as the driver reports them.
 
-Revision ID: 0018
-Revises: 0017 (rebased onto main: 0015, 0019, 0020, 0017 before it)
+Revision ID: 0019
+Revises: 0018
 """
 
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from alembic import op
 
 import nuage.db.types
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,7 +4,7 @@
 it; the counter `events.pruned_through` is the highest id the retention removed, so that a
 stream resumed from an older id knows it missed some.
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision: str = "0019"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
