@@ -3,7 +3,11 @@
 `user_data` is the cloud-config the libvirt driver puts in the NoCloud seed: `packages` lists the
 software the machine is to have (cloud-init installs it with the image's package manager), and
 `runcmd` removes what nuage installed before and was uninstalled since, after the network
-settings of `libvirt_files.USER_DATA`.
+settings of `libvirt_files.USER_DATA`. cloud-init runs `packages` and `runcmd` once per instance
+id, and nuage keeps the instance id across a software change (a new one would make cloud-init
+treat the machine as new: new SSH host keys, users again); so a `bootcmd`, which runs at every
+boot before those modules, clears their per-instance semaphores, and a changed list is applied at
+the next boot of a stock cloud image too.
 
 `software_line` is the line the nuage test guest prints at each boot after reading the seed's
 `packages`, and the simulator prints at each of its boots: `NUAGE-SOFTWARE docker.io nginx`
@@ -24,10 +28,21 @@ def software_line(packages: Sequence[str]) -> str:
     return " ".join([SOFTWARE_LINE, *sorted(packages)])
 
 
+# The semaphores cloud-init leaves for the per-instance modules `packages` and `runcmd` need.
+_SEMAPHORES = " ".join(
+    f"/var/lib/cloud/instance/sem/config_{module}"
+    for module in ("package_update_upgrade_install", "runcmd", "scripts_user")
+)
+_EVERY_BOOT = f"bootcmd:\n  - [sh, -c, 'rm -f {_SEMAPHORES}']\n"
+
+
 def user_data(packages: Sequence[str], removed: Sequence[str] = ()) -> str:
-    """The seed's `user-data`: `USER_DATA`, then `packages` (sorted) and a `runcmd` that
-    removes `removed`."""
+    """The seed's `user-data`: `USER_DATA`, then (when there is software to apply) the
+    `bootcmd` that has cloud-init apply it at every boot, `packages` (sorted) and a `runcmd`
+    that removes `removed`."""
     text = USER_DATA
+    if packages or removed:
+        text += _EVERY_BOOT
     if packages:
         text += "packages:\n" + "".join(f"  - {p}\n" for p in sorted(packages))
     if removed:
