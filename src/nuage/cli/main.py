@@ -1,6 +1,6 @@
 """`nuage`: run the API and workers, migrate the database, bootstrap accounts; and, after
-`nuage login`, use a nuage cloud: instances, tasks, events, snapshots, volumes, IPs,
-webhooks."""
+`nuage login`, use a nuage cloud: instances, tasks, events, snapshots, backups, volumes, IPs,
+VPCs, firewalls, software, images, the console, webhooks."""
 
 import asyncio
 import json
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from nuage.cli import hosts, ip_pools
-from nuage.cli.cloud import events, instances, login, storage, tasks, webhooks
+from nuage.cli.cloud import events, guest, instances, login, network, storage, tasks, webhooks
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
@@ -31,6 +31,12 @@ app.add_typer(storage.snapshots, name="snapshots")
 app.add_typer(storage.volumes, name="volumes")
 app.add_typer(storage.ips, name="ips")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(network.vpcs, name="vpcs")
+app.add_typer(network.firewall, name="firewall")
+app.add_typer(guest.software, name="software")
+app.add_typer(guest.backups, name="backups")
+app.add_typer(guest.images, name="images")
+app.add_typer(guest.console, name="console")
 
 Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]

@@ -14,6 +14,7 @@ import httpx
 from pydantic import PrivateAttr
 
 from nuage.client import aio_resources as resources
+from nuage.client import aio_resources_network as network
 from nuage.client import http
 from nuage.client.errors import WaitTimeout, error_for
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
@@ -74,6 +75,8 @@ class AsyncClient:
         self.account = resources.Account(self)
         self.events = resources.Events(self)
         self.webhooks = resources.Webhooks(self)
+        self.vpcs = network.Vpcs(self)
+        self.software = network.Software(self)
 
     @classmethod
     async def login(

@@ -27,9 +27,11 @@ from nuage.client.models import (
     ProjectImage,
     Size,
     Snapshot,
+    Software,
     TaskEvent,
     Token,
     Volume,
+    Vpc,
     Webhook,
     WebhookDelivery,
     WebhookWithSecret,
@@ -208,6 +210,29 @@ class Operations(Generic[TT]):
         path = f"{P}/instances/{instance_id}/firewall"
         return Call("PUT", path, self._task, body={"rules": rules})
 
+    # VPCs and software
+    def vpcs(self, page_size: int) -> Call[Page[Vpc]]:
+        return listing(f"{P}/vpcs", Vpc, page_size)
+
+    def vpc(self, vpc_id: Id) -> Call[Vpc]:
+        return Call("GET", f"{P}/vpcs/{vpc_id}", one(Vpc))
+
+    def create_vpc(self, body: dict[str, Any]) -> Call[Vpc]:
+        return post(f"{P}/vpcs", one(Vpc), body)
+
+    def replace_vpc(self, vpc_id: Id, body: dict[str, Any]) -> Call[Vpc]:
+        return Call("PUT", f"{P}/vpcs/{vpc_id}", one(Vpc), body=body)
+
+    def delete_vpc(self, vpc_id: Id) -> Call[None]:
+        return Call("DELETE", f"{P}/vpcs/{vpc_id}", nothing)
+
+    def software(self, page_size: int) -> Call[Page[Software]]:
+        return listing(f"{P}/software", Software, page_size)
+
+    def install_software(self, instance_id: Id, software_id: Id, key: str | None) -> Call[TT]:
+        body = {"software_id": str(software_id)}
+        return self._action(f"{P}/instances/{instance_id}/software", body, key=key)
+
     # Images, the console, the catalogue
     def project_images(self, page_size: int) -> Call[Page[ProjectImage]]:
         return listing(f"{P}/images", ProjectImage, page_size)
@@ -311,3 +336,8 @@ def webhook_body(
         "event_types": [str(t) for t in event_types or ()],
         "is_active": True if is_active is None else is_active,
     }
+
+
+def vpc_body(name: str, cidr_block: str, location_id: Id) -> dict[str, str]:
+    """A VPC's whole body (`PUT` replaces it all)."""
+    return {"name": name, "cidr_block": cidr_block, "location_id": str(location_id)}

@@ -15,6 +15,7 @@ import httpx
 from pydantic import PrivateAttr
 
 from nuage.client import http, resources
+from nuage.client import resources_network as network
 from nuage.client.errors import WaitTimeout, error_for
 from nuage.client.http import Call, RetryPolicy, finish, only_one, project_path, url_of
 from nuage.client.models import Page, TaskData
@@ -75,6 +76,8 @@ class Client:
         self.account = resources.Account(self)
         self.events = resources.Events(self)
         self.webhooks = resources.Webhooks(self)
+        self.vpcs = network.Vpcs(self)
+        self.software = network.Software(self)
 
     @classmethod
     def login(cls, base_url: str, *, email: str, password: str, **options: Any) -> "Client":
