@@ -99,6 +99,9 @@ def test_the_cli_round_trips(server: LiveServer, cli, tmp_path: Path) -> None:  
     assert shown["enabled"] and [r["destination_ports"] for r in shown["rules"]] == [
         {"start": 22, "end": 22}
     ]
+    assert "give either --file or" in cli("firewall", "set", iid, status=2).stderr
+    bad = cli("firewall", "set", iid, "--rule", json.dumps(SSH_IN | {"priority": 5}), status=1)
+    assert "refused (400)" in bad.stderr
     cli("firewall", "set", iid, "--rule", json.dumps(SSH_IN | {"priority": 20}), "--wait")
     assert [r["priority"] for r in as_json(cli("firewall", "show", iid, "--json"))["rules"]] == [20]
 
@@ -107,11 +110,15 @@ def test_the_cli_round_trips(server: LiveServer, cli, tmp_path: Path) -> None:  
     installed = as_json(cli("software", "install", iid, nginx, "--wait", "--json"))
     assert (installed["task_type"], installed["status"]) == ("install_software", "completed")
     assert as_json(cli("instances", "show", iid, "--json"))["software"] == ["nginx"]
+    again = cli("software", "install", iid, nginx, status=1)
+    assert "software_installed (409)" in again.stderr
 
     made = as_json(cli("backups", "create", iid, "nightly", "--wait", "--json"))
     assert made["status"] == "completed"
     backups = as_json(cli("backups", "list", iid, "--json"))
     assert [b["name"] for b in backups] == ["nightly"]
+    cli("backups", "delete", iid, backups[0]["id"], "--wait", "--quiet")
+    assert as_json(cli("backups", "list", iid, "--json")) == []
     assert any(i["id"] == IMAGES["debian"] for i in as_json(cli("images", "list", "--json")))
 
     url = cli("console", "open", iid).stdout.strip()
