@@ -36,7 +36,7 @@ def test_an_actions_inputs_are_in_its_signature(spec: TaskSpec, doc: dict[str, A
     assert endpoint.__name__ == spec.route.name
     assert [n for n in params if n == "id" or n.endswith("_id")] == spec.route.ids
     assert (params["body"].annotation is spec.params) if spec.route.body else "body" not in params
-    assert ("idem" in params) == (spec.route.method == "POST")
+    assert ("idem" in params) == (spec.route.method in ("POST", "PUT"))  # writes replayable
     operation = doc["paths"][P + spec.route.path][spec.route.method.lower()]
     body = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
     if spec.route.body:
