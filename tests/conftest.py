@@ -22,6 +22,7 @@ from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.worker import Worker
 from nuage.services import security
 from tests import databases
+from tests.pve import recording as pve_recording
 from tests.support import Stack, TenantFactory, worker_settings
 
 
@@ -37,6 +38,18 @@ def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     )
+
+
+@pytest.fixture(autouse=True)
+def proxmox_requests_follow_the_schema() -> Iterator[None]:
+    """Every request sent to a served fake Proxmox VE is checked against Proxmox's published schema
+    (tests/pve/recording.py); one it would refuse fails the test that sent it, even when the driver
+    caught the error."""
+    pve_recording.take_violations()
+    yield
+    found = pve_recording.take_violations()
+    if found:
+        pytest.fail("Requests Proxmox VE would refuse:\n" + "\n".join(found), pytrace=False)
 
 
 @pytest.fixture(scope="session")
