@@ -20,9 +20,11 @@ from urllib.parse import urlsplit
 from fakepve import FakePve, settle
 from fakepve.certs import make_cert
 
-from tests.pve import recording
+from tests.pve import recording, schema
 
 T = TypeVar("T")
+# Every request to a served fake is checked against Proxmox's schema.
+recording.checker = schema.check_sent
 
 HOST = "127.0.0.1"
 NODE = "pve1"
