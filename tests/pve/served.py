@@ -21,6 +21,7 @@ from fakepve import FakePve, settle
 from fakepve.certs import make_cert
 
 from tests.pve import recording, schema
+from tests.pve.extension import NuagePve
 
 T = TypeVar("T")
 # Every request to a served fake is checked against Proxmox's schema.
@@ -150,9 +151,10 @@ def serve(
     *,
     templates: Mapping[str, int] = TEMPLATES,
     time_scale: float = 0.0,
-    pve_class: type[FakePve] = FakePve,
+    pve_class: type[FakePve] = NuagePve,
 ) -> Served:
-    """Start a seeded fake. time_scale 0: every Proxmox task ends before its HTTP answer."""
+    """Start a seeded fake (fakepve with our extension, tests/pve/extension.py). time_scale 0:
+    every Proxmox task ends before its HTTP answer."""
     pve = pve_class(host=HOST, port=0)
     pve.time_scale = time_scale
     seed(pve, templates)
