@@ -9,7 +9,11 @@ table (docs/drivers/proxmox.md) marks these rows "our extension":
 - `POST vzdump`: a `backup/vzdump-qemu-<vmid>-<time>.vma[.ext]` volume appears on the storage,
   holding the guest's config and size; the task log names the archive as PVE's does.
 - `POST qemu archive=...` (qmrestore): a VM made from a backup volume's config, its disks
-  allocated afresh; over an existing VM only with `force=1` and when it is stopped.
+  allocated afresh; over an existing VM only with `force=1` and when it is stopped, freeing the
+  disks it owns and keeping the drives the backup left out (`backup=0`).
+- `DELETE qemu/{vmid}`: only the disks the VM owns (`vm-<vmid>-...`) are freed, as
+  qemu-server's destroy_vm does; fakepve freed every attached volume, a data volume of another
+  owner included.
 - `POST qemu/{vmid}/clone`: the clone gets its own `vm-<newid>-cloudinit` drive (fakepve kept
   the template's, which the clone's destroy then freed).
 
@@ -19,6 +23,7 @@ It reaches into fakepve's internals (`_qm_alloc`, `storages`, `task`), hence the
 
 import re
 import time
+from contextvars import ContextVar
 from typing import Any
 
 from fakepve import FakePve, PveError, TaskError
@@ -28,6 +33,9 @@ from fakepve.qemu import DRIVE_KEY, drives_of, join_drive, split_drive, volume_r
 Values = dict[str, Any]
 COMPRESSION_EXT = {"zstd": ".zst", "gzip": ".gz", "lzo": ".lzo", "1": ".lzo", "0": ""}
 GROW = re.compile(r"(\+)?(\d+(?:\.\d+)?[KMGT]?)")
+OWNER = re.compile(r"(?:^|/)(?:vm|base)-(\d+)-")
+# The VM whose destroy task is running in this asyncio task (None elsewhere).
+_destroying: ContextVar[int | None] = ContextVar("destroying", default=None)
 
 
 def die(message: str) -> PveError:
@@ -188,14 +196,13 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
         target = v.get("storage")
 
         async def body() -> str:
+            kept: Values = {}
             if existing is not None:
-                for _key, volume, _props in drives_of(existing.config):
-                    if not volume.endswith("-cloudinit"):
-                        self._qm_free(volume)
-                self.vms.remove(existing)
+                kept = self._nx_clear_for_restore(existing, backup["config"])
             config = self._nx_restored_config(
                 dict(backup["config"]), vmid, target, bool(v.get("unique"))
             )
+            config.update(kept)
             vm = self.add_vm(vmid, config.get("name") or f"VM {vmid}", node=node, config=config)
             vm.template = bool(config.get("template"))
             return f"restore vma archive: {self._volume_path(sid, volname, 'backup')}"
@@ -212,6 +219,25 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
             )
         )
 
+    def _nx_clear_for_restore(self, existing: Any, archived: Values) -> Values:
+        """qmrestore over a VM: its own disks go (as destroy_vm frees them); the drives the
+        backup left out (`backup=0`) are kept as they are, and returned."""
+        kept = {
+            key: value
+            for key, value in existing.config.items()
+            if DRIVE_KEY.match(key)
+            and split_drive(str(archived.get(key, "")))[1].get("backup") == "0"
+        }
+        token = _destroying.set(existing.vmid)
+        try:
+            for key, volume, _props in drives_of(existing.config):
+                if key not in kept:
+                    self._qm_free(volume)
+        finally:
+            _destroying.reset(token)
+        self.vms.remove(existing)
+        return kept
+
     def _nx_restored_config(
         self, config: Values, vmid: int, target: str | None, unique: bool
     ) -> Values:
@@ -221,6 +247,8 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
                 del config[key]
             elif unique and re.fullmatch(r"net\d+", key):
                 config[key] = with_mac(value, fresh=True)
+            elif DRIVE_KEY.match(key) and split_drive(value)[1].get("backup") == "0":
+                del config[key]  # not in the archive
             elif DRIVE_KEY.match(key):
                 config[key] = self._nx_restored_drive(value, vmid, target)
         return config
@@ -237,7 +265,7 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
         volid, _fmt = self._qm_alloc(dest, vmid, None, size)
         return join_drive(volid, dict(props, size=format_size(size)) if size else props)
 
-    # ----------------------------------------------------------------- clone
+    # ------------------------------------------------------- clone, destroy
 
     async def task(
         self,
@@ -250,15 +278,33 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
         lock: bool = True,
         log: Any = (),
     ) -> Any:
+        inner = body
         if ttype == "qmclone" and vm is not None:
-            cloned, clone = body, vm
+            clone = vm
 
             async def body() -> Any:
-                note = await cloned()
+                note = await inner()
                 self._nx_own_cloudinit(clone)
                 return note
 
+        elif ttype == "qmdestroy":
+
+            async def body() -> Any:
+                token = _destroying.set(int(tid))
+                try:
+                    return await inner()
+                finally:
+                    _destroying.reset(token)
+
         return await super().task(node, ttype, tid, user, body, vm=vm, lock=lock, log=log)
+
+    def _qm_free(self, volid: str) -> None:
+        destroying = _destroying.get()
+        if destroying is not None:
+            owner = OWNER.search(volume_ref(volid)[1])
+            if owner is None or int(owner.group(1)) != destroying:
+                return
+        super()._qm_free(volid)
 
     def _nx_own_cloudinit(self, vm: Any) -> None:
         for key, volume, props in drives_of(vm.config):

@@ -139,3 +139,35 @@ def test_a_clone_owns_its_cloud_init_drive(pve: Served, pve_api: ProxmoxAPI) -> 
     volumes = pve.pve.storages[DISK_STORAGE]["volumes"]
     assert "vm-101-cloudinit" not in volumes
     assert f"vm-{TEMPLATES['debian-12']}-cloudinit" in volumes
+
+
+def test_destroying_a_vm_keeps_the_volumes_it_does_not_own(
+    pve: Served, pve_api: ProxmoxAPI
+) -> None:
+    _clone(pve_api)
+    node = pve_api.nodes(NODE)
+    data = node.storage(DISK_STORAGE).content.post(
+        vmid=999999999, filename="vm-999999999-nuage-vol-1", size="1G"
+    )
+    node.qemu(101).config.put(scsi1=data)
+    assert _wait_ok(pve_api, node.qemu(101).delete(purge=1))["exitstatus"] == "OK"
+    left = {v["volid"] for v in node.storage(DISK_STORAGE).content.get()}
+    assert data in left
+    assert not [v for v in left if v.startswith(f"{DISK_STORAGE}:vm-101-")]
+
+
+def test_restore_keeps_a_data_volume_left_out_of_the_backup(
+    pve: Served, pve_api: ProxmoxAPI
+) -> None:
+    _clone(pve_api)
+    node = pve_api.nodes(NODE)
+    data = node.storage(DISK_STORAGE).content.post(
+        vmid=999999999, filename="vm-999999999-nuage-vol-2", size="1G"
+    )
+    node.qemu(101).config.put(scsi1=f"{data},backup=0")
+    node.vzdump.post(vmid=101, storage=BACKUP_STORAGE)
+    volid = node.storage(BACKUP_STORAGE).content.get(content="backup")[0]["volid"]
+    assert _wait_ok(pve_api, node.qemu.post(vmid=101, archive=volid, force=1))["exitstatus"] == "OK"
+    config = node.qemu(101).config.get()
+    assert config["scsi1"] == f"{data},backup=0"
+    assert data in {v["volid"] for v in node.storage(DISK_STORAGE).content.get()}
