@@ -104,6 +104,58 @@ BOOT: Mapping[str, Any] = {
     "legacy": {"type": "string", "pattern": "[acdn]{1,4}", "default_key": 1, "optional": 1},
     "order": {"type": "string", "format": "pve-configid-list", "optional": 1},
 }
+# qemu-server's CPUConfig.pm: $cpu_fmt, and what validate_vm_cpu_conf adds for a VM's own config.
+CPU_FLAGS = (
+    "pcid",
+    "spec-ctrl",
+    "ibpb",
+    "ssbd",
+    "virt-ssbd",
+    "amd-ssbd",
+    "amd-no-ssb",
+    "pdpe1gb",
+    "md-clear",
+    "hv-tlbflush",
+    "hv-evmcs",
+    "aes",
+)
+VM_CPU_FLAGS = re.compile(rf"[+-](?:{'|'.join(CPU_FLAGS)})(?:;[+-](?:{'|'.join(CPU_FLAGS)}))*")
+CPU_MODELS = re.compile(
+    r"host|kvm32|kvm64|qemu32|qemu64|max|x86-64-v[234](?:-AES)?|custom-[\w.-]+|486|pentium[23]?"
+    r"|coreduo|core2duo|athlon|phenom|Opteron_G[1-5]|(?:Conroe|Penryn|Nehalem|Westmere|SandyBridge"
+    r"|IvyBridge|Haswell|Broadwell|Skylake|Cascadelake|Cooperlake|Icelake|SapphireRapids"
+    r"|GraniteRapids|KnightsMill|EPYC)[\w-]*"
+)
+CPU: Mapping[str, Any] = {
+    "cputype": {"type": "string", "default_key": 1, "optional": 1},
+    "reported-model": {"type": "string", "optional": 1},
+    "hidden": {"type": "boolean", "optional": 1},
+    "hv-vendor-id": {"type": "string", "pattern": "[a-zA-Z0-9]{1,12}", "optional": 1},
+    "flags": {
+        "type": "string",
+        "pattern": r"[+-][a-zA-Z0-9\-_.]+(?:;[+-][a-zA-Z0-9\-_.]+)*",
+        "optional": 1,
+    },
+    "phys-bits": {"type": "string", "pattern": "host|[89]|[1-5][0-9]|6[0-4]", "optional": 1},
+}
+
+
+def _vm_cpu_conf(text: str) -> Problems:
+    problems = check_property_string(CPU, text)
+    parsed = dict(
+        part.split("=", 1) if "=" in part else ("cputype", part) for part in text.split(",") if part
+    )
+    if not problems and not parsed.get("cputype"):
+        problems.append("CPU is missing cputype")
+    elif not problems and not CPU_MODELS.fullmatch(parsed["cputype"]):
+        problems.append(f"Built-in cputype {parsed['cputype']!r} is not defined")
+    if "flags" in parsed and not VM_CPU_FLAGS.fullmatch(parsed["flags"]):
+        problems.append(f"VM-specific CPU flags must be a subset of: {', '.join(CPU_FLAGS)}")
+    if "reported-model" in parsed:
+        problems.append("Property 'reported-model' not allowed in VM-specific CPU config.")
+    return problems
+
+
 PROPERTY_FORMATS: Mapping[str, Mapping[str, Any]] = {
     "pve-qm-ipconfig": IPCONFIG,
     "pve-qm-cicustom": CICUSTOM,
@@ -148,6 +200,8 @@ RULES: Mapping[str, Rule] = {
 
 def check_format(name: str, value: str) -> Problems:
     """A value against a named format: a rule, a property string, or a list of either."""
+    if name == "pve-vm-cpu-conf":
+        return _vm_cpu_conf(value)
     if name in PROPERTY_FORMATS:
         return check_property_string(PROPERTY_FORMATS[name], value)
     rule = RULES.get(name)

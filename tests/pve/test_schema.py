@@ -60,6 +60,8 @@ REFUSED = [
         "integer",
     ),
     ("repeated", "PUT", f"{VM}/config", [("cores", "1"), ("cores", "2")], "more than once"),
+    ("nested flag", "PUT", f"{VM}/config", [("cpu", "cputype=host,flags=+vmx")], "subset of"),
+    ("unknown cpu", "PUT", f"{VM}/config", [("cpu", "cputype=pentium9000x")], "not defined"),
     ("websocket yes", "POST", f"{VM}/vncproxy", [("websocket", "yes")], "boolean"),
 ]
 
@@ -147,6 +149,8 @@ ACCEPTED = [
     ("firewall options", "PUT", f"{VM}/firewall/options", [("enable", "1"), ("policy_in", "DROP")]),
     ("console", "POST", f"{VM}/vncproxy", [("websocket", "1")]),
     ("nextid", "GET", "/cluster/nextid", []),
+    ("cpu", "PUT", f"{VM}/config", [("cpu", "cputype=host,flags=+aes;-pcid")]),
+    ("cpu model", "PUT", f"{VM}/config", [("cpu", "x86-64-v2-AES")]),
     ("current config", "GET", f"{VM}/config", [("current", "1")]),
     ("stop", "POST", f"{VM}/status/stop", [("overrule-shutdown", "1")]),
 ]
