@@ -17,6 +17,9 @@ table (docs/drivers/proxmox.md) marks these rows "our extension":
 - `POST qemu/{vmid}/clone`: the clone gets its own `vm-<newid>-cloudinit` drive (fakepve kept
   the template's, which the clone's destroy then freed).
 
+Each VM also has a guest (`tests/pve/guest.py`): the console lines the nuage test guest prints,
+and disk and NIC hotplug on running VMs.
+
 It reaches into fakepve's internals (`_qm_alloc`, `storages`, `task`), hence the exact pin
 `fakepve==0.5.0` in pyproject.toml. Written for nuage; no fakepve code is copied.
 """
@@ -26,9 +29,11 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from fakepve import FakePve, PveError, TaskError
+from fakepve import PveError, TaskError
 from fakepve.lxc import format_size, parse_size
 from fakepve.qemu import DRIVE_KEY, drives_of, join_drive, split_drive, volume_ref, with_mac
+
+from tests.pve.guest import GuestModel
 
 Values = dict[str, Any]
 COMPRESSION_EXT = {"zstd": ".zst", "gzip": ".gz", "lzo": ".lzo", "1": ".lzo", "0": ""}
@@ -42,7 +47,9 @@ def die(message: str) -> PveError:
     return PveError(500, message)
 
 
-class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
+class NuagePve(GuestModel):
+    """fakepve, with the guest of each VM (`guest.GuestModel`) and the state listed above."""
+
     def _routes_nuage(self) -> list[tuple[str, str, Any]]:
         # Registered before fakepve's own tables (sorted names) and its catch-all route.
         return [
@@ -135,6 +142,7 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
             "vmid": vm.vmid,
             "ctime": int(time.time()),
             "config": dict(vm.config),
+            "disk_boots": self._boots_of(vm.config),  # the disks' contents (tests/pve/guest.py)
         }
 
     async def _nx_extractconfig(self, v: Values, user: str) -> str:
@@ -203,6 +211,7 @@ class NuagePve(FakePve):  # type: ignore[misc]  # fakepve is untyped
                 dict(backup["config"]), vmid, target, bool(v.get("unique"))
             )
             config.update(kept)
+            self._set_boots(config, backup.get("disk_boots", {}))
             vm = self.add_vm(vmid, config.get("name") or f"VM {vmid}", node=node, config=config)
             vm.template = bool(config.get("template"))
             return f"restore vma archive: {self._volume_path(sid, volname, 'backup')}"
