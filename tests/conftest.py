@@ -2,7 +2,6 @@
 and tenants (user + organization + project + API key) made through the services."""
 
 import asyncio
-import gc
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -72,13 +71,6 @@ def pg_template() -> Iterator[str]:
     name = databases.create_template()
     yield name
     databases.drop_sync(name)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """The run keeps every app it built alive (a leak under investigation: several GB by the
-    end); frozen, they are not scanned again by the interpreter's collection at exit, which
-    otherwise took minutes of CPU after the last test."""
-    gc.freeze()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

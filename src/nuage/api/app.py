@@ -53,6 +53,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         description=DESCRIPTION,
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served by `openapi.install`
         generate_unique_id_function=openapi.operation_id,
     )
     app.state.runtime = runtime

@@ -16,6 +16,8 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse, Response
 
+from nuage.api.openapi import OPENAPI_PATH
+
 ASSETS_PATH = "/docs/assets"
 # name → media type; nothing else is served from the package.
 ASSETS = {
@@ -28,45 +30,52 @@ _STATIC = files("fastapi_offline") / "static"
 _CACHE = "public, max-age=86400"
 
 
+OAUTH2_REDIRECT = "/docs/oauth2-redirect"
+
+
 def install(app: FastAPI) -> None:
     """Serve `/docs`, its OAuth2 redirect, `/redoc` and their assets. The app is created with
-    FastAPI's own pages turned off (`docs_url=None, redoc_url=None`)."""
-    openapi_url = app.openapi_url or "/openapi.json"
-    oauth2_redirect = "/docs/oauth2-redirect"
+    FastAPI's own pages turned off (`docs_url=None, redoc_url=None`). The endpoints are module
+    functions, not closures over the app (see `openapi.install` for why)."""
+    app.add_api_route("/docs", _swagger_ui, include_in_schema=False)
+    app.add_api_route(OAUTH2_REDIRECT, _swagger_ui_redirect, include_in_schema=False)
+    app.add_api_route("/redoc", _redoc, include_in_schema=False)
+    app.add_api_route(ASSETS_PATH + "/{name}", _docs_asset, include_in_schema=False)
 
-    def asset(request: Request, name: str) -> str:
-        return f"{request.scope.get('root_path', '')}{ASSETS_PATH}/{name}"
 
-    @app.get("/docs", include_in_schema=False)
-    async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
-            openapi_url=root + openapi_url,
-            title=f"{app.title} — API documentation",
-            swagger_js_url=asset(request, "swagger-ui-bundle.js"),
-            swagger_css_url=asset(request, "swagger-ui.css"),
-            swagger_favicon_url=asset(request, "favicon.png"),
-            oauth2_redirect_url=root + oauth2_redirect,
-        )
+def _asset(request: Request, name: str) -> str:
+    return f"{request.scope.get('root_path', '')}{ASSETS_PATH}/{name}"
 
-    @app.get(oauth2_redirect, include_in_schema=False)
-    async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
 
-    @app.get("/redoc", include_in_schema=False)
-    async def redoc(request: Request) -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=request.scope.get("root_path", "") + openapi_url,
-            title=f"{app.title} — API reference",
-            redoc_js_url=asset(request, "redoc.standalone.js"),
-            redoc_favicon_url=asset(request, "favicon.png"),
-            with_google_fonts=False,
-        )
+async def _swagger_ui(request: Request) -> HTMLResponse:
+    root = request.scope.get("root_path", "")
+    return get_swagger_ui_html(
+        openapi_url=root + OPENAPI_PATH,
+        title=f"{request.app.title} — API documentation",
+        swagger_js_url=_asset(request, "swagger-ui-bundle.js"),
+        swagger_css_url=_asset(request, "swagger-ui.css"),
+        swagger_favicon_url=_asset(request, "favicon.png"),
+        oauth2_redirect_url=root + OAUTH2_REDIRECT,
+    )
 
-    @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
-    async def docs_asset(name: str) -> Response:
-        media_type = ASSETS.get(name)
-        if media_type is None:
-            raise HTTPException(404)
-        content = (_STATIC / name).read_bytes()
-        return Response(content, media_type=media_type, headers={"Cache-Control": _CACHE})
+
+async def _swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+async def _redoc(request: Request) -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url=request.scope.get("root_path", "") + OPENAPI_PATH,
+        title=f"{request.app.title} — API reference",
+        redoc_js_url=_asset(request, "redoc.standalone.js"),
+        redoc_favicon_url=_asset(request, "favicon.png"),
+        with_google_fonts=False,
+    )
+
+
+async def _docs_asset(name: str) -> Response:
+    media_type = ASSETS.get(name)
+    if media_type is None:
+        raise HTTPException(404)
+    content = (_STATIC / name).read_bytes()
+    return Response(content, media_type=media_type, headers={"Cache-Control": _CACHE})

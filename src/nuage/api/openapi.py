@@ -9,7 +9,7 @@ from http import HTTPStatus
 from itertools import pairwise
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -137,22 +137,34 @@ RULES: list[Rule] = [
 ]
 
 
+OPENAPI_PATH = "/openapi.json"
+
+
 def install(app: FastAPI) -> None:
+    """Serve the document at `/openapi.json` and at `/schema` (where the seed's API has it).
+
+    The app is created with `openapi_url=None`: the endpoints here are module functions that
+    reach the app through the request. FastAPI caches facts about every endpoint callable in
+    process-wide LRU caches, so an endpoint closing over its app would keep that app (and its
+    engine) alive after it is gone."""
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = build(app)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_api_route(OPENAPI_PATH, _document, include_in_schema=False)
+    app.add_api_route("/schema", _document, include_in_schema=False)
+    app.add_api_route("/", _home, include_in_schema=False)
 
-    async def schema() -> JSONResponse:
-        return JSONResponse(app.openapi())
 
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
+async def _document(request: Request) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
 
-    app.add_api_route("/schema", schema, include_in_schema=False)  # where the seed's API has it
-    app.add_api_route("/", home, include_in_schema=False)
+
+async def _home() -> RedirectResponse:
+    return RedirectResponse("/docs")
 
 
 def build(app: FastAPI) -> dict[str, Any]:

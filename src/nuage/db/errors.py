@@ -6,12 +6,15 @@ driver's file, a socket to a hypervisor): the engine in `db.session` turns the b
 that asyncpg raises while connecting or talking to the server into `DatabaseUnavailable` where
 they arise, so nothing here needs to guess."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import exc as sa_exc
 
 from nuage.domain.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 # SQLSTATE classes that mean "the database is not there right now": connection exceptions (08),
 # operator intervention such as shutdown or start-up (57P), too many connections (53300).
@@ -52,5 +55,8 @@ async def translate_db_errors() -> AsyncIterator[None]:
         raise
     except Exception as error:
         if is_unavailable(error):
+            # The driver's own message, never SQLAlchemy's (it quotes the statement's parameters).
+            cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+            log.warning("database unavailable: %s: %s", type(cause).__name__, cause)
             raise DatabaseUnavailable() from error
         raise
