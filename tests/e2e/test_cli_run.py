@@ -28,13 +28,17 @@ def _env(data_dir: Path) -> dict[str, str]:
 class Server:
     def __init__(self, data_dir: Path, **env_overrides: str) -> None:
         self.port = free_port()
-        env = {**_env(data_dir), **env_overrides}
+        # PYTHONFAULTHANDLER: a server that does not stop is killed with SIGABRT, which prints
+        # every thread's stack into its log for the failure message.
+        env = {**_env(data_dir), "PYTHONFAULTHANDLER": "1", **env_overrides}
+        self.log_path = data_dir.parent / f"demo-{self.port}.log"
+        self.log = self.log_path.open("w")
         subprocess.run([NUAGE, "db", "upgrade"], env=env, check=True, capture_output=True)
         self.proc = subprocess.Popen(
             [NUAGE, "demo", "--port", str(self.port)],
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log,
             text=True,
         )
         self.banner = self._read_banner()
@@ -68,7 +72,16 @@ class Server:
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(timeout=30)  # a loaded CI machine: worker, sender and streams drain
+        try:
+            self.proc.wait(timeout=30)  # a loaded CI machine: worker, sender and streams drain
+        except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=10)
+            raise AssertionError(
+                f"demo did not stop on SIGINT:\n{self.log_path.read_text()[-6000:]}"
+            ) from None
+        finally:
+            self.log.close()
 
 
 @pytest.fixture
