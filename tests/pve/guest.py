@@ -12,8 +12,8 @@ cloud-init applies it at boot:
   boots=<n>`, n being the main disk's boot counter: part of the disk's contents, so a clone
   starts from its source's, and a snapshot rollback or a restore brings back the counter saved
   with it;
-- a stop or a shutdown appends `NUAGE-POWEROFF`; a disk hotplugged or unplugged while running
-  appends a new `NUAGE-DISKS` line.
+- a stop or a shutdown appends `NUAGE-POWEROFF`; a disk hotplugged, unplugged or grown while
+  running appends a new `NUAGE-DISKS` line.
 
 Disks and NICs change at once on a running VM, as Proxmox's default `hotplug`
 (network,disk,usb) makes them; fakepve queued them as pending until the next boot.
@@ -90,6 +90,13 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
             if found and not is_cdrom(*split_drive(value)):
                 disks[f"vd{chr(ord('b') + int(found.group(1)))}"] = self._gib(value)
         return " ".join(["NUAGE-DISKS", *(f"{n}={gb}G" for n, gb in sorted(disks.items()))])
+
+    def _report_disks(self, vm: Any) -> None:
+        """A running guest prints its disks again when they differ from what it last printed."""
+        shown = [line for line in self.consoles.get(vm.vmid, []) if line.startswith("NUAGE-DISKS")]
+        line = self.disks_line(vm.config)
+        if not shown or shown[-1] != line:
+            self._say(vm, line)
 
     def _boot(self, vm: Any) -> None:
         config = vm.config
@@ -172,6 +179,8 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
             self._set_boots(vm.config, saved)
         elif ttype == "qmdestroy":
             self.consoles.pop(vm.vmid, None)
+        elif ttype == "resize" and now == "running":
+            self._report_disks(vm)  # the guest sees its block device grow
 
     def _boots_of(self, config: dict[str, Any]) -> dict[str, int]:
         """The boot counters of a config's disks, by drive key."""
@@ -210,7 +219,6 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
         cold = {k: v for k, v in p.items() if k not in hot and k != "delete"}
         cold_deletes = [k for k in deletes if k not in hot_deletes]
         if hot or hot_deletes:
-            shown = self.disks_line(vm.config)
             vm.status = "stopped"  # fakepve queues every change of a running VM; these go live
             try:
                 await self._apply_and_unuse(
@@ -225,8 +233,7 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
             finally:
                 vm.status = "running"
             cold.pop("digest", None)
-            if self.disks_line(vm.config) != shown:
-                self._say(vm, self.disks_line(vm.config))
+            self._report_disks(vm)
         if cold or cold_deletes:
             await super()._apply_config(
                 vm, user, {**cold, **({"delete": ",".join(cold_deletes)} if cold_deletes else {})}

@@ -60,6 +60,8 @@ def test_hotplugged_disks_and_nics_go_live_on_a_running_vm(
     config = vm.config.get()
     assert config["scsi1"] == data and config["net1"].endswith("bridge=vmbr0,tag=42")
     assert guest_lines.disks(pve.pve.console(101)) == {"vda": "2G", "vdc": "5G"}
+    vm.resize.put(disk="scsi1", size="+2G")
+    assert guest_lines.disks(pve.pve.console(101)) == {"vda": "2G", "vdc": "7G"}
     vm.config.put(delete="scsi1")
     assert guest_lines.disks(pve.pve.console(101)) == {"vda": "2G"}
     assert not [k for k in vm.config.get() if k.startswith("unused")]  # not the VM's volume
