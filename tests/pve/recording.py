@@ -34,6 +34,7 @@ class SchemaViolation(AssertionError):
     """A request Proxmox VE would refuse by its published schema (400 on a real node)."""
 
 
+KEEP = 50_000  # requests kept in `sent` (the oldest half goes when it is full)
 _lock = threading.Lock()
 _watched: set[str] = set()
 _installed = False
@@ -89,6 +90,8 @@ def _observe(request: Any) -> None:
     problems = checker(seen) if checker is not None else []
     with _lock:
         sent.append(seen)
+        if len(sent) > KEEP:
+            del sent[: KEEP // 2]
         if problems:
             violations.append(f"{seen}: {'; '.join(problems)}")
     if problems:
