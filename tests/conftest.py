@@ -44,11 +44,8 @@ def proxmox_requests_follow_the_schema() -> Iterator[None]:
     """Every request sent to a served fake Proxmox VE is checked against Proxmox's published schema
     (tests/pve/recording.py); one it would refuse fails the test that sent it, even when the driver
     caught the error."""
-    pve_recording.take_violations()
-    yield
-    found = pve_recording.take_violations()
-    if found:
-        pytest.fail("Requests Proxmox VE would refuse:\n" + "\n".join(found), pytrace=False)
+    with pve_recording.violations_fail_the_test():
+        yield
 
 
 @pytest.fixture(scope="session")

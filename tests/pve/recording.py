@@ -9,7 +9,8 @@ that swallowed the exception still fails). Requests to anything else pass untouc
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -61,6 +62,19 @@ def take_violations() -> list[str]:
         found = list(violations)
         violations.clear()
     return found
+
+
+@contextmanager
+def violations_fail_the_test() -> Iterator[None]:
+    """Fail (pytest.fail) if a request sent inside the block broke the schema: the autouse
+    fixture of tests/conftest.py wraps every test in it."""
+    take_violations()
+    yield
+    found = take_violations()
+    if found:
+        import pytest
+
+        pytest.fail("Requests Proxmox VE would refuse:\n" + "\n".join(found), pytrace=False)
 
 
 def parse(method: str, url: str, body: Any) -> Sent:

@@ -5,6 +5,7 @@ names, VLAN tags out of range, keys Proxmox does not know); the acceptances are 
 nuage's driver sends, so a check too strict would fail the driver's suite for nothing.
 """
 
+import contextlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -232,3 +233,14 @@ def test_only_requests_to_a_served_fake_are_checked(pve: Served) -> None:
         assert recording.take_violations() == []
     finally:
         recording.watch(pve.url)
+
+
+def test_a_violation_the_caller_swallowed_still_fails_the_test(
+    pve: Served, pve_api: ProxmoxAPI
+) -> None:
+    refused = pytest.raises(pytest.fail.Exception, match="skiplock: type check")
+    # A driver that catches every exception still fails the test.
+    with refused, recording.violations_fail_the_test(), contextlib.suppress(Exception):
+        pve_api.nodes(NODE).qemu(TEMPLATES["debian-12"]).status.start.post(skiplock="yes")
+    with recording.violations_fail_the_test():
+        pve_api.nodes(NODE).qemu(TEMPLATES["debian-12"]).config.get()
