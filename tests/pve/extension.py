@@ -11,6 +11,8 @@ table (docs/drivers/proxmox.md) marks these rows "our extension":
 - `POST qemu archive=...` (qmrestore): a VM made from a backup volume's config, its disks
   allocated afresh; over an existing VM only with `force=1` and when it is stopped, freeing the
   disks it owns and keeping the drives the backup left out (`backup=0`).
+- `GET qemu/{vmid}/config`: the pending values (what the next boot applies) unless `current=1`,
+  as PVE answers; fakepve answered the running values.
 - `DELETE qemu/{vmid}`: only the disks the VM owns (`vm-<vmid>-...`) are freed, as
   qemu-server's destroy_vm does; fakepve freed every attached volume, a data volume of another
   owner included.
@@ -32,6 +34,7 @@ from typing import Any
 from fakepve import PveError, TaskError
 from fakepve.lxc import format_size, parse_size
 from fakepve.qemu import DRIVE_KEY, drives_of, join_drive, split_drive, volume_ref, with_mac
+from fakepve.server import ok
 
 from tests.pve.guest import GuestModel
 
@@ -57,6 +60,24 @@ class NuagePve(GuestModel):
             ("POST", "/nodes/{node}/vzdump", self._nx_vzdump),
             ("GET", "/nodes/{node}/vzdump/extractconfig", self._nx_extractconfig),
         ]
+
+    # ---------------------------------------------------------------- config
+
+    async def _config_get(self, request: Any) -> Any:
+        """GET config answers the pending values, as PVE does; `current=1` the running ones
+        (fakepve always answered the running ones)."""
+        vm = self._vm(request, "VM.Audit")
+        config = dict(vm.config)
+        if request.query.get("current") != "1":
+            for key, value in vm.pending.items():
+                if value is None:
+                    config.pop(key, None)
+                else:
+                    config[key] = value
+        if "memory" in config:
+            config["memory"] = str(config["memory"])  # PVE sends it as a string
+        config["digest"] = vm.digest()
+        return ok(config)
 
     # ---------------------------------------------------------------- resize
 

@@ -171,3 +171,15 @@ def test_restore_keeps_a_data_volume_left_out_of_the_backup(
     config = node.qemu(101).config.get()
     assert config["scsi1"] == f"{data},backup=0"
     assert data in {v["volid"] for v in node.storage(DISK_STORAGE).content.get()}
+
+
+def test_config_answers_pending_values_unless_current(pve: Served, pve_api: ProxmoxAPI) -> None:
+    _clone(pve_api)
+    vm = pve_api.nodes(NODE).qemu(101)
+    vm.status.start.post()
+    vm.config.put(cores=4, delete="agent")
+    assert str(vm.config.get()["cores"]) == "4" and "agent" not in vm.config.get()
+    running = vm.config.get(current=1)
+    assert str(running["cores"]) == "1" and running["agent"] == "1"
+    vm.status.reboot.post()
+    assert str(vm.config.get(current=1)["cores"]) == "4"
