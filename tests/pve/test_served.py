@@ -38,13 +38,6 @@ def test_tls_is_verified_against_the_fake_certificate_only(pve: Served) -> None:
         requests.get(f"{pve.url}/api2/json/version", verify=True, timeout=5)
 
 
-def test_an_offline_node_answers_595(pve: Served, pve_api: ProxmoxAPI) -> None:
-    pve.pve.set_node_offline(NODE)
-    with pytest.raises(ResourceException) as refused:
-        pve_api.nodes(NODE).qemu(TEMPLATES["debian-12"]).status.current.get()
-    assert refused.value.status_code == 595
-
-
 def test_requests_are_recorded_on_the_client_side_with_their_query(
     pve: Served, pve_api: ProxmoxAPI
 ) -> None:
