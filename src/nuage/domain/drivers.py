@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from nuage.domain.capabilities import Capability
 from nuage.domain.host_configs import (
     LIBVIRT_CAPABILITIES,
+    PROXMOX_CAPABILITIES,
     SIM_CAPABILITIES,
     HostConfig,
     LibvirtConfig,
+    ProxmoxConfig,
     SimConfig,
 )
 from nuage.domain.hypervisor_config import (
@@ -64,7 +66,15 @@ LIBVIRT = DriverDescription(
     config=LibvirtConfig,
     config_keys=key_table((CPU_MODEL, BOOT_ORDER, NESTED_VIRTUALIZATION, BALLOON)),
 )
-DESCRIPTIONS: Mapping[str, DriverDescription] = {d.name: d for d in (SIM, LIBVIRT)}
+PROXMOX = DriverDescription(
+    name="proxmox",
+    summary="Proxmox VE guests through the node's API (the host's URI, e.g. https://pve-01:8006).",
+    capabilities=PROXMOX_CAPABILITIES,
+    config=ProxmoxConfig,
+    secret_required=True,
+    config_keys=key_table((CPU_MODEL, BOOT_ORDER, NESTED_VIRTUALIZATION, BALLOON)),
+)
+DESCRIPTIONS: Mapping[str, DriverDescription] = {d.name: d for d in (SIM, LIBVIRT, PROXMOX)}
 
 
 def host_capabilities(driver: str, config: Mapping[str, Any] | None) -> frozenset[Capability]:
