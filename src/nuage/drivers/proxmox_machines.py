@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from nuage.domain.errors import PermanentError
+from nuage.domain.firewall import FirewallRule
 from nuage.domain.images import is_custom_image
 from nuage.domain.machines import (
     check_disk_growth,
@@ -29,8 +30,6 @@ from nuage.domain.machines import (
     check_machine_id,
     check_sizes,
 )
-
-from nuage.domain.firewall import FirewallRule
 
 from .base import GuestAddress, MachineInfo, MachineSpec
 from .proxmox_firewall import nuage_rules, pve_rules, replace_rules
@@ -149,7 +148,9 @@ class ProxmoxMachines(ProxmoxVms):
             vmid = await self.image_vmid(image)
             if vmid is not None:
                 return vmid
-        raise PermanentError(f"No template for image {image!r} on this host.", code="image_not_found")
+        raise PermanentError(
+            f"No template for image {image!r} on this host.", code="image_not_found"
+        )
 
     async def image_vmid(self, image: str) -> int | None:
         tag = image_tag(image)

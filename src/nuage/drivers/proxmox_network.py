@@ -9,8 +9,8 @@
   `vpc_vlans`; the host's VPCs are those its machines' Meta name. Choosing a tag is serialised
   in this driver (one lock per host): two workers of one host could still pick the same free
   tag at the same instant.
-- Settings (`apply_config`), kept in nuage's Meta as set and written as: cpu_model → `cpu` (cputype), nested_virtualization → `cpu`'s
-  `flags=+vmx`, balloon → `balloon` (0 turns it off), boot_order → `boot: order=…` (hd is the
+- Settings (`apply_config`), kept in nuage's Meta as set, and written as: cpu_model → `cpu`
+  (cputype), nested_virtualization → `cpu`'s `flags=+vmx`, balloon → `balloon` (0 turns it off), boot_order → `boot: order=…` (hd is the
   main disk, cdrom the cloud-init drive's `ide2`, network `net0`).
 """
 
@@ -25,8 +25,8 @@ from nuage.domain.hypervisor_config import checked_by_driver, merged
 from .base import GuestAddress, MachineInfo, PrivateNetwork
 from .proxmox_machines import primary_pair
 from .proxmox_values import Meta, ipconfig, property_string
-from .proxmox_volumes import ProxmoxVolumes
 from .proxmox_vms import Vm
+from .proxmox_volumes import ProxmoxVolumes
 
 _BOOT_DEVICES = {"cdrom": "ide2", "network": "net0"}
 

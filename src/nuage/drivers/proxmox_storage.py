@@ -20,8 +20,8 @@ from nuage.domain.errors import PermanentError
 from nuage.domain.machines import check_backup_id, check_image_name, check_machine_id
 from nuage.domain.machines import check_snapshot_id as check_snapshot
 
-from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .base import MachineInfo
+from .capabilities import BackupInfo, ImageInfo, SnapshotInfo
 from .proxmox_machines import ProxmoxMachines
 from .proxmox_values import as_int, image_tag, property_string, size_gb, snapshot_name
 from .proxmox_vms import Vm, main_disk, volume_device

@@ -137,7 +137,9 @@ class Meta:
                 settings=dict(data.get("settings") or {}),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise PermanentError(f"Unreadable nuage description: {exc}", code="proxmox_error") from exc
+            raise PermanentError(
+                f"Unreadable nuage description: {exc}", code="proxmox_error"
+            ) from exc
 
 
 VOLUME_PREFIX = "nuage-vol-"

@@ -16,10 +16,11 @@ from nuage.domain.secrets import parse_secret_ref
 
 from .base import Driver, HostSetup
 from .libvirt import LibvirtDriver
+from .proxmox import ProxmoxDriver
 from .secrets import read_secret
 from .sim import SimDriver
 
-DRIVER_CLASSES: tuple[type[Driver], ...] = (SimDriver, LibvirtDriver)
+DRIVER_CLASSES: tuple[type[Driver], ...] = (SimDriver, LibvirtDriver, ProxmoxDriver)
 _BY_NAME: Mapping[str, type[Driver]] = {cls.description.name: cls for cls in DRIVER_CLASSES}
 
 
