@@ -15,6 +15,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import NoReturn
 
@@ -85,15 +86,27 @@ def libvirt_driver(state_dir: Path) -> Driver:
     return LibvirtDriver(settings)
 
 
-DRIVER_FACTORIES: dict[str, Callable[[Path], Driver]] = {
-    "sim": lambda state_dir: SimDriver(SimSettings(state_dir=state_dir)),
-    "libvirt": libvirt_driver,
+def proxmox_driver(state_dir: Path, stack: ExitStack) -> Driver:
+    """The Proxmox driver over a fake node of its own (tests/pve), stopped after the test."""
+    from tests.pve.drivers import proxmox_driver as driver_of
+    from tests.pve.served import serve
+
+    served = serve()
+    stack.callback(served.stop)
+    return driver_of(served)
+
+
+DRIVER_FACTORIES: dict[str, Callable[[Path, ExitStack], Driver]] = {
+    "sim": lambda state_dir, _stack: SimDriver(SimSettings(state_dir=state_dir)),
+    "libvirt": lambda state_dir, _stack: libvirt_driver(state_dir),
+    "proxmox": proxmox_driver,
 }
 DRIVER_MARKS: dict[str, pytest.MarkDecorator] = {"libvirt": pytest.mark.slow}
 
 # The guest reports MemTotal: the configured size less ~34 MiB + 1.6 % (scripts/README.md).
 REPORTED_MEMORY: dict[str, Callable[[int], range]] = {
     "sim": lambda ram_mb: range(ram_mb, ram_mb + 1),
+    "proxmox": lambda ram_mb: range(ram_mb, ram_mb + 1),
     "libvirt": lambda ram_mb: range(int(ram_mb * 0.97) - 40, ram_mb + 1),
 }
 
@@ -148,13 +161,14 @@ def new_spec(machine_ids: list[str]) -> SpecFactory:
 async def driver(
     request: pytest.FixtureRequest, state_dir: Path, machine_ids: list[str]
 ) -> AsyncIterator[Driver]:
-    instance = DRIVER_FACTORIES[request.param](state_dir)
-    yield instance
-    failures: list[str] = []
-    for machine_id in machine_ids:  # a real hypervisor must not keep what a test made
-        try:
-            await instance.delete(machine_id)
-        except NuageError as exc:  # keep deleting the others; report after
-            failures.append(f"{machine_id}: {exc.code}: {exc}")
-    await instance.close()
+    with ExitStack() as stack:
+        instance = DRIVER_FACTORIES[request.param](state_dir, stack)
+        yield instance
+        failures: list[str] = []
+        for machine_id in machine_ids:  # a real hypervisor must not keep what a test made
+            try:
+                await instance.delete(machine_id)
+            except NuageError as exc:  # keep deleting the others; report after
+                failures.append(f"{machine_id}: {exc.code}: {exc}")
+        await instance.close()
     assert not failures, f"machines left behind: {failures}"
