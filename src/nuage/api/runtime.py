@@ -8,6 +8,7 @@ from nuage.api.event_views import ApiViews
 from nuage.config import Settings
 from nuage.db.notify import Notifier
 from nuage.db.outbox import install_views
+from nuage.domain.drivers import HostCheck
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,9 @@ class Runtime:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     notifier: Notifier
+    # Tries a host before it is registered (`drivers.registry.check_host`, given by the CLI
+    # that builds the process); None registers without trying.
+    host_check: HostCheck | None = None
 
     def __post_init__(self) -> None:
         # Events show tasks and instances as this API does, whoever commits the change: the API

@@ -7,6 +7,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.cli.use_cases import run_use_case
+from nuage.config import load_settings
 from nuage.domain.drivers import DESCRIPTIONS
 from nuage.domain.enums import HostState
 from nuage.services import hosts
@@ -83,7 +84,9 @@ def add(
     )
 
     async def use_case(session: AsyncSession) -> dict[str, object]:
-        host = await hosts.add_host(session, spec)
+        from nuage.cli.runtime import host_check  # the server's stack, loaded when used
+
+        host = await hosts.add_host(session, spec, check=host_check(load_settings()))
         return _show(await hosts.get_host(session, host.id))
 
     typer.echo(json.dumps(run_use_case("hosts", use_case)))

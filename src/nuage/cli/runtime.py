@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,8 +22,10 @@ from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
+from nuage.domain.drivers import HostCheck
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
+from nuage.drivers.registry import check_host
 from nuage.engine.hosts import Drivers
 from nuage.engine.webhook_sender import SenderSettings
 from nuage.engine.worker import Worker, WorkerSettings
@@ -126,7 +129,9 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
             await engine.dispose()
             raise
     notifier = make_notifier(settings)
-    runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
+    runtime = Runtime(
+        settings, make_sessionmaker(engine, notifier), notifier, host_check=host_check(settings)
+    )
     if isinstance(notifier, PostgresNotifier):
         await notifier.start()
     try:
@@ -135,6 +140,11 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
         if isinstance(notifier, PostgresNotifier):
             await notifier.close()
         await engine.dispose()
+
+
+def host_check(settings: Settings) -> HostCheck:
+    """Hosts are tried by their driver before they are registered (API and CLI alike)."""
+    return functools.partial(check_host, settings)
 
 
 def make_notifier(settings: Settings) -> LocalNotifier:
@@ -165,7 +175,12 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
     async with open_process(settings) as process:
         # The API signs tokens: its key is made (once, in the data directory) only now that the
         # database is known to be set up.
-        api = Runtime(with_secret_key(settings), process.runtime.sessions, process.notifier)
+        api = Runtime(
+            with_secret_key(settings),
+            process.runtime.sessions,
+            process.notifier,
+            host_check=process.runtime.host_check,
+        )
         # Event streams never end by themselves: a stop waits this long for requests to finish.
         config = uvicorn.Config(
             create_app(api), host=host, port=port, log_level="info", timeout_graceful_shutdown=5

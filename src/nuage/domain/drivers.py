@@ -10,7 +10,7 @@ them (`host_capabilities`), never widen them.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -32,6 +32,22 @@ from nuage.domain.hypervisor_config import (
     ConfigKey,
     key_table,
 )
+
+
+class HostCheck(Protocol):
+    """Tries a host as it is about to be registered (its driver reaches it with its secret);
+    ValidationFailed naming the field at fault when it cannot. Wired in by the process (the CLI
+    builds drivers; the API and services never import them)."""
+
+    async def __call__(
+        self,
+        *,
+        driver: str,
+        name: str,
+        uri: str,
+        config: Mapping[str, Any],
+        secret_ref: str | None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

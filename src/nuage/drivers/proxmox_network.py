@@ -10,8 +10,9 @@
   in this driver (one lock per host): two workers of one host could still pick the same free
   tag at the same instant.
 - Settings (`apply_config`), kept in nuage's Meta as set, and written as: cpu_model → `cpu`
-  (cputype), nested_virtualization → `cpu`'s `flags=+vmx`, balloon → `balloon` (0 turns it off), boot_order → `boot: order=…` (hd is the
-  main disk, cdrom the cloud-init drive's `ide2`, network `net0`).
+  (cputype), nested_virtualization → `cpu`'s `flags=+vmx`, balloon → `balloon` (0 turns it
+  off), boot_order → `boot: order=…` (hd is the main disk, cdrom the cloud-init drive's
+  `ide2`, network `net0`). A setting set back to its default deletes its key.
 """
 
 from collections.abc import Mapping, Sequence
@@ -85,8 +86,9 @@ class ProxmoxNetwork(ProxmoxVolumes):
 
         async def change(vm: Vm) -> None:
             wanted = merged(vm.meta.settings, checked)
-            params, removed = pve_settings(wanted)
-            stale = [k for k in removed if k in vm.config]
+            params = pve_settings(wanted)
+            before = pve_settings(vm.meta.settings)  # only keys nuage set go back to defaults
+            stale = [k for k in before if k not in params and k in vm.config]
             meta = replace(vm.meta, settings=wanted)
             await self.client.put(
                 f"{self.vm_path(vm.vmid)}/config",
@@ -128,23 +130,15 @@ def _nic(current: object, bridge: str, tag: int) -> str:
     return f"{first},bridge={bridge},tag={tag}"
 
 
-def pve_settings(wanted: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The config keys to set for nuage's settings, and those to delete (back to defaults)."""
+def pve_settings(wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """The config keys that give a VM nuage's settings."""
     params: dict[str, Any] = {}
-    removed: list[str] = []
     model, nested = wanted.get("cpu_model"), wanted.get("nested_virtualization")
     if model or nested:
-        cpu = f"cputype={model or 'kvm64'}" + (",flags=+vmx" if nested else "")
-        params["cpu"] = cpu
-    else:
-        removed.append("cpu")
+        params["cpu"] = f"cputype={model or 'kvm64'}" + (",flags=+vmx" if nested else "")
     if wanted.get("balloon") is False:
         params["balloon"] = 0
-    else:
-        removed.append("balloon")
     order = wanted.get("boot_order")
     if order:
         params["boot"] = "order=" + ";".join(_BOOT_DEVICES.get(d, "scsi0") for d in order)
-    else:
-        removed.append("boot")
-    return params, removed
+    return params

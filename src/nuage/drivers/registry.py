@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from nuage.config import Settings
-from nuage.domain.errors import PermanentError
+from nuage.domain.errors import NuageError, PermanentError, ValidationFailed
 from nuage.domain.secrets import parse_secret_ref
 
 from .base import Driver, HostSetup
@@ -58,3 +58,48 @@ def build_driver(
         except ValueError as exc:
             raise PermanentError(f"Host {host}: {exc}", code="secret_unavailable") from exc
     return cls.for_host(HostSetup(name=host, uri=uri, config=checked, secret=secret), settings)
+
+
+# Which field of a host's registration a driver's refusal points at.
+_FIELD_OF_CODE: Mapping[str, str] = {
+    "host_auth_failed": "secret_ref",
+    "secret_unavailable": "secret_ref",
+    "host_forbidden": "secret_ref",
+    "host_unreachable": "uri",
+    "host_tls_failed": "config",
+    "invalid_host_config": "config",
+}
+
+
+async def check_host(
+    settings: Settings,
+    *,
+    driver: str,
+    name: str,
+    uri: str,
+    config: Mapping[str, Any],
+    secret_ref: str | None,
+) -> None:
+    """Reach a host about to be registered with the driver built as a worker builds it, when
+    the driver can be tried (`probe`: the Proxmox driver checks the API, token and node);
+    ValidationFailed naming the field at fault, with the driver's message (never a secret)."""
+    try:
+        built = build_driver(
+            driver=driver,
+            host=name,
+            uri=uri,
+            config=config,
+            secret_ref=secret_ref,
+            settings=settings,
+        )
+    except NuageError as exc:
+        raise ValidationFailed.on(_FIELD_OF_CODE.get(exc.code, "config"), str(exc)) from exc
+    probe = getattr(built, "probe", None)
+    try:
+        if probe is not None:
+            await probe()
+    except NuageError as exc:
+        field = _FIELD_OF_CODE.get(exc.code, "config")
+        raise ValidationFailed.on(field, f"{exc} ({exc.code})") from exc
+    finally:
+        await built.close()

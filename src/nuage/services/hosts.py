@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db.hosts import host_loads
 from nuage.db.models import Host, Location, User
 from nuage.domain.capabilities import Capability
-from nuage.domain.drivers import host_capabilities
+from nuage.domain.drivers import HostCheck, host_capabilities
 from nuage.domain.enums import HostState
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
 from nuage.domain.placement import HostLoad
@@ -87,7 +87,14 @@ async def get_host(session: AsyncSession, host_id: UUID) -> HostView:
     return HostView(host, next(load for load in loads if load.host_id == host_id))
 
 
-async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | None = None) -> Host:
+async def add_host(
+    session: AsyncSession,
+    spec: HostSpec,
+    *,
+    host_id: UUID | None = None,
+    check: HostCheck | None = None,
+) -> Host:
+    """Register a host; with `check`, only once its driver reached it (ValidationFailed else)."""
     _check_capacity(spec.vcpu, spec.ram_mb, spec.disk_gb)
     description = description_of(spec.driver)
     config = checked_config(description, spec.config)
@@ -95,6 +102,10 @@ async def add_host(session: AsyncSession, spec: HostSpec, *, host_id: UUID | Non
     if await session.scalar(sa.select(Host.id).where(Host.name == spec.name)) is not None:
         raise ValidationFailed.on("name", f"A host named {spec.name!r} exists already.")
     location = await location_by_ref(session, spec.location)
+    if check is not None:  # bounded by the driver's request timeout; nothing written yet
+        await check(
+            driver=spec.driver, name=spec.name, uri=spec.uri, config=config, secret_ref=secret_ref
+        )
     host = Host(
         id=host_id or uuid4(),
         name=spec.name,

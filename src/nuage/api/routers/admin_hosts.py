@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Response
 
-from nuage.api.deps import PrincipalDep, SessionDep
+from nuage.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from nuage.api.schemas.hosts import HostCreate, HostOut, HostUpdate
 from nuage.api.writes import IdempotencyDep, commit
 from nuage.services import hosts
@@ -28,9 +28,15 @@ async def list_hosts(session: SessionDep, _staff: StaffDep) -> list[HostOut]:
 
 @router.post("", status_code=201, response_model=HostOut)
 async def add_host(
-    body: HostCreate, session: SessionDep, _staff: StaffDep, idem: IdempotencyDep
+    body: HostCreate,
+    session: SessionDep,
+    _staff: StaffDep,
+    idem: IdempotencyDep,
+    runtime: RuntimeDep,
 ) -> Response:
-    host = await hosts.add_host(session, hosts.HostSpec(**body.model_dump()))
+    """Register a host; its driver must reach it first (a Proxmox host: its API and token)."""
+    spec = hosts.HostSpec(**body.model_dump())
+    host = await hosts.add_host(session, spec, check=runtime.host_check)
     return await commit(session, idem, 201, HostOut.of(await hosts.get_host(session, host.id)))
 
 
