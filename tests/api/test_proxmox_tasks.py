@@ -13,15 +13,22 @@ import pytest
 from nuage.config import Settings
 from nuage.db.session import transaction
 from nuage.domain.enums import HostState, TaskType
-from nuage.domain.errors import ValidationFailed
 from nuage.drivers.registry import build_driver, check_host
 from nuage.engine.hosts import Drivers
 from nuage.engine.worker import Worker
 from nuage.services import hosts
 from tests.pve.drivers import host_config
 from tests.pve.served import Served, serve
-from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory, worker_settings
-from tests.support import make_staff
+from tests.support import (
+    IMAGES,
+    LOCATION,
+    SIZES,
+    Stack,
+    Tenant,
+    TenantFactory,
+    make_staff,
+    worker_settings,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.one_database]
 SECRET_VAR = "NUAGE_TEST_PVE_TOKEN"
@@ -109,37 +116,67 @@ async def test_every_task_type_runs_on_a_proxmox_host(
     assert vm.name == "web-2"
     await act("sync")
 
-    assigned = await done(tenant, await tenant.post(f"/instances/{iid}/ips", json={"version": 4}), seen)
+    assigned = await done(
+        tenant, await tenant.post(f"/instances/{iid}/ips", json={"version": 4}), seen
+    )
     ip_path = f"{tenant.base}/instances/{iid}/ips/{assigned['parameters']['ip_id']}"
-    await done(tenant, await put(f"{ip_path}/reverse-dns", json={"ptr": "mail.example.com"}, headers=tenant.headers), seen)
+    await done(
+        tenant,
+        await put(
+            f"{ip_path}/reverse-dns", json={"ptr": "mail.example.com"}, headers=tenant.headers
+        ),
+        seen,
+    )
     await done(tenant, await delete(ip_path, headers=tenant.headers), seen)
 
     vpc = await tenant.post("/vpcs", json={"name": "private", "cidr_block": "10.0.0.0/24",
                                           "location_id": LOCATION})  # fmt: skip
-    await done(tenant, await tenant.post(f"/instances/{iid}/vpc", json={"vpc_id": vpc.json()["id"]}), seen)
+    await done(
+        tenant, await tenant.post(f"/instances/{iid}/vpc", json={"vpc_id": vpc.json()["id"]}), seen
+    )
     assert "tag=" in str(vm_of(served, instance | {"hostname": "web-2"}).config["net1"])
 
     rules = [{"priority": 10, "direction": "INPUT", "action": "ACCEPT", "protocol": "TCP",
               "destination_ports": {"start": 22}}]  # fmt: skip
     fw = f"{tenant.base}/instances/{iid}/firewall"
     await done(tenant, await put(fw, json={"rules": rules}, headers=tenant.headers), seen)
-    await done(tenant, await tenant.post(f"/instances/{iid}/config", json={"config": {"cpu_model": "host"}}), seen)
+    await done(
+        tenant,
+        await tenant.post(f"/instances/{iid}/config", json={"config": {"cpu_model": "host"}}),
+        seen,
+    )
     await act("console")
 
     await act("stop")
-    snap = await done(tenant, await tenant.post(f"/instances/{iid}/snapshots", json={"name": "s1"}), seen)
+    snap = await done(
+        tenant, await tenant.post(f"/instances/{iid}/snapshots", json={"name": "s1"}), seen
+    )
     snap_path = f"/instances/{iid}/snapshots/{snap['parameters']['snapshot_id']}"
     await done(tenant, await tenant.post(f"{snap_path}/restore"), seen)
-    image = await done(tenant, await tenant.post(f"{snap_path}/image", json={"name": "golden"}), seen)
+    image = await done(
+        tenant, await tenant.post(f"{snap_path}/image", json={"name": "golden"}), seen
+    )
     await done(tenant, await delete(tenant.base + snap_path, headers=tenant.headers), seen)
-    await done(tenant, await delete(f"{tenant.base}/images/{image['parameters']['image_id']}", headers=tenant.headers), seen)
+    await done(
+        tenant,
+        await delete(
+            f"{tenant.base}/images/{image['parameters']['image_id']}", headers=tenant.headers
+        ),
+        seen,
+    )
 
-    backup = await done(tenant, await tenant.post(f"/instances/{iid}/backups", json={"name": "b1"}), seen)
+    backup = await done(
+        tenant, await tenant.post(f"/instances/{iid}/backups", json={"name": "b1"}), seen
+    )
     backup_path = f"/instances/{iid}/backups/{backup['parameters']['backup_id']}"
     await done(tenant, await tenant.post(f"{backup_path}/restore"), seen)
     await done(tenant, await delete(tenant.base + backup_path, headers=tenant.headers), seen)
 
-    volume = await done(tenant, await tenant.post(f"/instances/{iid}/volumes", json={"name": "data", "size_gb": 1}), seen)
+    volume = await done(
+        tenant,
+        await tenant.post(f"/instances/{iid}/volumes", json={"name": "data", "size_gb": 1}),
+        seen,
+    )
     vpath = f"/volumes/{volume['parameters']['volume_id']}"
     await done(tenant, await tenant.post(f"{vpath}/resize", json={"size_gb": 2}), seen)
     await done(tenant, await tenant.post(f"{vpath}/detach"), seen)
@@ -148,6 +185,8 @@ async def test_every_task_type_runs_on_a_proxmox_host(
     await done(tenant, await delete(tenant.base + vpath, headers=tenant.headers), seen)
 
     await act("reinstall", {"image_id": IMAGES["ubuntu"]})
+    assert vm_of(served, instance | {"hostname": "web-2"}).status == "stopped"  # kept off
+    await act("start")
     await act("shutdown")
     await done(tenant, await delete(f"{tenant.base}/instances/{iid}", headers=tenant.headers), seen)
     assert [vm for vm in served.pve.vms if not vm.template] == []

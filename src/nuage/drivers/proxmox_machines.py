@@ -37,6 +37,7 @@ from .proxmox_values import Meta, as_int, image_tag, ipconfig, machine_tag, ssh_
 from .proxmox_vms import ProxmoxVms, Vm, volume_device
 
 # What a reinstall carries from the old VM to the new one (besides volumes and nuage's Meta).
+_NEXTID_ATTEMPTS = 5
 _CARRIED = ("cores", "sockets", "memory", "cpu", "balloon", "boot", "net0", "net1", "ipconfig1")
 
 
@@ -50,9 +51,8 @@ class ProxmoxMachines(ProxmoxVms):
             check_sizes(vcpu=spec.vcpu, ram_mb=spec.ram_mb, disk_gb=spec.disk_gb)
             check_hostname(spec.hostname)
             template = await self.template_of(spec.image)
-            vmid = as_int(await self.client.get("cluster/nextid"))
             meta = Meta(spec.machine_id, spec.image, uuid.uuid4().hex, list(spec.addresses))
-            await self._clone(template, vmid, spec.hostname, meta, copy=is_custom_image(spec.image))
+            vmid = await self.clone_new(template, spec.hostname, meta, is_custom_image(spec.image))
             carried = {"cores": spec.vcpu, "sockets": 1, "memory": spec.ram_mb}
             await self._configure_new(vmid, meta, spec.hostname, carried, spec.disk_gb)
             await self.client.run("POST", f"{self.vm_path(vmid)}/status/start")
@@ -196,6 +196,21 @@ class ProxmoxMachines(ProxmoxVms):
             vm = await self.require(machine_id)
             await change(vm)
             return await self.info_of(vm.vmid)
+
+    async def clone_new(self, template: int, hostname: str, meta: Meta, copy: bool) -> int:
+        """Clone into a new VMID. `cluster/nextid` only proposes an id: another client may take
+        it first (PVE then refuses the clone, "already exists"), so the id is asked again, a
+        few times; within this process the ask and the clone are one step (`nextid` lock)."""
+        for attempt in range(_NEXTID_ATTEMPTS):
+            async with self.lock("nextid"):
+                vmid = as_int(await self.client.get("cluster/nextid"))
+                try:
+                    await self._clone(template, vmid, hostname, meta, copy=copy)
+                    return vmid
+                except PermanentError as exc:
+                    if "already exists" not in str(exc) or attempt + 1 == _NEXTID_ATTEMPTS:
+                        raise
+        raise AssertionError("unreachable")
 
     async def _clone(
         self, template: int, vmid: int, hostname: str, meta: Meta, *, copy: bool

@@ -51,7 +51,9 @@ class ProxmoxVolumes(ProxmoxStorage):
             vm = await self.require(machine_id)
             device = first_free_device({d.device for d in attached_disks(vm.config)})
             path = f"{self.vm_path(vm.vmid)}/config"
-            await self.client.put(path, **{volume_key(device): info.external_id})
+            # backup=0: a volume is not the machine's, so its backups leave it out
+            drive = f"{info.external_id},backup=0"
+            await self.client.put(path, **{volume_key(device): drive})
             return await self._require_volume(volume_id)
 
     async def detach_volume(self, volume_id: str, *, machine_id: str) -> VolumeInfo:
