@@ -26,7 +26,6 @@ from nuage.domain.firewall import FirewallRule
 from nuage.domain.machines import check_machine_id
 
 from .base import HostSetup
-from .proxmox_console import open_relay
 from .proxmox_firewall import nuage_rules, pve_rules, replace_rules
 from .proxmox_network import ProxmoxNetwork
 from .proxmox_settings import settings_for_host
@@ -71,14 +70,19 @@ class ProxmoxDriver(ProxmoxNetwork):
         return await self.firewall_rules(machine_id)
 
     async def vnc_address(self, machine_id: str) -> tuple[str, int] | None:
-        """A one-connection relay on 127.0.0.1 to the running VM's display (`proxmox_console`);
-        None while it is off."""
+        """The relay on 127.0.0.1 to the running VM's display (`proxmox_console`), the same
+        while it runs; None while it is off."""
         check_machine_id(machine_id)
         vm = await self.require(machine_id)
         if not vm.running:
+            await self.relays.close(machine_id)
             return None
-        proxy = await self.client.post(f"{self.vm_path(vm.vmid)}/vncproxy", websocket=True)
-        port = await open_relay(
-            self.settings, vm.vmid, str(proxy["ticket"]), as_int(proxy.get("port"))
-        )
-        return ("127.0.0.1", port)
+
+        async def ticket() -> tuple[str, int] | None:
+            now = await self.find(machine_id)
+            if now is None or not now.running or now.vmid != vm.vmid:
+                return None
+            proxy = await self.client.post(f"{self.vm_path(vm.vmid)}/vncproxy", websocket=True)
+            return str(proxy["ticket"]), as_int(proxy.get("port"))
+
+        return ("127.0.0.1", await self.relays.ensure(machine_id, vm.vmid, ticket))

@@ -4,16 +4,19 @@ Proxmox serves a VM's display as RFB over a WebSocket (`qemu/{vmid}/vncwebsocket
 a single-use ticket from `vncproxy` (`websocket=1`) and the API token, and protected by VNC
 authentication with that ticket as the password. nuage's bridge (`api/console_bridge.py`)
 copies bytes to a TCP address, and nuage's own session token is what a console user presents.
-So, per `vnc_address` call, the driver opens a relay on 127.0.0.1 (an ephemeral port, in the
-worker's process) that takes ONE connection within `RELAY_TTL_S`: it opens the WebSocket, does
-the VNC authentication with the ticket itself, offers the client the security type None, and
-then copies bytes both ways. The ticket never leaves the worker.
+So the driver keeps a relay per running machine on 127.0.0.1 (an ephemeral port, in the
+worker's process; nuage's one-time session tokens guard who reaches it, as they guard a libvirt
+display's port): for each connection it asks `vncproxy` for a fresh ticket, opens the
+WebSocket, does the VNC authentication with the ticket itself, offers the client the security
+type None, and then copies bytes both ways. Tickets never leave the worker. A stop, shutdown or
+delete through the driver closes the machine's relay; a connection to a machine found off
+meanwhile is closed at once.
 """
 
 import asyncio
-import contextlib
 import ssl
 import struct
+from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -21,9 +24,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from nuage.domain.errors import NuageError
+
 from .proxmox_settings import ProxmoxSettings
 
-RELAY_TTL_S = 60.0
 _VERSION = b"RFB 003.008\n"
 _VNC_AUTH, _NO_AUTH = 2, 1
 
@@ -51,45 +55,62 @@ class _Frames:
         return data
 
 
-async def open_relay(settings: ProxmoxSettings, vmid: int, ticket: str, port: int) -> int:
-    """Start a one-connection relay to the VM's display; its port on 127.0.0.1."""
+Ticket = Callable[[], Awaitable[tuple[str, int] | None]]  # a fresh (ticket, port), None: off
+
+
+class Relays:
+    """One relay per running machine, on a port that stays while it runs (so the console's
+    sessions made for it stay valid): each connection asks Proxmox for a fresh ticket."""
+
+    def __init__(self, settings: ProxmoxSettings) -> None:
+        self.settings = settings
+        self._servers: dict[str, tuple[asyncio.Server, int]] = {}
+        self._lock = asyncio.Lock()
+
+    async def ensure(self, machine_id: str, vmid: int, ticket: Ticket) -> int:
+        async with self._lock:
+            found = self._servers.get(machine_id)
+            if found is not None and found[0].is_serving():
+                return found[1]
+
+            async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                try:
+                    issued = await ticket()
+                    if issued is not None:
+                        url = _websocket_url(self.settings, vmid, *issued)
+                        await _relay(self.settings, url, issued[0], machine_id, reader, writer)
+                except (OSError, WebSocketException, asyncio.IncompleteReadError, NuageError):
+                    pass
+                finally:
+                    writer.close()
+
+            server = await asyncio.start_server(serve, "127.0.0.1", 0)
+            port = int(server.sockets[0].getsockname()[1])
+            self._servers[machine_id] = (server, port)
+            return port
+
+    async def close(self, machine_id: str) -> None:
+        """The machine stopped (or went): its relay takes no more connections."""
+        found = self._servers.pop(machine_id, None)
+        if found is not None:
+            found[0].close()
+
+    async def close_all(self) -> None:
+        for machine_id in list(self._servers):
+            await self.close(machine_id)
+
+
+def _websocket_url(settings: ProxmoxSettings, vmid: int, ticket: str, port: int) -> str:
     query = f"port={port}&vncticket={quote(ticket, safe='')}"
     path = f"/api2/json/nodes/{settings.node}/qemu/{vmid}/vncwebsocket?{query}"
-    url = f"wss://{settings.host}:{settings.port}{path}"
-    done = asyncio.Event()
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if done.is_set():  # one connection per ticket
-            writer.close()
-            return
-        done.set()
-        try:
-            await _relay(settings, url, ticket, reader, writer)
-        except (OSError, WebSocketException, asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    relay_port = int(server.sockets[0].getsockname()[1])
-
-    async def expire() -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), RELAY_TTL_S)
-        server.close()  # takes no new connection; the one it has goes on
-
-    _background.add(task := asyncio.get_running_loop().create_task(expire()))
-    task.add_done_callback(_background.discard)
-    return relay_port
-
-
-_background: set[asyncio.Task[None]] = set()
+    return f"wss://{settings.host}:{settings.port}{path}"
 
 
 async def _relay(
     settings: ProxmoxSettings,
     url: str,
     ticket: str,
+    machine_id: str,
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
 ) -> None:
@@ -103,6 +124,7 @@ async def _relay(
     ) as ws:
         display = _Frames(ws)
         await _authenticate(display, ticket, reader, writer)
+        await _server_init(display, machine_id, reader, writer)
         await _copy(ws, display.buffer, reader, writer)
 
 
@@ -126,6 +148,19 @@ async def _authenticate(
     if (await reader.readexactly(1))[0] != _NO_AUTH:
         raise ConnectionError("the client chose another security type")
     writer.write(struct.pack(">I", 0))
+    await writer.drain()
+
+
+async def _server_init(
+    display: _Frames, machine_id: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """ClientInit through, and ServerInit back with the machine's id in the desktop's name (the
+    VM's name is its hostname), so that a console shows which machine it is."""
+    await display.ws.send(await reader.readexactly(1))
+    head = await display.read(20)
+    name = await display.read(struct.unpack(">I", await display.read(4))[0])
+    shown = f"{name.decode(errors='replace')} (nuage-{machine_id})".encode()
+    writer.write(head + struct.pack(">I", len(shown)) + shown)
     await writer.drain()
 
 

@@ -66,6 +66,7 @@ class ProxmoxMachines(ProxmoxVms):
                 return
             await self._destroy(vm)
             self.forget(machine_id)
+            await self.relays.close(machine_id)
 
     async def inspect(self, machine_id: str) -> MachineInfo | None:
         check_machine_id(machine_id)
@@ -83,9 +84,11 @@ class ProxmoxMachines(ProxmoxVms):
         return await self._act(machine_id, self._start)
 
     async def stop(self, machine_id: str) -> MachineInfo:
+        await self.relays.close(machine_id)
         return await self._act(machine_id, lambda vm: self._power_off(vm, "stop"))
 
     async def shutdown(self, machine_id: str) -> MachineInfo:
+        await self.relays.close(machine_id)
         return await self._act(machine_id, lambda vm: self._power_off(vm, "shutdown"))
 
     async def reboot(self, machine_id: str) -> MachineInfo:
@@ -135,6 +138,7 @@ class ProxmoxMachines(ProxmoxVms):
         return await self._act(machine_id, change)
 
     async def close(self) -> None:
+        await self.relays.close_all()
         self.client.session.close()
 
     # helpers shared with the other modules

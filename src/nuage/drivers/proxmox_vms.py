@@ -17,6 +17,7 @@ from nuage.domain.volumes import VOLUME_DEVICES
 
 from .base import AttachedDisk, MachineInfo
 from .proxmox_client import PveClient
+from .proxmox_console import Relays
 from .proxmox_settings import ProxmoxSettings
 from .proxmox_values import Meta, as_int, machine_tag, property_string, size_gb, volume_id_of
 
@@ -61,6 +62,7 @@ class ProxmoxVms:
     def __init__(self, settings: ProxmoxSettings, client: PveClient | None = None) -> None:
         self.settings = settings
         self.client = client or PveClient(settings)
+        self.relays = Relays(settings)  # the VNC displays' relays (`proxmox_console`)
         self._vmids: dict[str, int] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
