@@ -10,7 +10,7 @@
   in this driver (one lock per host): two workers of one host could still pick the same free
   tag at the same instant.
 - Settings (`apply_config`), kept in nuage's Meta as set, and written as: cpu_model → `cpu`
-  (cputype), nested_virtualization → `cpu`'s `flags=+vmx`, balloon → `balloon` (0 turns it
+  (cputype), nested_virtualization → cputype `host` (PVE refuses a VM's own +vmx), balloon → `balloon` (0 turns it
   off), boot_order → `boot: order=…` (hd is the main disk, cdrom the cloud-init drive's
   `ide2`, network `net0`). A setting set back to its default deletes its key.
 """
@@ -134,8 +134,11 @@ def pve_settings(wanted: Mapping[str, Any]) -> dict[str, Any]:
     """The config keys that give a VM nuage's settings."""
     params: dict[str, Any] = {}
     model, nested = wanted.get("cpu_model"), wanted.get("nested_virtualization")
-    if model or nested:
-        params["cpu"] = f"cputype={model or 'kvm64'}" + (",flags=+vmx" if nested else "")
+    if nested and model not in (None, "host"):
+        message = "On Proxmox, nested virtualisation is the host CPU model (cpu_model host)."
+        raise PermanentError(message, code="invalid_config")
+    if model or nested:  # PVE refuses +vmx among a VM's own flags: the host model passes it
+        params["cpu"] = f"cputype={model or 'host'}"
     if wanted.get("balloon") is False:
         params["balloon"] = 0
     order = wanted.get("boot_order")
