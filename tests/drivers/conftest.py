@@ -89,11 +89,12 @@ def libvirt_driver(state_dir: Path) -> Driver:
 def proxmox_driver(state_dir: Path, stack: ExitStack) -> Driver:
     """The Proxmox driver over a fake node of its own (tests/pve), stopped after the test."""
     from tests.pve.drivers import proxmox_driver as driver_of
-    from tests.pve.served import serve
+    from tests.pve.served import TEMPLATES, serve
 
-    served = serve()
+    templates = {**TEMPLATES, "alpine-3.20": 9003}  # the suite reinstalls with it
+    served = serve(templates=templates)
     stack.callback(served.stop)
-    return driver_of(served)
+    return driver_of(served, templates=templates)
 
 
 DRIVER_FACTORIES: dict[str, Callable[[Path, ExitStack], Driver]] = {

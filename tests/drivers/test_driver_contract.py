@@ -362,19 +362,34 @@ def files_naming(state_dir: Path, machine_id: str) -> list[Path]:
     ]
 
 
+def kept_for(driver: Driver, state_dir: Path, info: MachineInfo) -> list[object]:
+    """What the hypervisor keeps of a machine: its files (sim, libvirt); on Proxmox its VM and
+    the volumes of its VMID on the node's storages (read from the fake)."""
+    if driver.name != "proxmox":
+        return list(files_naming(state_dir, info.machine_id))
+    pve, vmid = driver.served.pve, int(info.external_id)  # type: ignore[attr-defined]
+    volumes = [
+        name
+        for storage in pve.storages.values()
+        for name, volume in storage.get("volumes", {}).items()
+        if volume.get("vmid") == vmid
+    ]
+    return [*volumes, *([vmid] if pve.vm(vmid) is not None else [])]
+
+
 @pytest.mark.parametrize("power", [PowerState.ON, PowerState.OFF])
 async def test_delete_removes_the_machine_and_its_files_and_converges(
     driver: Driver, new_spec: SpecFactory, state_dir: Path, power: PowerState
 ) -> None:
     spec = new_spec()
-    await create(driver, spec, power=power)
-    assert files_naming(state_dir, spec.machine_id)  # the check below would otherwise be empty
+    info = await create(driver, spec, power=power)
+    assert kept_for(driver, state_dir, info)  # the check below would otherwise be empty
 
     await driver.delete(spec.machine_id)
     await driver.delete(spec.machine_id)
 
     assert await driver.inspect(spec.machine_id) is None
-    assert files_naming(state_dir, spec.machine_id) == []
+    assert kept_for(driver, state_dir, info) == []
 
 
 async def test_create_after_delete_makes_a_new_machine(

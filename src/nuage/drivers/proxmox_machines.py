@@ -153,7 +153,7 @@ class ProxmoxMachines(ProxmoxVms):
             if vmid is not None:
                 return vmid
         raise PermanentError(
-            f"No template for image {image!r} on this host.", code="image_not_found"
+            f"No template for image {image!r} on this host.", code="image_not_available"
         )
 
     async def image_vmid(self, image: str) -> int | None:

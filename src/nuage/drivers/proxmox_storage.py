@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from nuage.domain.errors import PermanentError
+from nuage.domain.images import is_custom_image
 from nuage.domain.machines import check_backup_id, check_image_name, check_machine_id
 from nuage.domain.machines import check_snapshot_id as check_snapshot
 
@@ -26,7 +27,7 @@ from .proxmox_machines import ProxmoxMachines
 from .proxmox_values import as_int, image_tag, property_string, size_gb, snapshot_name
 from .proxmox_vms import Vm, main_disk, volume_device
 
-_NOTES = "nuage-backup "
+_NOTES = "nuage-backup "  # then the backup's id and ` disk_gb=N`
 
 
 class ProxmoxStorage(ProxmoxMachines):
@@ -56,13 +57,13 @@ class ProxmoxStorage(ProxmoxMachines):
         check_snapshot(snapshot_id)
 
         async def rollback(vm: Vm) -> None:
-            _require_stopped(vm)
             name = snapshot_name(snapshot_id)
             if name not in await self._snapshot_names(vm.vmid):
                 raise PermanentError(f"No snapshot {snapshot_id}.", code="snapshot_not_found")
+            _require_stopped(vm)
             path = f"{self.vm_path(vm.vmid)}/snapshot/{name}/rollback"
             await self.client.run("POST", path)
-            await self.reapply(vm.vmid, vm.config, vm.meta)
+            await self._after_rewind(vm)
 
         return await self._act(machine_id, rollback)
 
@@ -72,7 +73,13 @@ class ProxmoxStorage(ProxmoxMachines):
         check_backup_id(backup_id)
         check_machine_id(machine_id)
         async with self.lock(machine_id):
-            vm = await self.require(machine_id)
+            vm = await self.find(machine_id)
+            if vm is None:  # a retry after its machine went: the backup made before, if any
+                made = await self._backup(None, backup_id)
+                if made is None:
+                    message = f"No machine {machine_id} on this host."
+                    raise PermanentError(message, code="machine_not_found")
+                return _backup_info(backup_id, machine_id, made)
             found = await self._backup(vm.vmid, backup_id)
             if found is None:
                 await self.client.run(
@@ -82,19 +89,18 @@ class ProxmoxStorage(ProxmoxMachines):
                     storage=self.settings.backup_storage,
                     mode="snapshot",
                     compress="zstd",
-                    **{"notes-template": _NOTES + backup_id},
+                    **{"notes-template": f"{_NOTES}{backup_id} disk_gb={self.info(vm).disk_gb}"},
                 )
                 found = await self._backup(vm.vmid, backup_id)
             if found is None:
                 message = f"vzdump ended without a backup of VM {vm.vmid} in the backup storage."
                 raise PermanentError(message, code="proxmox_error")
-            return BackupInfo(backup_id, machine_id, self.info(vm).disk_gb, str(found["volid"]))
+            return _backup_info(backup_id, machine_id, found)
 
     async def delete_backup(self, machine_id: str, backup_id: str) -> None:
         check_backup_id(backup_id)
         check_machine_id(machine_id)
-        vmid = await self.find_vmid(machine_id)
-        found = None if vmid is None else await self._backup(vmid, backup_id)
+        found = await self._backup(await self.find_vmid(machine_id), backup_id)
         if found is not None:
             await self.client.run("DELETE", self._content(str(found["volid"])))
 
@@ -102,10 +108,10 @@ class ProxmoxStorage(ProxmoxMachines):
         check_backup_id(backup_id)
 
         async def restore(vm: Vm) -> None:
-            _require_stopped(vm)
             found = await self._backup(vm.vmid, backup_id)
             if found is None:
                 raise PermanentError(f"No backup {backup_id}.", code="backup_not_found")
+            _require_stopped(vm)
             volumes = [k for k in vm.config if volume_device(k)]
             if volumes:  # volumes are not the machine's: a forced restore must not touch them
                 await self.client.put(f"{self.vm_path(vm.vmid)}/config", delete=",".join(volumes))
@@ -117,7 +123,7 @@ class ProxmoxStorage(ProxmoxMachines):
                 force=True,
                 storage=self.settings.storage,
             )
-            await self.reapply(vm.vmid, vm.config, vm.meta)
+            await self._after_rewind(vm)
 
         return await self._act(machine_id, restore)
 
@@ -152,24 +158,35 @@ class ProxmoxStorage(ProxmoxMachines):
 
     async def delete_image(self, image: str) -> None:
         check_image_name(image)
+        if not is_custom_image(image):
+            message = f"{image!r} is an operator's template, not a custom image."
+            raise PermanentError(message, code="not_a_custom_image")
         vmid = await self.image_vmid(image)
         if vmid is not None:
             await self.client.run("DELETE", self.vm_path(vmid), purge=True)
 
     # internals
 
+    async def _after_rewind(self, vm: Vm) -> None:
+        """After a rollback or a restore: all but the disk's contents as before (`reapply`),
+        and a disk grown since keeps its size (disks only grow)."""
+        await self.reapply(vm.vmid, vm.config, vm.meta)
+        now = await self.read(vm.vmid)
+        await self.grow_disk(vm.vmid, now.main_disk, self.info(now).disk_gb, self.info(vm).disk_gb)
+
     async def _snapshot_names(self, vmid: int) -> set[str]:
         listed = await self.client.get(f"{self.vm_path(vmid)}/snapshot")
         return {str(s.get("name")) for s in listed if s.get("name") != "current"}
 
-    async def _backup(self, vmid: int, backup_id: str) -> dict[str, Any] | None:
+    async def _backup(self, vmid: int | None, backup_id: str) -> dict[str, Any] | None:
+        """The backup with nuage's id in its notes (of the VM `vmid`, or of any VM)."""
         listed = await self.client.get(
             f"{self.client.node_path}/storage/{self.settings.backup_storage}/content",
             content="backup",
             vmid=vmid,
         )
-        notes = _NOTES + backup_id
-        return next((b for b in listed if str(b.get("notes", "")).strip() == notes), None)
+        mine = f"{_NOTES}{backup_id} "
+        return next((b for b in listed if str(b.get("notes", "")).startswith(mine)), None)
 
     def _content(self, volid: str) -> str:
         storage = self.settings.backup_storage
@@ -179,6 +196,13 @@ class ProxmoxStorage(ProxmoxMachines):
         config = await self.client.get(f"{self.vm_path(vmid)}/config")
         disk = main_disk(config)
         return ImageInfo(image, size_gb(property_string(config[disk]).get("size")), str(vmid))
+
+
+def _backup_info(backup_id: str, machine_id: str, listed: dict[str, Any]) -> BackupInfo:
+    """The disk's size is in the backup's notes (`disk_gb=N`): it outlives the machine."""
+    notes = str(listed.get("notes", ""))
+    size = as_int(notes.rpartition("disk_gb=")[2].split()[0] if "disk_gb=" in notes else 0)
+    return BackupInfo(backup_id, machine_id, size, str(listed["volid"]))
 
 
 def _require_stopped(vm: Vm) -> None:
