@@ -10,9 +10,10 @@
   in this driver (one lock per host): two workers of one host could still pick the same free
   tag at the same instant.
 - Settings (`apply_config`), kept in nuage's Meta as set, and written as: cpu_model → `cpu`
-  (cputype), nested_virtualization → cputype `host` (PVE refuses a VM's own +vmx), balloon → `balloon` (0 turns it
-  off), boot_order → `boot: order=…` (hd is the main disk, cdrom the cloud-init drive's
-  `ide2`, network `net0`). A setting set back to its default deletes its key.
+  (cputype), nested_virtualization → cputype `host` (PVE refuses a VM's own +vmx; another
+  model with it is `invalid_config`), balloon → `balloon` (0 turns it off), boot_order →
+  `boot: order=…` (hd is the main disk, cdrom the cloud-init drive's `ide2`, network `net0`).
+  A setting set back to its default deletes its key.
 """
 
 from collections.abc import Mapping, Sequence
