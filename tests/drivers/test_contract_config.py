@@ -25,6 +25,16 @@ from .test_driver_contract import SpecFactory, create, expect_permanent, marker,
 pytestmark = pytest.mark.anyio
 
 SETTINGS = {"cpu_model": "qemu64", "balloon": False, "nested_virtualization": True}
+# Proxmox refuses +vmx among a VM's own CPU flags: nested virtualisation there is the host model.
+PVE_SETTINGS = {"cpu_model": "host", "balloon": False, "nested_virtualization": True}
+
+
+def settings_for(driver: Driver) -> dict[str, Any]:
+    return PVE_SETTINGS if driver.name == "proxmox" else SETTINGS
+
+
+def model_for(driver: Driver) -> str:
+    return str(settings_for(driver)["cpu_model"])
 
 
 def virsh(*args: str) -> str:
@@ -39,6 +49,8 @@ def defined(driver: Driver, state_dir: Path, machine_id: str) -> dict[str, Any]:
     if driver.name == "sim":
         state = json.loads((state_dir / "machines" / f"{machine_id}.json").read_text())
         return dict(state["config"])
+    if driver.name == "proxmox":
+        return pve_defined(driver, machine_id)
     root = ET.fromstring(virsh("dumpxml", "--inactive", f"nuage-{machine_id}"))
     found: dict[str, Any] = {}
     if (model := root.findtext("cpu/model")) is not None:
@@ -51,8 +63,41 @@ def defined(driver: Driver, state_dir: Path, machine_id: str) -> dict[str, Any]:
     return found
 
 
+def pve_vm(driver: Driver, machine_id: str) -> Any:
+    """The fake's VM of a machine (its tag is the driver's, from the machine id)."""
+    from nuage.drivers.proxmox_values import machine_tag
+
+    pve = driver.served.pve  # type: ignore[attr-defined]
+    tag = machine_tag(machine_id)
+    return next(vm for vm in pve.vms if tag in str(vm.config.get("tags", "")))
+
+
+def pve_defined(driver: Driver, machine_id: str) -> dict[str, Any]:
+    """The settings in the VM's config (`cpu: cputype=…`, `balloon: 0`); the host model, which
+    passes the CPU's virtualisation extensions, is nested virtualisation."""
+    config = pve_vm(driver, machine_id).config
+    found: dict[str, Any] = {}
+    cpu = str(config.get("cpu", ""))
+    if cpu:
+        found["cpu_model"] = cpu.split(",")[0].removeprefix("cputype=")
+        if found["cpu_model"] == "host":
+            found["nested_virtualization"] = True
+    if str(config.get("balloon", "")) == "0":
+        found["balloon"] = False
+    return found
+
+
 def drift(driver: Driver, state_dir: Path, machine_id: str, *, vcpu: int, disk_gb: int) -> None:
     """Power the machine off, change its vCPUs and grow its disk, without the driver."""
+    if driver.name == "proxmox":
+        vm = pve_vm(driver, machine_id)
+        vm.status, vm.config["cores"] = "stopped", vcpu
+        disk = str(vm.config["scsi0"]).split(",")[0].partition(":")[2]
+        for storage in driver.served.pve.storages.values():  # type: ignore[attr-defined]
+            if disk in storage.get("volumes", {}):
+                storage["volumes"][disk]["size"] = disk_gb * 1024**3
+        vm.config["scsi0"] = str(vm.config["scsi0"]).split(",size=")[0] + f",size={disk_gb}G"
+        return
     if driver.name == "sim":
         path = state_dir / "machines" / f"{machine_id}.json"
         state = json.loads(path.read_text())
@@ -76,13 +121,14 @@ async def test_apply_config_sets_the_definition_and_reads_back(
     await create(driver, spec, power=PowerState.OFF)
     config = capable(driver, CONFIG)
     assert await config.hypervisor_config(spec.machine_id) == {}
+    settings = settings_for(driver)
 
-    after = await config.apply_config(spec.machine_id, SETTINGS)
+    after = await config.apply_config(spec.machine_id, settings)
 
-    assert after == SETTINGS
-    assert await config.hypervisor_config(spec.machine_id) == SETTINGS
-    assert defined(driver, state_dir, spec.machine_id) == SETTINGS
-    assert await config.apply_config(spec.machine_id, SETTINGS) == SETTINGS  # converges
+    assert after == settings
+    assert await config.hypervisor_config(spec.machine_id) == settings
+    assert defined(driver, state_dir, spec.machine_id) == settings
+    assert await config.apply_config(spec.machine_id, settings) == settings  # converges
 
 
 async def test_apply_config_null_resets_a_key_to_the_default(
@@ -91,14 +137,17 @@ async def test_apply_config_null_resets_a_key_to_the_default(
     spec = new_spec()
     await create(driver, spec, power=PowerState.OFF)
     config = capable(driver, CONFIG)
-    await config.apply_config(spec.machine_id, SETTINGS)
+    await config.apply_config(spec.machine_id, settings_for(driver))
 
     after = await config.apply_config(
         spec.machine_id, {"nested_virtualization": None, "balloon": None}
     )
 
-    assert after == {"cpu_model": "qemu64"}
-    assert defined(driver, state_dir, spec.machine_id) == {"cpu_model": "qemu64"}
+    model = {"cpu_model": model_for(driver)}
+    assert after == model
+    if driver.name == "proxmox":  # the host model is nested virtualisation there
+        model["nested_virtualization"] = True
+    assert defined(driver, state_dir, spec.machine_id) == model
 
 
 async def test_apply_config_refuses_keys_outside_the_allow_list_and_changes_nothing(
@@ -117,6 +166,9 @@ async def test_apply_config_refuses_keys_outside_the_allow_list_and_changes_noth
     )
 
     assert defined(driver, state_dir, spec.machine_id) == {"cpu_model": "qemu64"}
+    assert await capable(driver, CONFIG).hypervisor_config(spec.machine_id) == {
+        "cpu_model": "qemu64"
+    }
 
 
 async def test_a_running_machine_takes_the_config_at_its_next_boot(

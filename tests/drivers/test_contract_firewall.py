@@ -71,6 +71,8 @@ def held(driver: Driver, state_dir: Path, machine_id: str) -> list[dict[str, Any
     if driver.name == "sim":
         state = json.loads((state_dir / "machines" / f"{machine_id}.json").read_text())
         return list(state["firewall"]) or None
+    if driver.name == "proxmox":
+        return pve_held(driver, machine_id)
     name = f"nuage-fw-{machine_id}"
     if name not in filter_names():
         return None
@@ -86,6 +88,38 @@ def held(driver: Driver, state_dir: Path, machine_id: str) -> list[dict[str, Any
         for rule in root.iterfind("rule")
         for match in rule
     ]
+
+
+def pve_held(driver: Driver, machine_id: str) -> list[dict[str, Any]] | None:
+    """The VM's firewall in the fake: its rules, in order, with the options that make them a
+    default deny appended as a last pseudo-rule. None: firewall off and no rule."""
+    from .test_contract_config import pve_vm
+
+    vm = pve_vm(driver, machine_id)
+    conf = driver.served.pve.firewall_config("vm", vm.node, vm.vmid)  # type: ignore[attr-defined]
+    options = conf.get("options", {})
+    rules = [
+        {
+            k: str(v)
+            for k, v in rule.items()
+            if k in {"type", "action", "proto", "source", "dest", "dport", "enable"}
+        }
+        for rule in conf.get("rules", [])
+    ]
+    if not rules and not int(options.get("enable", 0)):
+        return None
+    policies = {"enable": str(options.get("enable")), "policy_in": options.get("policy_in"),
+                "policy_out": options.get("policy_out")}  # fmt: skip
+    return [*rules, policies]
+
+
+EXPECTED_PVE = [
+    {"type": "in", "action": "ACCEPT", "proto": "ipv6-icmp", "source": "2001:db8::/32", "enable": "1"},
+    {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "22", "enable": "1"},
+    {"type": "out", "action": "DROP", "proto": "udp", "dest": "198.51.100.0/24",
+     "dport": "1000:2000", "enable": "1"},
+    {"enable": "1", "policy_in": "DROP", "policy_out": "DROP"},  # the default deny
+]  # fmt: skip
 
 
 def bindings(machine_id: str, *, live: bool) -> list[str | None]:
@@ -108,6 +142,8 @@ def user_rules(driver: Driver, found: list[dict[str, Any]]) -> list[dict[str, An
     """The hypervisor's rules that are the user's (libvirt: priorities 10 to 100)."""
     if driver.name == "sim":
         return found
+    if driver.name == "proxmox":
+        return [rule for rule in found if "type" in rule]
     return [rule for rule in found if 10 <= rule["priority"] <= 100]
 
 
@@ -140,6 +176,8 @@ async def test_rules_are_applied_in_priority_order_with_a_default_deny(
     assert found is not None
     if driver.name == "sim":
         assert found == [rule.model_dump(mode="json") for rule in IN_ORDER]
+    elif driver.name == "proxmox":
+        assert found == EXPECTED_PVE  # first match decides, top down; then the policies
     else:
         assert user_rules(driver, found) == EXPECTED_LIBVIRT
         priorities = [rule["priority"] for rule in found]

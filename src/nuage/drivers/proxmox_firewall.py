@@ -80,8 +80,8 @@ async def replace_rules(
     current = await client.get(f"{path}/rules")
     for pos in sorted((as_int(r.get("pos")) for r in current), reverse=True):
         await client.delete(f"{path}/rules/{pos}")
-    for pos, rule in enumerate(rules):
-        await client.post(f"{path}/rules", pos=pos, **rule)
+    for rule in reversed(rules):  # PVE puts a new rule first: the last goes in first
+        await client.post(f"{path}/rules", **rule)
     if enabled:
         await client.put(f"{path}/options", enable=1, policy_in="DROP", policy_out="DROP")
     else:
