@@ -114,7 +114,8 @@ def pve_held(driver: Driver, machine_id: str) -> list[dict[str, Any]] | None:
 
 
 EXPECTED_PVE = [
-    {"type": "in", "action": "ACCEPT", "proto": "ipv6-icmp", "source": "2001:db8::/32", "enable": "1"},
+    {"type": "in", "action": "ACCEPT", "proto": "ipv6-icmp", "source": "2001:db8::/32",
+     "enable": "1"},
     {"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "22", "enable": "1"},
     {"type": "out", "action": "DROP", "proto": "udp", "dest": "198.51.100.0/24",
      "dport": "1000:2000", "enable": "1"},
