@@ -77,6 +77,9 @@ class ProxmoxVms:
         cached = self._vmids.get(machine_id)
         if cached is not None and await self._has_tag(cached, machine_id):
             return cached
+        return await self._listed_vmid(machine_id)
+
+    async def _listed_vmid(self, machine_id: str) -> int | None:
         self._vmids.pop(machine_id, None)
         tag = machine_tag(machine_id)
         for vm in await self.client.get(f"{self.client.node_path}/qemu"):
@@ -93,7 +96,16 @@ class ProxmoxVms:
         self._vmids.pop(machine_id, None)
 
     async def find(self, machine_id: str) -> Vm | None:
-        vmid = await self.find_vmid(machine_id)
+        """The machine's VM, read once: a cached VMID is checked on the config it reads."""
+        cached = self._vmids.get(machine_id)
+        if cached is not None:
+            try:
+                vm = await self.read(cached)
+            except PermanentError:  # gone, or another VM took the VMID
+                vm = None
+            if vm is not None and vm.meta.machine_id == machine_id:
+                return vm
+        vmid = await self._listed_vmid(machine_id)
         return None if vmid is None else await self.read(vmid)
 
     async def require(self, machine_id: str) -> Vm:
