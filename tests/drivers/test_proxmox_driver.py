@@ -3,8 +3,10 @@ nuage's errors (a task's error, a held lock, an offline node, a dropped connecti
 token), values sent as Proxmox wants them, and a host tried before it is registered. Every
 request the driver sends is also checked against Proxmox's schema (tests/pve/recording.py)."""
 
+import asyncio
+import struct
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pytest
 
@@ -12,7 +14,9 @@ from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError, ValidationFailed
 from nuage.drivers.base import MachineSpec
 from nuage.drivers.proxmox import ProxmoxDriver
+from nuage.drivers.proxmox_console import websocket_url
 from nuage.drivers.registry import check_host
+from tests.pve import schema
 from tests.pve.drivers import host_config, proxmox_driver
 from tests.pve.served import Served, serve
 
@@ -188,3 +192,38 @@ async def test_a_host_is_tried_before_it_is_registered(
     assert "host_auth_failed" in wrong.value.fields["secret_ref"][0]
     assert served.token_secret not in str(wrong.value.fields)
     assert list(offline.value.fields) == ["uri"]
+
+
+async def rfb_desktop(port: int) -> str:
+    """Connect to a display as a VNC viewer offered no authentication, and read its name."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        assert await reader.readexactly(12) == b"RFB 003.008\n"
+        writer.write(b"RFB 003.008\n")
+        assert await reader.readexactly(2) == bytes([1, 1])  # one security type: None
+        writer.write(bytes([1]))
+        assert await reader.readexactly(4) == bytes(4)  # SecurityResult OK
+        writer.write(bytes([1]))  # ClientInit, shared
+        head = await reader.readexactly(24)
+        return (await reader.readexactly(struct.unpack(">I", head[20:])[0])).decode()
+    finally:
+        writer.close()
+
+
+async def test_the_console_relay_authenticates_with_a_fresh_ticket_per_connection(
+    driver: ProxmoxDriver, served: Served
+) -> None:
+    info = await driver.create(spec())
+    address = await driver.vnc_address("m-1")
+    assert address is not None and address == await driver.vnc_address("m-1")
+
+    first = await rfb_desktop(address[1])
+    second = await rfb_desktop(address[1])  # PVE tickets are single-use: a new one each time
+
+    assert first == second == "web-1.example.net (nuage-m-1)"
+    url = websocket_url(driver.settings, int(info.external_id), "PVEVNC:ab12", 5900)
+    parts = urlsplit(url)
+    assert schema.check("GET", parts.path.removeprefix("/api2/json"), parse_qsl(parts.query)) == []
+    await driver.stop("m-1")
+    with pytest.raises(OSError):
+        await rfb_desktop(address[1])  # its display went with it

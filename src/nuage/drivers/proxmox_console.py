@@ -77,7 +77,7 @@ class Relays:
                 try:
                     issued = await ticket()
                     if issued is not None:
-                        url = _websocket_url(self.settings, vmid, *issued)
+                        url = websocket_url(self.settings, vmid, *issued)
                         await _relay(self.settings, url, issued[0], machine_id, reader, writer)
                 except (OSError, WebSocketException, asyncio.IncompleteReadError, NuageError):
                     pass
@@ -100,7 +100,7 @@ class Relays:
             await self.close(machine_id)
 
 
-def _websocket_url(settings: ProxmoxSettings, vmid: int, ticket: str, port: int) -> str:
+def websocket_url(settings: ProxmoxSettings, vmid: int, ticket: str, port: int) -> str:
     query = f"port={port}&vncticket={quote(ticket, safe='')}"
     path = f"/api2/json/nodes/{settings.node}/qemu/{vmid}/vncwebsocket?{query}"
     return f"wss://{settings.host}:{settings.port}{path}"
