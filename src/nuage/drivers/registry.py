@@ -83,6 +83,8 @@ async def check_host(
     """Reach a host about to be registered with the driver built as a worker builds it, when
     the driver can be tried (`probe`: the Proxmox driver checks the API, token and node);
     ValidationFailed naming the field at fault, with the driver's message (never a secret)."""
+    if not hasattr(driver_class(driver), "probe"):
+        return  # nothing to try (sim, libvirt): the host is checked when its worker builds it
     try:
         built = build_driver(
             driver=driver,
@@ -94,10 +96,8 @@ async def check_host(
         )
     except NuageError as exc:
         raise ValidationFailed.on(_FIELD_OF_CODE.get(exc.code, "config"), str(exc)) from exc
-    probe = getattr(built, "probe", None)
     try:
-        if probe is not None:
-            await probe()
+        await built.probe()  # type: ignore[attr-defined]
     except NuageError as exc:
         field = _FIELD_OF_CODE.get(exc.code, "config")
         raise ValidationFailed.on(field, f"{exc} ({exc.code})") from exc
