@@ -103,6 +103,16 @@ DRIVER_FACTORIES: dict[str, Callable[[Path, ExitStack], Driver]] = {
     "proxmox": proxmox_driver,
 }
 DRIVER_MARKS: dict[str, pytest.MarkDecorator] = {"libvirt": pytest.mark.slow}
+# Contract cases a driver is known to fail, with why (docs/drivers/<driver>.md, "Limits"): they
+# run and must fail (strict), so that a fix shows up as an unexpected pass.
+_ONE_ADDRESS = "Proxmox's cloud-init takes one address per IP version (ipconfig0)"
+KNOWN_GAPS: dict[str, dict[str, str]] = {
+    "proxmox": {
+        "test_set_addresses_of_a_running_machine_restarts_it_with_them": _ONE_ADDRESS,
+        "test_set_addresses_of_a_stopped_machine_applies_at_next_boot": _ONE_ADDRESS,
+        "test_a_detached_volume_grows_offline": "Proxmox resizes a disk only through its VM",
+    },
+}
 
 # The guest reports MemTotal: the configured size less ~34 MiB + 1.6 % (scripts/README.md).
 REPORTED_MEMORY: dict[str, Callable[[int], range]] = {
@@ -162,6 +172,9 @@ def new_spec(machine_ids: list[str]) -> SpecFactory:
 async def driver(
     request: pytest.FixtureRequest, state_dir: Path, machine_ids: list[str]
 ) -> AsyncIterator[Driver]:
+    gap = KNOWN_GAPS.get(request.param, {}).get(request.node.originalname)
+    if gap is not None:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=gap))
     with ExitStack() as stack:
         instance = DRIVER_FACTORIES[request.param](state_dir, stack)
         yield instance
