@@ -80,12 +80,12 @@ def fake() -> Iterator[dict[str, str]]:
 
 
 def driver_for(where: dict[str, str]) -> Any:
-    from nuage.drivers.proxmox import ProxmoxDriver
-    from nuage.drivers.proxmox_settings import settings_for_host
     from tests.pve.served import BACKUP_STORAGE, BRIDGE, DISK_STORAGE, TEMPLATES
 
     from nuage.domain.drivers import PROXMOX
     from nuage.drivers.base import HostSetup
+    from nuage.drivers.proxmox import ProxmoxDriver
+    from nuage.drivers.proxmox_settings import settings_for_host
 
     config = {
         "node": where["node"],
