@@ -115,6 +115,9 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         poll_seconds=0.5,
         retry_base_seconds=0.02,
         retry_cap_seconds=0.2,
+        # The suite's own traffic is not what it tests: tests/api/test_rate_limits.py turns the
+        # limits on. Login attempts keep their defaults.
+        rate_limit_per_minute=0,
     )
 
 

@@ -47,6 +47,15 @@ class Settings:
     libvirt_domain_type: str = "qemu"
     libvirt_boot_marker: str | None = None
     cors_allowed_origins: tuple[str, ...] = ()  # from a comma-separated list
+    # Rate limits per credential (anonymous requests: per source address); 0: no limit.
+    rate_limit_per_minute: int = 1000
+    rate_limit_burst: int = 100  # requests within one second
+    # Login and token refresh attempts (brute force), per account and per source address.
+    auth_attempts_per_account: int = 10
+    auth_attempts_per_address: int = 50
+    auth_attempts_window_seconds: float = 600.0  # the buckets refill over this window
+    hsts_seconds: int = 31_536_000  # Strict-Transport-Security, on https requests only; 0: off
+    log_format: str = "json"  # "json": one JSON object a line; "text": for a terminal
     volume_quota_count: int = 20  # volumes per project
     volume_quota_gb: int = 2_000  # their total size per project, GiB
     ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this

@@ -81,6 +81,10 @@ def start(data_dir: Path) -> LiveServer:
         "NUAGE_SIM_LATENCY_MS": "10",
         # Webhooks the tools create point at 127.0.0.1 (tests send nothing elsewhere).
         "NUAGE_WEBHOOKS_ALLOW_PRIVATE": "true",
+        # The tools send requests as fast as they can, and log in often, from one address.
+        "NUAGE_RATE_LIMIT_PER_MINUTE": "0",
+        "NUAGE_AUTH_ATTEMPTS_PER_ACCOUNT": "1000000",
+        "NUAGE_AUTH_ATTEMPTS_PER_ADDRESS": "1000000",
     }
     settings = Settings(
         data_dir=data_dir,

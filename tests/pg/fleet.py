@@ -29,6 +29,7 @@ class Fleet:
             "NUAGE_DATABASE_URL": database_url,
             "NUAGE_DATA_DIR": str(data_dir),
             "NUAGE_SECRET_KEY": "fleet-secret-key-long-enough-for-hs256-signing",
+            "NUAGE_RATE_LIMIT_PER_MINUTE": "0",  # the fleet's load is not a client's
             **env,
         }
         self.data_dir = data_dir

@@ -6,6 +6,8 @@ from sqlalchemy import exc as sa_exc
 from nuage.api import docs, errors, openapi
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
+from nuage.api.rate_limit import RateLimit, api_policy
+from nuage.api.request_log import RequestLog
 from nuage.api.routers import (
     admin_hosts,
     admin_ip_pools,
@@ -30,7 +32,9 @@ from nuage.api.routers import (
     webhooks,
 )
 from nuage.api.runtime import Runtime
+from nuage.api.security_headers import SecurityHeaders
 from nuage.api.writes import Replay, replay_handler
+from nuage.services.rate_limits import limiter_for
 
 DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
 
@@ -86,8 +90,29 @@ def create_app(runtime: Runtime) -> FastAPI:
     docs.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
-    app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)
-    app.add_middleware(
-        MethodsAndCors, routes=app.routes, allowed_origins=runtime.settings.cors_allowed_origins
-    )
+    _add_middleware(app, runtime)
     return app
+
+
+def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
+    """From the innermost out: body guard, rate limits, methods and CORS (preflights are not
+    counted; 429s carry CORS headers), security headers, request id and access log."""
+    settings = runtime.settings
+    app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    if settings.rate_limit_per_minute > 0:
+        policy = api_policy(
+            per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
+        )
+        app.add_middleware(
+            RateLimit, limiter=app.state.limiter, policy=policy, secret=settings.secret_key
+        )
+    app.add_middleware(
+        MethodsAndCors, routes=app.routes, allowed_origins=settings.cors_allowed_origins
+    )
+    app.add_middleware(
+        SecurityHeaders,
+        hsts_seconds=settings.hsts_seconds,
+        https_public_url=(settings.public_url or "").startswith("https://"),
+    )
+    app.add_middleware(RequestLog)

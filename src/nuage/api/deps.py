@@ -51,11 +51,18 @@ bearer = BearerHeader()
 
 
 async def get_principal(
+    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
-    return await authenticate(session, authorization, secret=runtime.settings.secret_key)
+    principal = await authenticate(session, authorization, secret=runtime.settings.secret_key)
+    # For the access log (api/request_log.py): which credential, never the token.
+    credential = (
+        f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
+    )
+    request.state.credential_id = credential
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -28,6 +28,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.CapabilityNotSupported, 400),
     (e.WebhookUrlRefused, 400),
     (e.Conflict, 409),
+    (e.Throttled, 429),
     (e.DatabaseUnavailable, 503),
     (e.ConsoleUnreachable, 502),
 ]
@@ -68,6 +69,8 @@ def _nuage_error_response(error: e.NuageError) -> JSONResponse:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     if status == 503:
         headers["Retry-After"] = "5"
+    if isinstance(error, e.Throttled):
+        headers["Retry-After"] = str(error.retry_after)
     if status == 500:
         log.error("unmapped error %r", error)
     return error_response(status, error.message, error.code, **headers)

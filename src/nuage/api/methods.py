@@ -11,8 +11,11 @@ from starlette.routing import BaseRoute
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
 
 # The request headers a browser client sends, and the response headers it may read.
-CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key"
-CORS_EXPOSED_HEADERS = "Location, Retry-After, WWW-Authenticate"
+CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-Id"
+CORS_EXPOSED_HEADERS = (
+    "Location, Retry-After, WWW-Authenticate, X-Request-Id, "
+    "RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy"
+)
 CORS_MAX_AGE_SECONDS = "600"
 
 

@@ -68,8 +68,9 @@ def serve(
     """Run the API (and, by default, a worker in the same process)."""
     from nuage.cli import runtime
 
-    runtime.configure_logging()
-    asyncio.run(runtime.serve(load_settings(), host=host, port=port, with_worker=worker))
+    settings = load_settings()
+    runtime.configure_logging(settings.log_format)
+    asyncio.run(runtime.serve(settings, host=host, port=port, with_worker=worker))
 
 
 @app.command("worker")
@@ -77,8 +78,9 @@ def worker_command() -> None:
     """Run a worker only: claims tasks from the database and executes them."""
     from nuage.cli import runtime
 
-    runtime.configure_logging()
-    asyncio.run(runtime.work(load_settings()))
+    settings = load_settings()
+    runtime.configure_logging(settings.log_format)
+    asyncio.run(runtime.work(settings))
 
 
 @app.command()
@@ -120,7 +122,7 @@ def demo_command(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     asyncio.run(demo.ensure_demo_hosts(settings))
     credentials = asyncio.run(demo.ensure_demo_account(settings))
     demo.print_welcome(credentials, host=host, port=port)
-    runtime.configure_logging()
+    runtime.configure_logging(settings.log_format)
     asyncio.run(runtime.serve(settings, host=host, port=port, with_worker=True))
 
 

@@ -3,7 +3,6 @@
 import asyncio
 import contextlib
 import functools
-import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -14,6 +13,7 @@ import uvicorn
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings, with_secret_key
@@ -183,7 +183,13 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
         )
         # Event streams never end by themselves: a stop waits this long for requests to finish.
         config = uvicorn.Config(
-            create_app(api), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+            create_app(api),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=5,
+            log_config=None,  # uvicorn's records go through our handler (nuage.logs)
+            access_log=False,  # api/request_log.py writes one line per request
         )
         server = uvicorn.Server(config)
         stop = asyncio.Event()
@@ -212,5 +218,5 @@ async def work(settings: Settings) -> None:
             await drivers.close()
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+def configure_logging(log_format: str = "json") -> None:
+    logs.configure(log_format)

@@ -609,3 +609,16 @@ class VpcMember(Base):
     modified: Mapped[datetime] = _modified()
 
     vpc: Mapped[Vpc] = relationship(lazy="joined", innerjoin=True)
+
+
+class RateLimitBucket(Base):
+    """A credential's token bucket shared by the API processes on PostgreSQL
+    (`db/rate_limits.py`); a row idle longer than its longest band is full, and is pruned.
+    UNLOGGED on PostgreSQL: losing it in a crash only refills the buckets."""
+
+    __tablename__ = "rate_limits"
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    tokens0: Mapped[float] = mapped_column(sa.Float)
+    tokens1: Mapped[float] = mapped_column(sa.Float)
+    granted: Mapped[int] = mapped_column(sa.Integer)  # the last grant, for RETURNING
+    at: Mapped[float] = mapped_column(sa.Float)  # epoch seconds, the database's clock

@@ -30,6 +30,7 @@ NuageError
 ├── WebhookUrlRefused         webhook_url_refused  (not http(s), or a non-public address: a 400)
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
+├── Throttled                  throttled            (a 429 with Retry-After: rate limits)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -229,6 +230,17 @@ class ConsoleUnreachable(NuageError):
 
     code = "console_unreachable"
     default_message = "The guest's display does not answer; ask for a new console session."
+
+
+class Throttled(NuageError):
+    """Too many requests (rate limits, login attempts); `retry_after` in whole seconds."""
+
+    code = "throttled"
+    default_message = "Request was throttled."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Request was throttled. Expected available in {retry_after} seconds.")
+        self.retry_after = retry_after
 
 
 class DatabaseUnavailable(NuageError):

@@ -1,12 +1,17 @@
-"""Login and token refresh. Both are naturally idempotent: a replay issues fresh tokens."""
+"""Login and token refresh. Both are naturally idempotent: a replay issues fresh tokens. Both are
+limited per account and per source address (`services/attempts.py`)."""
 
 from datetime import timedelta
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from nuage.api.deps import RuntimeDep, SessionDep
+from nuage.api.rate_limit import source_address
 from nuage.api.schemas.accounts import LoginIn, RefreshIn, TokenOut
+from nuage.domain.errors import AuthenticationFailed
 from nuage.services import auth
+from nuage.services.attempts import AttemptPolicy, attempt
+from nuage.services.security import read_token
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -20,15 +25,46 @@ def _policy(runtime: RuntimeDep) -> auth.TokenPolicy:
     )
 
 
+async def _attempt(request: Request, runtime: RuntimeDep, *, action: str, account: str) -> None:
+    settings = runtime.settings
+    policy = AttemptPolicy.of(
+        per_account=settings.auth_attempts_per_account,
+        per_address=settings.auth_attempts_per_address,
+        window_seconds=settings.auth_attempts_window_seconds,
+    )
+    await attempt(
+        request.app.state.limiter,
+        policy,
+        action=action,
+        account=account,
+        address=source_address(request.scope),
+    )
+
+
+def _refresh_account(token: str, secret: str) -> str:
+    """The user a refresh token names, or the token itself when it names none."""
+    try:
+        return str(read_token(token, kind="refresh", secret=secret))
+    except AuthenticationFailed:
+        return token
+
+
 def _out(pair: auth.TokenPair) -> TokenOut:
     return TokenOut(access=pair.access, refresh=pair.refresh, access_expires=pair.access_expires)
 
 
 @router.post("/login")
-async def login(body: LoginIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+async def login(
+    body: LoginIn, session: SessionDep, runtime: RuntimeDep, request: Request
+) -> TokenOut:
+    await _attempt(request, runtime, action="login", account=body.email.strip().lower())
     return _out(await auth.login(session, body.email, body.password, _policy(runtime)))
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+async def refresh(
+    body: RefreshIn, session: SessionDep, runtime: RuntimeDep, request: Request
+) -> TokenOut:
+    account = _refresh_account(body.refresh, runtime.settings.secret_key)
+    await _attempt(request, runtime, action="refresh", account=account)
     return _out(await auth.refresh(session, body.refresh, _policy(runtime)))

@@ -1,0 +1,47 @@
+"""Structured logs: one JSON object a line, with the request or task being served.
+
+Every record carries `ts` (UTC), `level`, `logger` and `message`, the fields given as `extra=`
+and, while a request is served, its `request_id` (set by `api/request_log.py` in a context
+variable that follows the request's tasks). Values are never secrets: the callers log ids,
+never tokens, keys or bodies.
+"""
+
+import json
+import logging
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+request_id: ContextVar[str | None] = ContextVar("nuage_request_id", default=None)
+
+# LogRecord's own attributes: everything else on a record came from `extra=`.
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        current = request_id.get()
+        if current is not None:
+            line["request_id"] = current
+        line.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD)
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure(log_format: str = "json") -> None:
+    """The root handler on stderr, JSON unless `log_format` is "text"."""
+    handler = logging.StreamHandler()
+    if log_format == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
