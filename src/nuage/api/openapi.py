@@ -48,6 +48,12 @@ SHARED_ENUMS = (
 HEADERS = {
     401: {"WWW-Authenticate": "How to authenticate: `Bearer`."},
     503: {"Retry-After": "Seconds to wait before trying again."},
+    429: {
+        "Retry-After": "Seconds until the request would be admitted.",
+        "RateLimit-Limit": "The quota closest to exhaustion (see `RateLimit-Policy`).",
+        "RateLimit-Remaining": "Requests left in it.",
+        "RateLimit-Reset": "Seconds until it is full again.",
+    },
 }
 FIELD_ERRORS = None  # the "code" of DRF field errors: they have none
 MORE = {
@@ -128,6 +134,7 @@ RULES: list[Rule] = [
     (lambda f: f.places_vpc, lambda: [e.VpcCidrOverlap]),
     (lambda f: f.changes_used_vpc, lambda: [e.VpcHasMembers]),
     (lambda f: f.names_objects, lambda: [e.NotFound]),
+    (lambda f: True, lambda: [e.Throttled]),  # rate limits, before any endpoint runs
     (lambda f: f.may_reject_busy, lambda: [e.InstanceBusy]),
     (lambda f: f.queues_task, lambda: [e.InstanceDeleting]),
     (lambda f: f.refuses_unmet, lambda: [e.InstanceNotReady]),

@@ -69,6 +69,7 @@ class RequestLog:
                     "method": scope["method"],
                     "route": _route(scope),
                     "status": status,
+                    "request_id": rid,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     "client": client[0] if client else None,
                     "credential_id": state.get(CREDENTIAL_ID),
