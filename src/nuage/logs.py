@@ -12,6 +12,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from nuage.domain.observers import Fact, TaskTransition, subscribe
+
 request_id: ContextVar[str | None] = ContextVar("nuage_request_id", default=None)
 
 # LogRecord's own attributes: everything else on a record came from `extra=`.
@@ -35,8 +37,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+_tasks = logging.getLogger("nuage.tasks")
+
+
+def log_task_transition(fact: Fact) -> None:
+    """One line per task status change (published by the engine and services)."""
+    if isinstance(fact, TaskTransition):
+        _tasks.info(
+            "task %s: %s -> %s",
+            fact.task_id,
+            fact.before,
+            fact.after,
+            extra={
+                "task_id": str(fact.task_id),
+                "task_type": fact.task_type,
+                "from": fact.before,
+                "to": fact.after,
+                "reason": fact.reason or None,
+            },
+        )
+
+
 def configure(log_format: str = "json") -> None:
-    """The root handler on stderr, JSON unless `log_format` is "text"."""
+    """The root handler on stderr, JSON unless `log_format` is "text"; task transitions logged."""
     handler = logging.StreamHandler()
     if log_format == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -45,3 +68,4 @@ def configure(log_format: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
+    subscribe(log_task_transition)

@@ -4,13 +4,22 @@ the request id, and one JSON access-log line per request."""
 import json
 import logging
 from dataclasses import replace
+from uuid import uuid4
 
 import httpx
 import pytest
 
 from nuage.api.app import create_app
 from nuage.config import Settings
-from nuage.logs import JsonFormatter
+from nuage.domain.observers import (
+    Fact,
+    RequestFinished,
+    TaskTransition,
+    publish,
+    subscribe,
+    unsubscribe,
+)
+from nuage.logs import JsonFormatter, log_task_transition
 from tests.support import Stack, TenantFactory
 
 pytestmark = pytest.mark.anyio
@@ -120,3 +129,33 @@ async def test_the_document_is_served_at_schema_too(stack: Stack) -> None:
     assert schema.status_code == 200
     assert schema.json() == openapi.json()
     assert "429" in schema.json()["paths"]["/v1/auth/login"]["post"]["responses"]
+
+
+async def test_requests_and_task_transitions_are_published_and_logged(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[Fact] = []
+    subscribe(seen.append)
+    subscribe(log_task_transition)  # as `nuage serve` and `nuage worker` do (logs.configure)
+    caplog.set_level(logging.INFO, logger="nuage.tasks")
+    try:
+        await stack.client.get("/healthz", headers={"X-Request-Id": "r2"})
+        task_id = uuid4()
+        publish(TaskTransition(task_id, "reboot_vps", "running", "pending", reason="retry"))
+    finally:
+        unsubscribe(seen.append)
+        unsubscribe(log_task_transition)
+
+    finished = [f for f in seen if isinstance(f, RequestFinished)]
+    assert [(f.method, f.route, f.status, f.request_id) for f in finished] == [
+        ("GET", "/healthz", 200, "r2")
+    ]
+    [line] = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    assert line["logger"] == "nuage.tasks"
+    assert (line["task_id"], line["task_type"], line["from"], line["to"], line["reason"]) == (
+        str(task_id),
+        "reboot_vps",
+        "running",
+        "pending",
+        "retry",
+    )

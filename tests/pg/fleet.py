@@ -71,18 +71,26 @@ class Fleet:
         return subprocess.Popen([NUAGE, *args], env=self.env, stdout=log, stderr=log)
 
     def start_api(self) -> str:
-        port = free_port()
-        proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
-        self.apis.append((proc, port))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"API on {port} did not come up; see {self.logs}")
+        return self.start_apis(1)[0]
+
+    def start_apis(self, count: int, timeout: float = 30.0) -> list[str]:
+        """Start `count` API processes side by side; their URLs once each answers."""
+        ports = [free_port() for _ in range(count)]
+        for port in ports:
+            proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
+            self.apis.append((proc, port))
+        urls = [f"http://127.0.0.1:{port}" for port in ports]
+        deadline = time.monotonic() + timeout * count
+        for url in urls:
+            while True:
+                try:
+                    if httpx.get(f"{url}/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"API at {url} did not come up; see {self.logs}")
+        return urls
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         proc = self._spawn(f"worker-{len(self.workers)}", "worker")

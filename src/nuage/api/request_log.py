@@ -4,7 +4,8 @@
 and `-_.:`), otherwise a new one is made; the answer echoes it. Each request ends with one log
 line on `nuage.access`: method, route template (not the path with its ids), status, duration,
 request id, source address and the credential's id (`deps.get_principal` notes it; never the
-token). A request whose client left before the answer logs status 499.
+token). A request whose client left before the answer logs status 499. The same moment is
+published as a `RequestFinished` (domain/observers.py: metrics subscribe to it).
 """
 
 import logging
@@ -16,6 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 
 from nuage import logs
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
+from nuage.domain.observers import RequestFinished, publish
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -45,6 +47,7 @@ class RequestLog:
             return
         rid = request_id_of(scope)
         state = scope.setdefault("state", {})  # request.state: get_principal notes the caller
+        state["request_id"] = rid  # for the audit log
         token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 499
@@ -62,15 +65,18 @@ class RequestLog:
             status = 500
             raise
         finally:
+            seconds = time.perf_counter() - started
+            route = _route(scope)
+            publish(RequestFinished(scope["method"], route or "unmatched", status, seconds, rid))
             client = scope.get("client")
             log.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "route": _route(scope),
+                    "route": route,
                     "status": status,
                     "request_id": rid,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                     "client": client[0] if client else None,
                     "credential_id": state.get(CREDENTIAL_ID),
                 },
