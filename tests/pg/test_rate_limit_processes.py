@@ -17,9 +17,9 @@ from tests.pg.fleet import Fleet
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
-PER_MINUTE = 240  # 4 a second once the first 240 are spent
+PER_MINUTE = 240  # the bucket holds 240 and refills 4 a second
 RATE = PER_MINUTE / 60
-WINDOW = (8.0, 18.0)  # seconds after the start: the bucket is empty by then
+SECONDS = 18.0
 QUOTA = ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
@@ -49,7 +49,8 @@ async def hammer(urls: list[str], key: str, seconds: float) -> list[tuple[float,
 
     async def client_loop(client: httpx.AsyncClient) -> None:
         while (now := time.monotonic() - start) < seconds:
-            response = await client.get(f"{next(targets)}/v1/organizations", headers=headers)
+            # Any route counts for the credential; the health check costs the servers least.
+            response = await client.get(f"{next(targets)}/healthz", headers=headers)
             answers.append((now, response))
 
     async with httpx.AsyncClient(timeout=30) as client:
@@ -61,18 +62,19 @@ def test_one_credential_is_held_to_its_rate_across_four_processes(fleet: Fleet) 
     creds = fleet.bootstrap()
     urls = fleet.start_apis(4)
 
-    answers = asyncio.run(hammer(urls, creds["api_key"], WINDOW[1]))
+    answers = asyncio.run(hammer(urls, creds["api_key"], SECONDS))
 
     admitted = [t for t, r in answers if r.status_code == 200]
-    refused = [r for _, r in answers if r.status_code == 429]
+    refused = [t for t, r in answers if r.status_code == 429]
     assert {r.status_code for _, r in answers} == {200, 429}
-    in_window = sum(WINDOW[0] <= t < WINDOW[1] for t in admitted)
-    expected = RATE * (WINDOW[1] - WINDOW[0])
-    print(f"\nadmitted {len(admitted)}, refused {len(refused)}, in the window {in_window}")
-    assert abs(in_window - expected) <= 0.1 * expected, (in_window, expected)
-    # Never more than the bucket gave: its capacity and what it refilled.
-    assert len(admitted) <= PER_MINUTE + RATE * WINDOW[1] + 4
-    for response in refused:
+    first_refusal = min(refused)
+    # Once the bucket is empty the client keeps asking faster than it refills; then a token
+    # bucket admits its capacity plus its rate times the duration, whenever it emptied.
+    assert len([t for t in refused if t > first_refusal + 1]) > RATE * (SECONDS - first_refusal)
+    refilled = len(admitted) - PER_MINUTE
+    print(f"\nadmitted {len(admitted)} ({refilled} beyond the capacity), refused {len(refused)}")
+    assert abs(refilled - RATE * SECONDS) <= 0.1 * RATE * SECONDS, (refilled, RATE * SECONDS)
+    for response in (r for _, r in answers if r.status_code == 429):
         assert all(name in response.headers for name in QUOTA), response.headers
         assert response.json()["code"] == "throttled"
         assert int(response.headers["RateLimit-Remaining"]) == 0
@@ -84,7 +86,7 @@ def test_one_credential_is_held_to_its_rate_across_four_processes(fleet: Fleet) 
     ]
     access = [line for line in lines if line["logger"] == "nuage.access"]
     assert {(a["route"], a["status"]) for a in access} >= {
-        ("/v1/organizations", 200),
+        ("/healthz", 200),
         (None, 429),  # refused before routing
     }
     assert all(len(a["request_id"]) == 32 for a in access)
