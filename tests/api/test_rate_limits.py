@@ -3,6 +3,7 @@ in-process buckets; PostgreSQL: the shared buckets, spent in batches). Many proc
 tests/pg/test_rate_limit_processes.py."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -94,12 +95,15 @@ async def test_bursts_are_cut_per_second(stack: Stack, tenants: TenantFactory) -
     app = app_with(stack, rate_limit_per_minute=1000, rate_limit_burst=5)
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        began = time.monotonic()
         answers = await asyncio.gather(
-            *(client.get(tenant.base + "/instances", headers=tenant.headers) for _ in range(8))
+            *(client.get(tenant.base + "/instances", headers=tenant.headers) for _ in range(20))
         )
+        elapsed = time.monotonic() - began
 
-    statuses = [a.status_code for a in answers]
-    assert statuses.count(200) in (5, 6), statuses  # 5, and one more if they took 1/5 s
+    admitted = [a.status_code for a in answers].count(200)
+    # 5 at once, and 5 more a second while they ran (a loaded machine takes a while).
+    assert 5 <= admitted <= 5 + 5 * elapsed, (admitted, elapsed)
     refused = next(a for a in answers if a.status_code == 429)
     assert refused.headers["Retry-After"] == "1"
     assert refused.headers["RateLimit-Limit"] == "5"
