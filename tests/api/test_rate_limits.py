@@ -13,6 +13,8 @@ import pytest
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
+from nuage.domain.rate_limits import Band, Policy
+from nuage.services.rate_limits import MAX_KEYS, LocalLimiter
 from tests.support import Stack, TenantFactory
 
 pytestmark = pytest.mark.anyio
@@ -144,3 +146,15 @@ async def test_login_is_limited_per_account_and_per_address(
         for i in range(4)
     ]
     assert [r.status_code for r in refreshed] == [200, 200, 200, 429]
+
+
+async def test_the_local_limiter_forgets_only_full_buckets() -> None:
+    now = [0.0]
+    limiter = LocalLimiter(clock=lambda: now[0])
+    logins = Policy.of(Band(1, 600.0))
+    assert (await limiter.acquire("login:victim", logins)).admitted
+    for n in range(MAX_KEYS + 1):  # an attacker floods the table with fresh keys
+        await limiter.acquire(f"token:{n}", Policy.of(Band(1000, 60.0)))
+    now[0] = 120.0  # the flood's buckets are full again; the login one is not
+
+    assert not (await limiter.acquire("login:victim", logins)).admitted

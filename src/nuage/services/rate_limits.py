@@ -62,22 +62,29 @@ class LocalLimiter:
 
     def __init__(self, clock: Clock = time.monotonic) -> None:
         self._clock = clock
-        self._buckets: dict[str, Bucket] = {}
+        self._buckets: dict[str, tuple[Bucket, Policy]] = {}
+        self._pruned = clock()
 
     async def acquire(self, key: str, policy: Policy) -> Verdict:
         now = self._clock()
-        bucket = self._buckets.get(key) or Bucket.full(policy, now)
+        kept = self._buckets.get(key)
+        bucket = kept[0] if kept else Bucket.full(policy, now)
         granted, after = take(bucket, policy, now)
-        self._buckets[key] = after
-        if len(self._buckets) > MAX_KEYS:
-            self._forget_full(policy, now)
+        self._buckets[key] = (after, policy)
+        if len(self._buckets) > MAX_KEYS and now - self._pruned >= 1.0:  # a scan a second at most
+            self._pruned = now
+            self._forget_full(now)
         if granted:
             return Verdict(True, Quota.of(policy, after.tokens))
         return _refused(policy, after.tokens)
 
-    def _forget_full(self, policy: Policy, now: float) -> None:
-        longest = max(band.per_seconds for band in policy.bands)
-        self._buckets = {k: b for k, b in self._buckets.items() if now - b.at < longest}
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that have refilled: a missing bucket is a full one."""
+        self._buckets = {
+            key: (bucket, policy)
+            for key, (bucket, policy) in self._buckets.items()
+            if bucket.refilled(policy, now).tokens != Bucket.full(policy, now).tokens
+        }
 
 
 @dataclass
