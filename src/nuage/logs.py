@@ -17,7 +17,12 @@ from nuage.domain.observers import Fact, TaskTransition, subscribe
 request_id: ContextVar[str | None] = ContextVar("nuage_request_id", default=None)
 
 # LogRecord's own attributes: everything else on a record came from `extra=`.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+}
 
 
 class JsonFormatter(logging.Formatter):
