@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.pg.cluster import PrivateCluster
+from tests import databases
 from tests.pg.fleet import Fleet
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -24,12 +24,13 @@ QUOTA = ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Res
 
 
 @pytest.fixture
-def fleet(require_private_cluster: None, tmp_path: Path) -> Iterator[Fleet]:
-    cluster = PrivateCluster()
-    cluster.start()
+def fleet(pg_template: str, tmp_path: Path) -> Iterator[Fleet]:
+    """API processes on a clone of the suite's migrated database (no cluster of its own: nothing
+    here stops PostgreSQL)."""
+    name = asyncio.run(databases.clone(pg_template))
     # The burst band out of the way: this test is about the per-minute rate.
     fleet = Fleet(
-        cluster.url,
+        databases.database_url(name),
         tmp_path / "var",
         NUAGE_RATE_LIMIT_PER_MINUTE=str(PER_MINUTE),
         NUAGE_RATE_LIMIT_BURST="100000",
@@ -38,7 +39,7 @@ def fleet(require_private_cluster: None, tmp_path: Path) -> Iterator[Fleet]:
         yield fleet
     finally:
         fleet.stop()
-        cluster.destroy()
+        databases.drop_sync(name)
 
 
 async def hammer(urls: list[str], key: str, seconds: float) -> list[tuple[float, httpx.Response]]:
@@ -59,7 +60,9 @@ async def hammer(urls: list[str], key: str, seconds: float) -> list[tuple[float,
 
 
 def test_one_credential_is_held_to_its_rate_across_four_processes(fleet: Fleet) -> None:
-    creds = fleet.bootstrap()
+    creds = json.loads(
+        fleet.run("bootstrap", "--email", "limits@example.com", "--password", "limits-pass")
+    )
     urls = fleet.start_apis(4)
 
     answers = asyncio.run(hammer(urls, creds["api_key"], SECONDS))
