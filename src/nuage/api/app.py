@@ -30,6 +30,8 @@ from nuage.api.routers import (
     webhooks,
 )
 from nuage.api.runtime import Runtime
+from nuage.api.web import session as web_session
+from nuage.api.web import site
 from nuage.api.writes import Replay, replay_handler
 
 DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
@@ -79,11 +81,13 @@ def create_app(runtime: Runtime) -> FastAPI:
         events.router,
         software.router,
         vpcs.router,
+        web_session.router,
     ):
         app.include_router(router)
     errors.install(app)
     openapi.install(app)
     docs.install(app)
+    site.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
     app.add_middleware(RequestGuard, max_body_bytes=runtime.settings.max_body_bytes)

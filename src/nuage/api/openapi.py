@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
@@ -156,15 +156,10 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_api_route(OPENAPI_PATH, _document, include_in_schema=False)
     app.add_api_route("/schema", _document, include_in_schema=False)
-    app.add_api_route("/", _home, include_in_schema=False)
 
 
 async def _document(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
-
-
-async def _home() -> RedirectResponse:
-    return RedirectResponse("/docs")
 
 
 def build(app: FastAPI) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from nuage.services import auth
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-def _policy(runtime: RuntimeDep) -> auth.TokenPolicy:
+def token_policy(runtime: RuntimeDep) -> auth.TokenPolicy:
     settings = runtime.settings
     return auth.TokenPolicy(
         secret=settings.secret_key,
@@ -26,9 +26,9 @@ def _out(pair: auth.TokenPair) -> TokenOut:
 
 @router.post("/login")
 async def login(body: LoginIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    return _out(await auth.login(session, body.email, body.password, _policy(runtime)))
+    return _out(await auth.login(session, body.email, body.password, token_policy(runtime)))
 
 
 @router.post("/refresh")
 async def refresh(body: RefreshIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
-    return _out(await auth.refresh(session, body.refresh, _policy(runtime)))
+    return _out(await auth.refresh(session, body.refresh, token_policy(runtime)))
