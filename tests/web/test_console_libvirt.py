@@ -5,7 +5,6 @@ WebSocket bridge, and the bridge refuses a wrong or used ticket, in a real brows
 """
 
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
