@@ -54,13 +54,16 @@ def static_file(relative: str) -> Response:
     return Response(path.read_bytes(), media_type=media_type, headers=HEADERS)
 
 
+async def console_page() -> Response:
+    return static_file("index.html")
+
+
+async def console_file(path: str) -> Response:
+    return static_file(path)
+
+
 def install(app: FastAPI) -> None:
-    """`GET /` (the page) and `GET /ui/{path}` (its files), out of the OpenAPI document."""
-
-    @app.get("/", include_in_schema=False)
-    async def console_page() -> Response:
-        return static_file("index.html")
-
-    @app.get(UI_PATH + "/{path:path}", include_in_schema=False)
-    async def console_file(path: str) -> Response:
-        return static_file(path)
+    """`GET /` (the page) and `GET /ui/{path}` (its files), out of the OpenAPI document. Module
+    functions, not closures: an endpoint closing over the app would keep every app alive."""
+    app.add_api_route("/", console_page, include_in_schema=False)
+    app.add_api_route(UI_PATH + "/{path:path}", console_file, include_in_schema=False)
