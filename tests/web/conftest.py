@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.contract import live
 from tests.contract.live import LiveServer
@@ -35,10 +35,23 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    # Playwright's own browser download is not used: Debian's chromium, without its sandbox
-    # (Playwright passes --no-sandbox), which runs as root in containers.
-    return {**browser_type_launch_args, "executable_path": chromium()}
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session: Debian's, not a Playwright download, and without
+    its sandbox (Playwright passes --no-sandbox), which cannot run as root in containers."""
+    executable = chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context (no cookies, no storage) and its page, per test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
 
 
 def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
