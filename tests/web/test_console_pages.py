@@ -14,8 +14,8 @@ from nuage.cli import runtime
 from nuage.services.accounts import bootstrap
 from tests.contract import live
 from tests.contract.live import LiveServer
-from tests.support import LOCATION
-from tests.web.conftest import in_thread, sign_in
+from tests.support import LOCATION, create_body
+from tests.web.conftest import EMAIL, PASSWORD, in_thread, sign_in
 
 pytestmark = pytest.mark.slow
 TIMEOUT = 30_000  # ms; the live server shares two busy cores
@@ -221,3 +221,42 @@ def test_a_phone_signs_in_with_the_keyboard_and_nothing_overflows(
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (view, width)
     assert failed == []
+
+
+def test_switching_project_shows_that_projects_instances(page: Page, server: LiveServer) -> None:
+    login = httpx.post(
+        f"{server.base}/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
+    ).json()
+    made = httpx.post(
+        f"{server.base}/v1/organizations/{server.organization_id}/projects",
+        json={"name": "second"},
+        headers={"Authorization": f"Bearer {login['access']}"},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(page, server.base)
+    expect(page.get_by_role("link", name="live", exact=True)).to_be_visible()
+    page.get_by_label("Project").select_option(label="second")
+    expect(page).to_have_url(re.compile(f"/p/{made.json()['id']}/instances$"))
+    expect(page.get_by_text("No instances yet.")).to_be_visible()
+    page.get_by_label("Project").select_option(label="contract")
+    expect(page.get_by_role("link", name="live", exact=True)).to_be_visible()
+
+
+def test_a_queued_task_is_cancelled_from_its_page(page: Page, server: LiveServer) -> None:
+    body = {**create_body(name="slow"), "tags": ["sim:fail=create:transient:2"]}
+    created = httpx.post(f"{server.compute}/instances", json=body, headers=server.headers)
+    queued = httpx.post(
+        f"{server.compute}/instances/{created.json()['id']}/reboot", headers=server.headers
+    ).json()  # waits behind the retrying create
+    sign_in(page, server.base)
+    page.goto(f"{server.base}/{_project(server)}/tasks/{queued['id']}")
+    expect(page.get_by_role("heading", name=re.compile("reboot_vps"))).to_be_visible()
+    page.get_by_role("button", name="Cancel task").click()
+    expect(page.locator(".task")).to_have_attribute("data-status", "cancelled", timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Retry task")).to_be_visible()
+    got = httpx.get(f"{server.compute}/tasks/{queued['id']}", headers=server.headers).json()
+    assert got["status"] == "cancelled"
+
+
+def _project(server: LiveServer) -> str:
+    return f"#/o/{server.organization_id}/p/{server.project_id}"
