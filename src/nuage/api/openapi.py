@@ -23,6 +23,8 @@ from nuage.api.schemas.common import Error, FieldErrors
 from nuage.api.schemas.events import EventOut
 from nuage.api.schemas.instances import InstanceCreated
 from nuage.api.schemas.tasks import TaskOut
+from nuage.api.schemas.web import BrowserSessionOut
+from nuage.api.web.session import check_origin
 from nuage.api.writes import idempotency_key
 from nuage.domain import enums
 from nuage.domain import errors as e
@@ -81,6 +83,7 @@ class Facts:
     uses_database: bool
     authenticated: bool
     issues_tokens: bool
+    checks_origin: bool  # the web console's cookie endpoints: 403 for a foreign Origin
     inputs: bool  # query, header or body parameters
     body: bool
     names_objects: bool  # path parameters, or pages that may not exist
@@ -116,6 +119,7 @@ RULES: list[Rule] = [
     ),
     (lambda f: f.checks_webhook_url, lambda: [e.WebhookUrlRefused]),
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
+    (lambda f: f.checks_origin, lambda: [e.OriginRefused]),
     (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
     (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
@@ -219,7 +223,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     return Facts(
         uses_database=get_runtime in calls,
         authenticated=get_principal in calls,
-        issues_tokens=route.response_model is TokenOut,
+        issues_tokens=route.response_model in (TokenOut, BrowserSessionOut),
+        checks_origin=check_origin in calls,
         inputs="requestBody" in operation or any(p["in"] != "path" for p in parameters),
         body="requestBody" in operation,
         names_objects=any(p["in"] == "path" for p in parameters) or page_request in calls,

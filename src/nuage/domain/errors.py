@@ -30,6 +30,7 @@ NuageError
 ├── WebhookUrlRefused         webhook_url_refused  (not http(s), or a non-public address: a 400)
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
+├── OriginRefused              origin_refused       (the web console's cookie sign-in, another site)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -229,6 +230,14 @@ class ConsoleUnreachable(NuageError):
 
     code = "console_unreachable"
     default_message = "The guest's display does not answer; ask for a new console session."
+
+
+class OriginRefused(NuageError):
+    """Not a PermissionDenied: only the web console's cookie endpoints refuse with it, a request
+    whose `Origin` is missing or another site's (the cookie must not act for another page)."""
+
+    code = "origin_refused"
+    default_message = "Cookie sign-in is only for the console's own pages (Origin refused)."
 
 
 class DatabaseUnavailable(NuageError):

@@ -17,16 +17,15 @@ get SameSite wrong.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Request, Response
+from fastapi import APIRouter, Cookie, Depends, Request, Response
 
 from nuage.api.deps import RuntimeDep, SessionDep
 from nuage.api.routers.auth import token_policy
 from nuage.api.schemas.accounts import LoginIn
 from nuage.api.schemas.web import BrowserSessionOut
-from nuage.domain.errors import AuthenticationFailed, PermissionDenied
+from nuage.domain.errors import AuthenticationFailed, OriginRefused
 from nuage.services import auth
 
-router = APIRouter(prefix="/v1/auth/session", tags=["auth"])
 COOKIE = "nuage_refresh"
 COOKIE_PATH = "/v1/auth/session"
 RefreshCookie = Annotated[
@@ -43,10 +42,11 @@ def check_origin(request: Request, runtime: RuntimeDep) -> None:
         public = runtime.settings.public_url.split("://", 1)
         own.add(f"{public[0]}://{public[1].split('/', 1)[0]}")
     if origin not in own:
-        raise PermissionDenied(
-            "Cookie sign-in is only for the console's own pages (Origin refused).",
-            code="origin_refused",
-        )
+        raise OriginRefused()
+
+
+# Every endpoint here acts on the cookie: each checks the Origin first.
+router = APIRouter(prefix=COOKIE_PATH, tags=["auth"], dependencies=[Depends(check_origin)])
 
 
 def _answer(
@@ -70,7 +70,6 @@ async def sign_in(
     body: LoginIn, request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
 ) -> BrowserSessionOut:
     """Sign in from the web console: the access token, and the refresh token as a cookie."""
-    check_origin(request, runtime)
     pair = await auth.login(session, body.email, body.password, token_policy(runtime))
     return _answer(request, response, pair, runtime)
 
@@ -84,7 +83,6 @@ async def refresh_session(
     refresh: RefreshCookie = None,
 ) -> BrowserSessionOut:
     """A new access token for the console, from its refresh cookie (which is renewed)."""
-    check_origin(request, runtime)
     if not refresh:
         raise AuthenticationFailed("Not signed in.", code="not_authenticated")
     pair = await auth.refresh(session, refresh, token_policy(runtime))
@@ -92,9 +90,8 @@ async def refresh_session(
 
 
 @router.delete("", status_code=204)
-async def sign_out(request: Request, runtime: RuntimeDep) -> Response:
+async def sign_out() -> Response:
     """Sign out of the console: its refresh cookie is cleared."""
-    check_origin(request, runtime)
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
     return response
