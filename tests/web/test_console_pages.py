@@ -238,6 +238,15 @@ def test_switching_project_shows_that_projects_instances(page: Page, server: Liv
     page.get_by_label("Project").select_option(label="second")
     expect(page).to_have_url(re.compile(f"/p/{made.json()['id']}/instances$"))
     expect(page.get_by_text("No instances yet.")).to_be_visible()
+    # An instance created elsewhere (here with curl's equivalent) appears in the list by itself.
+    second = server.compute.replace(server.project_id, made.json()["id"])
+    arrived = httpx.post(
+        f"{second}/instances", json=create_body(name="arrives"), headers=server.headers
+    )
+    assert arrived.status_code == 201, arrived.text
+    row = page.locator(f"#instance-{arrived.json()['id']}")
+    expect(row.locator(".status")).to_have_text("running", timeout=TIMEOUT)
+    expect(row).to_contain_text("arrives")
     page.get_by_label("Project").select_option(label="contract")
     expect(page.get_by_role("link", name="live", exact=True)).to_be_visible()
 

@@ -23,12 +23,17 @@ export async function instancesView(ctx) {
     h("div", { class: "heading" },
       h("h1", {}, "Instances"),
       h("a", { class: "button", href: ctx.hash("instances/new") }, "Create instance")),
-    instances.length ? list : h("p", {}, "No instances yet."));
-  // Any event about an instance re-reads it; a new instance is added to the top.
+    instances.length ? null : h("p", {}, "No instances yet."),
+    list); // even empty: instances created meanwhile appear in it
+  // A status change carries the instance; a completed task may have changed its addresses or
+  // size, so the instance is read again. Progress and step events leave the list alone.
   return streamEvents(`${ctx.base}/events`, async (type, event) => {
-    if (!event.instance_id || type === "resync") return;
-    const instance = type.startsWith("instance.") ? event.data
-      : await api(`${ctx.base}/instances/${event.instance_id}`).catch(() => null);
+    if (!event.instance_id) return;
+    let instance = null;
+    if (type === "instance.status_changed") instance = event.data;
+    else if (type === "task.completed" || type === "task.created") {
+      instance = await api(`${ctx.base}/instances/${event.instance_id}`).catch(() => null);
+    }
     if (!instance) return;
     const row = instanceRow(instance, ctx);
     const old = document.getElementById(`instance-${instance.id}`);
