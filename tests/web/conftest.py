@@ -34,10 +34,12 @@ def chromium() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session: Debian's, not a Playwright download, and without
-    its sandbox (Playwright passes --no-sandbox), which cannot run as root in containers."""
+    """One headless Chromium per module: Debian's, not a Playwright download, and without its
+    sandbox (Playwright passes --no-sandbox), which cannot run as root in containers. Not one
+    per session: Playwright's sync API keeps an event loop running in this thread until it
+    stops, and the async tests that run after this module need the thread back."""
     executable = chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable)
