@@ -18,8 +18,11 @@ from tests.support import Stack, TenantFactory
 
 pytestmark = pytest.mark.anyio
 ORIGIN = {"Origin": "http://testserver"}  # the ASGI client's own origin
-# A static `import … from "x"` or `export … from "x"` at the start of a line.
-IMPORT = re.compile(r"""^(?:import|export)\b[^'";(=]*?\bfrom\s*["']([^"']+)["']""", re.MULTILINE)
+# A static `import … from "x"` or `export … from "x"` at the start of a line, or `import("x")`.
+IMPORT = re.compile(
+    r"""^(?:import|export)\b[^'";(=]*?\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']""",
+    re.MULTILINE,
+)
 
 
 @pytest.fixture
@@ -52,8 +55,8 @@ async def test_the_page_and_every_module_it_imports_are_served_with_the_csp(
         if url.endswith(".js"):
             assert answer.headers["content-type"].startswith("text/javascript"), url
             base = httpx.URL("http://testserver" + url)
-            for target in IMPORT.findall(answer.text):
-                wanted.append(base.join(target).path)
+            for static, dynamic in IMPORT.findall(answer.text):
+                wanted.append(base.join(static or dynamic).path)
     assert "/ui/novnc/core/rfb.js" in seen  # the console's noVNC, through views/console.js
     assert len(seen) > 40
 

@@ -51,7 +51,7 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context (no cookies, no storage) and its page, per test."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)  # the server shares two busy cores
     yield context.new_page()
     context.close()
 

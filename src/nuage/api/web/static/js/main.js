@@ -7,7 +7,8 @@ import { flash, h, mount } from "./dom.js";
 import { signInView } from "./views/signin.js";
 import { instancesView, newInstanceView } from "./views/instances.js";
 import { instanceView } from "./views/instance.js";
-import { consoleView } from "./views/console.js";
+// noVNC is some fifty modules: loaded when a console is opened, not with every page.
+const consoleView = async (ctx) => (await import("./views/console.js")).consoleView(ctx);
 import { tasksView, taskView } from "./views/tasks.js";
 import { keysView } from "./views/keys.js";
 import { notFoundView } from "./views/notfound.js";
