@@ -3,9 +3,10 @@
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
-from nuage.api import docs, errors, openapi
+from nuage.api import docs, errors, metrics, openapi
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
+from nuage.api.observe import ObserveRequests
 from nuage.api.routers import (
     admin_hosts,
     admin_ip_pools,
@@ -29,10 +30,14 @@ from nuage.api.routers import (
     vpcs,
     webhooks,
 )
+from nuage.api.routers import (
+    metrics as metrics_routes,
+)
 from nuage.api.runtime import Runtime
 from nuage.api.web import session as web_session
 from nuage.api.web import site
 from nuage.api.writes import Replay, replay_handler
+from nuage.domain import observers
 
 DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
 
@@ -82,6 +87,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         software.router,
         vpcs.router,
         web_session.router,
+        metrics_routes.router,
     ):
         app.include_router(router)
     errors.install(app)
@@ -94,4 +100,6 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.add_middleware(
         MethodsAndCors, routes=app.routes, allowed_origins=runtime.settings.cors_allowed_origins
     )
+    app.add_middleware(ObserveRequests)
+    observers.subscribe(metrics.record)
     return app

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
 from nuage.db.notify import QUEUE, LocalNotifier
+from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.console import KEEPS_DISPLAY, ConsoleOptions
-from nuage.domain.enums import TaskType
+from nuage.domain.enums import TaskStatus, TaskType
 from nuage.domain.errors import (
     DatabaseUnavailable,
     InvalidInstanceState,
@@ -26,6 +27,7 @@ from nuage.domain.errors import (
     TaskCancelled,
     TaskError,
 )
+from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
@@ -54,6 +56,12 @@ class WorkerSettings:
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
             raise ValueError(f"backup_retention must be at least 1: {self}")
+
+
+def released(record: TaskRecord) -> TaskTransition:
+    return TaskTransition(
+        record.id, record.task_type.value, TaskStatus.RUNNING, TaskStatus.PENDING, "released"
+    )
 
 
 def new_worker_id() -> str:
@@ -199,7 +207,8 @@ class Worker:
             if not heartbeat.done():  # stopping, not a lost lease: give the task back
                 with contextlib.suppress(Exception):
                     async with transaction(self.sessions) as session:
-                        await queries.release(session, task_id, self.id, utcnow())
+                        if await queries.release(session, task_id, self.id, utcnow()):
+                            publish_after_commit(session, released(record))
             raise
         except Exception as error:
             if not is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
