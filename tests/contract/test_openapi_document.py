@@ -23,6 +23,7 @@ PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("post", "/v1/auth/login")}
 PUBLIC |= {("post", "/v1/auth/refresh")}
 PUBLIC |= {("post", "/v1/auth/session"), ("post", "/v1/auth/session/refresh")}
 PUBLIC |= {("delete", "/v1/auth/session")}  # the console's cookie sign-in
+PUBLIC |= {("get", "/metrics")}  # no API credential: loopback clients or the metrics token
 
 
 def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:

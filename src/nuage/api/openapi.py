@@ -18,6 +18,7 @@ from pydantic import TypeAdapter
 
 from nuage.api import errors
 from nuage.api.deps import get_principal, get_runtime, page_request
+from nuage.api.routers.metrics import allowed as metrics_allowed
 from nuage.api.schemas.accounts import TokenOut
 from nuage.api.schemas.common import Error, FieldErrors
 from nuage.api.schemas.events import EventOut
@@ -104,6 +105,7 @@ class Facts:
     joins_vpc: bool = False  # reserves a private address in a VPC
     places_vpc: bool = False  # writes a VPC's block (never overlapping another's)
     changes_used_vpc: bool = False  # refused while the VPC has members
+    guarded: bool = False  # no credential, but refuses some callers (GET /metrics)
 
 
 _NOT_TASKS = (e.WebhookUrlRefused,)  # 400s that no task request gives
@@ -120,7 +122,7 @@ RULES: list[Rule] = [
     (lambda f: f.checks_webhook_url, lambda: [e.WebhookUrlRefused]),
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
     (lambda f: f.checks_origin, lambda: [e.OriginRefused]),
-    (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
+    (lambda f: f.authenticated or f.guarded, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
     (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
     (lambda f: f.attaches_volume, lambda: [e.VolumeElsewhere]),
@@ -248,6 +250,7 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         joins_vpc=task_type is enums.TaskType.UPDATE_VPC,
         places_vpc=route.name in {"create_vpc", "change_vpc"},
         changes_used_vpc=route.name in {"change_vpc", "delete_vpc"},
+        guarded=metrics_allowed in calls,
     )
 
 
