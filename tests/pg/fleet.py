@@ -69,12 +69,14 @@ class Fleet:
         log = (self.logs / f"{name}.log").open("wb")
         return subprocess.Popen([NUAGE, *args], env=self.env, stdout=log, stderr=log)
 
-    def start_api(self) -> str:
+    def start_api(self, *, worker: bool = False) -> str:
+        """An API process (with a worker of its own if asked); its URL once it answers."""
         port = free_port()
-        proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
+        flag = "--worker" if worker else "--no-worker"
+        proc = self._spawn(f"api-{port}", "serve", flag, "--port", str(port))
         self.apis.append((proc, port))
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone took 15 s on a loaded machine
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/healthz").status_code == 200:

@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import uvicorn
@@ -61,6 +62,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             console=settings.console,
             drift_sweep_seconds=settings.drift_sweep_seconds,
             events_retention_seconds=settings.events_retention_seconds,
+            stop_grace_seconds=settings.stop_grace_seconds,
             webhooks=SenderSettings(
                 policy=settings.webhook_policy,
                 concurrency=settings.webhook_concurrency,
@@ -70,6 +72,24 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             ),
         ),
     )
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, whose SIGTERM or SIGINT also starts the worker's graceful stop, at once (so it
+    claims nothing more while requests drain). uvicorn's own handler would raise the signal
+    again once the server is down, and the default SIGTERM would kill the process before the
+    worker gave its tasks back: this one does not."""
+
+    def __init__(self, config: uvicorn.Config, stop: asyncio.Event) -> None:
+        super().__init__(config)
+        self.stop = stop
+        self.loop = asyncio.get_running_loop()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)  # safe from a signal handler
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting for requests
+        self.should_exit = True
 
 
 def database_location(settings: Settings) -> str:
@@ -185,8 +205,8 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
         config = uvicorn.Config(
             create_app(api), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
         )
-        server = uvicorn.Server(config)
         stop = asyncio.Event()
+        server = GracefulServer(config, stop)
         drivers = make_drivers(settings)
         jobs = [asyncio.create_task(server.serve())]
         if with_worker:
