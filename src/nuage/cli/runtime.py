@@ -63,6 +63,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             drift_sweep_seconds=settings.drift_sweep_seconds,
             events_retention_seconds=settings.events_retention_seconds,
             stop_grace_seconds=settings.stop_grace_seconds,
+            tasks_retention_seconds=settings.tasks_retention_seconds,
             webhooks=SenderSettings(
                 policy=settings.webhook_policy,
                 concurrency=settings.webhook_concurrency,

@@ -31,7 +31,15 @@ from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
-from nuage.engine import cancelled, drift, event_retention, outcomes, queries, retention
+from nuage.engine import (
+    cancelled,
+    drift,
+    event_retention,
+    outcomes,
+    queries,
+    retention,
+    task_retention,
+)
 from nuage.engine.context import TaskContext, WorkerStopping
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
@@ -51,6 +59,7 @@ class WorkerSettings:
     console: ConsoleOptions = field(default_factory=ConsoleOptions)
     drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
     events_retention_seconds: float = 7 * 86400.0  # (engine.event_retention)
+    tasks_retention_seconds: float = 0.0  # 0: finished tasks are kept (engine.task_retention)
     stop_grace_seconds: float = 10.0  # a stop waits this long for tasks to reach a safe step
     webhooks: SenderSettings | None = None  # None: this worker sends no webhooks
 
@@ -103,6 +112,11 @@ class Worker:
                 )
             )
         ]
+        if self.settings.tasks_retention_seconds > 0:
+            retention = self.settings.tasks_retention_seconds
+            sweepers.append(
+                asyncio.create_task(task_retention.prune_every(self.sessions, stop, retention))
+            )
         if self.settings.drift_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(self._sweep_for_drift(stop)))
         if self.settings.webhooks is not None:
