@@ -25,7 +25,7 @@ from tests import databases
 from tests.pg.fleet import Fleet
 from tests.support import IMAGES, LOCATION, SIZES
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 LEASE_SECONDS = 120.0  # a task handed over only when its lease expired would fail the test
 
 

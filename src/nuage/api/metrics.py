@@ -9,6 +9,8 @@ mode); a `nuage worker` on the same machine with the same directory is summed to
 """
 
 import os
+import shutil
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +25,7 @@ from prometheus_client.registry import REGISTRY, Collector
 from nuage.domain.observers import DeliveryAttempted, Fact, RequestFinished, TaskTransition
 from nuage.services.queue_stats import QueueStats
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _WAITS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 1800.0)
@@ -112,8 +115,17 @@ def exposition(stats: QueueStats) -> bytes:
 
 
 def _process_metrics() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest(REGISTRY)
+
+
+def prepare_multiprocess(directory: Path) -> None:
+    """Before starting processes whose counters one scrape must sum: an empty `directory` (the
+    files of an earlier run would be summed too), named in the environment they inherit. Call
+    it before this process or its children import prometheus-client's values."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)

@@ -15,6 +15,7 @@ import uvicorn
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from nuage.api import metrics
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings, with_secret_key
@@ -23,6 +24,7 @@ from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
+from nuage.domain import observers
 from nuage.domain.drivers import HostCheck
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
@@ -221,6 +223,9 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
 
 
 async def work(settings: Settings) -> None:
+    """A worker alone. Its counters reach a scrape through the multiprocess directory it shares
+    with `nuage serve` on this machine (PROMETHEUS_MULTIPROC_DIR, docs/operations.md)."""
+    observers.subscribe(metrics.record)
     async with open_process(settings) as process:
         drivers = make_drivers(settings)
         stop = asyncio.Event()
