@@ -11,10 +11,13 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nuage.api.app import create_app
+from nuage.api.middleware import Receive, Scope, Send
+from nuage.api.observe import ROUTE_TEMPLATE, ObserveRequests
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
+from nuage.domain import observers
 from nuage.engine import queries
 from nuage.engine.webhook_sender import SenderSettings
 from tests.support import LOCATION, Stack, TenantFactory, start_worker
@@ -176,3 +179,28 @@ async def test_metrics_are_for_this_machine_or_the_token(
         assert "nuage_" not in response.text
     else:
         assert "nuage_http_requests_total" in response.text
+
+
+async def test_a_request_answered_before_routing_is_counted_under_the_template_it_names() -> None:
+    """A fast path that answers without the router names its route's template in the scope;
+    an app that raises before answering is counted as the 500 the server sends."""
+    seen: list[observers.Fact] = []
+
+    async def fast(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[ROUTE_TEMPLATE] = "/v1/…/tasks/{id}"
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def broken(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("boom")
+
+    observers.subscribe(seen.append)
+    try:
+        for app in (fast, broken):
+            transport = httpx.ASGITransport(app=ObserveRequests(app), raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://nuage") as http:
+                await http.get("/v1/anything")
+    finally:
+        observers.unsubscribe(seen.append)
+    answered = [(f.route, f.status) for f in seen if isinstance(f, observers.RequestFinished)]
+    assert answered == [("/v1/…/tasks/{id}", 200), ("unmatched", 500)]

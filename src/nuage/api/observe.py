@@ -8,10 +8,14 @@ from typing import Any
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
 from nuage.domain import observers
 
+# A middleware that answers without routing (a fast path) names the template it answered for here.
+ROUTE_TEMPLATE = "nuage.route_template"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Scope) -> str:
+    if isinstance(named := scope.get(ROUTE_TEMPLATE), str):
+        return named
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
