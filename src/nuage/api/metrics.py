@@ -10,6 +10,7 @@ mode); a `nuage worker` on the same machine with the same directory is summed to
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from prometheus_client import (
@@ -20,6 +21,7 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import REGISTRY, Collector
 
 from nuage.domain.observers import DeliveryAttempted, Fact, RequestFinished, TaskTransition
@@ -86,7 +88,7 @@ class _QueueCollector(Collector):
     def __init__(self, stats: QueueStats) -> None:
         self.stats = stats
 
-    def collect(self):  # type: ignore[no-untyped-def]
+    def collect(self) -> Iterator[Metric]:
         live = GaugeMetricFamily(
             "nuage_tasks_active", "Tasks pending or running now.", labels=["type", "status"]
         )
