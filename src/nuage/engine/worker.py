@@ -244,6 +244,17 @@ class Worker:
             heartbeat.cancel()
 
     async def _release(self, record: TaskRecord) -> None:
+        """Give the task back to the queue. A cancel arriving meanwhile (the grace ran out while
+        a task stopping at its safe step was being given back) waits for the write to end: cut
+        short, it would leave the task running until its lease expired."""
+        giving_back = asyncio.ensure_future(self._give_back(record))
+        try:
+            await asyncio.shield(giving_back)
+        except asyncio.CancelledError:
+            await giving_back
+            raise
+
+    async def _give_back(self, record: TaskRecord) -> None:
         with contextlib.suppress(Exception):
             async with transaction(self.sessions) as session:
                 if await queries.release(session, record.id, self.id, utcnow()):
