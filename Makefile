@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # HOST, PORT and NUAGE_DATA_DIR may be set; their defaults live in src/nuage/config.py.
 
-.PHONY: run test lint fmt install clean bench
+.PHONY: run test lint fmt install clean bench screenshot
 
 install: $(VENV)/.installed
 	@if [ "$$(cat $(VENV)/.installed)" != "$(LIBVIRT_EXTRA)" ]; then rm -f $(VENV)/.installed; $(MAKE) --no-print-directory $(VENV)/.installed; fi
@@ -38,6 +38,10 @@ fmt: install
 # Two pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
 test: lint
 	scripts/run-tests.sh $(PYTEST_ARGS)
+
+# The README's picture of the web console (docs/console.png), taken by its libvirt browser test.
+screenshot: install
+	NUAGE_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q -p no:warnings tests/web/test_console_libvirt.py -k screen
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -203,6 +203,9 @@ def worker_settings(settings: Settings, **overrides: Any) -> WorkerSettings:
         poll_seconds=settings.poll_seconds,
         backoff=BackoffPolicy(settings.retry_base_seconds, settings.retry_cap_seconds),
         backup_retention=settings.backup_retention,
+        # A test's teardown stops its workers mid-task: waiting for a slow simulated call to
+        # reach a safe step is not what it tests (tests/engine/test_graceful_stop.py does).
+        stop_grace_seconds=1.0,
     )
     return replace(base, **overrides)
 

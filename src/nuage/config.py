@@ -61,6 +61,14 @@ class Settings:
     ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this
     events_retention_seconds: float = 7 * 86400.0  # events older than this are pruned
     events_heartbeat_seconds: float = 15.0  # an idle event stream sends `: ping` this often
+    # On SIGTERM, a worker waits this long for its tasks to finish or reach a safe step, where
+    # they go back to the queue; those still running then are cancelled and go back too.
+    stop_grace_seconds: float = 10.0
+    # GET /metrics (docs/operations.md): clients on this machine, or with this bearer token.
+    metrics_loopback: bool = True
+    metrics_token: str = ""
+    # Finished tasks (with their step logs) older than this are deleted; 0 keeps them forever.
+    tasks_retention_seconds: float = 0.0
 
     @property
     def ip_quarantine(self) -> timedelta:

@@ -15,7 +15,16 @@ from tests.support import IMAGES, LOCATION, SIZES, SOFTWARE
 P = "/v1/organizations/{organization_id}/projects/{project_id}/compute"
 
 # Routes that take no credentials by design (tested by the login tests of the battery).
-PUBLIC = frozenset({("POST", "/v1/auth/login"), ("POST", "/v1/auth/refresh")})
+PUBLIC = frozenset(
+    {
+        ("POST", "/v1/auth/login"),
+        ("POST", "/v1/auth/refresh"),
+        # The console's cookie sign-in (api/web/session.py): no bearer token, an Origin check.
+        ("POST", "/v1/auth/session"),
+        ("POST", "/v1/auth/session/refresh"),
+        ("DELETE", "/v1/auth/session"),
+    }
+)
 # WebSockets whose credential is a one-time token in the URL (tests/api/test_console.py).
 BY_TOKEN = frozenset({("WEBSOCKET", "/v1/console/{session_id}")})
 # Operators' routes: staff only, whatever the organization role (tests/api/test_admin_hosts.py).

@@ -17,7 +17,7 @@ from nuage.db.session import engine_for, make_sessionmaker
 
 pytestmark = pytest.mark.anyio
 
-PAGES = ["/", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/assets/swagger-ui.css"]
+PAGES = ["/", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs/assets/swagger-ui.css", "/metrics"]
 
 
 async def serve_once(settings: Settings) -> tuple[weakref.ref[object], weakref.ref[object]]:

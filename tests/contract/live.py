@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,9 +52,15 @@ class LiveServer:
             self.proc.wait()
 
 
-async def _prepare(settings: Settings) -> Bootstrap:
-    """Migrate, then a tenant and a simulated host of its own, as `nuage bootstrap` and
-    `nuage hosts add` make them (in this process: each `nuage` start costs seconds)."""
+SIM_HOST = hosts.HostSpec(
+    "contract-sim", LOCATION, "sim", "sim:///contract-sim", 10**5, 10**8, 10**8
+)
+
+
+async def _prepare(settings: Settings, host: hosts.HostSpec) -> Bootstrap:
+    """Migrate, then a tenant and a host of its own (simulated unless told), as
+    `nuage bootstrap` and `nuage hosts add` make them (in this process: each `nuage` start
+    costs seconds)."""
     await runtime.migrate(settings)
     tenant = await runtime.run_in_session(
         settings,
@@ -66,14 +73,28 @@ async def _prepare(settings: Settings) -> Bootstrap:
             instance_quota=1000,
         ),
     )
-    spec = hosts.HostSpec(
-        "contract-sim", LOCATION, "sim", "sim:///contract-sim", 10**5, 10**8, 10**8
-    )
-    await runtime.run_in_session(settings, lambda session: hosts.add_host(session, spec))
+    await runtime.run_in_session(settings, lambda session: hosts.add_host(session, host))
     return tenant
 
 
-def start(data_dir: Path) -> LiveServer:
+def settings_of(data_dir: Path) -> Settings:
+    """The settings of the server `start` runs on `data_dir` (to prepare more in its database)."""
+    return Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'nuage.db'}",
+        secret_key=SECRET,
+    )
+
+
+def start(
+    data_dir: Path,
+    *,
+    host: hosts.HostSpec = SIM_HOST,
+    extra_env: Mapping[str, str] | None = None,
+    size: str = "small",
+) -> LiveServer:
+    """The server, once its running instance (of `size`, on `host`) is up; `extra_env` adds
+    settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}
     env |= {
         "NUAGE_DATA_DIR": str(data_dir),
@@ -85,13 +106,9 @@ def start(data_dir: Path) -> LiveServer:
         "NUAGE_RATE_LIMIT_PER_MINUTE": "0",
         "NUAGE_AUTH_ATTEMPTS_PER_ACCOUNT": "1000000",
         "NUAGE_AUTH_ATTEMPTS_PER_ADDRESS": "1000000",
+        **(extra_env or {}),
     }
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=f"sqlite+aiosqlite:///{data_dir / 'nuage.db'}",
-        secret_key=SECRET,
-    )
-    tenant = asyncio.run(_prepare(settings))
+    tenant = asyncio.run(_prepare(settings_of(data_dir), host))
     port = free_port()
     proc = subprocess.Popen(
         [NUAGE, "serve", "--port", str(port)],
@@ -103,12 +120,12 @@ def start(data_dir: Path) -> LiveServer:
     _wait_healthy(base, proc)
     ids = str(tenant.organization_id), str(tenant.project_id)
     server = LiveServer(base, *ids, tenant.api_key, "", "", proc)
-    server.instance_id, server.task_id = _running_instance(server)
+    server.instance_id, server.task_id = _running_instance(server, size)
     return server
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # 30 s ran out once with the two cores busy
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(f"{base}/healthz").status_code == 200:
@@ -118,18 +135,25 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("nuage serve did not come up")
 
 
-def _running_instance(server: LiveServer) -> tuple[str, str]:
+def _running_instance(server: LiveServer, size: str) -> tuple[str, str]:
     body: dict[str, Any] = {
         "name": "live",
-        "size_id": SIZES["small"],
+        "size_id": SIZES[size],
         "location_id": LOCATION,
         "image_id": IMAGES["debian"],
     }
     created = httpx.post(f"{server.compute}/instances", json=body, headers=server.headers)
     assert created.status_code == 201, created.text
     task_id = created.headers["Location"].rsplit("/", 1)[1]
-    task = httpx.get(
-        f"{server.compute}/tasks/{task_id}", params={"wait": 20}, headers=server.headers, timeout=30
-    ).json()
+    deadline = time.monotonic() + 180  # a real guest boots for a minute on a loaded machine
+    while True:
+        task = httpx.get(
+            f"{server.compute}/tasks/{task_id}",
+            params={"wait": 20},
+            headers=server.headers,
+            timeout=30,
+        ).json()
+        if task["status"] in {"completed", "failed", "cancelled"} or time.monotonic() > deadline:
+            break
     assert task["status"] == "completed", task
     return str(created.json()["id"]), task_id

@@ -70,17 +70,19 @@ class Fleet:
         log = (self.logs / f"{name}.log").open("wb")
         return subprocess.Popen([NUAGE, *args], env=self.env, stdout=log, stderr=log)
 
-    def start_api(self) -> str:
-        return self.start_apis(1)[0]
+    def start_api(self, *, worker: bool = False) -> str:
+        """An API process (with a worker of its own if asked); its URL once it answers."""
+        return self.start_apis(1, worker=worker)[0]
 
-    def start_apis(self, count: int, timeout: float = 30.0) -> list[str]:
+    def start_apis(self, count: int, *, worker: bool = False) -> list[str]:
         """Start `count` API processes side by side; their URLs once each answers."""
         ports = [free_port() for _ in range(count)]
+        flag = "--worker" if worker else "--no-worker"
         for port in ports:
-            proc = self._spawn(f"api-{port}", "serve", "--no-worker", "--port", str(port))
+            proc = self._spawn(f"api-{port}", "serve", flag, "--port", str(port))
             self.apis.append((proc, port))
         urls = [f"http://127.0.0.1:{port}" for port in ports]
-        deadline = time.monotonic() + timeout * count
+        deadline = time.monotonic() + 90  # imports alone took 15 s on a loaded machine
         for url in urls:
             while True:
                 try:

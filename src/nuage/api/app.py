@@ -3,9 +3,10 @@
 from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
-from nuage.api import docs, errors, openapi
+from nuage.api import docs, errors, metrics, openapi
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
+from nuage.api.observe import ObserveRequests
 from nuage.api.rate_limit import RateLimit, api_policy
 from nuage.api.request_log import RequestLog
 from nuage.api.routers import (
@@ -31,9 +32,15 @@ from nuage.api.routers import (
     vpcs,
     webhooks,
 )
+from nuage.api.routers import (
+    metrics as metrics_routes,
+)
 from nuage.api.runtime import Runtime
 from nuage.api.security_headers import SecurityHeaders
+from nuage.api.web import session as web_session
+from nuage.api.web import site
 from nuage.api.writes import Replay, replay_handler
+from nuage.domain import observers
 from nuage.services.rate_limits import limiter_for
 
 DESCRIPTION = """nuage — the OnetSolutions compute API, self-hosted.
@@ -83,20 +90,25 @@ def create_app(runtime: Runtime) -> FastAPI:
         events.router,
         software.router,
         vpcs.router,
+        web_session.router,
+        metrics_routes.router,
     ):
         app.include_router(router)
     errors.install(app)
     openapi.install(app)
     docs.install(app)
+    site.install(app)
     app.add_exception_handler(Replay, replay_handler)
     app.add_exception_handler(sa_exc.SQLAlchemyError, errors.database_error)
     _add_middleware(app, runtime)
+    observers.subscribe(metrics.record)
     return app
 
 
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
     """From the innermost out: body guard, rate limits, methods and CORS (preflights are not
-    counted; 429s carry CORS headers), security headers, request id and access log."""
+    counted; 429s carry CORS headers), security headers, the `RequestFinished` fact (metrics),
+    request id and access log."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
@@ -115,4 +127,5 @@ def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
         hsts_seconds=settings.hsts_seconds,
         https_public_url=(settings.public_url or "").startswith("https://"),
     )
+    app.add_middleware(ObserveRequests)
     app.add_middleware(RequestLog)

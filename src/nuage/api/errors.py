@@ -21,6 +21,7 @@ STATUS: list[tuple[type[e.NuageError], int]] = [
     (e.AuthenticationFailed, 401),
     (e.PermissionDenied, 403),
     (e.ConsoleTokenRefused, 403),
+    (e.OriginRefused, 403),
     (e.QuotaExceeded, 403),
     (e.ValidationFailed, 400),
     (e.LimitReached, 400),

@@ -12,17 +12,20 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import TypeAdapter
 
 from nuage.api import errors
 from nuage.api.deps import get_principal, get_runtime, page_request
+from nuage.api.routers.metrics import allowed as metrics_allowed
 from nuage.api.schemas.accounts import TokenOut
 from nuage.api.schemas.common import Error, FieldErrors
 from nuage.api.schemas.events import EventOut
 from nuage.api.schemas.instances import InstanceCreated
 from nuage.api.schemas.tasks import TaskOut
+from nuage.api.schemas.web import BrowserSessionOut
+from nuage.api.web.session import check_origin
 from nuage.api.writes import idempotency_key
 from nuage.domain import enums
 from nuage.domain import errors as e
@@ -87,6 +90,7 @@ class Facts:
     uses_database: bool
     authenticated: bool
     issues_tokens: bool
+    checks_origin: bool  # the web console's cookie endpoints: 403 for a foreign Origin
     inputs: bool  # query, header or body parameters
     body: bool
     names_objects: bool  # path parameters, or pages that may not exist
@@ -107,6 +111,7 @@ class Facts:
     joins_vpc: bool = False  # reserves a private address in a VPC
     places_vpc: bool = False  # writes a VPC's block (never overlapping another's)
     changes_used_vpc: bool = False  # refused while the VPC has members
+    guarded: bool = False  # no credential, but refuses some callers (GET /metrics)
 
 
 _NOT_TASKS = (e.WebhookUrlRefused,)  # 400s that no task request gives
@@ -122,7 +127,8 @@ RULES: list[Rule] = [
     ),
     (lambda f: f.checks_webhook_url, lambda: [e.WebhookUrlRefused]),
     (lambda f: f.authenticated or f.issues_tokens, lambda: [e.AuthenticationFailed]),
-    (lambda f: f.authenticated, lambda: [e.PermissionDenied]),
+    (lambda f: f.checks_origin, lambda: [e.OriginRefused]),
+    (lambda f: f.authenticated or f.guarded, lambda: [e.PermissionDenied]),
     (lambda f: f.creates_instance or f.takes_volume_quota, lambda: [e.QuotaExceeded]),
     (lambda f: f.moves_resource, lambda: [e.InvalidResourceState]),
     (lambda f: f.attaches_volume, lambda: [e.VolumeElsewhere]),
@@ -163,15 +169,10 @@ def install(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_api_route(OPENAPI_PATH, _document, include_in_schema=False)
     app.add_api_route("/schema", _document, include_in_schema=False)
-    app.add_api_route("/", _home, include_in_schema=False)
 
 
 async def _document(request: Request) -> JSONResponse:
     return JSONResponse(request.app.openapi())
-
-
-async def _home() -> RedirectResponse:
-    return RedirectResponse("/docs")
 
 
 def build(app: FastAPI) -> dict[str, Any]:
@@ -231,7 +232,8 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
     return Facts(
         uses_database=get_runtime in calls,
         authenticated=get_principal in calls,
-        issues_tokens=route.response_model is TokenOut,
+        issues_tokens=route.response_model in (TokenOut, BrowserSessionOut),
+        checks_origin=check_origin in calls,
         inputs="requestBody" in operation or any(p["in"] != "path" for p in parameters),
         body="requestBody" in operation,
         names_objects=any(p["in"] == "path" for p in parameters) or page_request in calls,
@@ -255,6 +257,7 @@ def facts_of(route: APIRoute, operation: dict[str, Any]) -> Facts:
         joins_vpc=task_type is enums.TaskType.UPDATE_VPC,
         places_vpc=route.name in {"create_vpc", "change_vpc"},
         changes_used_vpc=route.name in {"change_vpc", "delete_vpc"},
+        guarded=metrics_allowed in calls,
     )
 
 

@@ -4,8 +4,8 @@
 and `-_.:`), otherwise a new one is made; the answer echoes it. Each request ends with one log
 line on `nuage.access`: method, route template (not the path with its ids), status, duration,
 request id, source address and the credential's id (`deps.get_principal` notes it; never the
-token). A request whose client left before the answer logs status 499. The same moment is
-published as a `RequestFinished` (domain/observers.py: metrics subscribe to it).
+token). A request whose client left before the answer logs status 499. The `RequestFinished`
+fact for metrics is published by `observe.ObserveRequests`, just inside this middleware.
 """
 
 import logging
@@ -17,7 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 
 from nuage import logs
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
-from nuage.domain.observers import RequestFinished, publish
+from nuage.api.observe import route_template
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -29,12 +29,6 @@ log = logging.getLogger("nuage.access")
 def request_id_of(scope: Scope) -> str:
     given = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
     return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-
-
-def _route(scope: Scope) -> str | None:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else None
 
 
 class RequestLog:
@@ -66,8 +60,7 @@ class RequestLog:
             raise
         finally:
             seconds = time.perf_counter() - started
-            route = _route(scope)
-            publish(RequestFinished(scope["method"], route or "unmatched", status, seconds, rid))
+            route = route_template(scope)
             client = scope.get("client")
             log.info(
                 "request",

@@ -84,6 +84,7 @@ def print_welcome(credentials: dict[str, Any], *, host: str, port: int) -> None:
         )
     )
     print(f"email: {credentials['email']}  password: {credentials['password']}")
+    print(f"Web console: {base}/ (sign in with that email and password)")
     print()
     print("Paste into your shell (bash or zsh) to follow the README's tour:")
     for line in shell_exports(credentials, host=host, port=port):

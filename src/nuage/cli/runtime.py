@@ -7,6 +7,7 @@ import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import uvicorn
@@ -14,6 +15,7 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nuage import logs
+from nuage.api import metrics
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings, with_secret_key
@@ -22,6 +24,7 @@ from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import engine_for, make_sessionmaker, transaction
+from nuage.domain import observers
 from nuage.domain.drivers import HostCheck
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
 from nuage.domain.retry import BackoffPolicy
@@ -61,6 +64,8 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             console=settings.console,
             drift_sweep_seconds=settings.drift_sweep_seconds,
             events_retention_seconds=settings.events_retention_seconds,
+            stop_grace_seconds=settings.stop_grace_seconds,
+            tasks_retention_seconds=settings.tasks_retention_seconds,
             webhooks=SenderSettings(
                 policy=settings.webhook_policy,
                 concurrency=settings.webhook_concurrency,
@@ -70,6 +75,24 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             ),
         ),
     )
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn, whose SIGTERM or SIGINT also starts the worker's graceful stop, at once (so it
+    claims nothing more while requests drain). uvicorn's own handler would raise the signal
+    again once the server is down, and the default SIGTERM would kill the process before the
+    worker gave its tasks back: this one does not."""
+
+    def __init__(self, config: uvicorn.Config, stop: asyncio.Event) -> None:
+        super().__init__(config)
+        self.stop = stop
+        self.loop = asyncio.get_running_loop()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)  # safe from a signal handler
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C: stop waiting for requests
+        self.should_exit = True
 
 
 def database_location(settings: Settings) -> str:
@@ -191,8 +214,8 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
             log_config=None,  # uvicorn's records go through our handler (nuage.logs)
             access_log=False,  # api/request_log.py writes one line per request
         )
-        server = uvicorn.Server(config)
         stop = asyncio.Event()
+        server = GracefulServer(config, stop)
         drivers = make_drivers(settings)
         jobs = [asyncio.create_task(server.serve())]
         if with_worker:
@@ -206,6 +229,9 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
 
 
 async def work(settings: Settings) -> None:
+    """A worker alone. Its counters reach a scrape through the multiprocess directory it shares
+    with `nuage serve` on this machine (PROMETHEUS_MULTIPROC_DIR, docs/operations.md)."""
+    observers.subscribe(metrics.record)
     async with open_process(settings) as process:
         drivers = make_drivers(settings)
         stop = asyncio.Event()

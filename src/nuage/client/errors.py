@@ -10,7 +10,7 @@ NuageClientError
 │   │   ├── LimitReached / SnapshotLimitReached, TaskTypeNotSupported, CapabilityNotSupported
 │   │   └── WebhookUrlRefused   a webhook URL not http(s) or not public
 │   ├── AuthenticationFailed    401
-│   ├── PermissionDenied        403 (QuotaExceeded, ConsoleTokenRefused)
+│   ├── PermissionDenied        403 (QuotaExceeded, ConsoleTokenRefused, OriginRefused)
 │   ├── NotFound                404 (also another tenant's resources)
 │   ├── Conflict                409 (InstanceBusy, IdempotencyKeyReused, …)
 │   ├── RateLimited             429 (retried by the client first, honouring Retry-After)
@@ -100,6 +100,10 @@ class QuotaExceeded(PermissionDenied):
 
 class ConsoleTokenRefused(PermissionDenied):
     code = "console_token_refused"
+
+
+class OriginRefused(PermissionDenied):
+    code = "origin_refused"  # the web console's cookie sign-in, called from another site
 
 
 class NotFound(ApiError):

@@ -31,6 +31,7 @@ NuageError
 ├── ConsoleTokenRefused        console_token_refused  (the console bridge: wrong, used, expired)
 ├── ConsoleUnreachable         console_unreachable  (a console session's display is gone)
 ├── Throttled                  throttled            (a 429 with Retry-After: rate limits)
+├── OriginRefused              origin_refused       (the web console's cookie sign-in, another site)
 ├── DatabaseUnavailable        database_unavailable
 ├── DatabaseNotReady           database_not_ready   (no schema, or an older one: migrate first)
 └── TaskError                  raised while a task runs; ends in the task's `error`
@@ -241,6 +242,14 @@ class Throttled(NuageError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Request was throttled. Expected available in {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+class OriginRefused(NuageError):
+    """Not a PermissionDenied: only the web console's cookie endpoints refuse with it, a request
+    whose `Origin` is missing or another site's (the cookie must not act for another page)."""
+
+    code = "origin_refused"
+    default_message = "Cookie sign-in is only for the console's own pages (Origin refused)."
 
 
 class DatabaseUnavailable(NuageError):

@@ -1,4 +1,5 @@
-"""What a process did, for those who watch it: a request finished, a task changed status.
+"""What a process did, for those who watch it: a request finished, a task changed status, a
+webhook delivery was attempted.
 
 The code that does the work publishes each fact once, after it is true (after the commit);
 logging and metrics subscribe and know nothing of where the facts come from. Listeners run
@@ -37,7 +38,17 @@ class TaskTransition:
     waited_seconds: float | None = None  # running: how long it was due before it was claimed
 
 
-Fact = RequestFinished | TaskTransition
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempted:
+    """A webhook delivery was attempted: `outcome` is the delivery's status after it
+    (`delivered`, `pending` again to retry, or `failed` for good)."""
+
+    event_type: str
+    outcome: str
+    seconds: float
+
+
+Fact = RequestFinished | TaskTransition | DeliveryAttempted
 Listener = Callable[[Fact], None]
 _listeners: list[Listener] = []
 

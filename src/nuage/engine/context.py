@@ -2,6 +2,7 @@
 instance's host, place a new instance, and look up catalogue entries. Every write is guarded by
 the worker's lease."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import UUID
@@ -26,6 +27,11 @@ from nuage.engine.records import HostRecord, TaskRecord, host_record
 P = TypeVar("P")
 
 
+class WorkerStopping(Exception):
+    """The worker is stopping: the task stops at this safe step and goes back to the queue, for
+    another worker (or this one, restarted) to resume it at once."""
+
+
 class TaskContext:
     def __init__(
         self,
@@ -35,8 +41,10 @@ class TaskContext:
         sessions: async_sessionmaker[AsyncSession],
         worker: str,
         console: ConsoleOptions | None = None,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self.record = record
+        self._stopping = stopping
         self.console = console or ConsoleOptions()  # how this worker opens console sessions
         self.host: HostRecord | None = record.instance.host
         self._drivers = drivers
@@ -102,7 +110,10 @@ class TaskContext:
     ) -> None:
         """Log a step (and, in the same transaction, set `instance` values on the instance, run
         `write`, guarded by the lease like the step, and end its unused console sessions if
-        told); a safe point: if a cancel was requested, the task stops here."""
+        told); a safe point: if a cancel was requested, the task stops here, and if the worker
+        is stopping, it stops before it (WorkerStopping), having written nothing."""
+        if self._stopping is not None and self._stopping.is_set():
+            raise WorkerStopping(f"Stopped before step `{step}`.")
         async with transaction(self._sessions) as session:
             if instance:
                 await queries.set_instance(session, self.record.instance.id, instance)

@@ -7,10 +7,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import TaskEvent
+from nuage.db.observed import publish_after_commit
 from nuage.db.resources import settle_task
 from nuage.domain.catalogue import TaskSpec
 from nuage.domain.enums import InstanceStatus, TaskStatus
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
+from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
 from nuage.engine import addresses, queries, vpc_members
@@ -106,6 +108,7 @@ async def complete(
         event=event,
     )
     if done:
+        _moved(session, record, TaskStatus.COMPLETED)
         await queries.set_instance(
             session, record.instance.id, success_values(record, spec, outcome)
         )
@@ -158,9 +161,12 @@ async def fail(
             ),
         )
         run_after = now + timedelta(seconds=decision.delay_seconds)
-        return await queries.reschedule(
+        retried = await queries.reschedule(
             session, record.id, worker, run_after=run_after, error=body, event=event
         )
+        if retried:
+            _moved(session, record, TaskStatus.PENDING, "retry")
+        return retried
     status_after = status_after_error(record, spec, error)
     cancelled = isinstance(error, TaskCancelled)
     status = TaskStatus.CANCELLED if cancelled else TaskStatus.FAILED
@@ -183,6 +189,7 @@ async def fail(
         event=event,
     )
     if done:
+        _moved(session, record, status, error.code)
         values = after_error_values(record, spec, status_after, settled)
         await queries.set_instance(session, record.instance.id, values)
         if settled is not None and settled.disk_gone:
@@ -190,3 +197,11 @@ async def fail(
         after = resource_after_error(spec, error)
         await settle_task(session, spec, record.parameters, after)
     return done
+
+
+def _moved(session: AsyncSession, record: TaskRecord, after: TaskStatus, reason: str = "") -> None:
+    """Tell the observers, once committed, that the running task moved to `after`."""
+    fact = TaskTransition(
+        record.id, record.task_type.value, TaskStatus.RUNNING.value, after, reason
+    )
+    publish_after_commit(session, fact)

@@ -24,8 +24,10 @@ from nuage.db.models import (
     Volume,
 )
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
+from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus, VolumeStatus
+from nuage.domain.observers import TaskTransition
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
 
@@ -69,7 +71,7 @@ def _blocked() -> sa.Exists:
 def claim_candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
     """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL)."""
     stmt = (
-        sa.select(T.c.id)
+        sa.select(T.c.id, T.c.task_type, T.c.run_after)
         .where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
         .limit(1)
@@ -86,9 +88,10 @@ async def claim_next(
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
     """
     stmt = claim_candidate(now, postgresql=session.get_bind().dialect.name == "postgresql")
-    task_id: UUID | None = await session.scalar(stmt)
-    if task_id is None:
+    candidate = (await session.execute(stmt)).first()
+    if candidate is None:
         return None
+    task_id: UUID = candidate.id
     # Read the clock again once the row is ours: the task this one waited for committed its
     # completed_at before our select could see it, so started_at never precedes it.
     started = max(now, utcnow())
@@ -107,6 +110,11 @@ async def claim_next(
         return None
     notify_after_commit(session, task_channel(task_id))
     outbox.task_started(session, task_id)
+    waited = max(0.0, (started - candidate.run_after).total_seconds())
+    publish_after_commit(
+        session,
+        TaskTransition(task_id, candidate.task_type, _PENDING, _RUNNING, waited_seconds=waited),
+    )
     return task_id
 
 
@@ -264,15 +272,17 @@ async def release(session: AsyncSession, task_id: UUID, worker: str, now: dateti
 
 
 async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
-    """Requeue running tasks whose lease expired (their worker died); they resume idempotently."""
-    expired = list(
-        (
-            await session.scalars(
-                sa.select(T.c.id).where(may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
+    """Requeue running tasks whose lease expired (their worker died); they resume idempotently.
+    The ids of those this call took over."""
+    expired = (
+        await session.execute(
+            sa.select(T.c.id, T.c.task_type).where(
+                may_become(TaskStatus.PENDING), T.c.lease_expires_at < now
             )
-        ).all()
-    )
-    for task_id in expired:
+        )
+    ).all()
+    taken_over: list[UUID] = []
+    for task_id, task_type in expired:
         taken = await session.execute(
             sa.update(T)
             .where(T.c.id == task_id, may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
@@ -288,7 +298,11 @@ async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
                 )
             )
             notify_after_commit(session, QUEUE, task_channel(task_id))
-    return expired
+            publish_after_commit(
+                session, TaskTransition(task_id, task_type, _RUNNING, _PENDING, "lease_expired")
+            )
+            taken_over.append(task_id)
+    return taken_over
 
 
 async def next_due(session: AsyncSession) -> datetime | None:

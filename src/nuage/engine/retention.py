@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import Backup, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
+from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import spec_for
 from nuage.domain.enums import BackupStatus, TaskStatus, TaskType
+from nuage.domain.observers import TaskTransition
 from nuage.engine.records import TaskRecord
 
 _KEPT = (BackupStatus.AVAILABLE.value, BackupStatus.RESTORING.value)
@@ -63,4 +65,5 @@ async def expire_backups(session: AsyncSession, record: TaskRecord, *, keep: int
         message = f"{spec.label} queued: the retention keeps the newest {keep} backups."
         session.add(TaskEvent(task_id=task.id, step="queued", message=message))
         notify_after_commit(session, QUEUE, task_channel(task.id))
+        publish_after_commit(session, TaskTransition(task.id, task.task_type, None, task.status))
     return [row.id for row in expired]

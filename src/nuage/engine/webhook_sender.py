@@ -23,9 +23,11 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.notify import EVENTS, LocalNotifier
+from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.errors import DatabaseUnavailable, WebhookUrlRefused
+from nuage.domain.observers import DeliveryAttempted
 from nuage.domain.webhook_signatures import (
     DELIVERY_ID_HEADER,
     EVENT_ID_HEADER,
@@ -260,6 +262,10 @@ class WebhookSender:
             )
             if not kept:
                 log.info("delivery %s: no longer ours (taken over or deleted)", claimed.id)
+            else:
+                seconds = result.duration_ms / 1000
+                fact = DeliveryAttempted(claimed.event_type, status.value, seconds)
+                publish_after_commit(session, fact)
             if not kept or result.error is not None:
                 return None
             return await queries.claim_next(

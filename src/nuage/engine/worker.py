@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
 from nuage.db.notify import QUEUE, LocalNotifier
+from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.console import KEEPS_DISPLAY, ConsoleOptions
-from nuage.domain.enums import TaskType
+from nuage.domain.enums import TaskStatus, TaskType
 from nuage.domain.errors import (
     DatabaseUnavailable,
     InvalidInstanceState,
@@ -26,11 +27,20 @@ from nuage.domain.errors import (
     TaskCancelled,
     TaskError,
 )
+from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
-from nuage.engine import cancelled, drift, event_retention, outcomes, queries, retention
-from nuage.engine.context import TaskContext
+from nuage.engine import (
+    cancelled,
+    drift,
+    event_retention,
+    outcomes,
+    queries,
+    retention,
+    task_retention,
+)
+from nuage.engine.context import TaskContext, WorkerStopping
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
@@ -49,11 +59,19 @@ class WorkerSettings:
     console: ConsoleOptions = field(default_factory=ConsoleOptions)
     drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
     events_retention_seconds: float = 7 * 86400.0  # (engine.event_retention)
+    tasks_retention_seconds: float = 0.0  # 0: finished tasks are kept (engine.task_retention)
+    stop_grace_seconds: float = 10.0  # a stop waits this long for tasks to reach a safe step
     webhooks: SenderSettings | None = None  # None: this worker sends no webhooks
 
     def __post_init__(self) -> None:
         if self.backup_retention < 1:
             raise ValueError(f"backup_retention must be at least 1: {self}")
+
+
+def released(record: TaskRecord) -> TaskTransition:
+    return TaskTransition(
+        record.id, record.task_type.value, TaskStatus.RUNNING, TaskStatus.PENDING, "released"
+    )
 
 
 def new_worker_id() -> str:
@@ -79,9 +97,13 @@ class Worker:
         self._rng = rng or random.Random()
         self._running: dict[asyncio.Task[None], object] = {}
         self._lease = timedelta(seconds=settings.lease_seconds)
+        self._stopping = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until `stop` is set; running tasks are then given back to the queue."""
+        """Work until `stop` is set, then stop gracefully: claim nothing more, and let each
+        running task finish or reach its next safe step (`ctx.step`), where it goes back to the
+        queue, due at once, for another worker. Those still running after `stop_grace_seconds`
+        are cancelled and given back the same way."""
         log.info("worker %s started", self.id)
         sweepers = [
             asyncio.create_task(
@@ -90,6 +112,11 @@ class Worker:
                 )
             )
         ]
+        if self.settings.tasks_retention_seconds > 0:
+            retention = self.settings.tasks_retention_seconds
+            sweepers.append(
+                asyncio.create_task(task_retention.prune_every(self.sessions, stop, retention))
+            )
         if self.settings.drift_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(self._sweep_for_drift(stop)))
         if self.settings.webhooks is not None:
@@ -97,12 +124,19 @@ class Worker:
         try:
             while not stop.is_set():
                 await self._tick(stop)
+            await self._drain()
         finally:
             for task in [*self._running, *sweepers]:
                 task.cancel()
             await asyncio.gather(*self._running, return_exceptions=True)
             await asyncio.gather(*sweepers, return_exceptions=True)
             log.info("worker %s stopped", self.id)
+
+    async def _drain(self) -> None:
+        self._stopping.set()
+        if self._running:
+            log.info("worker %s stopping: %d task(s) to settle", self.id, len(self._running))
+            await asyncio.wait(list(self._running), timeout=self.settings.stop_grace_seconds)
 
     def _webhook_sender(self) -> WebhookSender:
         """Webhook deliveries on their own loop: a slow endpoint never holds a task slot."""
@@ -195,11 +229,12 @@ class Worker:
             await self._attempt(record)
         except queries.LeaseLost:
             log.warning("task %s: lease lost; another worker owns it", task_id)
+        except WorkerStopping:
+            await self._release(record)
+            log.info("task %s: released at a safe step; the worker is stopping", task_id)
         except asyncio.CancelledError:
             if not heartbeat.done():  # stopping, not a lost lease: give the task back
-                with contextlib.suppress(Exception):
-                    async with transaction(self.sessions) as session:
-                        await queries.release(session, task_id, self.id, utcnow())
+                await self._release(record)
             raise
         except Exception as error:
             if not is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
@@ -207,6 +242,23 @@ class Worker:
             log.warning("task %s: database lost; the lease will expire and be taken over", task_id)
         finally:
             heartbeat.cancel()
+
+    async def _release(self, record: TaskRecord) -> None:
+        """Give the task back to the queue. A cancel arriving meanwhile (the grace ran out while
+        a task stopping at its safe step was being given back) waits for the write to end: cut
+        short, it would leave the task running until its lease expired."""
+        giving_back = asyncio.ensure_future(self._give_back(record))
+        try:
+            await asyncio.shield(giving_back)
+        except asyncio.CancelledError:
+            await giving_back
+            raise
+
+    async def _give_back(self, record: TaskRecord) -> None:
+        with contextlib.suppress(Exception):
+            async with transaction(self.sessions) as session:
+                if await queries.release(session, record.id, self.id, utcnow()):
+                    publish_after_commit(session, released(record))
 
     async def _attempt(self, record: TaskRecord) -> None:
         spec = spec_for(record.task_type)
@@ -216,6 +268,7 @@ class Worker:
             sessions=self.sessions,
             worker=self.id,
             console=self.settings.console,
+            stopping=self._stopping,
         )
         try:
             outcome = await self._run_handler(ctx, spec)
@@ -230,7 +283,7 @@ class Worker:
             )
             await self._fail(record, spec, error, settled)
             return
-        except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable):
+        except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable, WorkerStopping):
             raise
         except Exception as error:
             if is_unavailable(error):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.db import outbox
 from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
+from nuage.db.observed import publish_after_commit
 from nuage.db.resources import may_become, resource_id, resource_row, settle_task
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT, TaskSpec, spec_for
@@ -30,6 +31,7 @@ from nuage.domain.errors import (
     TaskTypeNotSupported,
     ValidationFailed,
 )
+from nuage.domain.observers import TaskTransition
 from nuage.domain.states import INSTANCES
 from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
 from nuage.services.access import ProjectAccess, authorize
@@ -104,6 +106,7 @@ async def enqueue(
     await session.refresh(task, ["created_by", "instance"])
     session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
     notify_after_commit(session, QUEUE, task_channel(task.id))
+    publish_after_commit(session, TaskTransition(task.id, task.task_type, None, task.status))
     return task
 
 
@@ -244,6 +247,8 @@ async def cancel(session: AsyncSession, access: ProjectAccess, task_id: UUID) ->
     ):
         task.status = transition(status, TaskStatus.CANCELLED).value
         task.completed_at, task.error = utcnow(), None
+        moved = TaskTransition(task.id, task.task_type, status, task.status, "before_run")
+        publish_after_commit(session, moved)
         session.add(
             TaskEvent(task_id=task.id, step="cancelled", message="Cancelled before it ran.")
         )

@@ -16,7 +16,7 @@ from nuage.services.security import read_token
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 
-def _policy(runtime: RuntimeDep) -> auth.TokenPolicy:
+def token_policy(runtime: RuntimeDep) -> auth.TokenPolicy:
     settings = runtime.settings
     return auth.TokenPolicy(
         secret=settings.secret_key,
@@ -25,7 +25,9 @@ def _policy(runtime: RuntimeDep) -> auth.TokenPolicy:
     )
 
 
-async def _attempt(request: Request, runtime: RuntimeDep, *, action: str, account: str) -> None:
+async def limit_attempt(
+    request: Request, runtime: RuntimeDep, *, action: str, account: str
+) -> None:
     settings = runtime.settings
     policy = AttemptPolicy.of(
         per_account=settings.auth_attempts_per_account,
@@ -41,7 +43,7 @@ async def _attempt(request: Request, runtime: RuntimeDep, *, action: str, accoun
     )
 
 
-def _refresh_account(token: str, secret: str) -> str:
+def refresh_account(token: str, secret: str) -> str:
     """The user a refresh token names, or the token itself when it names none."""
     try:
         return str(read_token(token, kind="refresh", secret=secret))
@@ -57,14 +59,14 @@ def _out(pair: auth.TokenPair) -> TokenOut:
 async def login(
     body: LoginIn, session: SessionDep, runtime: RuntimeDep, request: Request
 ) -> TokenOut:
-    await _attempt(request, runtime, action="login", account=body.email.strip().lower())
-    return _out(await auth.login(session, body.email, body.password, _policy(runtime)))
+    await limit_attempt(request, runtime, action="login", account=body.email.strip().lower())
+    return _out(await auth.login(session, body.email, body.password, token_policy(runtime)))
 
 
 @router.post("/refresh")
 async def refresh(
     body: RefreshIn, session: SessionDep, runtime: RuntimeDep, request: Request
 ) -> TokenOut:
-    account = _refresh_account(body.refresh, runtime.settings.secret_key)
-    await _attempt(request, runtime, action="refresh", account=account)
-    return _out(await auth.refresh(session, body.refresh, _policy(runtime)))
+    account = refresh_account(body.refresh, runtime.settings.secret_key)
+    await limit_attempt(request, runtime, action="refresh", account=account)
+    return _out(await auth.refresh(session, body.refresh, token_policy(runtime)))

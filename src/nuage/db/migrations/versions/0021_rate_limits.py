@@ -3,7 +3,7 @@
 UNLOGGED there (no WAL: a crash only refills the buckets). SQLite gets the table too, for one
 schema everywhere, but the embedded mode keeps its buckets in its one process.
 
-Revision ID: 0024
+Revision ID: 0021
 Revises: 0020
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0024"
+revision: str = "0021"
 down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

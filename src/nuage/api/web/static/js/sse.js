@@ -1,0 +1,56 @@
+// The project's event stream (GET …/events, Server-Sent Events) read with fetch(), because
+// EventSource cannot send an Authorization header and the token must not go in a URL. A dropped
+// stream resumes with Last-Event-ID; an `error` event (the token expired) refreshes the token first.
+
+import { authHeader, refresh } from "./api.js";
+
+function parse(block) {
+  const frame = { id: null, event: "message", data: [] };
+  for (const line of block.split(/\r?\n/)) {
+    if (!line || line.startsWith(":")) continue;
+    const at = line.indexOf(":");
+    const field = at < 0 ? line : line.slice(0, at);
+    const value = at < 0 ? "" : line.slice(at + 1).replace(/^ /, "");
+    if (field === "data") frame.data.push(value);
+    else if (field === "id") frame.id = value;
+    else if (field === "event") frame.event = value;
+  }
+  return frame;
+}
+
+export function streamEvents(path, onEvent, { onOpen } = {}) {
+  const controller = new AbortController();
+  let lastId = null;
+
+  async function once() {
+    const headers = { ...authHeader(), Accept: "text/event-stream" };
+    if (lastId !== null) headers["Last-Event-ID"] = lastId;
+    const response = await fetch(path, { headers, signal: controller.signal });
+    if (response.status === 401) { await refresh(); return; }
+    if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
+    onOpen?.();
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += value;
+      const blocks = buffer.split(/\r?\n\r?\n/);
+      buffer = blocks.pop();
+      for (const block of blocks) {
+        const frame = parse(block);
+        if (frame.id !== null) lastId = frame.id;
+        if (frame.event === "error") { await refresh(); return; }
+        if (frame.data.length) onEvent(frame.event, JSON.parse(frame.data.join("\n")));
+      }
+    }
+  }
+
+  (async () => {
+    while (!controller.signal.aborted) {
+      try { await once(); } catch (error) { if (controller.signal.aborted) return; }
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  })();
+  return () => controller.abort();
+}

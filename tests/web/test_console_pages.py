@@ -1,0 +1,271 @@
+"""The web console in a real browser against a real `nuage serve` (simulated hypervisor): what a
+person does in it, and what keeps another tenant and other sites out."""
+
+import asyncio
+import re
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from nuage.cli import runtime
+from nuage.services.accounts import bootstrap
+from tests.contract import live
+from tests.contract.live import LiveServer
+from tests.support import LOCATION, create_body
+from tests.web.conftest import EMAIL, PASSWORD, in_thread, sign_in
+
+pytestmark = pytest.mark.slow
+TIMEOUT = 30_000  # ms; the live server shares two busy cores
+
+
+def create_in_page(page: Page, name: str, tags: str = "") -> None:
+    page.get_by_role("link", name="Create instance").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Location").select_option(LOCATION)  # where the server's host is
+    page.get_by_label("Tags").fill(tags)
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible(timeout=TIMEOUT)
+
+
+def test_a_person_creates_an_instance_sees_its_task_complete_live_and_stops_it(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    page.evaluate("window.notReloaded = true")  # gone if the page is ever reloaded
+    # Two transient faults keep the create busy for a few seconds (backoffs of 1-2 s and 2-4 s),
+    # so the list is on screen while the task is still running.
+    create_in_page(page, "web-ui", "sim:fail=create:transient:2")
+    page.get_by_role("link", name="Tasks", exact=True).click()
+    row = page.locator("tr[data-type=create_vps]", has_text="web-ui")
+    expect(row.locator(".status")).not_to_have_text("completed")
+    expect(row.locator(".status")).to_have_text("completed", timeout=TIMEOUT)
+    expect(row).to_contain_text("100%")
+    assert page.evaluate("window.notReloaded") is True
+
+    row.get_by_role("link", name="web-ui").click()
+    expect(page.locator("#instance-status")).to_have_text("running")
+    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("dialog").get_by_role("button", name="Stop").click()  # the confirmation
+    expect(page.locator("#instance-status")).to_have_text("stopped", timeout=TIMEOUT)
+    expect(page.locator("#instance-power")).to_have_text("off")
+    expect(page.locator("#tasks tr[data-type=stop_vps] .status")).to_have_text("completed")
+    assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_destructive_action_asks_first_and_cancel_does_nothing(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    page.goto(
+        f"{server.base}/#/o/{server.organization_id}/p/{server.project_id}/instances/{server.instance_id}"
+    )
+    page.get_by_role("button", name="Reset").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("without shutting down")
+    page.keyboard.press("Escape")  # the keyboard answers it too
+    expect(dialog).to_have_count(0)
+    tasks = httpx.get(
+        f"{server.compute}/tasks",
+        params={"instance_id": server.instance_id},
+        headers=server.headers,
+    ).json()
+    assert "reset_vps" not in {task["task_type"] for task in tasks["results"]}
+
+
+def test_a_failing_task_shows_its_error_code_and_can_be_retried(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    create_in_page(page, "doomed", "sim:fail=create:permanent")
+    page.locator("#tasks tr[data-type=create_vps]").get_by_role("link", name="create_vps").click()
+    expect(page.locator("#error-code")).to_have_text("sim_permanent_fault", timeout=TIMEOUT)
+    expect(page.locator("#error-retryable")).to_have_text("no")
+    expect(page.locator("#error-message")).not_to_be_empty()
+    expect(page.locator(".task [data-status]").first).to_have_text("failed")
+    page.get_by_role("button", name="Retry task").click()
+    expect(page.get_by_role("heading", name=re.compile("create_vps"))).to_be_visible()
+    assert not page.url.endswith(page.url.rsplit("/", 1)[0])  # on the new task's page
+
+
+def test_an_api_key_made_in_the_page_works_with_curl_until_revoked_in_the_page(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_label("Name").fill("from-the-console")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator("#created-key").input_value()
+    assert key.startswith("sk-onetsolutions-")
+
+    def curl() -> str:
+        done = subprocess.run(
+            [
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-H",
+                f"Authorization: Bearer {key}",
+                f"{server.base}/v1/organizations",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+        return done.stdout
+
+    assert curl() == "200"
+    page.get_by_role("button", name="Revoke from-the-console").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.locator("#flash")).to_contain_text("revoked")
+    expect(page.get_by_role("row", name=re.compile("from-the-console"))).to_have_count(0)
+    assert curl() == "401"
+    page.reload()  # the key is shown once: never again, even after a reload
+    expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    assert key not in page.content()
+
+
+def test_another_organizations_instance_is_a_404_page(
+    page: Page, server: LiveServer, data_dir: Path
+) -> None:
+    made = in_thread(
+        asyncio.run,
+        runtime.run_in_session(
+            live.settings_of(data_dir),
+            lambda session: bootstrap(
+                session,
+                email="other@example.com",
+                password="other-password",
+                organization="Other",
+                project="other",
+            ),
+        ),
+    )
+    sign_in(page, server.base, "other@example.com", "other-password")
+    for org, project in (
+        (server.organization_id, server.project_id),  # the first tenant's own address
+        (made.organization_id, made.project_id),  # its id under the stranger's project
+    ):
+        page.goto(f"{server.base}/#/o/{org}/p/{project}/instances/{server.instance_id}")
+        expect(page.get_by_role("heading", name="404 — not found")).to_be_visible()
+        expect(page.locator("main")).not_to_contain_text("live")
+    page.goto(f"{server.base}/#/o/{server.organization_id}/p/{server.project_id}/instances")
+    expect(page.locator("#flash")).to_contain_text("Not found")
+    expect(page.locator("main")).not_to_contain_text("live")
+
+
+def test_tokens_stay_out_of_scripts_reach_and_other_sites(page: Page, server: LiveServer) -> None:
+    served = httpx.get(server.base + "/")
+    csp = served.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert not re.search(r"<script(?![^>]*\bsrc=)", served.text), "an inline script"
+    sign_in(page, server.base)
+    # An injected inline script does not run.
+    ran = page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.pwned = 1';"
+        " document.body.append(s); return window.pwned === 1; }"
+    )
+    assert ran is False
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    (cookie,) = page.context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (
+        "nuage_refresh",
+        True,
+        "Strict",
+        "/v1/auth/session",
+    )
+    assert page.evaluate("document.cookie") == ""  # no script can read it
+    # Another site's request carrying the cookie is refused.
+    foreign = httpx.post(
+        f"{server.base}/v1/auth/session/refresh",
+        headers={"Origin": "https://evil.example"},
+        cookies={"nuage_refresh": cookie["value"]},
+    )
+    assert (foreign.status_code, foreign.json()["code"]) == (403, "origin_refused")
+    page.reload()  # the access token was in memory only: the cookie signs the page in again
+    expect(page.get_by_role("heading", name="Instances")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.context.cookies() == []
+
+
+def test_a_phone_signs_in_with_the_keyboard_and_nothing_overflows(
+    page: Page, server: LiveServer
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    failed: list[str] = []
+    # Every file the pages load is served (event streams are aborted when a page is left).
+    page.on(
+        "requestfailed",
+        lambda request: request.failure == "net::ERR_ABORTED" or failed.append(request.url),
+    )
+    page.goto(server.base + "/")
+    expect(page.get_by_label("Email")).to_be_focused()
+    page.keyboard.type("contract@example.com")
+    page.keyboard.press("Tab")
+    page.keyboard.type("contract-password")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Instances")).to_be_visible()
+    for view in ("instances", "tasks", f"instances/{server.instance_id}"):
+        page.goto(f"{server.base}/#/o/{server.organization_id}/p/{server.project_id}/{view}")
+        expect(page.locator("main h1").first).to_be_visible()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (view, width)
+    assert failed == []
+
+
+def test_switching_project_shows_that_projects_instances(page: Page, server: LiveServer) -> None:
+    login = httpx.post(
+        f"{server.base}/v1/auth/login", json={"email": EMAIL, "password": PASSWORD}
+    ).json()
+    made = httpx.post(
+        f"{server.base}/v1/organizations/{server.organization_id}/projects",
+        json={"name": "second"},
+        headers={"Authorization": f"Bearer {login['access']}"},
+    )
+    assert made.status_code == 201, made.text
+    sign_in(page, server.base)
+    expect(page.get_by_role("link", name="live", exact=True)).to_be_visible()
+    page.get_by_label("Project").select_option(label="second")
+    expect(page).to_have_url(re.compile(f"/p/{made.json()['id']}/instances$"))
+    expect(page.get_by_text("No instances yet.")).to_be_visible()
+    # An instance created elsewhere (here with curl's equivalent) appears in the list by itself.
+    second = server.compute.replace(server.project_id, made.json()["id"])
+    arrived = httpx.post(
+        f"{second}/instances", json=create_body(name="arrives"), headers=server.headers
+    )
+    assert arrived.status_code == 201, arrived.text
+    row = page.locator(f"#instance-{arrived.json()['id']}")
+    expect(row.locator(".status")).to_have_text("running", timeout=TIMEOUT)
+    expect(row).to_contain_text("arrives")
+    page.get_by_label("Project").select_option(label="contract")
+    expect(page.get_by_role("link", name="live", exact=True)).to_be_visible()
+
+
+def test_a_queued_task_is_cancelled_from_its_page(page: Page, server: LiveServer) -> None:
+    body = {**create_body(name="slow"), "tags": ["sim:fail=create:transient:2"]}
+    created = httpx.post(f"{server.compute}/instances", json=body, headers=server.headers)
+    queued = httpx.post(
+        f"{server.compute}/instances/{created.json()['id']}/reboot", headers=server.headers
+    ).json()  # waits behind the retrying create
+    sign_in(page, server.base)
+    page.goto(f"{server.base}/{_project(server)}/tasks/{queued['id']}")
+    expect(page.get_by_role("heading", name=re.compile("reboot_vps"))).to_be_visible()
+    page.get_by_role("button", name="Cancel task").click()
+    expect(page.locator(".task")).to_have_attribute("data-status", "cancelled", timeout=TIMEOUT)
+    expect(page.get_by_role("button", name="Retry task")).to_be_visible()
+    got = httpx.get(f"{server.compute}/tasks/{queued['id']}", headers=server.headers).json()
+    assert got["status"] == "cancelled"
+
+
+def _project(server: LiveServer) -> str:
+    return f"#/o/{server.organization_id}/p/{server.project_id}"
