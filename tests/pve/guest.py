@@ -15,6 +15,13 @@ cloud-init applies it at boot:
 - a stop or a shutdown appends `NUAGE-POWEROFF`; a disk hotplugged, unplugged or grown while
   running appends a new `NUAGE-DISKS` line.
 
+The QEMU guest agent runs in a running VM whose config enables it (`agent: 1`) when the image
+has it (`agent_installed`, True unless a test takes it away); otherwise PVE's answer, HTTP 500
+"QEMU guest agent is not running". Its `exec` runs the package commands of
+`nuage.drivers.guest_software.package_command`: the packages installed on the VM's main disk
+change (a package in `missing_packages` fails as apt does, exit code 100), and the guest prints
+`NUAGE-SOFTWARE <installed>` after each such command as at each boot. Any other command exits 0.
+
 Disks and NICs change at once on a running VM, as Proxmox's default `hotplug`
 (network,disk,usb) makes them; fakepve queued them as pending until the next boot.
 """
@@ -29,13 +36,14 @@ from fakepve.qemu import is_cdrom, split_drive, volume_ref
 
 from nuage.drivers.base import GuestAddress, PrivateNetwork
 from nuage.drivers.guest_network import guest_lines
-from nuage.drivers.guest_software import software_line
+from nuage.drivers.guest_software import package_command, software_line
 from nuage.drivers.sim_guest import POWEROFF_LINE
 
 GIB = 1024**3
 MAIN_DISKS = ("scsi0", "virtio0", "sata0")
 DATA_DISK = re.compile(r"scsi([1-9]|[12][0-9]|30)")
 HOTPLUG = re.compile(r"(?:scsi|virtio|sata)\d+|net\d+")
+PACKAGE_ACTIONS = ("install", "remove")
 _clone_snapshot: ContextVar[str | None] = ContextVar("clone_snapshot", default=None)
 
 
@@ -61,6 +69,9 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
         self.consoles: dict[int, list[str]] = {}
         self.disk_boots: dict[str, int] = {}  # volume id → boot counter (the disk's contents)
         self.snapshot_boots: dict[tuple[int, str], dict[str, int]] = {}
+        self.installed: dict[str, set[str]] = {}  # volume id → packages on it
+        self.agent_installed = True
+        self.missing_packages = {"nosuchpackage"}
 
     def console(self, vmid: int) -> str:
         return "".join(f"{line}\n" for line in self.consoles.get(vmid, []))
@@ -116,11 +127,42 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
             f"[    0.000000] Linux version 6.1.0-nuage-pve, VM {vm.vmid}",
             f"[    2.318842] systemd[1]: Hostname set to <{vm.name}>.",
             *guest_lines(_addresses(_ipconfig(config.get("ipconfig0"))), private),
-            software_line([]),
+            software_line(sorted(self.installed.get(disk or "", ()))),
             self.disks_line(config),
             f"NUAGE-BOOTED hostname={config.get('name', vm.name)} vcpus={vcpus} mem_mb={memory}"
             f" disk={'used' if boots else 'fresh'} boots={boots + 1}",
         )
+
+    # ------------------------------------------------------------- agent
+
+    async def _agent_call(self, match: Any, values: dict[str, Any]) -> Any:
+        vm = self.find(values["node"], values["vmid"])
+        enabled = str(vm.config.get("agent", "0")).split(",")[0].split("=")[-1] == "1"
+        if not (enabled and self.agent_installed):
+            vm.agent = None
+        elif vm.agent is None:
+            vm.agent = {}
+        answer = await super()._agent_call(match, values)
+        if match.template.endswith("/agent/exec"):
+            self._exec(vm, list(values["command"]), int(answer["pid"]))
+        return answer
+
+    def _exec(self, vm: Any, argv: list[str], pid: int) -> None:
+        action = next((a for a in PACKAGE_ACTIONS if argv[:4] == package_command(a, [])), None)
+        if action is None:
+            return
+        packages, disk = set(argv[4:]), self._main_disk(vm.config) or ""
+        unknown = sorted(packages & self.missing_packages)
+        if action == "install" and unknown:
+            error = f"E: Unable to locate package {unknown[0]}\n"
+            vm.agent["exec"] = {" ".join(argv): {"exitcode": 100, "err-data": error}}
+            return
+        installed = self.installed.setdefault(disk, set())
+        if action == "install":
+            installed.update(packages)
+        else:
+            installed.difference_update(packages)
+        self._say(vm, software_line(sorted(installed)))
 
     # ------------------------------------------------------------- hooks
 
@@ -206,6 +248,8 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
         new = str(super()._qm_rename_volume(volid))
         if volid in self.disk_boots:
             self.disk_boots[new] = self.disk_boots.pop(volid)
+        if volid in self.installed:
+            self.installed[new] = self.installed.pop(volid)
         return new
 
     # ----------------------------------------------------------- hotplug

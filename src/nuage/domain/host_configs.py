@@ -58,7 +58,7 @@ class LibvirtConfig(HostConfig):
         return value
 
 
-PROXMOX_CAPABILITIES = frozenset(Capability) - {Capability.SOFTWARE}
+PROXMOX_CAPABILITIES = frozenset(Capability)
 _STORAGE_ID = r"^[A-Za-z][A-Za-z0-9\-_.]*[A-Za-z0-9]$"  # PVE's pve-storage-id
 _BRIDGE = r"^[A-Za-z][A-Za-z0-9_.-]{0,14}$"  # a Linux interface name, as PVE's `bridge`
 

@@ -12,6 +12,10 @@ the next boot of a stock cloud image too.
 `software_line` is the line the nuage test guest prints at each boot after reading the seed's
 `packages`, and the simulator prints at each of its boots: `NUAGE-SOFTWARE docker.io nginx`
 (sorted; `NUAGE-SOFTWARE` alone when there is none). The contract suite reads it from both.
+
+`package_command` is the command that installs or removes packages with whichever package manager
+the image has (apt on Debian and Ubuntu, dnf on Rocky): the removal the seed's `runcmd` runs, and
+what the Proxmox driver runs through the QEMU guest agent (`proxmox_software`).
 """
 
 from collections.abc import Sequence
@@ -20,8 +24,19 @@ from .libvirt_files import USER_DATA
 
 SOFTWARE_LINE = "NUAGE-SOFTWARE"
 
-# Removal through whichever package manager the image has (apt on Debian and Ubuntu, dnf on Rocky).
-_REMOVE = '  - [sh, -c, \'apt-get remove -y "$@" || dnf remove -y "$@"\', remove'
+
+def package_command(action: str, packages: Sequence[str]) -> list[str]:
+    """`sh -c '<script>' <action> <packages…>`, `action` being install or remove; the packages
+    are arguments (never parsed by the shell), checked names of the software catalogue."""
+    if action not in ("install", "remove"):
+        raise ValueError(f"unknown package action {action!r}")
+    script = f'apt-get {action} -y "$@" || dnf {action} -y "$@"'
+    if action == "install":  # a fresh cloud image has no package lists yet
+        script = f"apt-get update -qq; {script}"
+    return ["sh", "-c", script, action, *sorted(packages)]
+
+
+_REMOVE = "  - [sh, -c, '{}', remove".format(package_command("remove", [])[2])
 
 
 def software_line(packages: Sequence[str]) -> str:

@@ -11,10 +11,8 @@ token id, templates per image, storages, bridges) and the API token's secret (th
 - `proxmox_storage`: snapshots, backups (vzdump), custom images (templates);
 - `proxmox_volumes`: volumes;
 - `proxmox_network`: addresses (cloud-init), VPCs (net1 + VLAN), settings (`apply_config`);
+- `proxmox_software`: packages, installed by the QEMU guest agent (`proxmox_agent`);
 - here: the firewall (`proxmox_firewall`) and the VNC console (`proxmox_console`).
-
-Software (`set_software`) is not offered: cloud-init user-data beyond Proxmox's own keys needs
-a snippet file on the node (`cicustom`), which the API cannot write.
 """
 
 from collections.abc import Sequence
@@ -27,13 +25,13 @@ from nuage.domain.machines import check_machine_id
 
 from .base import HostSetup
 from .proxmox_firewall import nuage_rules, pve_rules, replace_rules
-from .proxmox_network import ProxmoxNetwork
 from .proxmox_settings import settings_for_host
+from .proxmox_software import ProxmoxSoftware
 from .proxmox_values import as_int
 from .proxmox_vms import Vm
 
 
-class ProxmoxDriver(ProxmoxNetwork):
+class ProxmoxDriver(ProxmoxSoftware):
     """The Proxmox VE driver (see the module docstring and each layer's)."""
 
     description: ClassVar[DriverDescription] = PROXMOX

@@ -6,6 +6,9 @@
 | offline or unreachable from the node answering); 502/503 |                                    |
 | "can't lock file … got timeout" (HTTP 500 or a task's    | TransientError `host_busy`         |
 | log); "VM is locked"                                     |                                    |
+| "QEMU guest agent is not running" (HTTP 500: the VM is   | TransientError                     |
+| stopped or booting, or its guest has no agent); an agent | `guest_agent_unavailable`          |
+| command that timed out ("qmp command 'guest-…' failed")  |                                    |
 | HTTP 401 (a wrong or revoked token)                      | PermanentError `host_auth_failed`  |
 | HTTP 403 (the token lacks a privilege)                   | PermanentError `host_forbidden`    |
 | "does not exist" for the VM, "no such VM"                | PermanentError `machine_not_found` |
@@ -28,6 +31,7 @@ from nuage.domain.errors import NuageError, PermanentError, TransientError
 
 _LOCK_TIMEOUT = re.compile(r"can't lock file .* got timeout|VM is locked|is locked \(", re.I)
 _MISSING_VM = re.compile(r"(?:VM|CT) \d+ (?:not running|does not exist)|does not exist", re.I)
+_NO_AGENT = re.compile(r"guest agent is not running|qmp command 'guest-[\w-]+' failed", re.I)
 _UNREACHABLE = frozenset({502, 503, 595, 596})
 
 
@@ -38,6 +42,12 @@ def translate_http(exc: ResourceException, *, where: str) -> NuageError:
     message = f"Proxmox refused {where}: {words}"
     if status in _UNREACHABLE:
         return TransientError(f"Cannot reach the Proxmox node ({where}): {words}", code=_UNREACH)
+    if _NO_AGENT.search(words):
+        message = (
+            f"The VM's QEMU guest agent does not answer ({where}): {words}. The image's template"
+            " needs the qemu-guest-agent package, and the VM must be running."
+        )
+        return TransientError(message, code="guest_agent_unavailable")
     if _LOCK_TIMEOUT.search(words):
         return TransientError(f"The Proxmox VM is busy ({where}): {words}", code="host_busy")
     if status == 401:

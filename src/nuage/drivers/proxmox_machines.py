@@ -2,8 +2,9 @@
 
 - `create` clones the image's template (`templates` of the host's configuration, or a custom
   image's template VM) into the VMID `cluster/nextid` gives, full or linked (`clone`), tags it,
-  sets cloud-init (`name`, `ciuser`, `sshkeys`, `ipconfig0`), CPUs, memory and `net0`, grows
-  the main disk to the spec (`resize`) and starts it. Found already (a retry): started if off.
+  sets cloud-init (`name`, `ciuser`, `sshkeys`, `ipconfig0`), CPUs, memory, `net0` and `agent`
+  (the QEMU guest agent, `proxmox_agent`), grows the main disk to the spec (`resize`) and
+  starts it. Found already (a retry): started if off.
 - Power: `status/{start,stop,shutdown,reboot,reset}`, each a task waited for; start of a running
   and stop/shutdown of a stopped machine change nothing; reboot and reset of a stopped one are
   PermanentError `machine_not_running`.
@@ -118,13 +119,14 @@ class ProxmoxMachines(ProxmoxVms):
             size = self.info(vm).disk_gb
             carried = {k: vm.config[k] for k in (*_CARRIED, *_volume_keys(vm)) if k in vm.config}
             firewall = await self._firewall_of(vm.vmid)
-            meta = replace(vm.meta, image=image, disk_id=uuid.uuid4().hex)
+            # A fresh disk: none of the software is on it yet (`proxmox_software`).
+            meta = replace(vm.meta, image=image, disk_id=uuid.uuid4().hex, software_applied=[])
             await self._destroy(vm, keep_volumes=True)
             await self._clone(template, vm.vmid, hostname, meta, copy=is_custom_image(image))
             await self._configure_new(vm.vmid, meta, hostname, carried, size)
             await self._restore_firewall(vm.vmid, firewall)
             if vm.running:
-                await self.client.run("POST", f"{self.vm_path(vm.vmid)}/status/start")
+                await self._start(replace(vm, meta=meta, running=False))
 
         return await self._act(machine_id, change)
 
@@ -245,6 +247,7 @@ class ProxmoxMachines(ProxmoxVms):
             "sshkeys": ssh_keys(self.settings.ssh_keys) if self.settings.ssh_keys else None,
             "ipconfig0": ipconfig(*primary_pair(meta.addresses)),
             "net0": f"virtio,bridge={self.settings.bridge},firewall=1",
+            "agent": 1,  # the QEMU guest agent (`proxmox_agent`)
             "description": meta.text(),
             **carried,
         }

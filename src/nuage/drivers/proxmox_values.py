@@ -115,6 +115,10 @@ class Meta:
     addresses: list[GuestAddress] = field(default_factory=list)
     vpc: PrivateNetwork | None = None
     settings: dict[str, Any] = field(default_factory=dict)  # apply_config's, as set
+    # set_software's packages (sorted), and those the guest agent last installed on the disk:
+    # they differ while a change waits for the guest to run (`proxmox_software`).
+    software: list[str] = field(default_factory=list)
+    software_applied: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         data = asdict(self)
@@ -135,6 +139,8 @@ class Meta:
                 addresses=[GuestAddress(**a) for a in data.get("addresses", [])],
                 vpc=PrivateNetwork(**data["vpc"]) if data.get("vpc") else None,
                 settings=dict(data.get("settings") or {}),
+                software=[str(p) for p in data.get("software", [])],
+                software_applied=[str(p) for p in data.get("software_applied", [])],
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(

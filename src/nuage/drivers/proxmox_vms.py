@@ -138,6 +138,7 @@ class ProxmoxVms:
             addresses=tuple(meta.addresses),
             disks=attached_disks(config),
             private_network=meta.vpc,
+            software=tuple(meta.software),
         )
 
     async def info_of(self, vmid: int) -> MachineInfo:
