@@ -16,8 +16,8 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(autouse=True)
 def _software_driver(driver: Driver) -> None:
-    """Drivers without the capability (proxmox: the API cannot write the cloud-init snippet
-    software needs) are held to refusing it instead (test_driver_capabilities)."""
+    """Drivers without the capability (all three offer it now; proxmox through the guest agent)
+    are held to refusing it instead (test_driver_capabilities)."""
     if Capability.SOFTWARE not in driver.capabilities:
         pytest.skip(f"the {driver.name} driver does not offer software")
 

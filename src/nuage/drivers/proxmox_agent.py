@@ -43,8 +43,10 @@ async def wait_for_agent(client: PveClient, vm_path: str) -> None:
         delay = min(delay * 2, _MAX_POLL_S)
 
 
-async def run_in_guest(client: PveClient, vm_path: str, command: Sequence[str]) -> str:
-    """Run `command` in the guest and wait for it: its stdout."""
+async def run_in_guest(
+    client: PveClient, vm_path: str, command: Sequence[str], *, what: str
+) -> str:
+    """Run `command` in the guest and wait for it: its stdout. `what` names it in errors."""
     started = await client.post(f"{vm_path}/agent/exec", command=list(command))
     pid = as_int(started.get("pid"))
     deadline = time.monotonic() + client.settings.task_timeout_s
@@ -54,13 +56,13 @@ async def run_in_guest(client: PveClient, vm_path: str, command: Sequence[str]) 
         if as_int(status.get("exited")) == 1:
             break
         if time.monotonic() + delay > deadline:
-            message = f"The guest command {command[0]} (pid {pid}) did not end in time."
+            message = f"The guest did not finish {what} in time (agent pid {pid})."
             raise TransientError(message, code="task_timeout")
         await asyncio.sleep(delay)
         delay = min(delay * 2, _MAX_POLL_S)
     code = as_int(status.get("exitcode"), -1)
     if code != 0:
         errors = str(status.get("err-data") or status.get("out-data") or "").strip()
-        message = f"The guest command {' '.join(command[:1])} failed ({code}): {errors[-_ERR_TAIL:]}"
+        message = f"The guest failed {what} (exit code {code}): {errors[-_ERR_TAIL:]}"
         raise PermanentError(message, code="guest_command_failed")
     return str(status.get("out-data") or "")

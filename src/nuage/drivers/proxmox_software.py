@@ -11,11 +11,18 @@ it at once (the packages missing are installed, those dropped are removed) and r
 guest, as on the other drivers, so that its services start with it. A stopped machine's change
 waits: the next start applies it once the agent answers. A reinstall's fresh disk has nothing
 applied, so its start installs the list again.
+
+An agent that does not answer (still booting, or not in the image) is TransientError
+`guest_agent_unavailable`: the change stays recorded and a retry (or the next start) applies
+it. A package command that fails in the guest (apt cannot find a package) is PermanentError
+`guest_command_failed`: the wanted list goes back to what the guest has, so the next start
+does not fail on it again.
 """
 
 from collections.abc import Sequence
 from dataclasses import replace
 
+from nuage.domain.errors import PermanentError
 from nuage.domain.machines import software_set
 
 from .base import MachineInfo
@@ -44,12 +51,24 @@ class ProxmoxSoftware(ProxmoxNetwork):
         """Bring the running guest's packages to `meta.software`, then record them applied."""
         path = self.vm_path(vmid)
         await wait_for_agent(self.client, path)
-        removed = sorted(set(meta.software_applied) - set(meta.software))
-        missing = sorted(set(meta.software) - set(meta.software_applied))
-        if removed:
-            await run_in_guest(self.client, path, package_command("remove", removed))
-        if missing:
-            await run_in_guest(self.client, path, package_command("install", missing))
+        applied = set(meta.software_applied)
+        removed = sorted(applied - set(meta.software))
+        missing = sorted(set(meta.software) - applied)
+        try:
+            if removed:
+                command = package_command("remove", removed)
+                await run_in_guest(self.client, path, command, what=f"removing {' '.join(removed)}")
+                applied -= set(removed)
+            if missing:
+                command = package_command("install", missing)
+                await run_in_guest(
+                    self.client, path, command, what=f"installing {' '.join(missing)}"
+                )
+        except PermanentError as exc:
+            if exc.code == "guest_command_failed":  # the machine keeps what it has
+                done = sorted(applied)
+                await self.write_meta(vmid, replace(meta, software=done, software_applied=done))
+            raise
         await self.write_meta(vmid, replace(meta, software_applied=list(meta.software)))
 
     async def _start(self, vm: Vm) -> None:
