@@ -105,11 +105,8 @@ DRIVER_FACTORIES: dict[str, Callable[[Path, ExitStack], Driver]] = {
 DRIVER_MARKS: dict[str, pytest.MarkDecorator] = {"libvirt": pytest.mark.slow}
 # Contract cases a driver is known to fail, with why (docs/drivers/<driver>.md, "Limits"): they
 # run and must fail (strict), so that a fix shows up as an unexpected pass.
-_ONE_ADDRESS = "Proxmox's cloud-init takes one address per IP version (ipconfig0)"
 KNOWN_GAPS: dict[str, dict[str, str]] = {
     "proxmox": {
-        "test_set_addresses_of_a_running_machine_restarts_it_with_them": _ONE_ADDRESS,
-        "test_set_addresses_of_a_stopped_machine_applies_at_next_boot": _ONE_ADDRESS,
         "test_a_detached_volume_grows_offline": "Proxmox resizes a disk only through its VM",
     },
 }

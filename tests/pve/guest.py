@@ -20,12 +20,16 @@ has it (`agent_installed`, True unless a test takes it away); otherwise PVE's an
 "QEMU guest agent is not running". Its `exec` runs the package commands of
 `nuage.drivers.guest_software.package_command`: the packages installed on the VM's main disk
 change (a package in `missing_packages` fails as apt does, exit code 100), and the guest prints
-`NUAGE-SOFTWARE <installed>` after each such command as at each boot. Any other command exits 0.
+`NUAGE-SOFTWARE <installed>` after each such command as at each boot. `file-write` keeps the
+file on the VM's main disk; `exec` of `proxmox_addresses.apply_command` puts the CIDRs of its
+`EXTRA_FILE` on eth0 besides `ipconfig0`'s (until the next boot) and prints `NUAGE-NET eth0 …`
+again. Any other command exits 0.
 
 Disks and NICs change at once on a running VM, as Proxmox's default `hotplug`
 (network,disk,usb) makes them; fakepve queued them as pending until the next boot.
 """
 
+import dataclasses
 import re
 from contextvars import ContextVar
 from typing import Any
@@ -35,8 +39,9 @@ from fakepve.lxc import parse_size
 from fakepve.qemu import is_cdrom, split_drive, volume_ref
 
 from nuage.drivers.base import GuestAddress, PrivateNetwork
-from nuage.drivers.guest_network import guest_lines
+from nuage.drivers.guest_network import guest_lines, network_line
 from nuage.drivers.guest_software import package_command, software_line
+from nuage.drivers.proxmox_addresses import EXTRA_FILE, apply_command
 from nuage.drivers.sim_guest import POWEROFF_LINE
 
 GIB = 1024**3
@@ -72,6 +77,7 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
         self.installed: dict[str, set[str]] = {}  # volume id → packages on it
         self.agent_installed = True
         self.missing_packages = {"nosuchpackage"}
+        self.files: dict[tuple[str, str], str] = {}  # (volume id, path) → content
 
     def console(self, vmid: int) -> str:
         return "".join(f"{line}\n" for line in self.consoles.get(vmid, []))
@@ -144,10 +150,25 @@ class GuestModel(FakePve):  # type: ignore[misc]  # fakepve is untyped
             vm.agent = {}
         answer = await super()._agent_call(match, values)
         if match.template.endswith("/agent/exec"):
-            self._exec(vm, list(values["command"]), int(answer["pid"]))
+            self._exec(vm, list(values["command"]))
+        elif match.template.endswith("/agent/file-write"):
+            self.files[(self._main_disk(vm.config) or "", values["file"])] = values["content"]
         return answer
 
-    def _exec(self, vm: Any, argv: list[str], pid: int) -> None:
+    def _exec(self, vm: Any, argv: list[str]) -> None:
+        if argv[:4] == apply_command([]):
+            content = self.files.get((self._main_disk(vm.config) or "", EXTRA_FILE), "")
+            extra = [
+                GuestAddress(c.split("/")[0], int(c.split("/")[1]), None, "", False)
+                for c in content.splitlines()
+                if not c.startswith("#")
+            ]
+            primary = [  # ipconfig0's: the primary address of each version
+                dataclasses.replace(a, primary=True)
+                for a in _addresses(_ipconfig(vm.config.get("ipconfig0")))
+            ]
+            self._say(vm, network_line([*primary, *extra]))
+            return
         action = next((a for a in PACKAGE_ACTIONS if argv[:4] == package_command(a, [])), None)
         if action is None:
             return

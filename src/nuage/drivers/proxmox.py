@@ -12,6 +12,7 @@ token id, templates per image, storages, bridges) and the API token's secret (th
 - `proxmox_volumes`: volumes;
 - `proxmox_network`: addresses (cloud-init), VPCs (net1 + VLAN), settings (`apply_config`);
 - `proxmox_software`: packages, installed by the QEMU guest agent (`proxmox_agent`);
+- `proxmox_addresses`: the addresses `ipconfig0` cannot hold, put on by the agent too;
 - here: the firewall (`proxmox_firewall`) and the VNC console (`proxmox_console`).
 """
 
@@ -24,14 +25,14 @@ from nuage.domain.firewall import FirewallRule
 from nuage.domain.machines import check_machine_id
 
 from .base import HostSetup
+from .proxmox_addresses import ProxmoxAddresses
 from .proxmox_firewall import nuage_rules, pve_rules, replace_rules
 from .proxmox_settings import settings_for_host
-from .proxmox_software import ProxmoxSoftware
 from .proxmox_values import as_int
 from .proxmox_vms import Vm
 
 
-class ProxmoxDriver(ProxmoxSoftware):
+class ProxmoxDriver(ProxmoxAddresses):
     """The Proxmox VE driver (see the module docstring and each layer's)."""
 
     description: ClassVar[DriverDescription] = PROXMOX

@@ -56,7 +56,7 @@ class ProxmoxMachines(ProxmoxVms):
             vmid = await self.clone_new(template, spec.hostname, meta, is_custom_image(spec.image))
             carried = {"cores": spec.vcpu, "sockets": 1, "memory": spec.ram_mb}
             await self._configure_new(vmid, meta, spec.hostname, carried, spec.disk_gb)
-            await self.client.run("POST", f"{self.vm_path(vmid)}/status/start")
+            await self._start(await self.read(vmid))
             return await self.info_of(vmid)
 
     async def delete(self, machine_id: str) -> None:

@@ -1,9 +1,8 @@
 """Addresses, VPCs and hypervisor settings of a Proxmox VM.
 
-- Addresses: cloud-init's `ipconfig0` on `net0` (the host's `bridge`) holds the primary IPv4
-  and IPv6 address with their gateways (cloud-init takes one of each per interface; the others
-  are recorded in nuage's Meta and reported, not configured). A running guest whose `ipconfig0`
-  changed reboots to take it; a change of PTR names alone touches nothing but the Meta.
+- Addresses (`proxmox_addresses`): cloud-init's `ipconfig0` on `net0` (the host's `bridge`)
+  holds the primary IPv4 and IPv6 address with their gateways; the others go on through the
+  QEMU guest agent.
 - VPCs: `net1` on the host's `vpc_bridge`, tagged with the VPC's VLAN, and `ipconfig1`. A VPC's
   tag is the one its members on this node already have, else the lowest free one of
   `vpc_vlans`; the host's VPCs are those its machines' Meta name. Choosing a tag is serialised
@@ -16,7 +15,7 @@
   A setting set back to its default deletes its key.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,9 +23,8 @@ from nuage.domain.drivers import PROXMOX
 from nuage.domain.errors import PermanentError
 from nuage.domain.hypervisor_config import checked_by_driver, merged
 
-from .base import GuestAddress, MachineInfo, PrivateNetwork
-from .proxmox_machines import primary_pair
-from .proxmox_values import Meta, ipconfig, property_string
+from .base import MachineInfo, PrivateNetwork
+from .proxmox_values import Meta, property_string
 from .proxmox_vms import Vm
 from .proxmox_volumes import ProxmoxVolumes
 
@@ -34,21 +32,6 @@ _BOOT_DEVICES = {"cdrom": "ide2", "network": "net0"}
 
 
 class ProxmoxNetwork(ProxmoxVolumes):
-    async def set_addresses(
-        self, machine_id: str, addresses: Sequence[GuestAddress]
-    ) -> MachineInfo:
-        async def change(vm: Vm) -> None:
-            line = ipconfig(*primary_pair(list(addresses)))
-            meta = replace(vm.meta, addresses=list(addresses))
-            changed = vm.config.get("ipconfig0") != line
-            await self.client.put(
-                f"{self.vm_path(vm.vmid)}/config", ipconfig0=line, description=meta.text()
-            )
-            if changed:
-                await self.restart_if_running(vm)
-
-        return await self._act(machine_id, change)
-
     async def set_private_network(
         self, machine_id: str, network: PrivateNetwork | None
     ) -> MachineInfo:

@@ -119,6 +119,8 @@ class Meta:
     # they differ while a change waits for the guest to run (`proxmox_software`).
     software: list[str] = field(default_factory=list)
     software_applied: list[str] = field(default_factory=list)
+    # The extra addresses (CIDRs) last put on the guest by its agent (`proxmox_addresses`).
+    extra_applied: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         data = asdict(self)
@@ -141,6 +143,7 @@ class Meta:
                 settings=dict(data.get("settings") or {}),
                 software=[str(p) for p in data.get("software", [])],
                 software_applied=[str(p) for p in data.get("software_applied", [])],
+                extra_applied=[str(c) for c in data.get("extra_applied", [])],
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PermanentError(

@@ -1,17 +1,20 @@
-"""Software on a Proxmox host, through the QEMU guest agent (`nuage.drivers.proxmox_software`),
-against a served fake whose guest runs the package commands (tests/pve/guest.py): what a user
-meets when the agent does not answer and when a package command fails in the guest. The cases
-every driver shares are in test_contract_software.py."""
+"""Software and extra addresses on a Proxmox host, through the QEMU guest agent
+(`nuage.drivers.proxmox_software`, `proxmox_addresses`), against a served fake whose guest runs
+the commands (tests/pve/guest.py): what a user meets when the agent does not answer and when a
+package command fails in the guest. The cases every driver shares are in the contract suite."""
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from nuage.domain.enums import PowerState
 from nuage.domain.errors import PermanentError, TransientError
-from nuage.drivers.base import MachineSpec
+from nuage.drivers.base import GuestAddress, MachineSpec
 from nuage.drivers.proxmox import ProxmoxDriver
+from nuage.drivers.proxmox_addresses import EXTRA_FILE
 from tests.drivers.guest_lines import software
+from tests.drivers.test_driver_contract import V4, net_lines
 from tests.pve.drivers import proxmox_driver
 from tests.pve.served import Served, serve
 
@@ -103,3 +106,32 @@ async def test_a_stopped_machines_change_waits_for_its_start_and_a_reinstall_get
     info = await driver.reinstall("m-1", image="debian-12", hostname="web-1")
     assert installed(served, int(info.external_id)) == {"nginx"}  # the fresh disk has it too
     assert info.software == ("nginx",)
+
+
+async def test_extra_addresses_come_with_every_start_and_wait_for_the_agent(
+    driver: ProxmoxDriver, served: Served
+) -> None:
+    extra = GuestAddress("192.0.2.11", 24, "192.0.2.1", "")
+    info = await driver.create(dataclasses.replace(SPEC, addresses=(V4, extra)))
+    vm = served.pve.vm(int(info.external_id))
+    assert "192.0.2.11" not in str(vm.config["ipconfig0"])  # one address per version there
+    assert (
+        net_lines(await driver.console("m-1"))[-1] == "NUAGE-NET eth0 192.0.2.10/24 192.0.2.11/24"
+    )
+    assert served.pve.files[(served.pve._main_disk(vm.config), EXTRA_FILE)].endswith(
+        "192.0.2.11/24\n"
+    )
+    await driver.stop("m-1")
+    await driver.start("m-1")  # the guest's boot knows ipconfig0 only; the agent adds the rest
+    assert net_lines(await driver.console("m-1"))[-2:] == [
+        "NUAGE-NET eth0 192.0.2.10/24",
+        "NUAGE-NET eth0 192.0.2.10/24 192.0.2.11/24",
+    ]
+
+    served.pve.agent_installed = False
+    with pytest.raises(TransientError) as refused:
+        await driver.set_addresses("m-1", [V4])
+    assert refused.value.code == "guest_agent_unavailable"
+    served.pve.agent_installed = True
+    assert (await driver.set_addresses("m-1", [V4])).ipv4 == ("192.0.2.10",)
+    assert net_lines(await driver.console("m-1"))[-1] == "NUAGE-NET eth0 192.0.2.10/24"
