@@ -7,6 +7,10 @@ VM owns it, so a machine's destroy never takes its volumes; the driver detaches 
 the same. Attach and detach are `PUT qemu/{vmid}/config` (`scsiN=<volume>`, `delete=scsiN`, live
 while the VM runs); a resize is `PUT qemu/{vmid}/resize` of the disk, which Proxmox offers only
 for a disk attached to a VM: a detached volume's resize is PermanentError `volume_not_attached`.
+No transient attach is tried: the only VM a volume could be attached to without another
+machine seeing it is one with the `volume_owner` VMID, and PVE frees every `vm-<owner>-…` disk
+when that VM is destroyed (and a disk when its `unusedN` entry is deleted), so a crash or a
+retry in the middle would destroy volumes.
 """
 
 from typing import Any
@@ -82,7 +86,10 @@ class ProxmoxVolumes(ProxmoxStorage):
             if size_gb == info.size_gb:
                 return info
             if info.machine_id is None or info.device is None:
-                message = "Proxmox resizes a volume only while it is attached to a machine."
+                message = (
+                    "Proxmox resizes a volume only while it is attached to a machine: attach it,"
+                    " resize it, then detach it."
+                )
                 raise PermanentError(message, code="volume_not_attached")
             vmid = await self.find_vmid(info.machine_id)
             path = f"{self.vm_path(vmid or 0)}/resize"
