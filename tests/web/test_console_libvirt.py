@@ -1,18 +1,24 @@
 """The console page shows a real libvirt guest's screen through noVNC and the console session's
-WebSocket bridge, and the bridge refuses a wrong or used ticket, in a real browser.
+WebSocket bridge, and the bridge refuses a wrong, used or expired ticket, in a real browser.
 
 `NUAGE_UPDATE_SCREENSHOT=1` also saves the page as docs/console.png (the README's picture).
 """
 
+import asyncio
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from nuage.db.models import ConsoleSession
+from nuage.db.session import engine_for
 from nuage.services import hosts
 from tests.contract import live
 from tests.contract.live import LiveServer
@@ -124,3 +130,27 @@ def test_a_wrong_or_used_ticket_is_refused_in_the_browser(page: Page, server: Li
     assert page.evaluate(TRY_SOCKET, f"{ws_base}{path}?token=wrong-{token}").startswith("closed")
     assert page.evaluate(TRY_SOCKET, f"{ws_base}{path}?token={token}") == "open"  # first use
     assert page.evaluate(TRY_SOCKET, f"{ws_base}{path}?token={token}").startswith("closed")
+
+
+async def _expire(data_dir: Path, session_id: str) -> None:
+    """Age a console session past its expiry in the server's database."""
+    engine = engine_for(live.settings_of(data_dir))
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.update(ConsoleSession)
+                .where(ConsoleSession.id == UUID(session_id))
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_an_expired_ticket_is_refused_in_the_browser(
+    page: Page, server: LiveServer, data_dir: Path
+) -> None:
+    page.goto(server.base + "/")
+    path, token = _session(server)
+    in_thread(asyncio.run, _expire(data_dir, path.rsplit("/", 1)[1]))
+    socket = f"ws://{server.base.removeprefix('http://')}{path}?token={token}"
+    assert page.evaluate(TRY_SOCKET, socket).startswith("closed")
