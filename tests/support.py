@@ -10,10 +10,11 @@ from typing import Any
 from uuid import UUID
 
 import httpx
+import sqlalchemy as sa
 
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
-from nuage.db.models import Organization, Project, User
+from nuage.db.models import ApiKey, Organization, Project, User
 from nuage.db.notify import LocalNotifier
 from nuage.db.session import transaction
 from nuage.domain.enums import Role, Scope
@@ -269,8 +270,11 @@ async def poll_until(
 
 
 async def make_staff(stack: Stack, user_id: UUID) -> None:
-    """Make a user an operator (staff-only endpoints and task types)."""
+    """Make a user an operator (staff-only endpoints and task types), its keys with `admin`."""
     async with transaction(stack.runtime.sessions) as session:
         user = await session.get(User, user_id)
         assert user is not None
         user.is_staff = True
+        keys = await session.scalars(sa.select(ApiKey).where(ApiKey.user_id == user_id))
+        for key in keys:
+            key.scopes = sorted({*key.scopes, Scope.ADMIN.value})

@@ -23,6 +23,9 @@ class Settings:
     data_dir: Path
     database_url: str
     secret_key: str
+    # Earlier signing keys, still accepted until their tokens expire (key rotation without
+    # downtime: docs/operations.md); comma-separated.
+    accepted_secret_keys: tuple[str, ...] = ()
     access_token_minutes: int = 15
     refresh_token_days: int = 7
     max_body_bytes: int = 1_048_576
@@ -60,6 +63,7 @@ class Settings:
     volume_quota_gb: int = 2_000  # their total size per project, GiB
     ip_quarantine_seconds: float = 3600.0  # a released address is handed out again after this
     events_retention_seconds: float = 7 * 86400.0  # events older than this are pruned
+    audit_retention_days: int = 365  # audit log rows older than this are pruned (services/audit)
     events_heartbeat_seconds: float = 15.0  # an idle event stream sends `: ping` this often
     # On SIGTERM, a worker waits this long for its tasks to finish or reach a safe step, where
     # they go back to the queue; those still running then are cancelled and go back too.

@@ -49,6 +49,7 @@ class Tenancy(StrEnum):
     ORGANIZATION = "organization"  # /v1/organizations/{organization_id}/…: organization role
     USER = "user"  # the caller's own things (API keys, organization list): no role applies
     CATALOGUE = "catalogue"  # the same for every authenticated caller
+    PLATFORM = "platform"  # the operators' admin API: staff with the `admin` scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,8 @@ class Ids:
     delivery_id: str  # a delivery of `webhook_id`
     vpc_id: str  # a VPC of the project, in the location of `instance_id`, without members
     software_id: str = SOFTWARE["nginx"]  # a catalogue entry `instance_id` has installed
+    host_id: str = ""  # a host of the platform (the admin API)
+    pool_id: str = ""  # an address pool of the platform (the admin API)
 
 
 # Path parameter → Ids field, unless an endpoint says otherwise.
@@ -88,9 +91,12 @@ PATH_FIELDS: Mapping[str, str] = {
     "delivery_id": "delivery_id",
     "software_id": "software_id",
     "vpc_id": "vpc_id",
+    "host_id": "host_id",
+    "pool_id": "pool_id",
 }
-# Path ids of the public catalogue: the same for every tenant, so not a place for another's id.
-CATALOGUE_IDS = frozenset({"software_id"})
+# Path ids of the public catalogue and the platform: the same for every tenant, so not a place
+# for another's id.
+CATALOGUE_IDS = frozenset({"software_id", "host_id", "pool_id"})
 BodyFactory = Callable[[Ids], dict[str, Any]]
 
 
@@ -172,6 +178,16 @@ _NAMED = {"name": "nightly"}
 _WEBHOOK = f"{P}/webhooks/{{webhook_id}}"
 # A literal public address: saved without a DNS lookup, never reached (the battery runs no worker).
 WEBHOOK_BODY = {"url": "https://93.184.215.14/hooks", "event_types": ["task.completed"]}
+NEW_HOST = {
+    "name": "kvm-matrix",
+    "location": "par1",
+    "driver": "libvirt",
+    "uri": "qemu+ssh://kvm-matrix/system",
+    "vcpu": 8,
+    "ram_mb": 16384,
+    "disk_gb": 500,
+}
+NEW_POOL = {"name": "par1-matrix", "location": "par1", "cidr": "10.9.0.0/28"}
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances", 200, _PROJECT),
     Endpoint("POST", f"{P}/instances", 201, _PROJECT, instance_body),
@@ -315,10 +331,37 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Tenancy.ORGANIZATION,
         lambda _ids: {"name": "another project"},
     ),
+    Endpoint("GET", "/v1/organizations/{organization_id}/audit-log", 200, Tenancy.ORGANIZATION),
     Endpoint("GET", "/v1/api-keys", 200, Tenancy.USER),
-    # Without `scopes` a new key asks for read and write: more than a read-only key holds.
-    Endpoint("POST", "/v1/api-keys", 201, Tenancy.USER, lambda _ids: {"name": "minted"}),
+    # A read-only key may mint a key with no more than its own scope.
+    Endpoint(
+        "POST",
+        "/v1/api-keys",
+        201,
+        Tenancy.USER,
+        lambda _ids: {"name": "minted", "scopes": ["compute:read"]},
+    ),
     Endpoint("DELETE", "/v1/api-keys/{key_id}", 204, Tenancy.USER),
+    Endpoint("GET", "/v1/admin/hosts", 200, Tenancy.PLATFORM),
+    Endpoint("POST", "/v1/admin/hosts", 201, Tenancy.PLATFORM, lambda _ids: NEW_HOST),
+    Endpoint("GET", "/v1/admin/hosts/{host_id}", 200, Tenancy.PLATFORM),
+    Endpoint(
+        "PATCH",
+        "/v1/admin/hosts/{host_id}",
+        200,
+        Tenancy.PLATFORM,
+        lambda _ids: {"state": "enabled"},
+    ),
+    Endpoint("GET", "/v1/admin/ip-pools", 200, Tenancy.PLATFORM),
+    Endpoint("POST", "/v1/admin/ip-pools", 201, Tenancy.PLATFORM, lambda _ids: NEW_POOL),
+    Endpoint("GET", "/v1/admin/ip-pools/{pool_id}", 200, Tenancy.PLATFORM),
+    Endpoint(
+        "PATCH",
+        "/v1/admin/ip-pools/{pool_id}",
+        200,
+        Tenancy.PLATFORM,
+        lambda _ids: {"is_active": True},
+    ),
 )
 
 # Writes that an organization role governs: a viewer is refused them.

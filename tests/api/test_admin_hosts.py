@@ -1,11 +1,9 @@
 """The operators' host registry over HTTP: staff only, validated, and it shows what hosts hold."""
 
 import pytest
-import sqlalchemy as sa
 
-from nuage.db.models import User
-from nuage.db.session import transaction
 from nuage.domain.enums import Scope
+from tests import support
 from tests.support import Stack, Tenant, TenantFactory
 
 pytestmark = pytest.mark.anyio
@@ -22,10 +20,8 @@ NEW_HOST = {
 
 
 async def make_staff(stack: Stack, tenant: Tenant) -> None:
-    async with transaction(stack.runtime.sessions) as session:
-        await session.execute(
-            sa.update(User).where(User.id == tenant.user_id).values(is_staff=True)
-        )
+    """The tenant an operator, its key with the `admin` scope."""
+    await support.make_staff(stack, tenant.user_id)
 
 
 async def test_staff_add_list_and_drain_hosts(stack: Stack, tenants: TenantFactory) -> None:

@@ -1,11 +1,12 @@
 """Auth and tenancy, endpoint by endpoint (style item 13, after NetBox's shared API cases).
 
 One battery per row of `tests/api/endpoints.py`, on a fresh world: missing, malformed, expired
-and revoked credentials are 401; a read-only key or a viewer on a write is 403; another tenant's
-ids answer byte for byte like missing ones; none of these changes a row; and then the same
-request by the right caller succeeds (the control that makes each refusal mean something).
-`test_table_covers_every_route` keeps the table complete. Login, refresh, API keys and guests
-follow, as plain tests.
+and revoked credentials are 401; every kind of caller (roles, read-only key, project tokens,
+staff, a stranger) gets the 403 or 404 that the matrix of docs/permissions.md gives; another
+tenant's ids answer byte for byte like missing ones; none of these changes a row; and then every
+caller the matrix allows succeeds (the control that makes each refusal mean something).
+`test_table_covers_every_route` keeps the table and the page complete. Login, refresh, API keys
+and guests follow, as plain tests.
 """
 
 import uuid
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nuage.api.app import create_app
 from nuage.config import Settings
 from nuage.db import models
-from nuage.db.models import ApiKey, Backup, Base, Image, Instance, User, Volume
+from nuage.db.models import ApiKey, Backup, Base, Image, Instance, Volume
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.console import ConsoleOptions
@@ -49,6 +50,7 @@ from nuage.services.access import project_access
 from nuage.services.instances import InstanceDraft
 from nuage.services.principals import Principal
 from nuage.services.webhooks import WebhookSpec
+from tests.api import permission_matrix
 from tests.api.asgi_stream import first_answer
 from tests.api.endpoints import (
     ADMIN,
@@ -56,14 +58,13 @@ from tests.api.endpoints import (
     ENDPOINTS,
     PATH_FIELDS,
     PUBLIC,
-    ROLE_WRITES,
     WEBHOOK_BODY,
     WITH_IDS,
     Endpoint,
     Ids,
     instance_body,
 )
-from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory
+from tests.support import IMAGES, LOCATION, SIZES, Stack, Tenant, TenantFactory, make_staff
 
 pytestmark = pytest.mark.anyio
 
@@ -97,21 +98,9 @@ class World:
     ids: Ids
     owner: Headers  # the owner's read-write API key
     owner_jwt: Headers  # the owner's access token
-    read_only: Headers  # an owner's key with `compute:read` only
-    viewer: Headers  # a viewer of the organization (read-write key)
-    guest: Headers  # a guest added to the tenant's project (read-write key)
     revoked: Headers  # a revoked key of the owner
     expired: Headers  # an expired key of the owner
-
-    @property
-    def readers(self) -> list[tuple[str, Headers]]:
-        return [
-            ("owner's key", self.owner),
-            ("owner's access token", self.owner_jwt),
-            ("read-only key", self.read_only),
-            ("viewer", self.viewer),
-            ("guest of the project", self.guest),
-        ]
+    callers: dict[str, Headers]  # by their names in docs/permissions.md
 
 
 async def storage_rows(session: AsyncSession, instance: Instance) -> tuple[models.Snapshot, Image]:
@@ -225,12 +214,43 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
     )
 
 
+async def platform_ids(stack: Stack) -> dict[str, str]:
+    """A host and an address pool of the platform, for the admin API's rows."""
+    async with stack.runtime.sessions() as session:
+        host = await session.scalar(sa.select(models.Host.id).order_by(models.Host.name))
+        pool = await session.scalar(sa.select(models.IpPool.id).order_by(models.IpPool.name))
+    return {"host_id": str(host), "pool_id": str(pool)}
+
+
+async def project_tokens(stack: Stack, tenant: Tenant) -> tuple[str, str]:
+    """The owner's read-write project tokens for the tenant's project and for another one."""
+    async with transaction(stack.runtime.sessions) as session:
+        other = models.Project(organization_id=tenant.organization_id, name="other")
+        session.add(other)
+        await session.flush()
+        mine, _ = await api_keys.create(
+            session, tenant.user_id, name="p", scopes=READ_WRITE, project_id=tenant.project_id
+        )
+        theirs, _ = await api_keys.create(
+            session, tenant.user_id, name="o", scopes=READ_WRITE, project_id=other.id
+        )
+    return mine, theirs
+
+
+async def operator(stack: Stack, tenants: TenantFactory, tenant: Tenant) -> tuple[Headers, Headers]:
+    """An operator, editor of the tenant's organization: its admin key, and a key without
+    `admin`."""
+    staff = await tenants.member(tenant, Role.EDITOR)
+    await make_staff(stack, staff.user_id)  # its key gets `admin`
+    async with transaction(stack.runtime.sessions) as session:
+        plain, _ = await api_keys.create(session, staff.user_id, name="plain", scopes=READ_WRITE)
+    return staff.headers, bearer(plain)
+
+
 @pytest.fixture
 async def world(stack: Stack, tenants: TenantFactory, settings: Settings) -> World:
     tenant = await tenants()
-    ids = await furnish(stack, tenant)
-    viewer = await tenants.member(tenant, Role.VIEWER)
-    guest = await tenants.member(tenant, Role.GUEST, projects=(tenant.project_id,))
+    ids = replace(await furnish(stack, tenant), **await platform_ids(stack))
     user = tenant.user_id
     async with transaction(stack.runtime.sessions) as session:
         read_only, _ = await api_keys.create(
@@ -243,17 +263,32 @@ async def world(stack: Stack, tenants: TenantFactory, settings: Settings) -> Wor
             session, user, name="expired", scopes=READ_WRITE, expires_at=soon
         )
         row.expires_at = utcnow() - timedelta(seconds=1)
+    token, other_token = await project_tokens(stack, tenant)
+    staff, staff_plain = await operator(stack, tenants, tenant)
     access = jwt(user, "access", timedelta(minutes=5), settings.secret_key)
+    members = {
+        role.value: (await tenants.member(tenant, role, projects=(tenant.project_id,))).headers
+        for role in (Role.EDITOR, Role.VIEWER, Role.GUEST)
+    }
+    callers = {
+        "owner": tenant.headers,
+        **members,
+        "read-only key": bearer(read_only),
+        "project token": bearer(token),
+        "other token": bearer(other_token),
+        "staff": staff,
+        "staff, no admin": staff_plain,
+        "stranger": (await tenants()).headers,
+    }
+    assert set(callers) == set(permission_matrix.callers())
     return World(
         tenant=tenant,
         ids=ids,
         owner=tenant.headers,
         owner_jwt=bearer(access),
-        read_only=bearer(read_only),
-        viewer=viewer.headers,
-        guest=guest.headers,
         revoked=bearer(revoked),
         expired=bearer(expired),
+        callers=callers,
     )
 
 
@@ -273,10 +308,13 @@ async def call(stack: Stack, endpoint: Endpoint, ids: Ids, headers: Headers) -> 
 
 
 async def snapshot(stack: Stack) -> Snapshot:
-    """Every row of every table, but API keys' `last_used`, which any accepted request moves."""
+    """Every row of every table, but API keys' `last_used`, which any accepted request moves,
+    and the audit log, where refusals are recorded (tests/api/test_audit_log.py)."""
     tables: Snapshot = {}
     async with stack.runtime.sessions() as session:
         for table in Base.metadata.sorted_tables:
+            if table.name == "audit_log":
+                continue
             columns = [c for c in table.columns if c.name != "last_used"]
             rows = await session.execute(sa.select(*columns).order_by(*table.primary_key))
             tables[table.name] = [tuple(row) for row in rows]
@@ -338,6 +376,13 @@ async def test_table_covers_every_route(stack: Stack) -> None:
     assert table - routes == set(), "rows of the table that name no route"
     assert routes >= PUBLIC
     assert all(p in PATH_FIELDS for e in ENDPOINTS for p in e.path_params)
+    documented = permission_matrix.route_access()
+    assert set(documented) == routes, "docs/permissions.md and the app's routes differ"
+    walked = {r for r, access in documented.items() if access not in permission_matrix.NOT_WALKED}
+    assert walked == table, "routes of docs/permissions.md without a row in tests/api/endpoints.py"
+    assert set(documented.values()) - permission_matrix.NOT_WALKED == set(
+        permission_matrix.matrix()
+    ), "access classes without a row in the matrix, or rows no route uses"
 
 
 # --- the battery, per endpoint -----------------------------------------------------------------
@@ -371,19 +416,21 @@ async def unauthenticated(stack: Stack, endpoint: Endpoint, world: World, secret
     return failures
 
 
-async def without_write_right(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
-    """A read-only key is refused every write; a viewer every write its role governs (API keys
-    are the caller's own: a viewer manages its keys like anyone)."""
-    callers = [("read-only key", world.read_only)] if endpoint.write else []
-    if endpoint in ROLE_WRITES:
-        callers.append(("viewer", world.viewer))
-    if endpoint.staff:
-        callers.append(("owner who is not staff", world.owner))
+def expected(endpoint: Endpoint) -> dict[str, str]:
+    """Caller → "2xx", "403" or "404": the endpoint's row of docs/permissions.md."""
+    access = permission_matrix.route_access()[(endpoint.method, endpoint.path)]
+    return dict(permission_matrix.matrix()[access])
+
+
+async def refused_by_the_matrix(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
+    """Every caller the matrix refuses gets its 403 or 404 in the API's shape."""
+    codes = {"403": "permission_denied", "404": "not_found"}
     failures = []
-    for who, headers in callers:
-        response = await call(stack, endpoint, world.ids, headers)
-        if problem := refusal(response, 403, "permission_denied"):
-            failures.append(f"{who}: {problem}")
+    for who, status in expected(endpoint).items():
+        if status != "2xx":
+            response = await call(stack, endpoint, world.ids, world.callers[who])
+            if problem := refusal(response, int(status), codes[status]):
+                failures.append(f"{who}: {problem}")
     return failures
 
 
@@ -419,16 +466,15 @@ async def with_foreign_ids(
 
 
 async def allowed(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
-    """The control for every refusal: every member reads; the owner's write succeeds (once the
-    owner is staff, for an operators' endpoint)."""
-    callers = world.readers if not endpoint.write else [("owner's key", world.owner)]
-    if endpoint.staff:
-        async with transaction(stack.runtime.sessions) as session:
-            owner = sa.update(User).where(User.id == world.tenant.user_id)
-            await session.execute(owner.values(is_staff=True))
+    """The control for every refusal: every caller the matrix allows succeeds (the owner's
+    access token too, where the owner is allowed)."""
+    callers = [who for who, status in expected(endpoint).items() if status == "2xx"]
+    headers = [(who, world.callers[who]) for who in callers]
+    if "owner" in callers:
+        headers.append(("owner's access token", world.owner_jwt))
     failures = []
-    for who, headers in callers:
-        response = await call(stack, endpoint, world.ids, headers)
+    for who, caller in headers:
+        response = await call(stack, endpoint, world.ids, caller)
         if response.status_code != endpoint.ok:
             failures.append(f"{who}: {response.status_code} {response.text}")
     return failures
@@ -438,12 +484,13 @@ async def allowed(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
 async def test_auth_and_tenancy(
     endpoint: Endpoint, stack: Stack, world: World, foreign: Ids, settings: Settings
 ) -> None:
-    """Refused: bad credentials (401), a read-only key or a viewer on a write (403), another
+    """Refused: bad credentials (401), every caller the matrix refuses (403, 404), another
     tenant's ids (as if missing), and nothing changed by any of them. Then allowed: the same
-    request by the right caller. One world per endpoint; every failure is reported."""
+    request by every caller the matrix allows. One world per endpoint; every failure is
+    reported."""
     before = await snapshot(stack)
     failures = await unauthenticated(stack, endpoint, world, settings.secret_key)
-    failures += await without_write_right(stack, endpoint, world)
+    failures += await refused_by_the_matrix(stack, endpoint, world)
     if endpoint in WITH_IDS:
         failures += await with_foreign_ids(stack, endpoint, world, foreign)
     if changed := changed_tables(before, await snapshot(stack)):

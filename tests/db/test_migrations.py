@@ -3,6 +3,7 @@ downgrade to base and back works, and the default catalogue is seeded."""
 
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,9 +13,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from nuage.db.migrate import current_revision, upgrade
-from nuage.db.models import Base, Host, Instance
+from nuage.db.models import Base, Host, Instance, Project
 from nuage.db.session import make_engine, make_sessionmaker, transaction
-from nuage.services.accounts import bootstrap
+from nuage.services.accounts import create_organization, ensure_user
 from tests.support import IMAGES, LOCATION, SIZES
 
 pytestmark = pytest.mark.anyio
@@ -100,9 +101,13 @@ async def test_0007_removes_the_simulated_hosts_that_hold_no_instance(tmp_path: 
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     await upgrade(engine, "0006")  # as every database was: 0004 seeded three simulated hosts
     sessions = make_sessionmaker(engine)
-    async with sessions() as session:  # bootstrap commits itself
-        owner = await bootstrap(session, email="o@example.com", password="pass-1234",
-                                organization="Org", project="p")  # fmt: skip
+    async with transaction(sessions) as session:  # no API key: api_keys has grown columns since
+        user = await ensure_user(session, "o@example.com", "pass-1234")
+        org = await create_organization(session, user, "Org")
+        project = Project(organization_id=org.id, name="p")
+        session.add(project)
+        await session.flush()
+        owner = SimpleNamespace(user_id=user.id, organization_id=org.id, project_id=project.id)
     # The rows as of 0006: the models have grown columns since (hosts.config, …).
     hosts, instances = as_of(Host.__table__, "0006"), as_of(Instance.__table__, "0006")
     now = datetime.now(UTC)

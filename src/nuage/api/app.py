@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from sqlalchemy import exc as sa_exc
 
 from nuage.api import docs, errors, metrics, openapi
+from nuage.api.audit_trail import AuditTrail
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.observe import ObserveRequests
@@ -13,6 +14,7 @@ from nuage.api.routers import (
     admin_hosts,
     admin_ip_pools,
     api_keys,
+    audit_log,
     auth,
     backups,
     catalogue,
@@ -73,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         auth.router,
         api_keys.router,
         organizations.router,
+        audit_log.router,
         catalogue.router,
         instances.router,
         backups.router,
@@ -106,11 +109,12 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
-    """From the innermost out: body guard, rate limits, methods and CORS (preflights are not
+    """From the innermost out: the audit trail, body guard, rate limits, methods and CORS (preflights are not
     counted; 429s carry CORS headers), security headers, the `RequestFinished` fact (metrics),
     request id and access log."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
+    app.add_middleware(AuditTrail, runtime=runtime)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:
         policy = api_policy(

@@ -9,6 +9,7 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.api import audit_trail
 from nuage.api.runtime import Runtime
 from nuage.db.errors import translate_db_errors
 from nuage.services.access import ProjectAccess, project_access
@@ -56,7 +57,14 @@ async def get_principal(
     runtime: RuntimeDep,
     authorization: Annotated[str | None, Depends(bearer)],
 ) -> Principal:
-    principal = await authenticate(session, authorization, secret=runtime.settings.secret_key)
+    settings = runtime.settings
+    principal = await authenticate(
+        session,
+        authorization,
+        secret=settings.secret_key,
+        accepted=settings.accepted_secret_keys,
+    )
+    audit_trail.note_principal(principal)
     # For the access log (api/request_log.py): which credential, never the token.
     credential = (
         f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"

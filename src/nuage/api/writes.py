@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nuage.api import audit_trail
 from nuage.api.deps import PrincipalDep, SessionDep
 from nuage.api.schemas.common import documented_as
 from nuage.services import idempotency
@@ -88,6 +89,7 @@ async def commit(
         body = replay.model_dump(mode="json")
     stored_body = {**body, **dict.fromkeys(secret_fields)} if isinstance(body, dict) else body
     kept = StoredResponse(status_code, stored_body, location)
+    audit_trail.record_in(session, status_code)
     stored = await idempotency.commit(session, idem, kept)
     if stored is not kept:
         response = render(stored)  # a concurrent twin with the same key won: this is its replay

@@ -113,6 +113,25 @@ class ApiKey(Base):
     last_used: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created: Mapped[datetime] = _created()
+    # A project token: the key works only inside this project (domain/permissions.py).
+    project_id: Mapped[UUID | None] = mapped_column(
+        sa.Uuid, sa.ForeignKey("projects.id"), nullable=True, index=True
+    )
+
+
+class RefreshToken(Base):
+    """One refresh token, stored as its hash. Each refresh uses a token up and issues the next of
+    its family (one login); a used token presented again revokes the whole family."""
+
+    __tablename__ = "refresh_tokens"
+    id: Mapped[UUID] = _id()  # the token's `jti`
+    user_id: Mapped[UUID] = _fk("users.id")
+    family_id: Mapped[UUID] = mapped_column(sa.Uuid, index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created: Mapped[datetime] = _created()
 
 
 class Location(Base):
@@ -622,3 +641,28 @@ class RateLimitBucket(Base):
     tokens1: Mapped[float] = mapped_column(sa.Float)
     granted: Mapped[int] = mapped_column(sa.Integer)  # the last grant, for RETURNING
     at: Mapped[float] = mapped_column(sa.Float)  # epoch seconds, the database's clock
+
+
+class AuditRecord(Base):
+    """One mutating request: who (user, credential), from where, what (method, route template,
+    the ids in its path), and how it ended. Never a body, a header or a secret. No foreign keys:
+    the record outlives what it names; retention removes old rows (services/audit.py)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_organization_id_id", "organization_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(BigSerial, primary_key=True, autoincrement=True)
+    organization_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    actor_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)
+    credential_id: Mapped[UUID | None] = mapped_column(sa.Uuid, nullable=True)  # the API key
+    credential_kind: Mapped[str] = mapped_column(sa.String(20))
+    source_address: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    method: Mapped[str] = mapped_column(sa.String(10))
+    route: Mapped[str] = mapped_column(sa.String(300))
+    target_ids: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status_code: Mapped[int] = mapped_column(sa.Integer)
+    outcome: Mapped[str] = mapped_column(sa.String(20))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

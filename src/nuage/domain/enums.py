@@ -118,8 +118,12 @@ class Role(StrEnum):
 
 
 class Scope(StrEnum):
+    """What an API key may do (docs/permissions.md). `admin` is for operators (staff users)
+    only: the admin API and staff-only task types need it as well as the staff flag."""
+
     COMPUTE_READ = "compute:read"
     COMPUTE_WRITE = "compute:write"
+    ADMIN = "admin"
 
 
 class BillingCycle(StrEnum):

@@ -26,11 +26,15 @@ class ProjectAccess:
 
 
 async def organization_role(session: AsyncSession, principal: Principal, org_id: UUID) -> Role:
-    role = await session.scalar(
-        sa.select(Membership.role).where(
-            Membership.organization_id == org_id, Membership.user_id == principal.user_id
-        )
+    """The caller's role in the organization; NotFound if they are not a member (or hold a
+    project token of another organization)."""
+    stmt = sa.select(Membership.role).where(
+        Membership.organization_id == org_id, Membership.user_id == principal.user_id
     )
+    if principal.project_token:
+        theirs = sa.select(Project.organization_id).where(Project.id == principal.project_id)
+        stmt = stmt.where(Membership.organization_id.in_(theirs))
+    role = await session.scalar(stmt)
     if role is None:
         raise NotFound()
     return Role(role)
@@ -59,7 +63,13 @@ async def project_access(
 def require(principal: Principal, permission: Permission, *, role: Role | None) -> None:
     """Refuse unless the caller's role (None: no organization is involved) and key scopes allow
     `permission` (the table is `domain/permissions.py`)."""
-    reason = refusal(permission, role=role, scopes=principal.scopes, staff=principal.is_staff)
+    reason = refusal(
+        permission,
+        role=role,
+        scopes=principal.scopes,
+        staff=principal.is_staff,
+        project_token=principal.project_token,
+    )
     if reason is not None:
         raise PermissionDenied(reason)
 
@@ -71,8 +81,10 @@ def authorize(access: ProjectAccess, permission: Permission) -> None:
 
 def visible_projects(principal: Principal, role: Role) -> sa.ColumnElement[bool]:
     """Which projects of their organization a member sees: all, or for a guest only the projects
-    they were added to (the others do not exist for them: NotFound)."""
+    they were added to, and for a project token only its project (the others do not exist for
+    them: NotFound)."""
+    confined = Project.id == principal.project_id if principal.project_token else sa.true()
     if role is not Role.GUEST:
-        return sa.true()
+        return confined
     mine = sa.select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id)
-    return Project.id.in_(mine)
+    return sa.and_(confined, Project.id.in_(mine))

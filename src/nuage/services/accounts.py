@@ -10,9 +10,9 @@ from nuage.db import counters
 from nuage.db.models import Membership, Organization, Project, ProjectMember, User
 from nuage.domain.enums import Role, Scope
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
-from nuage.domain.permissions import Permission, refusal
+from nuage.domain.permissions import Permission
 from nuage.services import api_keys, security
-from nuage.services.access import organization_role, visible_projects
+from nuage.services.access import organization_role, require, visible_projects
 from nuage.services.principals import Principal
 
 DEFAULT_INSTANCE_QUOTA = 10
@@ -114,9 +114,8 @@ async def bootstrap(
         proj = Project(organization_id=org.id, name=project)
         session.add(proj)
         await session.flush()
-    key, _row = await api_keys.create(
-        session, user.id, name="bootstrap", scopes=[Scope.COMPUTE_READ, Scope.COMPUTE_WRITE]
-    )
+    scopes = [Scope.COMPUTE_READ, Scope.COMPUTE_WRITE] + ([Scope.ADMIN] if user.is_staff else [])
+    key, _row = await api_keys.create(session, user.id, name="bootstrap", scopes=scopes)
     await session.commit()
     return Bootstrap(user.id, org.id, proj.id, key)
 
@@ -128,6 +127,9 @@ async def list_organizations(session: AsyncSession, principal: Principal) -> lis
         .where(Membership.user_id == principal.user_id)
         .order_by(Organization.created)
     )
+    if principal.project_token:
+        theirs = sa.select(Project.organization_id).where(Project.id == principal.project_id)
+        stmt = stmt.where(Organization.id.in_(theirs))
     return list((await session.scalars(stmt)).all())
 
 
@@ -143,8 +145,7 @@ async def create_project(
     session: AsyncSession, principal: Principal, org_id: UUID, *, name: str, description: str
 ) -> Project:
     role = await organization_role(session, principal, org_id)
-    if refusal(Permission.MANAGE, role=role, scopes=principal.scopes, staff=principal.is_staff):
-        raise PermissionDenied("Only owners and editors create projects.")
+    require(principal, Permission.MANAGE, role=role)
     name = name.strip()
     if not 1 <= len(name) <= 200:
         raise ValidationFailed.on("name", "Enter a name of 1 to 200 characters.")

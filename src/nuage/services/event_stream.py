@@ -68,6 +68,7 @@ class Credentials:
 
     authorization: str | None
     secret: str
+    accepted: tuple[str, ...] = ()  # earlier signing keys (services/security.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +171,10 @@ class _Follower:
         try:  # `authenticate` commits (a key's last use): a session without `transaction`
             async with translate_db_errors(), self.options.sessions() as session:
                 principal = await authenticate(
-                    session, self.credentials.authorization, secret=self.credentials.secret
+                    session,
+                    self.credentials.authorization,
+                    secret=self.credentials.secret,
+                    accepted=self.credentials.accepted,
                 )
                 await project_access(
                     session, principal, self.organization_id, self.project_id, write=False

@@ -15,7 +15,9 @@ from nuage.domain.capabilities import Capability
 from nuage.domain.drivers import HostCheck, host_capabilities
 from nuage.domain.enums import HostState
 from nuage.domain.errors import NotFound, PermissionDenied, ValidationFailed
+from nuage.domain.permissions import Permission
 from nuage.domain.placement import HostLoad
+from nuage.services.access import require
 from nuage.services.host_config import checked_config, checked_secret_ref, description_of
 from nuage.services.principals import Principal
 
@@ -68,9 +70,12 @@ class HostView:
 
 
 async def require_staff(session: AsyncSession, principal: Principal) -> None:
+    """An operator (read again: the flag may have changed since the credential was read) whose
+    credential holds the `admin` scope and is not a project token."""
     user = await session.get(User, principal.user_id)
     if user is None or not user.is_staff:
         raise PermissionDenied("Only operators (staff users) manage hosts.")
+    require(principal, Permission.STAFF, role=None)
 
 
 async def list_hosts(session: AsyncSession) -> list[HostView]:

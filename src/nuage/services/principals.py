@@ -14,6 +14,7 @@ from nuage.domain.errors import AuthenticationFailed
 from nuage.services import security
 
 ALL_SCOPES = frozenset(Scope)
+USER_SCOPES = ALL_SCOPES - {Scope.ADMIN}  # what an access token holds, unless its user is staff
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -23,13 +24,22 @@ class Principal:
     scopes: frozenset[Scope]
     api_key_id: UUID | None = None
     is_staff: bool = False  # an operator (the admin API, staff-only task types)
+    project_id: UUID | None = None  # a project token: confined to this project
+
+    @property
+    def project_token(self) -> bool:
+        return self.project_id is not None
 
     def can(self, scope: Scope) -> bool:
         return scope in self.scopes
 
 
 async def authenticate(
-    session: AsyncSession, authorization: str | None, *, secret: str
+    session: AsyncSession,
+    authorization: str | None,
+    *,
+    secret: str,
+    accepted: tuple[str, ...] = (),
 ) -> Principal:
     """Resolve an `Authorization: Bearer …` header; revoked or expired keys fail at once."""
     if not authorization:
@@ -43,17 +53,20 @@ async def authenticate(
     if token.startswith(security.API_KEY_PREFIX):
         principal = await _from_api_key(session, token)
     else:
-        principal = await _from_jwt(session, token, secret)
+        principal = await _from_jwt(session, token, secret, accepted)
     await session.commit()
     return principal
 
 
-async def _from_jwt(session: AsyncSession, token: str, secret: str) -> Principal:
-    user_id = security.read_token(token, kind="access", secret=secret)
+async def _from_jwt(
+    session: AsyncSession, token: str, secret: str, accepted: tuple[str, ...]
+) -> Principal:
+    user_id = security.read_token(token, kind="access", secret=secret, accepted=accepted)
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
-    return Principal(user_id=user.id, scopes=ALL_SCOPES, is_staff=user.is_staff)
+    scopes = ALL_SCOPES if user.is_staff else USER_SCOPES
+    return Principal(user_id=user.id, scopes=scopes, is_staff=user.is_staff)
 
 
 async def _from_api_key(session: AsyncSession, token: str) -> Principal:
@@ -73,4 +86,10 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
     if row.last_used is None or now - row.last_used >= _LAST_USED_RESOLUTION:
         row.last_used = now
     scopes = frozenset(Scope(s) for s in row.scopes if s in Scope.__members__.values())
-    return Principal(user_id=user.id, scopes=scopes, api_key_id=row.id, is_staff=user.is_staff)
+    return Principal(
+        user_id=user.id,
+        scopes=scopes,
+        api_key_id=row.id,
+        is_staff=user.is_staff,
+        project_id=row.project_id,
+    )

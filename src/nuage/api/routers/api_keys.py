@@ -28,7 +28,12 @@ async def create_api_key(
     body: ApiKeyCreate, session: SessionDep, principal: PrincipalDep, idem: IdempotencyDep
 ) -> Response:
     key, row = await api_keys.create_for(
-        session, principal, name=body.name, scopes=body.scopes, expires_at=body.expires_at
+        session,
+        principal,
+        name=body.name,
+        scopes=body.scopes,
+        expires_at=body.expires_at,
+        project_id=body.project_id,
     )
     out = ApiKeyCreated(**ApiKeyOut.of(row).model_dump(), key=key)
     return await commit(session, idem, 201, out, secret_fields=frozenset({"key"}))

@@ -22,6 +22,7 @@ def token_policy(runtime: RuntimeDep) -> auth.TokenPolicy:
         secret=settings.secret_key,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
+        accepted=settings.accepted_secret_keys,
     )
 
 

@@ -54,7 +54,9 @@ async def stream_events(
         access,
         EventFilters(instance_id=instance_id, types=choices("types", types, EventType)),
         last_event_id=_last_id(last_event_id_header, last_event_id),
-        credentials=Credentials(authorization, runtime.settings.secret_key),
+        credentials=Credentials(
+            authorization, runtime.settings.secret_key, runtime.settings.accepted_secret_keys
+        ),
         options=StreamOptions(
             runtime.sessions, runtime.notifier, runtime.settings.events_heartbeat_seconds
         ),

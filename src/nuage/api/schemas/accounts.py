@@ -32,6 +32,11 @@ class ApiKeyCreate(Body):
         default_factory=lambda: [Scope.COMPUTE_READ, Scope.COMPUTE_WRITE], min_length=1
     )
     expires_at: UtcDateTime | None = Field(default=None, description=UTC_ASSUMED)
+    project_id: UUID | None = Field(
+        default=None,
+        description="Make a project token: the key works only inside this project, with its "
+        "scopes and your role there (docs/permissions.md).",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -42,6 +47,9 @@ class ApiKeyOut(BaseModel):
     created: datetime
     last_used: datetime | None
     expires_at: datetime | None
+    project_id: UUID | None = Field(
+        default=None, description="A project token's project; null for a key of the account."
+    )
 
     @classmethod
     def of(cls, row: ApiKey) -> "ApiKeyOut":
@@ -53,6 +61,7 @@ class ApiKeyOut(BaseModel):
             created=row.created,
             last_used=row.last_used,
             expires_at=row.expires_at,
+            project_id=row.project_id,
         )
 
 
