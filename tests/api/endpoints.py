@@ -73,6 +73,8 @@ class Ids:
     delivery_id: str  # a delivery of `webhook_id`
     vpc_id: str  # a VPC of the project, in the location of `instance_id`, without members
     software_id: str = SOFTWARE["nginx"]  # a catalogue entry `instance_id` has installed
+    vpc_cidr: str = "10.0.0.0/24"  # the block of `vpc_id`
+    spare_cidr: str = "10.1.0.0/24"  # a block no VPC of the project uses
     host_id: str = ""  # a host of the platform (the admin API)
     pool_id: str = ""  # an address pool of the platform (the admin API)
 
@@ -111,6 +113,9 @@ class Endpoint:
     fields: Mapping[str, str] = field(default_factory=dict)  # overrides of PATH_FIELDS
     staff: bool = False  # operators only: an owner who is not staff is refused (403)
     stream: bool = False  # an endless answer (Server-Sent Events): read as far as its headers
+    # A success uses its objects up (deletes, attaches, cancels, takes a block): each allowed
+    # caller after the first gets objects of its own.
+    consumes: bool = False
 
     @property
     def write(self) -> bool:
@@ -194,7 +199,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", f"{P}/instances/{{instance_id}}", 200, _PROJECT),
     Endpoint("PUT", f"{P}/instances/{{instance_id}}", 200, _PROJECT, _update_body),
     Endpoint("PATCH", f"{P}/instances/{{instance_id}}", 200, _PROJECT, _update_body),
-    Endpoint("DELETE", f"{P}/instances/{{instance_id}}", 202, _PROJECT),
+    Endpoint("DELETE", f"{P}/instances/{{instance_id}}", 202, _PROJECT, consumes=True),
     _action("start"),
     _action("stop"),
     _action("reboot"),
@@ -221,6 +226,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         lambda ids: {"instance_id": ids.instance_id},
         body_fields=("instance_id",),
         fields=_DETACHED,
+        consumes=True,
     ),
     Endpoint("POST", f"{P}/volumes/{{volume_id}}/detach", 202, _PROJECT),
     Endpoint(
@@ -276,7 +282,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", f"{P}/webhooks", 201, _PROJECT, lambda _ids: WEBHOOK_BODY),
     Endpoint("GET", _WEBHOOK, 200, _PROJECT),
     Endpoint("PUT", _WEBHOOK, 200, _PROJECT, lambda _ids: WEBHOOK_BODY),
-    Endpoint("DELETE", _WEBHOOK, 204, _PROJECT),
+    Endpoint("DELETE", _WEBHOOK, 204, _PROJECT, consumes=True),
     Endpoint("POST", f"{_WEBHOOK}/rotate-secret", 200, _PROJECT),
     Endpoint("POST", f"{_WEBHOOK}/ping", 202, _PROJECT),
     Endpoint("GET", f"{_WEBHOOK}/deliveries", 200, _PROJECT),
@@ -292,10 +298,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("DELETE", f"{P}/instances/{{instance_id}}/software/{{software_id}}", 202, _PROJECT),
     Endpoint("GET", f"{P}/vpcs", 200, _PROJECT),
-    Endpoint("POST", f"{P}/vpcs", 201, _PROJECT, lambda _ids: _vpc_body("10.1.0.0/24")),
+    Endpoint(
+        "POST", f"{P}/vpcs", 201, _PROJECT, lambda ids: _vpc_body(ids.spare_cidr), consumes=True
+    ),
     Endpoint("GET", f"{P}/vpcs/{{vpc_id}}", 200, _PROJECT),
-    Endpoint("PUT", f"{P}/vpcs/{{vpc_id}}", 200, _PROJECT, lambda _ids: _vpc_body("10.0.0.0/24")),
-    Endpoint("DELETE", f"{P}/vpcs/{{vpc_id}}", 204, _PROJECT),
+    Endpoint("PUT", f"{P}/vpcs/{{vpc_id}}", 200, _PROJECT, lambda ids: _vpc_body(ids.vpc_cidr)),
+    Endpoint("DELETE", f"{P}/vpcs/{{vpc_id}}", 204, _PROJECT, consumes=True),
     Endpoint(
         "POST",
         f"{P}/instances/{{instance_id}}/vpc",
@@ -315,7 +323,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint("GET", f"{P}/tasks/{{id}}", 200, _PROJECT),
     Endpoint("GET", f"{P}/instances/{{instance_id}}/tasks/{{id}}", 200, _PROJECT),
-    Endpoint("POST", f"{P}/tasks/{{id}}/cancel", 200, _PROJECT),
+    Endpoint("POST", f"{P}/tasks/{{id}}/cancel", 200, _PROJECT, consumes=True),
     Endpoint("POST", f"{P}/tasks/{{id}}/retry", 202, _PROJECT, fields={"id": "cancelled_task_id"}),
     Endpoint("GET", f"{P}/tasks/{{id}}/events", 200, _PROJECT),
     Endpoint("GET", f"{P}/events", 200, _PROJECT, stream=True),
@@ -341,7 +349,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         Tenancy.USER,
         lambda _ids: {"name": "minted", "scopes": ["compute:read"]},
     ),
-    Endpoint("DELETE", "/v1/api-keys/{key_id}", 204, Tenancy.USER),
+    Endpoint("DELETE", "/v1/api-keys/{key_id}", 204, Tenancy.USER, consumes=True),
     Endpoint("GET", "/v1/admin/hosts", 200, Tenancy.PLATFORM),
     Endpoint("POST", "/v1/admin/hosts", 201, Tenancy.PLATFORM, lambda _ids: NEW_HOST),
     Endpoint("GET", "/v1/admin/hosts/{host_id}", 200, Tenancy.PLATFORM),

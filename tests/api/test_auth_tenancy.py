@@ -128,7 +128,7 @@ async def storage_rows(session: AsyncSession, instance: Instance) -> tuple[model
     return snapshot, image
 
 
-async def furnish(stack: Stack, tenant: Tenant) -> Ids:
+async def furnish(stack: Stack, tenant: Tenant, n: int = 0) -> Ids:
     """An instance (still pending: no worker runs) with a pending task and a cancelled one, an
     available backup, a spare API key, made through the services, and two volumes of its
     location, one attached to it and one available (rows: a pending instance has no machine to
@@ -191,7 +191,7 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
             session,
             access,
             name="auth-vpc",
-            cidr_block="10.0.0.0/24",
+            cidr_block=f"10.{2 * n}.0.0/24",
             location_id=uuid.UUID(LOCATION),
         )
     return Ids(
@@ -211,6 +211,8 @@ async def furnish(stack: Stack, tenant: Tenant) -> Ids:
         webhook_id=str(hook.id),
         delivery_id=str(delivery.id),
         vpc_id=str(vpc.id),
+        vpc_cidr=f"10.{2 * n}.0.0/24",
+        spare_cidr=f"10.{2 * n + 1}.0.0/24",
     )
 
 
@@ -467,14 +469,18 @@ async def with_foreign_ids(
 
 async def allowed(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
     """The control for every refusal: every caller the matrix allows succeeds (the owner's
-    access token too, where the owner is allowed)."""
+    access token too, where the owner is allowed), on objects of its own where the endpoint
+    uses them up."""
     callers = [who for who, status in expected(endpoint).items() if status == "2xx"]
     headers = [(who, world.callers[who]) for who in callers]
     if "owner" in callers:
         headers.append(("owner's access token", world.owner_jwt))
     failures = []
-    for who, caller in headers:
-        response = await call(stack, endpoint, world.ids, caller)
+    for n, (who, caller) in enumerate(headers):
+        ids = world.ids
+        if endpoint.consumes and n:
+            ids = replace(await furnish(stack, world.tenant, n), **await platform_ids(stack))
+        response = await call(stack, endpoint, ids, caller)
         if response.status_code != endpoint.ok:
             failures.append(f"{who}: {response.status_code} {response.text}")
     return failures

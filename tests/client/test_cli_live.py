@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from nuage.client import Client
+from nuage.client.errors import AuthenticationFailed, PermissionDenied
 from tests.contract.live import LiveServer
 from tests.support import IMAGES, LOCATION, SIZES
 
@@ -134,3 +135,26 @@ def test_snapshots_volumes_ips_and_delete(server: LiveServer, cli) -> None:  # t
     assert (gone["task_type"], gone["status"]) == ("delete_vps", "completed")
     with Client(server.base, api_key=server.api_key) as client:
         assert client.volumes.get(shown["id"]).status == "available"  # detached and kept
+
+
+def test_project_tokens_from_the_cli_and_the_sdk(server: LiveServer, cli) -> None:  # type: ignore[no-untyped-def]
+    """A read-only project token made by `nuage keys create --project-token`: the SDK finds its
+    one organization and project from it, reads, is refused writes, and stops at revocation."""
+    cli("login", "--url", server.base, "--api-key", server.api_key)
+    made = cli("keys", "create", "ci", "--project-token", "--scope", "compute:read", "--json")
+    token = json.loads(made.stdout)
+    assert token["project_id"] == server.project_id and token["scopes"] == ["compute:read"]
+    assert token["key"] and "shown this once" in made.stderr
+    listed = json.loads(cli("keys", "list", "--json").stdout)
+    assert token["id"] in [k["id"] for k in listed] and all("key" not in k for k in listed)
+
+    with Client(server.base, api_key=token["key"]) as client:
+        assert isinstance(list(client.instances.list()), list)
+        assert client.project_id == server.project_id
+        with pytest.raises(PermissionDenied):
+            client.instances.create(name="by-token", size_id=SIZES["nano"], location_id=LOCATION)
+        with pytest.raises(PermissionDenied):
+            client.account.create_api_key("more")
+        cli("keys", "revoke", token["id"])
+        with pytest.raises(AuthenticationFailed):
+            list(client.instances.list())

@@ -8,15 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.cli import runtime
 from nuage.config import Settings
-from nuage.services import hosts
+from nuage.db.models import Organization, Project
+from nuage.domain.enums import Role, Scope
+from nuage.services import accounts, api_keys, hosts
 from nuage.services.accounts import Bootstrap, bootstrap
 from tests.support import IMAGES, LOCATION, SIZES, free_port
 
@@ -33,6 +36,8 @@ class LiveServer:
     instance_id: str
     task_id: str
     proc: subprocess.Popen[bytes]
+    # Other kinds of callers on the tenant (docs/permissions.md): their Bearer tokens by name.
+    callers: dict[str, str] = field(default_factory=dict)
 
     @property
     def compute(self) -> str:
@@ -57,7 +62,37 @@ SIM_HOST = hosts.HostSpec(
 )
 
 
-async def _prepare(settings: Settings, host: hosts.HostSpec) -> Bootstrap:
+async def _callers(session: AsyncSession, tenant: Bootstrap) -> dict[str, str]:
+    """A viewer, a guest of the project, the owner's read-only key and project token, and an
+    operator (editor of the organization) whose key holds `admin`."""
+    org = await session.get_one(Organization, tenant.organization_id)
+    project = await session.get_one(Project, tenant.project_id)
+    found: dict[str, str] = {}
+    for role in (Role.VIEWER, Role.GUEST, Role.EDITOR):
+        user = await accounts.ensure_user(session, f"{role}@example.com", "contract-password")
+        await accounts.add_member(session, org, user, role)
+        if role is Role.GUEST:
+            await accounts.add_project_member(session, project, user)
+        staff = role is Role.EDITOR
+        user.is_staff = staff
+        scopes = [Scope.COMPUTE_READ, Scope.COMPUTE_WRITE] + ([Scope.ADMIN] if staff else [])
+        key, _ = await api_keys.create(session, user.id, name=str(role), scopes=scopes)
+        found["staff" if staff else str(role)] = key
+    read_only = [Scope.COMPUTE_READ]
+    found["read-only key"], _ = await api_keys.create(
+        session, tenant.user_id, name="read-only", scopes=read_only
+    )
+    found["project token"], _ = await api_keys.create(
+        session,
+        tenant.user_id,
+        name="project",
+        scopes=[Scope.COMPUTE_READ, Scope.COMPUTE_WRITE],
+        project_id=tenant.project_id,
+    )
+    return found
+
+
+async def _prepare(settings: Settings, host: hosts.HostSpec) -> tuple[Bootstrap, dict[str, str]]:
     """Migrate, then a tenant and a host of its own (simulated unless told), as
     `nuage bootstrap` and `nuage hosts add` make them (in this process: each `nuage` start
     costs seconds)."""
@@ -74,7 +109,8 @@ async def _prepare(settings: Settings, host: hosts.HostSpec) -> Bootstrap:
         ),
     )
     await runtime.run_in_session(settings, lambda session: hosts.add_host(session, host))
-    return tenant
+    callers = await runtime.run_in_session(settings, lambda session: _callers(session, tenant))
+    return tenant, callers
 
 
 def settings_of(data_dir: Path) -> Settings:
@@ -108,7 +144,7 @@ def start(
         "NUAGE_AUTH_ATTEMPTS_PER_ADDRESS": "1000000",
         **(extra_env or {}),
     }
-    tenant = asyncio.run(_prepare(settings_of(data_dir), host))
+    tenant, callers = asyncio.run(_prepare(settings_of(data_dir), host))
     port = free_port()
     proc = subprocess.Popen(
         [NUAGE, "serve", "--port", str(port)],
@@ -119,7 +155,7 @@ def start(
     base = f"http://127.0.0.1:{port}"
     _wait_healthy(base, proc)
     ids = str(tenant.organization_id), str(tenant.project_id)
-    server = LiveServer(base, *ids, tenant.api_key, "", "", proc)
+    server = LiveServer(base, *ids, tenant.api_key, "", "", proc, callers)
     server.instance_id, server.task_id = _running_instance(server, size)
     return server
 

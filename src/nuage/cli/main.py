@@ -1,6 +1,6 @@
 """`nuage`: run the API and workers, migrate the database, bootstrap accounts; and, after
 `nuage login`, use a nuage cloud: instances, tasks, events, snapshots, backups, volumes, IPs,
-VPCs, firewalls, software, images, the console, webhooks."""
+VPCs, firewalls, software, images, the console, webhooks, API keys and project tokens."""
 
 import asyncio
 import json
@@ -9,7 +9,17 @@ from typing import Annotated
 import typer
 
 from nuage.cli import hosts, ip_pools
-from nuage.cli.cloud import events, guest, instances, login, network, storage, tasks, webhooks
+from nuage.cli.cloud import (
+    events,
+    guest,
+    instances,
+    keys,
+    login,
+    network,
+    storage,
+    tasks,
+    webhooks,
+)
 from nuage.cli.use_cases import run_use_case
 from nuage.config import DEFAULT_HOST, DEFAULT_PORT, load_settings
 from nuage.domain.errors import NuageError
@@ -31,6 +41,7 @@ app.add_typer(storage.snapshots, name="snapshots")
 app.add_typer(storage.volumes, name="volumes")
 app.add_typer(storage.ips, name="ips")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(keys.app, name="keys")
 app.add_typer(network.vpcs, name="vpcs")
 app.add_typer(network.firewall, name="firewall")
 app.add_typer(guest.software, name="software")

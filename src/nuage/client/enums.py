@@ -138,6 +138,7 @@ class Visibility(StrEnum):
 class Scope(StrEnum):
     COMPUTE_READ = "compute:read"
     COMPUTE_WRITE = "compute:write"
+    ADMIN = "admin"  # operators only
 
 
 class IpVersion(IntEnum):

@@ -334,10 +334,28 @@ class ApiKey(Model):
     created: datetime
     last_used: datetime | None
     expires_at: datetime | None
+    project_id: UUID | None = None  # a project token's project
 
 
 class ApiKeyCreated(ApiKey):
     key: str | None
+
+
+class AuditRecord(Model):
+    """One mutating request in an organization's audit log."""
+
+    id: int
+    created: datetime
+    actor_id: UUID | None
+    credential_id: UUID | None
+    credential_kind: str
+    source_address: str | None
+    request_id: str | None
+    method: str
+    route: str
+    target_ids: dict[str, Any]
+    status_code: int
+    outcome: str
 
 
 class Webhook(Model):
@@ -418,6 +436,7 @@ SCHEMAS: dict[type[Model], str] = {
     Project: "ProjectOut",
     ApiKey: "ApiKeyOut",
     ApiKeyCreated: "ApiKeyCreated",
+    AuditRecord: "AuditRecordOut",
     Token: "TokenOut",
     Webhook: "WebhookOut",
     WebhookWithSecret: "WebhookWithSecret",

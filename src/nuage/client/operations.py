@@ -12,7 +12,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from nuage.client.http import SCOPE, Call, post
 from nuage.client.models import (
+    ApiKey,
     ApiKeyCreated,
+    AuditRecord,
     Backup,
     ConsoleSession,
     Firewall,
@@ -293,8 +295,27 @@ class Operations(Generic[TT]):
     def projects(self, organization_id: Id, page_size: int) -> Call[Page[Project]]:
         return listing(f"/v1/organizations/{organization_id}/projects", Project, page_size)
 
-    def create_api_key(self, name: str) -> Call[ApiKeyCreated]:
-        return post("/v1/api-keys", one(ApiKeyCreated), {"name": name})
+    def create_api_key(
+        self, name: str, scopes: Iterable[str] | None, project_id: Id | None
+    ) -> Call[ApiKeyCreated]:
+        body: dict[str, Any] = {"name": name}
+        if scopes is not None:
+            body["scopes"] = [str(s) for s in scopes]
+        if project_id is not None:
+            body["project_id"] = str(project_id)
+        return post("/v1/api-keys", one(ApiKeyCreated), body)
+
+    def api_keys(self, page_size: int) -> Call[Page[ApiKey]]:
+        return listing("/v1/api-keys", ApiKey, page_size)
+
+    def audit_log(
+        self, organization_id: Id, page_size: int, filters: Mapping[str, Any]
+    ) -> Call[Page[AuditRecord]]:
+        path = f"/v1/organizations/{organization_id}/audit-log"
+        return listing(path, AuditRecord, page_size, **filters)
+
+    def revoke_api_key(self, key_id: Id) -> Call[None]:
+        return Call("DELETE", f"/v1/api-keys/{key_id}", nothing)
 
 
 def login(email: str, password: str) -> Call[Token]:

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from nuage.client.models import (
+    ApiKey,
     ApiKeyCreated,
+    AuditRecord,
     Backup,
     ConsoleSession,
     Firewall,
@@ -303,9 +305,31 @@ class Account(Resource):
     def projects(self, organization_id: Id) -> Iterator[Project]:
         return self._client.iterate(self._ops.projects(organization_id, PAGE))
 
-    def create_api_key(self, name: str) -> ApiKeyCreated:
-        """A new API key for the caller; its `key` is shown this once."""
-        return self._client.send(self._ops.create_api_key(name))
+    def create_api_key(
+        self,
+        name: str,
+        *,
+        scopes: Iterable[str] | None = None,
+        project_id: Id | None = None,
+    ) -> ApiKeyCreated:
+        """A new API key for the caller (by default `compute:read` and `compute:write`); with
+        `project_id`, a project token that works only inside that project. Its `key` is shown
+        this once."""
+        return self._client.send(self._ops.create_api_key(name, scopes, project_id))
+
+    def api_keys(self) -> Iterator[ApiKey]:
+        """The caller's API keys and project tokens (never the keys themselves)."""
+        return self._client.iterate(self._ops.api_keys(PAGE))
+
+    def revoke_api_key(self, key_id: Id) -> None:
+        """Revoke a key or project token at once."""
+        self._client.send(self._ops.revoke_api_key(key_id))
+
+    def audit_log(self, organization_id: Id, **filters: Any) -> Iterator[AuditRecord]:
+        """The organization's audit log, newest first (owners only). Filters: `actor_id`,
+        `credential_id`, `method`, `outcome`, `created_after`, `created_before`."""
+        given = {k: str(v) for k, v in filters.items() if v is not None}
+        return self._client.iterate(self._ops.audit_log(organization_id, PAGE, given))
 
 
 class Events(Resource):

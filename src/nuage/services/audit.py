@@ -10,7 +10,6 @@ Rows hold ids, never a body, a header or a secret. `prune` is the retention (a s
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -130,18 +129,25 @@ async def list_records(
     """The organization's rows, newest first; owners only."""
     role = await organization_role(session, principal, org_id)
     require(principal, Permission.AUDIT, role=role)
-    conditions: list[sa.ColumnElement[bool]] = [AuditRecord.organization_id == org_id]
-    checks: list[tuple[Any, sa.ColumnElement[bool]]] = [
-        (filters.actor_id, AuditRecord.actor_id == filters.actor_id),
-        (filters.credential_id, AuditRecord.credential_id == filters.credential_id),
-        (filters.method, AuditRecord.method == (filters.method or "").upper()),
-        (filters.outcome, AuditRecord.outcome == str(filters.outcome)),
-        (filters.created_after, AuditRecord.created >= filters.created_after),
-        (filters.created_before, AuditRecord.created < filters.created_before),
-    ]
-    conditions += [condition for value, condition in checks if value is not None]
-    stmt = sa.select(AuditRecord).where(*conditions).order_by(AuditRecord.id.desc())
-    return await paginate(session, stmt, page)
+    stmt = sa.select(AuditRecord).where(*_conditions(org_id, filters))
+    return await paginate(session, stmt.order_by(AuditRecord.id.desc()), page)
+
+
+def _conditions(org_id: UUID, filters: AuditFilters) -> list[sa.ColumnElement[bool]]:
+    found = [AuditRecord.organization_id == org_id]
+    if filters.actor_id is not None:
+        found.append(AuditRecord.actor_id == filters.actor_id)
+    if filters.credential_id is not None:
+        found.append(AuditRecord.credential_id == filters.credential_id)
+    if filters.method is not None:
+        found.append(AuditRecord.method == filters.method.upper())
+    if filters.outcome is not None:
+        found.append(AuditRecord.outcome == filters.outcome.value)
+    if filters.created_after is not None:
+        found.append(AuditRecord.created >= filters.created_after)
+    if filters.created_before is not None:
+        found.append(AuditRecord.created < filters.created_before)
+    return found
 
 
 async def prune(session: AsyncSession, *, older_than: datetime) -> int:

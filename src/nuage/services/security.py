@@ -2,7 +2,7 @@
 
 Tokens name their signing key in the `kid` header (a digest of the key, never the key), so the
 key can change without downtime: a process signs with its `secret` and also accepts tokens of
-the `accepted` keys (docs/operations.md, "Rotating the signing key")."""
+the `accepted` keys (docs/permissions.md, "Rotating the signing key")."""
 
 import hashlib
 import hmac
