@@ -153,7 +153,12 @@ def start(
         stderr=(data_dir / "server.log").open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
-    _wait_healthy(base, proc)
+    try:
+        _wait_healthy(base, proc)
+    except AssertionError:
+        proc.kill()  # else it outlives the run, half started
+        proc.wait()
+        raise
     ids = str(tenant.organization_id), str(tenant.project_id)
     server = LiveServer(base, *ids, tenant.api_key, "", "", proc, callers)
     server.instance_id, server.task_id = _running_instance(server, size)
@@ -161,7 +166,7 @@ def start(
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60  # 30 s ran out once with the two cores busy
+    deadline = time.monotonic() + 90  # 30 s, then 60 s, ran out with the two cores busy
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             if httpx.get(f"{base}/healthz").status_code == 200:
