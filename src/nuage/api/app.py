@@ -109,9 +109,9 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
-    """From the innermost out: the audit trail, body guard, rate limits, methods and CORS (preflights are not
-    counted; 429s carry CORS headers), security headers, the `RequestFinished` fact (metrics),
-    request id and access log."""
+    """From the innermost out: the audit trail, body guard, rate limits, methods and CORS
+    (preflights are not counted; 429s carry CORS headers), security headers, the
+    `RequestFinished` fact (metrics), request id and access log."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
     app.add_middleware(AuditTrail, runtime=runtime)
