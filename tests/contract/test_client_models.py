@@ -12,8 +12,9 @@ from nuage.client.models import SCHEMAS
 from nuage.client.sse import Event
 
 # Operator objects (/v1/admin/…), which the SDK does not cover: `nuage hosts` and `nuage
-# ip-pools` manage them on the server's machine.
-NOT_IN_SDK = {"HostOut", "CapacityOut", "IpPoolOut"}
+# ip-pools` manage them on the server's machine. And the web console's cookie sign-in, which
+# only a browser on the console's own origin may use (its refresh token never leaves the cookie).
+NOT_IN_SDK = {"HostOut", "CapacityOut", "IpPoolOut", "BrowserSessionOut"}
 DOC_NAMES = {name: model for model, name in SCHEMAS.items()}
 # Models of schemas that other branches bring (the event stream's `EventOut`): checked once the
 # served document has them.
