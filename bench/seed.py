@@ -15,13 +15,14 @@ IMAGE = uuid.UUID("9a4d7c1e-2b3f-4e5a-b6c7-d8e9f0a10001")
 
 
 async def tenant(
-    engine: AsyncEngine, *, instances: int
+    engine: AsyncEngine, *, instances: int, legacy_id: int = 1
 ) -> tuple[User, Organization, Project, list[uuid.UUID]]:
-    """One user, organization and project, with `instances` instances already running."""
+    """One user, organization and project, with `instances` instances already running; tenants
+    in one database take distinct `legacy_id`s (their instances' numbers follow from it)."""
     sessions = make_sessionmaker(engine)
     async with sessions() as session, session.begin():
         user = User(email=f"bench-{uuid.uuid4().hex[:6]}@example.com", password_hash="x")
-        org = Organization(name="bench", legacy_id=1, instance_quota=10**9)
+        org = Organization(name="bench", legacy_id=legacy_id, instance_quota=10**9)
         session.add_all([user, org])
         await session.flush()
         project = Project(organization_id=org.id, name="bench")
@@ -32,7 +33,8 @@ async def tenant(
         ids = [uuid.uuid4() for _ in range(instances)]
         session.add_all(
             Instance(
-                id=i, legacy_id=n + 1, organization_id=org.id, project_id=project.id,
+                id=i, legacy_id=(legacy_id - 1) * 100_000 + n + 1, organization_id=org.id,
+                project_id=project.id,
                 name=f"vm-{n}", status="running", size_id=SIZE, location_id=LOCATION,
                 image_id=IMAGE, hostname=f"vm-{n}", power_state="on", billing_cycle="hourly",
                 created_by_id=user.id, tags=[], ipv4=[], ipv6=[],

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nuage.api.event_views import ApiViews
 from nuage.config import Settings
@@ -24,3 +24,10 @@ class Runtime:
         # Events show tasks and instances as this API does, whoever commits the change: the API
         # or a worker sharing these sessions.
         install_views(self.sessions, ApiViews())
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine the sessions are bound to (the fast read uses a bare connection)."""
+        bind = self.sessions.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        return bind

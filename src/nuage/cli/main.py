@@ -75,13 +75,24 @@ def serve(
     host: Host = DEFAULT_HOST,
     port: Port = DEFAULT_PORT,
     worker: Annotated[bool, typer.Option(help="Run a worker in the same process.")] = True,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="API processes on this port (PostgreSQL; SQLite keeps one process)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the API (and, by default, a worker in the same process)."""
-    from nuage.cli import runtime
+    from nuage.cli import runtime, serving
 
     settings = load_settings()
     runtime.configure_logging(settings.log_format)
-    asyncio.run(runtime.serve(settings, host=host, port=port, with_worker=worker))
+    count = serving.process_count(settings, workers)
+    if count > 1:
+        serving.serve_processes(settings, host=host, port=port, workers=count, with_worker=worker)
+        return
+    with asyncio.Runner(loop_factory=serving.loop_factory()) as runner:
+        runner.run(runtime.serve(settings, host=host, port=port, with_worker=worker))
 
 
 @app.command("worker")

@@ -15,7 +15,8 @@ from nuage.services import security
 
 ALL_SCOPES = frozenset(Scope)
 USER_SCOPES = ALL_SCOPES - {Scope.ADMIN}  # what an access token holds, unless its user is staff
-_LAST_USED_RESOLUTION = timedelta(minutes=1)
+# `last_used` is written at most once per key per this long (reads do not write otherwise).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,11 @@ class Principal:
 
     def can(self, scope: Scope) -> bool:
         return scope in self.scopes
+
+
+def key_scopes(stored: list[str]) -> frozenset[Scope]:
+    """A key's stored scopes that this version knows."""
+    return frozenset(Scope(s) for s in stored if s in Scope.__members__.values())
 
 
 async def authenticate(
@@ -83,12 +89,11 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
     user = await session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
-    if row.last_used is None or now - row.last_used >= _LAST_USED_RESOLUTION:
+    if row.last_used is None or now - row.last_used >= LAST_USED_RESOLUTION:
         row.last_used = now
-    scopes = frozenset(Scope(s) for s in row.scopes if s in Scope.__members__.values())
     return Principal(
         user_id=user.id,
-        scopes=scopes,
+        scopes=key_scopes(row.scopes),
         api_key_id=row.id,
         is_staff=user.is_staff,
         project_id=row.project_id,

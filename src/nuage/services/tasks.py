@@ -179,9 +179,13 @@ def _task_query(access: ProjectAccess) -> sa.Select[InstanceTask]:
 
 def visible_result(task: InstanceTask, viewer: UUID | None) -> Any:
     """A task's result as `viewer` may see it: its type's secret keys for its creator only."""
-    if viewer is not None and viewer == task.created_by_id:
-        return task.result
-    return spec_for(TaskType(task.task_type)).redact(task.result)
+    return result_for(task.task_type, task.result, creator=task.created_by_id, viewer=viewer)
+
+
+def result_for(task_type: str, result: Any, *, creator: UUID, viewer: UUID | None) -> Any:
+    if viewer is not None and viewer == creator:
+        return result
+    return spec_for(TaskType(task_type)).redact(result)
 
 
 async def get_task(

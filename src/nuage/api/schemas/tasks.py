@@ -10,7 +10,8 @@ from nuage.api.schemas.common import Body, optional_in_contract
 from nuage.db.models import InstanceTask, TaskEvent
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT
 from nuage.domain.enums import TaskStatus, TaskType
-from nuage.services.tasks import visible_result
+from nuage.services.task_reads import TaskView
+from nuage.services.tasks import result_for, visible_result
 
 
 class InstanceRef(BaseModel):
@@ -81,6 +82,36 @@ class TaskOut(BaseModel):
             progress=task.progress,
             error=TaskErrorOut(**task.error) if task.error else None,
             cancel_requested=task.cancel_requested,
+        )
+
+    @classmethod
+    def of_view(cls, view: TaskView) -> "TaskOut":
+        """The same object from the one-statement read (`services/task_reads.py`)."""
+        return cls(
+            id=view.id,
+            instance_id=view.instance_id,
+            instance=InstanceRef(id=view.instance_id, name=view.instance_name),
+            task_type=TaskType(view.task_type),
+            status=TaskStatus(view.status),
+            result=result_for(
+                view.task_type, view.result, creator=view.created_by_id, viewer=view.viewer
+            ),
+            started_at=view.started_at,
+            completed_at=view.completed_at,
+            retry_count=view.retry_count,
+            created=view.created,
+            modified=view.modified,
+            created_by=UserRef(
+                id=view.created_by_id,
+                email=view.creator_email,
+                first_name=view.creator_first_name,
+                last_name=view.creator_last_name,
+            ),
+            parameters=view.parameters,
+            max_retries=view.max_retries,
+            progress=view.progress,
+            error=TaskErrorOut(**view.error) if view.error else None,
+            cancel_requested=view.cancel_requested,
         )
 
 

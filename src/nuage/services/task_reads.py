@@ -1,0 +1,153 @@
+"""`GET …/tasks/{id}` with an API key in one statement: the key, its user, the membership, the
+project, the task, its instance and its creator, read together and checked with the same rules
+as `principals.authenticate` and `access.project_access`.
+
+It only ever *allows*. Whenever the answer would be anything but the task (a bad, revoked or
+expired key, an inactive user, another tenant's project or task, a missing scope), or when the
+full path has a write to make (a key's `last_used` older than its one-minute resolution), it
+returns None and the caller takes the full path, which gives the refusal, byte for byte, or
+makes the write. So the read path writes at most once per key per minute, and a revocation or a
+removed membership is seen by the very next request in every process: nothing is cached.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+
+from nuage.db.models import ApiKey, Instance, InstanceTask, Membership, Project, ProjectMember, User
+from nuage.db.types import utcnow
+from nuage.domain.enums import Role, Scope
+from nuage.domain.permissions import Permission, refusal
+from nuage.services import security
+from nuage.services.principals import LAST_USED_RESOLUTION, key_scopes
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """What `TaskOut` shows of a task, read without the ORM."""
+
+    id: UUID
+    instance_id: UUID
+    instance_name: str
+    task_type: str
+    status: str
+    result: Any
+    started_at: datetime | None
+    completed_at: datetime | None
+    retry_count: int
+    created: datetime
+    modified: datetime
+    created_by_id: UUID
+    creator_email: str
+    creator_first_name: str
+    creator_last_name: str
+    parameters: Any
+    max_retries: int
+    progress: int
+    error: dict[str, Any] | None
+    cancel_requested: bool
+    viewer: UUID
+
+
+_creator = aliased(User)
+_task = InstanceTask.__table__.c
+_TASK_COLUMNS = (
+    _task.id,
+    _task.instance_id,
+    Instance.name.label("instance_name"),
+    _task.task_type,
+    _task.status,
+    _task.result,
+    _task.started_at,
+    _task.completed_at,
+    _task.retry_count,
+    _task.created,
+    _task.modified,
+    _task.created_by_id,
+    _creator.email.label("creator_email"),
+    _creator.first_name.label("creator_first_name"),
+    _creator.last_name.label("creator_last_name"),
+    _task.parameters,
+    _task.max_retries,
+    _task.progress,
+    _task.error,
+    _task.cancel_requested,
+)
+_org = sa.bindparam("org_id", type_=sa.Uuid)
+_project = sa.bindparam("project_id", type_=sa.Uuid)
+_task_id = sa.bindparam("task_id", type_=sa.Uuid)
+# One row per key prefix: the principal's facts, then the task's (NULLs where nothing matches).
+_READ = (
+    sa.select(
+        ApiKey.key_hash,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.last_used,
+        ApiKey.revoked_at,
+        User.id.label("user_id"),
+        User.is_active,
+        User.is_staff,
+        Membership.role,
+        Project.id.label("project_found"),
+        ProjectMember.id.label("project_member"),
+        *_TASK_COLUMNS,
+    )
+    .select_from(ApiKey)
+    .join(User, User.id == ApiKey.user_id)
+    .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.organization_id == _org))
+    .outerjoin(Project, (Project.id == _project) & (Project.organization_id == _org))
+    .outerjoin(
+        ProjectMember, (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == User.id)
+    )
+    .outerjoin(
+        InstanceTask, (InstanceTask.id == _task_id) & (InstanceTask.project_id == Project.id)
+    )
+    .outerjoin(Instance, Instance.id == InstanceTask.instance_id)
+    .outerjoin(_creator, _creator.id == InstanceTask.created_by_id)
+    .where(ApiKey.prefix == sa.bindparam("prefix"))
+)
+
+
+async def read_task_with_key(
+    conn: AsyncConnection, *, key: str, org_id: UUID, project_id: UUID, task_id: UUID
+) -> TaskView | None:
+    """The task if this API key may read it right now with nothing to write; None: take the
+    full path (see the module docstring)."""
+    if not key.startswith(security.API_KEY_PREFIX):
+        return None
+    params = {
+        "prefix": security.api_key_lookup(key),
+        "org_id": org_id,
+        "project_id": project_id,
+        "task_id": task_id,
+    }
+    row = (await conn.execute(_READ, params)).first()
+    if row is None or row.id is None or not _allowed(row, key):
+        return None
+    return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=row.user_id)
+
+
+_VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
+
+
+def _allowed(row: Any, key: str) -> bool:
+    """The rules of `authenticate` and `project_access`, each one a reason to take the full path."""
+    now = utcnow()
+    if not security.api_key_matches(key, row.key_hash) or row.revoked_at is not None:
+        return False
+    if row.expires_at is not None and row.expires_at <= now:
+        return False
+    if row.last_used is None or now - row.last_used >= LAST_USED_RESOLUTION:
+        return False  # the full path records it (at most once per key per minute)
+    if not row.is_active or row.role is None or row.project_found is None:
+        return False
+    role = Role(row.role)
+    if role is Role.GUEST and row.project_member is None:
+        return False
+    scopes: frozenset[Scope] = key_scopes(row.scopes)
+    return refusal(Permission.READ, role=role, scopes=scopes, staff=row.is_staff) is None

@@ -1,0 +1,136 @@
+"""The one-statement `GET …/tasks/{id}` (`api/fast_reads.py`): the same bytes as the full route,
+every refusal still the full route's, and nothing cached: a revoked key, a removed membership or
+an inactive user is refused on the very next request."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from nuage.db.models import ApiKey, Membership, User
+from nuage.db.session import transaction
+from nuage.db.types import utcnow
+from nuage.domain.enums import Role
+from tests.sql_counter import counting
+from tests.support import Stack, Tenant, TenantFactory
+
+pytestmark = pytest.mark.anyio
+
+
+async def _fast_get(stack: Stack, tenant: Tenant, task_id: str) -> httpx.Response:
+    """A GET that the fast read answered: one statement, no write."""
+    with counting(stack.runtime.engine) as counted:
+        response = await tenant.get(f"/tasks/{task_id}")
+    assert len(counted.statements) == 1, counted.statements
+    return response
+
+
+async def test_fast_read_answers_the_routes_bytes(stack: Stack, tenants: TenantFactory) -> None:
+    tenant = await tenants()
+    viewer = await tenants.member(tenant, Role.VIEWER)
+    _, task_id = await tenant.create_instance()
+    for caller in (tenant, viewer):  # the creator, and a member who sees the redacted result
+        first = await caller.get(f"/tasks/{task_id}")  # records `last_used`: the full path
+        fast = await _fast_get(stack, caller, task_id)
+        full = await caller.get(f"/tasks/{task_id}", params={"wait": 0})  # the route itself
+        assert fast.status_code == full.status_code == first.status_code == 200
+        assert fast.content == full.content == first.content
+        assert fast.headers["content-type"] == full.headers["content-type"] == "application/json"
+        assert fast.json()["id"] == task_id
+
+
+async def test_another_tenants_task_is_the_same_404_as_a_missing_one(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant, other = await tenants(), await tenants()
+    _, mine = await tenant.create_instance()
+    _, theirs = await other.create_instance()
+    await tenant.get(f"/tasks/{mine}")
+    await _fast_get(stack, tenant, mine)  # the fast read is in use for this key
+    foreign = await tenant.get(f"/tasks/{theirs}")
+    missing = await tenant.get(f"/tasks/{uuid4()}")
+    assert foreign.status_code == missing.status_code == 404
+    assert foreign.content == missing.content
+    assert foreign.headers.raw == missing.headers.raw
+
+
+async def test_revoking_a_key_refuses_the_next_request(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    await tenant.get(f"/tasks/{task_id}")
+    await _fast_get(stack, tenant, task_id)
+    async with transaction(stack.runtime.sessions) as session:
+        key_id = await session.scalar(sa.select(ApiKey.id).where(ApiKey.user_id == tenant.user_id))
+    revoked = await stack.client.delete(f"/v1/api-keys/{key_id}", headers=tenant.headers)
+    assert revoked.status_code == 204
+    refused = await tenant.get(f"/tasks/{task_id}")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "api_key_revoked"
+
+
+async def test_a_removed_member_and_an_inactive_user_are_refused_at_once(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    member = await tenants.member(tenant, Role.VIEWER)
+    _, task_id = await tenant.create_instance()
+    for caller in (tenant, member):
+        await caller.get(f"/tasks/{task_id}")
+        await _fast_get(stack, caller, task_id)
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(sa.delete(Membership).where(Membership.user_id == member.user_id))
+        await session.execute(
+            sa.update(User).where(User.id == tenant.user_id).values(is_active=False)
+        )
+    gone = await member.get(f"/tasks/{task_id}")
+    assert (gone.status_code, gone.json()["code"]) == (404, "not_found")
+    inactive = await tenant.get(f"/tasks/{task_id}")
+    assert (inactive.status_code, inactive.json()["code"]) == (401, "user_inactive")
+
+
+async def test_a_guest_outside_the_project_and_an_expired_key_are_refused(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    guest = await tenants.member(tenant, Role.GUEST)  # added to no project
+    _, task_id = await tenant.create_instance()
+    await guest.get(f"/tasks/{task_id}")
+    hidden = await guest.get(f"/tasks/{task_id}")
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "not_found")
+    await tenant.get(f"/tasks/{task_id}")
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(
+            sa.update(ApiKey)
+            .where(ApiKey.user_id == tenant.user_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    expired = await tenant.get(f"/tasks/{task_id}")
+    assert (expired.status_code, expired.json()["code"]) == (401, "api_key_expired")
+
+
+async def test_last_used_is_written_at_most_once_a_minute(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    stale = utcnow() - timedelta(minutes=2)
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(
+            sa.update(ApiKey).where(ApiKey.user_id == tenant.user_id).values(last_used=stale)
+        )
+    with counting(stack.runtime.engine) as counted:
+        assert (await tenant.get(f"/tasks/{task_id}")).status_code == 200
+    assert any("UPDATE api_keys" in s for s in counted.writes), counted.statements
+    for _ in range(3):  # then reads only, until the minute has passed
+        with counting(stack.runtime.engine) as counted:
+            assert (await tenant.get(f"/tasks/{task_id}")).status_code == 200
+        assert counted.writes == []
+    async with transaction(stack.runtime.sessions) as session:
+        used = await session.scalar(
+            sa.select(ApiKey.last_used).where(ApiKey.user_id == tenant.user_id)
+        )
+    assert used is not None and used > stale
