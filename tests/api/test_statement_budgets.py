@@ -1,0 +1,78 @@
+"""The SQL budget of each hot path: statements and transactions, counted with SQLAlchemy's
+events while production code runs. A change that adds a round trip to one of these fails here
+and has to raise the number on purpose (docs/benchmarks.md says what each costs).
+"""
+
+import pytest
+
+from nuage.engine.worker import Worker
+from tests.sql_counter import Counted, counting
+from tests.support import Stack, TenantFactory, worker_settings
+
+pytestmark = pytest.mark.anyio
+
+# (statements, transactions) per request or step, as measured; PostgreSQL's extra statements
+# are its NOTIFYs and row locks (FOR UPDATE), which SQLite's single writer does not need.
+BUDGETS = {
+    "sqlite": {
+        "GET task": (1, 1),  # the key, membership, project and task in one read
+        "GET task, full route": (6, 2),  # ?wait= and every refusal take it
+        "GET task list": (7, 2),
+        "POST action": (14, 2),
+        "claim": (7, 1),
+        "run and finish": (20, 3),
+    },
+    "postgresql": {
+        "GET task": (1, 1),
+        "GET task, full route": (6, 2),
+        "GET task list": (7, 2),
+        "POST action": (18, 2),
+        "claim": (10, 1),
+        "run and finish": (28, 3),
+    },
+}
+
+
+def within(stack: Stack, name: str, counted: Counted) -> None:
+    statements, transactions = BUDGETS[stack.runtime.engine.dialect.name][name]
+    assert len(counted.statements) <= statements, (name, counted.statements)
+    assert counted.transactions <= transactions, (name, counted.transactions)
+
+
+async def test_hot_paths_stay_within_their_budgets(
+    stack: Stack, tenants: TenantFactory, worker: Worker
+) -> None:
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await stack.stop_workers()  # from here on, only the code under test talks to the database
+    task = await tenant.act(instance["id"], "reboot")
+    engine = stack.runtime.engine
+    await tenant.get(f"/tasks/{task['id']}")  # the key's `last_used` is now recorded
+    with counting(engine) as counted:
+        assert (await tenant.get(f"/tasks/{task['id']}")).status_code == 200
+    within(stack, "GET task", counted)
+    with counting(engine) as counted:
+        assert (await tenant.get(f"/tasks/{task['id']}", params={"wait": 0})).status_code == 200
+    within(stack, "GET task, full route", counted)
+    with counting(engine) as counted:
+        listed = await tenant.get("/tasks", params={"status": "failed", "page_size": 20})
+        assert listed.status_code == 200
+    within(stack, "GET task list", counted)
+    with counting(engine) as counted:
+        await tenant.act(instance["id"], "reboot")
+    within(stack, "POST action", counted)
+
+    runner = Worker(
+        stack.runtime.sessions,
+        stack.driver,
+        stack.notifier,
+        worker_settings(stack.runtime.settings),
+    )
+    with counting(engine) as counted:
+        record = await runner.claim()
+    assert record is not None and str(record.id) == task["id"]
+    within(stack, "claim", counted)
+    with counting(engine) as counted:
+        await runner.execute(record)
+    within(stack, "run and finish", counted)
+    assert (await tenant.get(f"/tasks/{task['id']}")).json()["status"] == "completed"
