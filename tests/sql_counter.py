@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Engine
 
 # Statements the engine sends for its own bookkeeping, not for the code under test.
 _HOUSEKEEPING = ("BEGIN", "PRAGMA", "SELECT pg_catalog.version", "SELECT current_schema", "show ")
@@ -24,9 +24,11 @@ class Counted:
 
 
 @contextlib.contextmanager
-def counting(engine: AsyncEngine) -> Iterator[Counted]:
+def counting() -> Iterator[Counted]:
+    """What every engine of this process sends meanwhile (the API's reads may use a second
+    engine: `db.session.make_reader`)."""
     counted = Counted()
-    sync = engine.sync_engine
+    sync = Engine
 
     def on_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.lstrip().startswith(_HOUSEKEEPING):

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.anyio
 
 async def _fast_get(stack: Stack, tenant: Tenant, task_id: str) -> httpx.Response:
     """A GET that the fast read answered: one statement, no write."""
-    with counting(stack.runtime.engine) as counted:
+    with counting() as counted:
         response = await tenant.get(f"/tasks/{task_id}")
     assert len(counted.statements) == 1, counted.statements
     return response
@@ -122,11 +122,11 @@ async def test_last_used_is_written_at_most_once_a_minute(
         await session.execute(
             sa.update(ApiKey).where(ApiKey.user_id == tenant.user_id).values(last_used=stale)
         )
-    with counting(stack.runtime.engine) as counted:
+    with counting() as counted:
         assert (await tenant.get(f"/tasks/{task_id}")).status_code == 200
     assert any("UPDATE api_keys" in s for s in counted.writes), counted.statements
     for _ in range(3):  # then reads only, until the minute has passed
-        with counting(stack.runtime.engine) as counted:
+        with counting() as counted:
             assert (await tenant.get(f"/tasks/{task_id}")).status_code == 200
         assert counted.writes == []
     async with transaction(stack.runtime.sessions) as session:

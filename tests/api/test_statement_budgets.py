@@ -46,19 +46,18 @@ async def test_hot_paths_stay_within_their_budgets(
     instance = await tenant.running_instance()
     await stack.stop_workers()  # from here on, only the code under test talks to the database
     task = await tenant.act(instance["id"], "reboot")
-    engine = stack.runtime.engine
     await tenant.get(f"/tasks/{task['id']}")  # the key's `last_used` is now recorded
-    with counting(engine) as counted:
+    with counting() as counted:
         assert (await tenant.get(f"/tasks/{task['id']}")).status_code == 200
     within(stack, "GET task", counted)
-    with counting(engine) as counted:
+    with counting() as counted:
         assert (await tenant.get(f"/tasks/{task['id']}", params={"wait": 0})).status_code == 200
     within(stack, "GET task, full route", counted)
-    with counting(engine) as counted:
+    with counting() as counted:
         listed = await tenant.get("/tasks", params={"status": "failed", "page_size": 20})
         assert listed.status_code == 200
     within(stack, "GET task list", counted)
-    with counting(engine) as counted:
+    with counting() as counted:
         await tenant.act(instance["id"], "reboot")
     within(stack, "POST action", counted)
 
@@ -68,11 +67,11 @@ async def test_hot_paths_stay_within_their_budgets(
         stack.notifier,
         worker_settings(stack.runtime.settings),
     )
-    with counting(engine) as counted:
+    with counting() as counted:
         record = await runner.claim()
     assert record is not None and str(record.id) == task["id"]
     within(stack, "claim", counted)
-    with counting(engine) as counted:
+    with counting() as counted:
         await runner.execute(record)
     within(stack, "run and finish", counted)
     assert (await tenant.get(f"/tasks/{task['id']}")).json()["status"] == "completed"

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
 from nuage.api.schemas.tasks import TaskOut
+from nuage.db.session import make_reader
 from nuage.domain.errors import NuageError
 from nuage.services.task_reads import TaskView, read_task_with_key
 
@@ -27,7 +28,7 @@ _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+) *")
 class FastTaskRead:
     def __init__(self, app: ASGIApp, *, engine: AsyncEngine) -> None:
         self.app = app
-        self.engine = engine
+        self.reader = make_reader(engine)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         view = None
@@ -54,7 +55,7 @@ class FastTaskRead:
         except ValueError:
             return None
         try:
-            async with self.engine.connect() as conn:
+            async with self.reader.connect() as conn:
                 return await read_task_with_key(
                     conn, key=token, org_id=org_id, project_id=project_id, task_id=task_id
                 )

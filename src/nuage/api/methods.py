@@ -53,15 +53,20 @@ class MethodsAndCors:
         request = Headers(scope=scope)
         origin = request.get("origin")
         allowed_origin = origin if origin in self.allowed_origins else None
-        methods = methods_of(self.routes, scope)
-        if scope["method"] == "OPTIONS" and methods and "OPTIONS" not in methods:
-            await self._options(send, methods, request, allowed_origin)
-            return
+        if scope["method"] == "OPTIONS":
+            methods = methods_of(self.routes, scope)
+            if methods and "OPTIONS" not in methods:
+                await self._options(send, methods, request, allowed_origin)
+                return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # Only a 405 needs the path's methods (matching every route costs each request).
+            if message["type"] == "http.response.start" and (
+                message["status"] == 405 or self.allowed_origins
+            ):
                 headers = MutableHeaders(scope=message)
-                if message["status"] == 405 and methods:
+                methods = methods_of(self.routes, scope) if message["status"] == 405 else ()
+                if methods:
                     headers["Allow"] = allow_value(methods)
                 if self.allowed_origins:
                     headers.add_vary_header("Origin")

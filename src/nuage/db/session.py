@@ -30,6 +30,25 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
+def make_reader(engine: AsyncEngine, *, pool_size: int = 5) -> AsyncEngine:
+    """A second engine on `engine`'s database for single-statement reads: autocommit (no
+    BEGIN/ROLLBACK round trips around the one SELECT) and no pre-ping per checkout. A dead
+    connection fails the read, which its caller answers by taking the normal path (whose engine
+    pings); on SQLite it also skips BEGIN IMMEDIATE, so a read never waits for the write lock."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        reader = create_async_engine(
+            url, connect_args={"timeout": 30}, isolation_level="AUTOCOMMIT"
+        )
+        event.listen(reader.sync_engine, "connect", _on_sqlite_connect)
+        return reader
+    reader = create_async_engine(
+        url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=pool_size
+    )
+    _translate_socket_errors(reader)
+    return reader
+
+
 def engine_for(settings: Settings) -> AsyncEngine:
     """The engine with the pool sizes of the settings (SQLite: one writer anyway)."""
     if settings.database_url.startswith("sqlite"):
@@ -46,19 +65,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue on the lock (busy timeout)
     instead of failing when a read transaction later tries to write."""
 
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
 
 
 def _translate_socket_errors(engine: AsyncEngine) -> None:
