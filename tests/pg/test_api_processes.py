@@ -1,0 +1,75 @@
+"""Several API processes on one database: a key revoked through one process is refused by the
+very next request through another (the fast read caches nothing), and `nuage serve --workers N`
+runs N processes on one port (each with its own LISTEN connection)."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.pg.cluster import PrivateCluster
+from tests.pg.fleet import Fleet
+from tests.support import IMAGES, LOCATION, SIZES, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def fleet(require_private_cluster: None, tmp_path: Path) -> Iterator[Fleet]:
+    cluster = PrivateCluster()
+    cluster.start()
+    fleet = Fleet(cluster.url, tmp_path / "var")
+    try:
+        yield fleet
+    finally:
+        fleet.stop()
+        cluster.destroy()
+
+
+def start_workers_api(fleet: Fleet, processes: int) -> str:
+    """`nuage serve --workers N` on a port of its own; returns its URL once it answers."""
+    port = free_port()
+    args = ("serve", "--no-worker", "--workers", str(processes), "--port", str(port))
+    fleet.workers.append(fleet._spawn("api-workers", *args))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                return url
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the processes did not answer"
+        time.sleep(0.2)
+
+
+def test_a_key_revoked_through_one_process_is_refused_by_the_next_request_through_another(
+    fleet: Fleet,
+) -> None:
+    creds = fleet.bootstrap()
+    one = fleet.start_api()
+    fleet.wait_for_listeners(1)
+    other = start_workers_api(fleet, 2)
+    fleet.wait_for_listeners(3)  # one LISTEN connection per process: `--workers 2` runs two
+    owner = {"Authorization": f"Bearer {creds['api_key']}"}
+    path = f"/v1/organizations/{creds['organization_id']}/projects/{creds['project_id']}/compute"
+    body = {"name": "w", "size_id": SIZES["nano"], "location_id": LOCATION,
+            "image_id": IMAGES["debian"]}  # fmt: skip
+    created = httpx.post(f"{one}{path}/instances", json=body, headers=owner)
+    assert created.status_code == 201, created.text
+    task = created.headers["Location"].split("/compute", 1)[1]
+    made = httpx.post(f"{one}/v1/api-keys", json={"name": "r", "scopes": ["compute:read"]},
+                      headers=owner)  # fmt: skip
+    assert made.status_code == 201, made.text
+    reader = {"Authorization": f"Bearer {made.json()['key']}"}
+    for _ in range(6):  # the first records `last_used`; the next ones take the one-statement
+        # read, in both processes behind the port (new connections spread over them)
+        assert httpx.get(f"{other}{path}{task}", headers=reader).status_code == 200
+    revoked = httpx.delete(f"{one}/v1/api-keys/{made.json()['id']}", headers=owner)
+    assert revoked.status_code == 204
+    for _ in range(4):  # the very next requests, whichever process takes them
+        refused = httpx.get(f"{other}{path}{task}", headers=reader)
+        assert (refused.status_code, refused.json()["code"]) == (401, "api_key_revoked")
+    assert httpx.get(f"{other}{path}{task}", headers=owner).status_code == 200  # the control
