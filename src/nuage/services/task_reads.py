@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -126,13 +127,32 @@ async def read_task_with_key(
         "project_id": project_id,
         "task_id": task_id,
     }
-    row = (await conn.execute(_READ, params)).first()
+    if conn.dialect.name == "postgresql":
+        # asyncpg returns the columns' own types (UUID, aware datetimes, decoded JSON): the
+        # statement compiled once saves SQLAlchemy's per-execution work, half the read's CPU.
+        sql, names = _compiled(conn.dialect)
+        result = await conn.exec_driver_sql(sql, tuple(params[name] for name in names))
+    else:  # SQLite's values need SQLAlchemy's result processing (UUID text, datetimes)
+        result = await conn.execute(_READ, params)
+    row = result.first()
     if row is None or row.id is None or not _allowed(row, key):
         return None
     return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=row.user_id)
 
 
 _VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
+
+
+_COMPILED: dict[tuple[str, str], tuple[str, list[str]]] = {}
+
+
+def _compiled(dialect: Dialect) -> tuple[str, list[str]]:
+    """The statement's SQL for this kind of database, and its parameters in order (cached)."""
+    kind = (dialect.name, dialect.driver)
+    if kind not in _COMPILED:
+        compiled = _READ.compile(dialect=dialect)
+        _COMPILED[kind] = (str(compiled), list(compiled.positiontup or []))
+    return _COMPILED[kind]
 
 
 def _allowed(row: Any, key: str) -> bool:

@@ -1,0 +1,84 @@
+"""CPU time of one `GET …/tasks/{id}` inside the API process, without HTTP or load: the measure
+that holds on a busy machine, where req/s moves with everything else that runs.
+
+The app is called as an ASGI callable, one request after the other (2,000 by default, after 200
+of warm-up), on a database seeded by `bench/read_path.py`; the process's CPU time
+(`time.process_time`) over the requests is divided by their number. The database server's own CPU
+is not in it. Run it against another checkout's `src` to compare versions:
+
+    .venv/bin/python bench/read_cpu.py                          # pg, 10k
+    PYTHONPATH=../old/src .venv/bin/python bench/read_cpu.py --db sqlite
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("NUAGE_BENCH_CACHE", ROOT / "var" / "bench-cache")).resolve()
+
+import nuage  # the version under test: from PYTHONPATH when given
+from nuage.api.app import create_app
+from nuage.api.runtime import Runtime
+from nuage.config import Settings
+from nuage.db.notify import LocalNotifier
+from nuage.db.session import make_engine, make_sessionmaker
+
+
+async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
+    engine = make_engine(str(target["database_url"]))
+    settings = Settings(
+        data_dir=CACHE / "data", database_url=str(target["database_url"]), secret_key="x" * 48
+    )
+    notifier = LocalNotifier()
+    app = create_app(Runtime(settings, make_sessionmaker(engine, notifier), notifier))
+    auth = str(target["auth_header"]).encode()
+    paths = list(target["task_paths"])
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def get(path: str) -> None:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+                 "client": ("127.0.0.1", 1), "headers": [(b"host", b"bench"),
+                 (b"authorization", auth)]}  # fmt: skip
+        await app(scope, receive, send)
+
+    for n in range(200):
+        await get(paths[n % len(paths)])
+    began = time.process_time()
+    for n in range(count):
+        await get(paths[n % len(paths)])
+    spent = time.process_time() - began
+    await engine.dispose()
+    ok = sum(1 for s in statuses[200:] if s == 200)
+    return spent / count * 1000, ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--db", default="pg", choices=["pg", "sqlite"])
+    ap.add_argument("--rows", type=int, default=10_000)
+    ap.add_argument("--count", type=int, default=2000)
+    args = ap.parse_args()
+    target = json.loads((CACHE / f"target-{args.db}-{args.rows}.json").read_text())
+    ms, ok = asyncio.run(measure(target, args.count))
+    where = Path(nuage.__file__).resolve().parents[1]
+    print(f"{where}: {args.db} {args.rows}: {ms:.3f} ms CPU per GET task ({ok}/{args.count} x 200)")
+    sys.exit(0 if ok == args.count else 1)
+
+
+if __name__ == "__main__":
+    main()
