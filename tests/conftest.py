@@ -16,7 +16,7 @@ from nuage.api.runtime import Runtime
 from nuage.cli.runtime import make_notifier
 from nuage.config import Settings
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_sessionmaker
+from nuage.db.session import engine_for, make_reader, make_sessionmaker
 from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.worker import Worker
 from nuage.services import security
@@ -128,7 +128,8 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
     notifier = make_notifier(settings)
     if isinstance(notifier, PostgresNotifier):
         await notifier.start()
-    runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier)
+    reader = make_reader(engine)
+    runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier, reader=reader)
     driver = SimDriver(SimSettings(state_dir=settings.sim_state_dir))
     transport = httpx.ASGITransport(app=create_app(runtime))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -140,6 +141,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
             await driver.close()  # the simulator's consoles (RFB servers) in this event loop
             if isinstance(notifier, PostgresNotifier):
                 await notifier.close()
+            await reader.dispose()
             await engine.dispose()
 
 

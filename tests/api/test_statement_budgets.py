@@ -34,7 +34,10 @@ BUDGETS = {
 
 
 def within(stack: Stack, name: str, counted: Counted) -> None:
-    statements, transactions = BUDGETS[stack.runtime.engine.dialect.name][name]
+    database = (
+        "sqlite" if stack.runtime.settings.database_url.startswith("sqlite") else "postgresql"
+    )
+    statements, transactions = BUDGETS[database][name]
     assert len(counted.statements) <= statements, (name, counted.statements)
     assert counted.transactions <= transactions, (name, counted.transactions)
 

@@ -116,7 +116,7 @@ def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
     # Added first, so innermost: every middleware added after it also wraps the fast read.
-    app.add_middleware(FastTaskRead, engine=runtime.engine)
+    app.add_middleware(FastTaskRead, runtime=runtime)
     app.add_middleware(AuditTrail, runtime=runtime)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:

@@ -19,15 +19,11 @@ class Runtime:
     # Tries a host before it is registered (`drivers.registry.check_host`, given by the CLI
     # that builds the process); None registers without trying.
     host_check: HostCheck | None = None
+    # Single-statement reads (`db.session.make_reader`), made and disposed beside the engine by
+    # whoever makes the engine; None: no fast read (`api/fast_reads.py`), every GET is routed.
+    reader: AsyncEngine | None = None
 
     def __post_init__(self) -> None:
         # Events show tasks and instances as this API does, whoever commits the change: the API
         # or a worker sharing these sessions.
         install_views(self.sessions, ApiViews())
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The engine the sessions are bound to (the fast read uses a bare connection)."""
-        bind = self.sessions.kw["bind"]
-        assert isinstance(bind, AsyncEngine)
-        return bind

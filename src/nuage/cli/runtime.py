@@ -24,7 +24,7 @@ from nuage.db.errors import translate_db_errors
 from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_sessionmaker, transaction
+from nuage.db.session import engine_for, make_reader, make_sessionmaker, transaction
 from nuage.domain import observers
 from nuage.domain.drivers import HostCheck
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
@@ -153,8 +153,13 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
             await engine.dispose()
             raise
     notifier = make_notifier(settings)
+    reader = make_reader(engine)
     runtime = Runtime(
-        settings, make_sessionmaker(engine, notifier), notifier, host_check=host_check(settings)
+        settings,
+        make_sessionmaker(engine, notifier),
+        notifier,
+        host_check=host_check(settings),
+        reader=reader,
     )
     if isinstance(notifier, PostgresNotifier):
         await notifier.start()
@@ -163,6 +168,7 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
     finally:
         if isinstance(notifier, PostgresNotifier):
             await notifier.close()
+        await reader.dispose()
         await engine.dispose()
 
 
@@ -199,12 +205,7 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
     async with open_process(settings) as process:
         # The API signs tokens: its key is made (once, in the data directory) only now that the
         # database is known to be set up.
-        api = Runtime(
-            with_secret_key(settings),
-            process.runtime.sessions,
-            process.notifier,
-            host_check=process.runtime.host_check,
-        )
+        api = replace(process.runtime, settings=with_secret_key(settings))
         # Event streams never end by themselves: a stop waits this long for requests to finish.
         config = uvicorn.Config(
             create_app(api),

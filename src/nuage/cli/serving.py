@@ -17,7 +17,6 @@ from sqlalchemy import make_url
 
 from nuage.api.app import create_app
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
-from nuage.api.runtime import Runtime
 from nuage.config import Settings, load_settings, with_secret_key
 
 log = logging.getLogger("nuage.serve")
@@ -109,8 +108,7 @@ class ProcessApp:
         async with contextlib.AsyncExitStack() as stack:
             try:
                 process = await stack.enter_async_context(runtime.open_process(self.settings))
-                api = Runtime(self.settings, process.runtime.sessions, process.notifier)
-                self.app = create_app(api)
+                self.app = create_app(process.runtime)
                 stop = asyncio.Event()
                 if self.with_worker:
                     drivers = runtime.make_drivers(self.settings)
