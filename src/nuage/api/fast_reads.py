@@ -14,6 +14,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
+from nuage.api.observe import ROUTE_TEMPLATE
 from nuage.api.runtime import Runtime
 from nuage.api.schemas.tasks import TaskOut
 from nuage.domain.errors import NuageError
@@ -22,7 +23,7 @@ from nuage.services.task_reads import TaskView, read_task_with_key
 _HEX = "[0-9a-fA-F]"
 _UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"  # the canonical form only
 _PATH = re.compile(rf"/v1/organizations/({_UUID})/projects/({_UUID})/compute/tasks/({_UUID})")
-ROUTE_TEMPLATE = "/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{id}"
+TASK_ROUTE = "/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{id}"
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+) *")
 
 
@@ -46,7 +47,7 @@ class FastTaskRead:
             await self.app(scope, receive, send)
             return
         # The route this answer stands for, for whatever counts requests by route (metrics).
-        scope["nuage.route_template"] = ROUTE_TEMPLATE
+        scope[ROUTE_TEMPLATE] = TASK_ROUTE
         body = TaskOut.of_view(view).model_dump_json().encode()
         headers = [
             (b"content-length", str(len(body)).encode()),

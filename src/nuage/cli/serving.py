@@ -16,6 +16,7 @@ import uvicorn
 from sqlalchemy import make_url
 
 from nuage.api.app import create_app
+from nuage.api.metrics import prepare_multiprocess
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
 from nuage.config import Settings, load_settings, with_secret_key
 
@@ -40,6 +41,8 @@ def serve_processes(
 ) -> None:
     """Run `workers` API processes under uvicorn's supervisor until it is stopped."""
     with_secret_key(settings)  # made once here (if missing), read from the file by every process
+    # /metrics sums every process's counters from files here (before any process counts).
+    prepare_multiprocess(settings.data_dir / "metrics")
     os.environ.setdefault("NUAGE_PUBLIC_URL", f"http://{host}:{port}")
     os.environ[_WITH_WORKER] = "1" if with_worker else "0"
     uvicorn.run(
