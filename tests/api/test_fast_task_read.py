@@ -2,6 +2,7 @@
 every refusal still the full route's, and nothing cached: a revoked key, a removed membership or
 an inactive user is refused on the very next request."""
 
+import dataclasses
 from datetime import timedelta
 from uuid import uuid4
 
@@ -9,12 +10,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from nuage.db.models import ApiKey, Membership, User
+from nuage.db.models import ApiKey, Membership, Project, User
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role
 from tests.sql_counter import counting
-from tests.support import Stack, Tenant, TenantFactory
+from tests.support import Stack, Tenant, TenantFactory, create_body
 
 pytestmark = pytest.mark.anyio
 
@@ -137,3 +138,31 @@ async def test_last_used_is_written_at_most_once_a_minute(
             sa.select(ApiKey.last_used).where(ApiKey.user_id == tenant.user_id)
         )
     assert used is not None and used > stale
+
+
+async def test_a_project_token_reads_no_task_of_another_project(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    async with transaction(stack.runtime.sessions) as session:
+        project = Project(organization_id=tenant.organization_id, name="other")
+        session.add(project)
+        await session.flush()
+        other = project.id
+    elsewhere = tenant.base.replace(str(tenant.project_id), str(other))
+    made = await stack.client.post(
+        f"{elsewhere}/instances", json=create_body(), headers=tenant.headers
+    )
+    assert made.status_code == 201, made.text
+    theirs = made.headers["Location"].rsplit("/", 1)[1]
+    _, mine = await tenant.create_instance()
+    created = await stack.client.post(
+        "/v1/api-keys",
+        json={"name": "project", "project_id": str(tenant.project_id)},
+        headers=tenant.headers,
+    )
+    token = dataclasses.replace(tenant, key=created.json()["key"])
+    await token.get(f"/tasks/{mine}")  # records `last_used`: the fast read is in use for it
+    await _fast_get(stack, token, mine)
+    foreign = await stack.client.get(f"{elsewhere}/tasks/{theirs}", headers=token.headers)
+    assert foreign.status_code == 404, foreign.text

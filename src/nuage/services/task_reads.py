@@ -3,10 +3,10 @@ project, the task, its instance and its creator, read together and checked with 
 as `principals.authenticate` and `access.project_access`.
 
 It only ever *allows*. Whenever the answer would be anything but the task (a bad, revoked or
-expired key, an inactive user, another tenant's project or task, a missing scope), or when the
-full path has a write to make (a key's `last_used` older than its one-minute resolution), it
-returns None and the caller takes the full path, which gives the refusal, byte for byte, or
-makes the write. So the read path writes at most once per key per minute, and a revocation or a
+expired key, an inactive user, another tenant's project or task, a project token outside its
+project, a missing scope), or when the full path has a write to make (a key's `last_used` older
+than its one-minute resolution), it returns None and the caller takes the full path, which gives
+the refusal, byte for byte, or makes the write. So the read path writes at most once per key per minute, and a revocation or a
 removed membership is seen by the very next request in every process: nothing is cached.
 """
 
@@ -90,6 +90,7 @@ _READ = (
         ApiKey.expires_at,
         ApiKey.last_used,
         ApiKey.revoked_at,
+        ApiKey.project_id.label("key_project_id"),
         User.id.label("user_id"),
         User.is_active,
         User.is_staff,
@@ -166,6 +167,8 @@ def _allowed(row: Any, key: str) -> bool:
         return False  # the full path records it (at most once per key per minute)
     if not row.is_active or row.role is None or row.project_found is None:
         return False
+    if row.key_project_id is not None and row.key_project_id != row.project_found:
+        return False  # a project token outside its project
     role = Role(row.role)
     if role is Role.GUEST and row.project_member is None:
         return False
