@@ -6,8 +6,9 @@ It only ever *allows*. Whenever the answer would be anything but the task (a bad
 expired key, an inactive user, another tenant's project or task, a project token outside its
 project, a missing scope), or when the full path has a write to make (a key's `last_used` older
 than its one-minute resolution), it returns None and the caller takes the full path, which gives
-the refusal, byte for byte, or makes the write. So the read path writes at most once per key per minute, and a revocation or a
-removed membership is seen by the very next request in every process: nothing is cached.
+the refusal, byte for byte, or makes the write. So the read path writes at most once per key per
+minute, and a revocation or a removed membership is seen by the very next request in every
+process: nothing is cached.
 """
 
 from dataclasses import dataclass
