@@ -8,12 +8,14 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
+from nuage.config import Settings
 from nuage.db.models import AuditRecord
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role
-from nuage.services import audit, security
-from tests.support import Stack, Tenant, TenantFactory, create_body
+from nuage.engine.worker import WorkerSettings
+from nuage.services import security
+from tests.support import Stack, Tenant, TenantFactory, create_body, poll, start_worker
 
 pytestmark = pytest.mark.anyio
 # A literal public address: saved without a DNS lookup, never reached (no sender runs here).
@@ -152,15 +154,20 @@ async def test_secrets_never_reach_the_log(stack: Stack, tenants: TenantFactory)
     assert all(secret not in rows for secret in secrets)
 
 
-async def test_retention_prunes_old_rows(stack: Stack, tenants: TenantFactory) -> None:
+async def test_a_worker_prunes_rows_past_the_retention(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    assert WorkerSettings().audit_retention_days == 0  # a worker alone keeps everything
     owner = await tenants()
     await owner.create_instance()
     await owner.create_instance()
     async with transaction(stack.runtime.sessions) as session:
         oldest = await session.scalar(sa.select(sa.func.min(AuditRecord.id)))
         row = await session.get_one(AuditRecord, oldest)
-        row.created = utcnow() - timedelta(days=400)
-    async with transaction(stack.runtime.sessions) as session:
-        cutoff = utcnow() - timedelta(days=stack.runtime.settings.audit_retention_days)
-        assert await audit.prune(session, older_than=cutoff) == 1
-    assert (await read_log(stack, owner))["count"] == 1
+        row.created = utcnow() - timedelta(days=settings.audit_retention_days + 35)
+    start_worker(stack, settings, audit_retention_days=settings.audit_retention_days)
+
+    async def pruned() -> bool:
+        return bool((await read_log(stack, owner))["count"] == 1)
+
+    await poll(pruned, within=10, every=0.2)

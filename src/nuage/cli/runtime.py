@@ -67,6 +67,7 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             events_retention_seconds=settings.events_retention_seconds,
             stop_grace_seconds=settings.stop_grace_seconds,
             tasks_retention_seconds=settings.tasks_retention_seconds,
+            audit_retention_days=settings.audit_retention_days,
             webhooks=SenderSettings(
                 policy=settings.webhook_policy,
                 concurrency=settings.webhook_concurrency,

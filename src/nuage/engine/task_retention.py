@@ -8,8 +8,6 @@ A pending or running task is never touched, however old: only a finished task ha
 """
 
 import asyncio
-import contextlib
-import logging
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,11 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from nuage.db.models import ConsoleSession, InstanceTask, TaskEvent
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
-from nuage.domain.errors import DatabaseUnavailable
 from nuage.domain.tasks import TERMINAL
-from nuage.engine.event_retention import interval
+from nuage.engine.sweeps import interval, repeat
 
-log = logging.getLogger(__name__)
 BATCH = 500
 _FINISHED = sorted(s.value for s in TERMINAL)
 
@@ -67,12 +63,8 @@ async def prune_every(
 ) -> None:
     """Prune now, then every `interval(retention_seconds)`, until `stop` is set."""
     retention = timedelta(seconds=retention_seconds)
-    while not stop.is_set():
-        try:
-            removed = await prune(sessions, now=utcnow(), retention=retention)
-            if removed:
-                log.info("task retention removed %d finished task(s)", removed)
-        except DatabaseUnavailable:
-            log.warning("database unavailable; task retention skipped")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval(retention_seconds))
+
+    async def prune_now() -> int:
+        return await prune(sessions, now=utcnow(), retention=retention)
+
+    await repeat(stop, interval(retention_seconds), prune_now, "task")

@@ -32,6 +32,7 @@ from nuage.domain.retry import BackoffPolicy
 from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
 from nuage.engine import (
+    audit_retention,
     cancelled,
     drift,
     event_retention,
@@ -60,6 +61,7 @@ class WorkerSettings:
     drift_sweep_seconds: float = 0.0  # 0: this worker never sweeps for drift (engine.drift)
     events_retention_seconds: float = 7 * 86400.0  # (engine.event_retention)
     tasks_retention_seconds: float = 0.0  # 0: finished tasks are kept (engine.task_retention)
+    audit_retention_days: int = 0  # 0: the audit log is kept (engine.audit_retention)
     stop_grace_seconds: float = 10.0  # a stop waits this long for tasks to reach a safe step
     webhooks: SenderSettings | None = None  # None: this worker sends no webhooks
 
@@ -116,6 +118,11 @@ class Worker:
             retention = self.settings.tasks_retention_seconds
             sweepers.append(
                 asyncio.create_task(task_retention.prune_every(self.sessions, stop, retention))
+            )
+        if self.settings.audit_retention_days > 0:
+            days = self.settings.audit_retention_days
+            sweepers.append(
+                asyncio.create_task(audit_retention.prune_every(self.sessions, stop, days))
             )
         if self.settings.drift_sweep_seconds > 0:
             sweepers.append(asyncio.create_task(self._sweep_for_drift(stop)))
