@@ -2,6 +2,7 @@
 very next request through another (the fast read caches nothing), and `nuage serve --workers N`
 runs N processes on one port (each with its own LISTEN connection)."""
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +74,15 @@ def test_a_key_revoked_through_one_process_is_refused_by_the_next_request_throug
         refused = httpx.get(f"{other}{path}{task}", headers=reader)
         assert (refused.status_code, refused.json()["code"]) == (401, "api_key_revoked")
     assert httpx.get(f"{other}{path}{task}", headers=owner).status_code == 200  # the control
+    # Each process behind the port writes its JSON access lines (spawned processes set up
+    # their own logging): every request above is there, with its route template.
+    lines = [json.loads(line) for line in (fleet.logs / "api-workers.log").read_text().splitlines()]
+    access = [line for line in lines if line["logger"] == "nuage.access"]
+    routes = {line["route"] for line in access if line["method"] == "GET"}
+    assert (
+        f"{path}/tasks/{{id}}".replace(creds["organization_id"], "{organization_id}").replace(
+            creds["project_id"], "{project_id}"
+        )
+        in routes
+    )
+    assert sum(1 for line in access if line["status"] == 401) >= 4

@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import make_url
 
+from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.metrics import prepare_multiprocess
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
@@ -56,6 +57,7 @@ def serve_processes(
         timeout_worker_healthcheck=60,
         timeout_graceful_shutdown=5,
         access_log=False,  # api/request_log.py writes one line per request
+        log_config=None,  # each process logs through nuage.logs (process_app configures it)
         **server_options(),
     )
 
@@ -84,8 +86,10 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def process_app() -> ASGIApp:
-    """uvicorn's factory, called in each process."""
-    return ProcessApp(load_settings(), with_worker=os.environ.get(_WITH_WORKER) == "1")
+    """uvicorn's factory, called in each process (a spawned one: its logging is set up here)."""
+    settings = load_settings()
+    logs.configure(settings.log_format)
+    return ProcessApp(settings, with_worker=os.environ.get(_WITH_WORKER) == "1")
 
 
 class ProcessApp:
