@@ -35,7 +35,7 @@ fmt: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-# Two pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
+# Three pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
 test: lint
 	scripts/run-tests.sh $(PYTEST_ARGS)
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from nuage.client import Client, ConfigurationError, Event, RateLimited, Resync, RetryPolicy
+from nuage.client import Client, ConfigurationError, Event, Resync, RetryPolicy, Throttled
 from nuage.client.errors import DatabaseUnavailable, StreamClosed
 from nuage.client.sse import SseParser
 from tests.client.tiny_server import Answer, Seen, TinyServer
@@ -69,9 +69,9 @@ def test_two_calls_send_two_keys_and_a_retry_gives_up_with_the_typed_error() -> 
         return Answer(429, {"Retry-After": "0"}, b'{"detail": "slow down", "code": "throttled"}')
 
     with TinyServer(answer) as server, client(server.url, retry=RetryPolicy(attempts=2)) as api:
-        with pytest.raises(RateLimited) as first:
+        with pytest.raises(Throttled) as first:
             api.instances.start(INSTANCE["id"])
-        with pytest.raises(RateLimited):
+        with pytest.raises(Throttled):
             api.instances.start(INSTANCE["id"])
     assert first.value.code == "throttled" and first.value.message == "slow down"
     assert first.value.response.status_code == 429

@@ -7,9 +7,9 @@ header matches the document, and a method a path does not have is a 405 whose `A
 exactly the documented methods. The organization, project and catalogue ids are pinned to real
 ones (a tenant made as `nuage bootstrap` makes it) so that requests reach real objects.
 
-It runs once per kind of caller (docs/permissions.md): the owner with the full budget and the
-stateful phase, then a viewer, a guest, a read-only key, a project token and an operator with a
-smaller one, so that every refusal they get is a documented answer too.
+It runs once per kind of caller (docs/permissions.md): the owner with the full budget, the
+coverage and the stateful phases, then a viewer, a guest, a read-only key, a project token and an
+operator with a smaller one, so that every refusal they get is a documented answer too.
 """
 
 import json
@@ -40,6 +40,8 @@ def catalogue_ids(server: LiveServer, kind: str) -> list[str]:
 
 
 # caller → (examples per operation, stateful phase); the whole run stays within a few minutes.
+# The coverage phase (every case the schema defines, whatever the budget) runs for the owner;
+# the other callers' refusals come the same for any body, so examples and fuzzing cover them.
 BUDGETS = {
     "owner": (8, True),
     "viewer": (2, False),
@@ -77,6 +79,8 @@ def config(server: LiveServer, caller: str) -> str:
         'database = "none"',
         "[phases.stateful]",
         f"enabled = {str(stateful).lower()}",
+        "[phases.coverage]",
+        f"enabled = {str(caller == 'owner').lower()}",
         "[checks]",
         "enabled = false",
         *(f"{check}.enabled = true" for check in CHECKS),

@@ -13,7 +13,7 @@ NuageClientError
 │   ├── PermissionDenied        403 (QuotaExceeded, ConsoleTokenRefused, OriginRefused)
 │   ├── NotFound                404 (also another tenant's resources)
 │   ├── Conflict                409 (InstanceBusy, IdempotencyKeyReused, …)
-│   ├── RateLimited             429 (retried by the client first, honouring Retry-After)
+│   ├── Throttled               429 (retried by the client first, honouring Retry-After)
 │   ├── ConsoleUnreachable      502
 │   └── DatabaseUnavailable     503 (retried by the client first)
 ├── TaskFailed                  a waited-for task failed: its error's code and message
@@ -184,7 +184,7 @@ class VpcFull(Conflict):
     code = "vpc_full"
 
 
-class RateLimited(ApiError):
+class Throttled(ApiError):
     status = 429
     code = "throttled"
 
