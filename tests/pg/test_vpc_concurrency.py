@@ -69,13 +69,24 @@ async def test_concurrent_joins_over_many_processes_never_hand_out_an_address_tw
 
         # No worker yet: every join is asked for while no instance is in the VPC, so each one
         # accepted reserves an address of its own (they queue behind their instance's create).
+        # One join per instance first, so that each has one whichever process wins the VPC's
+        # lock; then the rest race for what is left of the block.
         join = {"vpc_id": vpc_id}
-        joins = await asyncio.gather(
-            *(
-                api.call("POST", f"/instances/{instances[n % INSTANCES]}/vpc", json=join)
-                for n in range(INSTANCES * JOINS_EACH)
+
+        async def joins_of(rounds: range) -> list[httpx.Response]:
+            return list(
+                await asyncio.gather(
+                    *(
+                        api.call("POST", f"/instances/{instance_id}/vpc", json=join)
+                        for _ in rounds
+                        for instance_id in instances
+                    )
+                )
             )
-        )
+
+        first = await joins_of(range(1))
+        assert [r.status_code for r in first] == [202] * INSTANCES
+        joins = first + await joins_of(range(1, JOINS_EACH))
         accepted = [r for r in joins if r.status_code == 202]
         refused = [r for r in joins if r.status_code != 202]
         assert len(accepted) == BLOCK_SIZE
@@ -87,10 +98,16 @@ async def test_concurrent_joins_over_many_processes_never_hand_out_an_address_tw
         tasks = await _settle(api, [*creates, *(r.json()["id"] for r in accepted)])
         assert {t["status"] for t in tasks} == {"completed"}
 
+        # An instance's tasks run in the order they were queued: it ends with its last join's
+        # address.
+        last_join: dict[str, str] = {}
+        for task in sorted(tasks[len(creates) :], key=lambda t: t["created"]):
+            last_join[task["instance_id"]] = task["parameters"]["address"]
         held: list[str] = []
         for instance_id in instances:
             vpc = (await api.call("GET", f"/instances/{instance_id}")).json()["vpc"]
             assert vpc["id"] == vpc_id
+            assert vpc["private_address"] == last_join[instance_id]
             held.append(vpc["private_address"])
             machine = json.loads(
                 (fleet.data_dir / "sim" / "machines" / f"{instance_id}.json").read_text()
