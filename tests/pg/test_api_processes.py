@@ -1,15 +1,20 @@
 """Several API processes on one database: a key revoked through one process is refused by the
-very next request through another (the fast read caches nothing), and `nuage serve --workers N`
-runs N processes on one port (each with its own LISTEN connection)."""
+very next request through another (the fast read caches nothing), and so is the key of a user
+whose membership is removed; `nuage serve --workers N` runs N processes on one port (each with
+its own LISTEN connection)."""
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from nuage.db.session import make_engine
 from tests.pg.cluster import PrivateCluster
 from tests.pg.fleet import Fleet
 from tests.support import IMAGES, LOCATION, SIZES, free_port
@@ -74,6 +79,16 @@ def test_a_key_revoked_through_one_process_is_refused_by_the_next_request_throug
         refused = httpx.get(f"{other}{path}{task}", headers=reader)
         assert (refused.status_code, refused.json()["code"]) == (401, "api_key_revoked")
     assert httpx.get(f"{other}{path}{task}", headers=owner).status_code == 200  # the control
+    # Membership has no route of its own (operators change it in the database): once the
+    # owner's membership is gone, the very next request through either process is refused as a
+    # stranger's, by the fast read's own statement as by the route.
+    stranger = httpx.get(f"{one}/v1/organizations/{uuid4()}/projects/{uuid4()}/compute{task}",
+                         headers=owner)  # fmt: skip
+    assert stranger.status_code == 404
+    asyncio.run(_remove_memberships(fleet.database_url, "fleet@example.com"))
+    for _ in range(4):
+        refused = httpx.get(f"{other}{path}{task}", headers=owner)
+        assert (refused.status_code, refused.content) == (stranger.status_code, stranger.content)
     # Each process behind the port writes its JSON access lines (spawned processes set up
     # their own logging): every request above is there, with its route template.
     lines = [json.loads(line) for line in (fleet.logs / "api-workers.log").read_text().splitlines()]
@@ -86,3 +101,16 @@ def test_a_key_revoked_through_one_process_is_refused_by_the_next_request_throug
         in routes
     )
     assert sum(1 for line in access if line["status"] == 401) >= 4
+
+
+async def _remove_memberships(database_url: str, email: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            user = sa.text("SELECT id FROM users WHERE email = :email")
+            for table in ("project_members", "memberships"):
+                await conn.execute(
+                    sa.text(f"DELETE FROM {table} WHERE user_id = ({user.text})"), {"email": email}
+                )
+    finally:
+        await engine.dispose()
