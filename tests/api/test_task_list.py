@@ -188,7 +188,8 @@ async def test_wait_wakes_on_a_cancel_from_another_request(tenants: TenantFactor
     elapsed = time.monotonic() - started
     await canceller
     assert response.json()["status"] == "cancelled"
-    assert 0.15 < elapsed < 3
+    # Well under the 20 s asked for proves the wake; a loaded machine took 3.3 s to answer.
+    assert 0.15 < elapsed < 10
 
 
 async def test_wait_gives_up_after_n_seconds(tenants: TenantFactory) -> None:
