@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("NUAGE_BENCH_CACHE", ROOT / "var" / "bench-cache")).resolve()
 
 import nuage  # the version under test: from PYTHONPATH when given
+from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
@@ -88,7 +89,13 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=2000)
     args = ap.parse_args()
     target = json.loads((CACHE / f"target-{args.db}-{args.rows}.json").read_text())
-    ms, ok = asyncio.run(measure(target, args.count))
+    # As a served process logs (one JSON line per request on stderr), to /dev/null.
+    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115
+    try:
+        logs.configure()
+        ms, ok = asyncio.run(measure(target, args.count))
+    finally:
+        sys.stderr = stderr
     where = Path(nuage.__file__).resolve().parents[1]
     print(f"{where}: {args.db} {args.rows}: {ms:.3f} ms CPU per GET task ({ok}/{args.count} x 200)")
     sys.exit(0 if ok == args.count else 1)
