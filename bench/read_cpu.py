@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("NUAGE_BENCH_CACHE", ROOT / "var" / "bench-cache")).resolve()
 
 import nuage  # the version under test: from PYTHONPATH when given
+from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
@@ -37,8 +38,13 @@ except ImportError:  # a version before the fast read
 
 async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
     engine = make_engine(str(target["database_url"]))
+    # As `bench/read_path.py` serves it: one key at thousands of requests a second, no rate limit
+    # (with one, nearly every request here would be a 429).
     settings = Settings(
-        data_dir=CACHE / "data", database_url=str(target["database_url"]), secret_key="x" * 48
+        data_dir=CACHE / "data",
+        database_url=str(target["database_url"]),
+        secret_key="x" * 48,
+        rate_limit_per_minute=0,
     )
     notifier = LocalNotifier()
     reader = make_reader(engine) if make_reader is not None else None
@@ -83,7 +89,13 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=2000)
     args = ap.parse_args()
     target = json.loads((CACHE / f"target-{args.db}-{args.rows}.json").read_text())
-    ms, ok = asyncio.run(measure(target, args.count))
+    # As a served process logs (one JSON line per request on stderr), to /dev/null.
+    stderr, sys.stderr = sys.stderr, open(os.devnull, "w")  # noqa: SIM115
+    try:
+        logs.configure()
+        ms, ok = asyncio.run(measure(target, args.count))
+    finally:
+        sys.stderr = stderr
     where = Path(nuage.__file__).resolve().parents[1]
     print(f"{where}: {args.db} {args.rows}: {ms:.3f} ms CPU per GET task ({ok}/{args.count} x 200)")
     sys.exit(0 if ok == args.count else 1)

@@ -10,7 +10,6 @@ from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.observe import ObserveRequests
 from nuage.api.rate_limit import RateLimit, api_policy
-from nuage.api.request_log import RequestLog
 from nuage.api.routers import (
     admin_hosts,
     admin_ip_pools,
@@ -112,7 +111,8 @@ def create_app(runtime: Runtime) -> FastAPI:
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
     """From the innermost out: the one-statement GET task (`api/fast_reads.py`), the audit trail,
     body guard, rate limits, methods and CORS (preflights are not counted; 429s carry CORS
-    headers), security headers, the `RequestFinished` fact (metrics), request id and access log."""
+    headers), security headers, then (one middleware) request id, the `RequestFinished` fact
+    (metrics) and the access log."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
     # Added first, so innermost: every middleware added after it also wraps the fast read.
@@ -135,4 +135,3 @@ def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
         https_public_url=(settings.public_url or "").startswith("https://"),
     )
     app.add_middleware(ObserveRequests)
-    app.add_middleware(RequestLog)

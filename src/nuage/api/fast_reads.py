@@ -67,10 +67,9 @@ class FastTaskRead:
         except ValueError:
             return None
         try:
-            async with self.reader.connect() as conn:
-                return await read_task_with_key(
-                    conn, key=token, org_id=org_id, project_id=project_id, task_id=task_id
-                )
+            return await read_task_with_key(
+                self.reader, key=token, org_id=org_id, project_id=project_id, task_id=task_id
+            )
         except (sa_exc.SQLAlchemyError, NuageError, OSError):
             return None  # the full path meets the same trouble and answers it (503, …)
 

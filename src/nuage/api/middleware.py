@@ -20,6 +20,23 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body too large: at most {limit} bytes.")
 
 
+def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, str, bool]:
+    """Content-Length, the media type of Content-Type (each the last one sent) and whether
+    Transfer-Encoding is there, in one pass over the headers."""
+    length = content_type = b""
+    chunked = False
+    for name, value in headers:
+        match name.lower():
+            case b"content-length":
+                length = value
+            case b"content-type":
+                content_type = value
+            case b"transfer-encoding":
+                chunked = True
+    media = content_type.decode("latin-1").split(";")[0].strip().lower()
+    return length.decode("latin-1"), media, chunked
+
+
 class RequestGuard:
     """Refuses bodies over `max_body_bytes` (413) — by Content-Length up front, or while streaming —
     and non-JSON bodies on writes (415), in the API's error shape."""
@@ -32,13 +49,11 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        length = headers.get("content-length", "")
+        length, media, chunked = _body_headers(scope["headers"])
         if length.isdigit() and int(length) > self.max_body_bytes:
             await self._refuse(send, 413, "request_too_large", self._too_large())
             return
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
-        has_body = (length.isdigit() and int(length) > 0) or "transfer-encoding" in headers
+        has_body = (length.isdigit() and int(length) > 0) or chunked
         if has_body and scope["method"] in {"POST", "PUT", "PATCH"} and media != "application/json":
             detail = f'Unsupported media type "{media}" in request; use application/json.'
             await self._refuse(send, 415, "unsupported_media_type", detail)

@@ -1,11 +1,21 @@
-"""Publishes `RequestFinished` (`domain/observers.py`) for every HTTP request: its route's
-template (not the path, whose ids would make a series per object), status and time to the last
-byte. The outermost middleware, so refusals by the others are counted too."""
+"""What each HTTP request was, for those who watch: the outermost middleware.
+
+It gives the request its id (`request_log.request_id_of`), echoed in `X-Request-Id`, and when
+the request ends publishes `RequestFinished` (`domain/observers.py`: metrics) and writes its
+access-log line (`request_log.log_request`): its route's template (not the path, whose ids would
+make a series per object), status and time to the last byte. Outermost, so the refusals of the
+other middleware are counted and logged too. One middleware for both, so each request pays
+for one wrapper of `send`.
+"""
 
 import time
 from typing import Any
 
+from starlette.datastructures import MutableHeaders
+
+from nuage import logs
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
+from nuage.api.request_log import REQUEST_ID_HEADER, log_request, request_id_of
 from nuage.domain import observers
 
 # A middleware that answers without routing (a fast path) names the template it answered for here.
@@ -29,25 +39,41 @@ class ObserveRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        rid = request_id_of(scope)
+        state = scope.setdefault("state", {})  # request.state: get_principal notes the caller
+        state["request_id"] = rid  # for the audit log
+        token = logs.request_id.set(rid)
         started = time.perf_counter()
-        status = 500  # what the server answers if the app raises before it starts a response
+        status: int | None = None  # until the response starts
+        raised = False
 
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
             await send(message)
 
         try:
             await self.app(scope, receive, observed_send)
+        except Exception:
+            raised = True
+            raise
         finally:
-            method = scope["method"] if scope["method"] in METHODS else "other"
-            state = scope.get("state") or {}
-            fact = observers.RequestFinished(
-                method=method,
-                route=route_template(scope),
-                status=status,
-                seconds=time.perf_counter() - started,
-                request_id=state.get("request_id"),
+            seconds = time.perf_counter() - started
+            route = route_template(scope)
+            method = scope["method"]
+            # Metrics count what the server answered: 500 when the app raised before answering.
+            observers.publish(
+                observers.RequestFinished(
+                    method=method if method in METHODS else "other",
+                    route=route,
+                    status=500 if status is None else status,
+                    seconds=seconds,
+                    request_id=rid,
+                )
             )
-            observers.publish(fact)
+            # The log says what happened: 500 for an error, 499 for a client that left first.
+            logged = 500 if raised else 499 if status is None else status
+            log_request(scope, route=route, status=logged, request_id=rid, seconds=seconds)
+            logs.request_id.reset(token)

@@ -10,8 +10,6 @@ when the public URL is https. A header an endpoint set itself is kept.
 
 from collections.abc import Mapping
 
-from starlette.datastructures import MutableHeaders
-
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
@@ -33,6 +31,15 @@ def csp_for(path: str, by_prefix: Mapping[str, str]) -> str:
     return by_prefix[max(matches, key=len)] if matches else API_CSP
 
 
+Raw = list[tuple[bytes, bytes]]
+
+
+def _raw(headers: Mapping[str, str]) -> Raw:
+    return [
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+    ]
+
+
 class SecurityHeaders:
     def __init__(
         self,
@@ -46,20 +53,27 @@ class SecurityHeaders:
         self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds > 0 else None
         self.https_public_url = https_public_url
         self.csp_by_prefix = csp_by_prefix
+        # The headers of each policy, as raw pairs (plain, then with HSTS), made once.
+        self._wanted: dict[tuple[str, bool], Raw] = {}
+        for csp in {API_CSP, *csp_by_prefix.values()}:
+            wanted = {**STATIC, "Content-Security-Policy": csp}
+            self._wanted[csp, False] = _raw(wanted)
+            if self.hsts:
+                self._wanted[csp, True] = _raw({**wanted, "Strict-Transport-Security": self.hsts})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        wanted = {**STATIC, "Content-Security-Policy": csp_for(scope["path"], self.csp_by_prefix)}
-        if self.hsts and (scope.get("scheme") == "https" or self.https_public_url):
-            wanted["Strict-Transport-Security"] = self.hsts
+        hsts = bool(self.hsts) and (scope.get("scheme") == "https" or self.https_public_url)
+        wanted = self._wanted[csp_for(scope["path"], self.csp_by_prefix), hsts]
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in wanted.items():
-                    headers.setdefault(name, value)
+                headers = list(message.get("headers", ()))
+                present = {name for name, _ in headers}
+                headers += [header for header in wanted if header[0] not in present]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

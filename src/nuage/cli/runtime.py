@@ -18,7 +18,7 @@ from nuage import logs
 from nuage.api import metrics
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
-from nuage.cli.serving import server_options
+from nuage.cli.serving import freeze_startup_heap, server_options
 from nuage.config import Settings, with_secret_key
 from nuage.db.errors import translate_db_errors
 from nuage.db.migrate import current_revision, head_revision, upgrade
@@ -218,6 +218,7 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
             access_log=False,  # api/request_log.py writes one line per request
             **server_options(),
         )
+        freeze_startup_heap()
         stop = asyncio.Event()
         server = GracefulServer(config, stop)
         drivers = make_drivers(settings)

@@ -17,11 +17,12 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from nuage.db.models import ApiKey, Instance, InstanceTask, Membership, Project, ProjectMember, User
+from nuage.db.session import read_once
 from nuage.db.types import utcnow
 from nuage.domain.enums import Role, Scope
 from nuage.domain.permissions import Permission, refusal
@@ -117,10 +118,10 @@ _READ = (
 
 
 async def read_task_with_key(
-    conn: AsyncConnection, *, key: str, org_id: UUID, project_id: UUID, task_id: UUID
+    reader: AsyncEngine, *, key: str, org_id: UUID, project_id: UUID, task_id: UUID
 ) -> TaskView | None:
     """The task if this API key may read it right now with nothing to write; None: take the
-    full path (see the module docstring)."""
+    full path (see the module docstring). `reader`: `db.session.make_reader`."""
     if not key.startswith(security.API_KEY_PREFIX):
         return None
     params = {
@@ -129,14 +130,17 @@ async def read_task_with_key(
         "project_id": project_id,
         "task_id": task_id,
     }
-    if conn.dialect.name == "postgresql":
-        # asyncpg returns the columns' own types (UUID, aware datetimes, decoded JSON): the
-        # statement compiled once saves SQLAlchemy's per-execution work, half the read's CPU.
-        sql, names = _compiled(conn.dialect)
-        result = await conn.exec_driver_sql(sql, tuple(params[name] for name in names))
-    else:  # SQLite's values need SQLAlchemy's result processing (UUID text, datetimes)
-        result = await conn.execute(_READ, params)
-    row = result.first()
+
+    def select(conn: Connection) -> Any:
+        if conn.dialect.name == "postgresql":
+            # asyncpg returns the columns' own types (UUID, aware datetimes, decoded JSON): the
+            # statement compiled once saves SQLAlchemy's per-execution work.
+            sql, names = _compiled(conn.dialect)
+            return conn.exec_driver_sql(sql, tuple(params[name] for name in names)).first()
+        # SQLite's values need SQLAlchemy's result processing (UUID text, datetimes).
+        return conn.execute(_READ, params).first()
+
+    row = await read_once(reader, select)
     if row is None or row.id is None or not _allowed(row, key):
         return None
     return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=row.user_id)
