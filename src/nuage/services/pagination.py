@@ -5,7 +5,9 @@ past it, counting every match costs a read of each one, so `count` is the limit 
 so (`count_capped`). `next` never depends on the count: it is there when a row follows the page.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -63,8 +65,19 @@ def _page(request: PageRequest, rows: list[T], total: int) -> PageResult[T]:
 async def paginate(
     session: AsyncSession, stmt: sa.Select[Any], request: PageRequest
 ) -> PageResult[Any]:
-    """One statement: the page, one row more (is there a next page?) and, in each row, the
-    count of the matches up to count_limit + 1; the count and the rows see the same snapshot."""
+    """A page of the ORM entities `stmt` selects."""
+    return await paginate_rows(session, stmt, request, itemgetter(0))
+
+
+async def paginate_rows(
+    session: AsyncSession,
+    stmt: sa.Select[Any],
+    request: PageRequest,
+    item: Callable[[sa.Row[Any]], T],
+) -> PageResult[T]:
+    """A page of `item(row)` for the rows of `stmt`. One statement: the page, one row more (is
+    there a next page?) and, in each row, the count of the matches up to count_limit + 1; the
+    count and the rows see the same snapshot."""
     matches: sa.Select[Any] = stmt.order_by(None).with_only_columns(
         sa.literal_column("1"), maintain_column_froms=True
     )
@@ -72,7 +85,7 @@ async def paginate(
     total = sa.select(sa.func.count()).select_from(bounded).scalar_subquery()
     paged = stmt.add_columns(total).limit(request.page_size + 1).offset(request.offset)
     rows = (await session.execute(paged)).all()
-    return _page(request, [row[0] for row in rows], rows[0][1] if rows else 0)
+    return _page(request, [item(row) for row in rows], rows[0][-1] if rows else 0)
 
 
 def paginate_list(rows: list[T], request: PageRequest) -> PageResult[T]:
