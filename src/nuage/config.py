@@ -92,6 +92,9 @@ class Settings:
         )
 
     snapshot_limit: int = 10  # snapshots per instance; the next is a 400 snapshot_limit_reached
+    # A list's `count` is exact up to this many rows; past it, this number and `count_capped`
+    # (counting every match reads each one: services/pagination.py).
+    list_count_limit: int = 10_000
     # Webhooks (domain/webhooks.py): may endpoints be private addresses; how deliveries retry.
     webhooks_allow_private: bool = False
     webhook_timeout_seconds: float = 5.0

@@ -17,7 +17,7 @@ BUDGETS = {
     "sqlite": {
         "GET task": (1, 1),  # the key, membership, project and task in one read
         "GET task, full route": (6, 2),  # ?wait= and every refusal take it
-        "GET task list": (7, 2),
+        "GET task list": (6, 2),  # the page and its bounded count in one statement
         "POST action": (15, 2),  # with its audit-log row, in the same transaction
         "claim": (7, 1),
         "run and finish": (20, 3),
@@ -25,7 +25,7 @@ BUDGETS = {
     "postgresql": {
         "GET task": (1, 1),
         "GET task, full route": (6, 2),
-        "GET task list": (7, 2),
+        "GET task list": (6, 2),
         "POST action": (19, 2),
         "claim": (10, 1),
         "run and finish": (28, 3),

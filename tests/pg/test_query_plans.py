@@ -164,3 +164,20 @@ def test_filtered_list_uses_the_project_status_index(seeded: Seeded) -> None:
     _assert_indexed(page, "ix_instance_tasks_project_status_created")
     # The index gives the order: no sort of all matching rows.
     assert "Sort" not in {n["Node Type"] for n in page}, [n["Node Type"] for n in page]
+
+
+def test_list_count_is_bounded_and_reads_only_the_task_index(seeded: Seeded) -> None:
+    async def list_failed(session: AsyncSession) -> None:
+        filters = TaskFilters(statuses=(TaskStatus.FAILED,))
+        access = await _access(session, seeded)
+        page = PageRequest(page=1, page_size=20, count_limit=500)  # 1k failed tasks
+        result = await tasks.list_tasks(session, access, filters, page)
+        assert (result.count, result.count_capped) == (500, True)
+
+    page = plans_of(seeded, list_failed)[-1]  # one statement: the page and its count
+    count = next(n for n in page if n.get("Parent Relationship") == "InitPlan")
+    nodes = list(_nodes(count))
+    # Stops after count_limit + 1 matches; the outer joins of the page are not in it.
+    assert any(n["Node Type"] == "Limit" for n in nodes), [n["Node Type"] for n in nodes]
+    assert {n["Relation Name"] for n in nodes if "Relation Name" in n} == {"instance_tasks"}
+    assert "ix_instance_tasks_project_status_created" in {n.get("Index Name") for n in nodes}

@@ -93,10 +93,11 @@ WriteAccess = Annotated[ProjectAccess, Depends(write_access)]
 
 
 def page_request(
+    runtime: RuntimeDep,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> PageRequest:
-    return PageRequest(page=page, page_size=page_size)
+    return PageRequest(page, page_size, count_limit=runtime.settings.list_count_limit)
 
 
 PageDep = Annotated[PageRequest, Depends(page_request)]

@@ -20,6 +20,7 @@ def page_of(request: Request, result: PageResult[Any], mapper: Callable[[Any], O
         next=link(result.page + 1) if result.has_next else None,
         previous=link(result.page - 1) if result.has_previous else None,
         results=[mapper(item) for item in result.items],
+        count_capped=result.count_capped,
     )
 
 

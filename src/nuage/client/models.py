@@ -39,12 +39,14 @@ class Model(BaseModel):
 
 
 class Page(Model, Generic[T]):
-    """One page of a list: DRF's envelope."""
+    """One page of a list: DRF's envelope. Past the server's `list_count_limit` (10,000 by
+    default), `count` is that limit and `count_capped` is true: the list has more."""
 
     count: int
     next: str | None
     previous: str | None
     results: list[T]
+    count_capped: bool = False
 
 
 class Location(Model):

@@ -9,6 +9,9 @@ than its one-minute resolution), it returns None and the caller takes the full p
 the refusal, byte for byte, or makes the write. So the read path writes at most once per key per
 minute, and a revocation or a removed membership is seen by the very next request in every
 process: nothing is cached.
+
+The task list reads the same `TaskView` columns (`project_task_views`), a page of rows that
+never enter the ORM's identity map.
 """
 
 from dataclasses import dataclass
@@ -57,6 +60,7 @@ class TaskView:
     viewer: UUID
 
 
+_VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
 _creator = aliased(User)
 _task = InstanceTask.__table__.c
 _TASK_COLUMNS = (
@@ -81,6 +85,25 @@ _TASK_COLUMNS = (
     _task.error,
     _task.cancel_requested,
 )
+
+
+def project_task_views(project_id: UUID) -> sa.Select[Any]:
+    """The project's tasks as `TaskView` columns, for the caller to filter and order. The
+    instance and the creator are outer joins: every task has both, and a count over this
+    statement (pagination's) then reads neither table."""
+    return (
+        sa.select(*_TASK_COLUMNS)
+        .select_from(InstanceTask)
+        .outerjoin(Instance, Instance.id == InstanceTask.instance_id)
+        .outerjoin(_creator, _creator.id == InstanceTask.created_by_id)
+        .where(InstanceTask.project_id == project_id)
+    )
+
+
+def view_of(row: Any, viewer: UUID) -> TaskView:
+    return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=viewer)
+
+
 _org = sa.bindparam("org_id", type_=sa.Uuid)
 _project = sa.bindparam("project_id", type_=sa.Uuid)
 _task_id = sa.bindparam("task_id", type_=sa.Uuid)
@@ -143,10 +166,7 @@ async def read_task_with_key(
     row = await read_once(reader, select)
     if row is None or row.id is None or not _allowed(row, key):
         return None
-    return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=row.user_id)
-
-
-_VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
+    return view_of(row, row.user_id)
 
 
 _COMPILED: dict[tuple[str, str], tuple[str, list[str]]] = {}

@@ -36,8 +36,9 @@ from nuage.domain.states import INSTANCES
 from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
 from nuage.services.access import ProjectAccess, authorize
 from nuage.services.capabilities import check_capability
-from nuage.services.pagination import PageRequest, PageResult, paginate
+from nuage.services.pagination import PageRequest, PageResult, paginate, paginate_rows
 from nuage.services.task_params import validate_parameters
+from nuage.services.task_reads import TaskView, project_task_views, view_of
 
 _ACTIVE = [s.value for s in ACTIVE]
 MAX_WAIT_SECONDS = 60
@@ -206,13 +207,17 @@ async def get_task(
 
 async def list_tasks(
     session: AsyncSession, access: ProjectAccess, filters: TaskFilters, page: PageRequest
-) -> PageResult[InstanceTask]:
-    return await paginate(session, list_statement(access.project.id, filters), page)
+) -> PageResult[TaskView]:
+    """A page of the project's tasks as their viewer sees them: plain rows of what `TaskOut`
+    shows, without the ORM's identity map or the instance's and creator's other columns."""
+    viewer = access.principal.user_id
+    stmt = list_statement(access.project.id, filters)
+    return await paginate_rows(session, stmt, page, lambda row: view_of(row, viewer))
 
 
-def list_statement(project_id: UUID, filters: TaskFilters) -> sa.Select[InstanceTask]:
+def list_statement(project_id: UUID, filters: TaskFilters) -> sa.Select[Any]:
     """The project's tasks, filtered and ordered (served by the (project_id, …) indexes)."""
-    stmt = sa.select(InstanceTask).where(InstanceTask.project_id == project_id).options(*TASK_VIEW)
+    stmt = project_task_views(project_id)
     if filters.instance_id is not None:
         stmt = stmt.where(InstanceTask.instance_id == filters.instance_id)
     if filters.statuses:

@@ -77,7 +77,7 @@ async def list_tasks(
         ordering=ordering,
     )
     result = await tasks.list_tasks(session, access, filters, page)
-    return page_of(request, result, lambda task: TaskOut.of(task, viewer=access.principal.user_id))
+    return page_of(request, result, TaskOut.of_view)
 
 
 @router.post("/tasks", status_code=202, response_model=TaskOut)

@@ -30,10 +30,23 @@ UtcDateTime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 class Page(BaseModel, Generic[T]):
-    count: int
-    next: str | None
+    """DRF's list envelope. `count` is exact up to the server's `list_count_limit` (10,000 by
+    default); a longer list answers that number and `count_capped: true`, a key answered only
+    then. `next` and `previous` are right either way."""
+
+    count: int = Field(
+        description="How many items the list has: exact up to the server's `list_count_limit`; "
+        "past it, that limit, with `count_capped`."
+    )
+    next: str | None = Field(description="The next page, whenever an item follows this one.")
     previous: str | None
     results: list[T]
+    count_capped: bool = Field(
+        default=False,
+        exclude_if=lambda capped: not capped,
+        description="Present, and true, only when the list has more items than `count` says: "
+        "`count` is the server's `list_count_limit`, not the total.",
+    )
 
 
 class Error(BaseModel):
