@@ -87,6 +87,7 @@ async def create_instance(
         size=size,
         location=location,
         image=image,
+        vpc_member=None,  # shown by the answer: a new instance is in no VPC (no load needed)
         hostname=hostname,
         description=draft.description,
         tags=list(draft.tags),
