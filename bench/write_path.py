@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,6 +41,7 @@ from bench.common import (
     nuage_env,
     table,
 )
+from nuage.db.models import Host, Instance
 from nuage.db.session import make_engine, make_sessionmaker
 from nuage.domain.enums import Scope
 from nuage.services import api_keys
@@ -52,6 +54,9 @@ async def _seed(url: str, instances: int) -> tuple[str, list[str]]:
     """The tenant's reboot paths and its API key."""
     engine = make_engine(url)
     user, org, project, ids = await seed.tenant(engine, instances=instances)
+    async with engine.begin() as conn:  # placed, as a running instance is (its host's driver)
+        host = sa.select(Host.id).where(Host.location_id == Instance.location_id).limit(1)
+        await conn.execute(sa.update(Instance).values(host_id=host.scalar_subquery()))
     async with make_sessionmaker(engine)() as session, session.begin():
         key, _ = await api_keys.create(
             session, user.id, name="bench", scopes=[Scope.COMPUTE_READ, Scope.COMPUTE_WRITE]

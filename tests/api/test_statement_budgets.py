@@ -19,9 +19,9 @@ BUDGETS = {
         "GET task, full route": (3, 1),  # ?wait= and every refusal take it
         "GET task list": (4, 1),
         # the key and its user, the membership with its organization and project, the instance
-        # (and its VPC membership), its active tasks; the task, its step, its event, its
+        # with its VPC membership, its active tasks; the task, its step, its event, its
         # audit-log row, all in one transaction
-        "POST action": (9, 1),
+        "POST action": (8, 1),
         "claim": (7, 1),
         "run and finish": (20, 3),
     },
@@ -29,7 +29,7 @@ BUDGETS = {
         "GET task": (1, 1),
         "GET task, full route": (3, 1),
         "GET task list": (4, 1),
-        "POST action": (11, 1),  # and the outbox's lock, and one statement for every NOTIFY
+        "POST action": (10, 1),  # and the outbox's lock, and one statement for every NOTIFY
         "claim": (9, 1),
         "run and finish": (24, 3),
     },

@@ -5,6 +5,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import counters
@@ -42,7 +43,12 @@ class InstanceChanges:
 
 
 def _live(access: ProjectAccess) -> sa.Select[Instance]:
-    return sa.select(Instance).where(Instance.project_id == access.project.id, Instance.is_live)
+    # The VPC membership joined, not selected after (its default): one round trip per read.
+    return (
+        sa.select(Instance)
+        .where(Instance.project_id == access.project.id, Instance.is_live)
+        .options(orm.joinedload(Instance.vpc_member))
+    )
 
 
 async def list_instances(
