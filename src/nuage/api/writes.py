@@ -1,6 +1,7 @@
 """Every POST goes through here: Idempotency-Key replay before the use case, and the commit of
 the use case together with its stored response after it (see services/idempotency.py)."""
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -76,25 +77,32 @@ async def commit(
     *,
     location: str | None = None,
     secret_fields: frozenset[str] = frozenset(),
-    replay: BaseModel | None = None,
+    replay: Callable[[], BaseModel] | None = None,
 ) -> Response:
     """Commit, and answer. The response is rendered before the commit, so a body that cannot be
     encoded fails the request with nothing written. `secret_fields` are answered to this caller
-    but not stored: a replay shows them as null (a secret is shown once). `replay`, if given, is
-    what is stored for a replay instead of `payload` (e.g. a task without its result's secrets)."""
+    but not stored: a replay shows them as null (a secret is shown once). `replay`, if given,
+    makes what is stored for a replay instead of `payload` (e.g. a task without its result's
+    secrets); nothing is stored, nor made, for a request without a key."""
     body = payload.model_dump(mode="json") if payload is not None else None
     ours = StoredResponse(status_code, body, location)
     response = render(ours)
-    if replay is not None:
-        body = replay.model_dump(mode="json")
-    stored_body = {**body, **dict.fromkeys(secret_fields)} if isinstance(body, dict) else body
-    kept = StoredResponse(status_code, stored_body, location)
+    kept = ours if idem is None else _kept(ours, secret_fields, replay)
     audit_trail.record_in(session, status_code)
     stored = await idempotency.commit(session, idem, kept)
     if stored is not kept:
         response = render(stored)  # a concurrent twin with the same key won: this is its replay
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _kept(
+    ours: StoredResponse, secret_fields: frozenset[str], replay: Callable[[], BaseModel] | None
+) -> StoredResponse:
+    """What a replay of this answer will show."""
+    body = replay().model_dump(mode="json") if replay is not None else ours.body
+    stored_body = {**body, **dict.fromkeys(secret_fields)} if isinstance(body, dict) else body
+    return StoredResponse(ours.status_code, stored_body, ours.location)
 
 
 async def replay_handler(_request: Request, error: Exception) -> Response:

@@ -88,8 +88,8 @@ def _notify_postgres(session: Session) -> None:
     channels = session.info.get(_PENDING)
     if not channels or session.get_bind().dialect.name != "postgresql":
         return
-    for channel in sorted(channels):
-        session.execute(sa.select(sa.func.pg_notify(PG_CHANNEL, channel)))
+    # One round trip for them all; a select list is evaluated in its order.
+    session.execute(sa.select(*(sa.func.pg_notify(PG_CHANNEL, c) for c in sorted(channels))))
 
 
 @event.listens_for(Session, "after_commit")

@@ -32,6 +32,9 @@ from nuage.db.types import utcnow
 from nuage.domain.events import EventType, step_event_types
 
 _CHANGES = "nuage.outbox"
+_INSERTED = "nuage.outbox.inserted"
+# What a task's event shows besides its columns (`EventViews.task`): loaded, or read again.
+_TASK_VIEW = {"instance", "created_by"}
 _VIEWS = "nuage.event_views"
 # pg_advisory_xact_lock key of the event writers ("nuag" in ASCII).
 WRITERS_LOCK = 0x6E756167
@@ -86,15 +89,27 @@ def _step_logged(session: Session, row: object) -> None:
         _note(session, _Change(None, step=row))
 
 
+@event.listens_for(Session, "pending_to_persistent")
+def _inserted(session: Session, row: object) -> None:
+    if isinstance(row, InstanceTask):
+        session.info.setdefault(_INSERTED, {})[row.id] = row
+
+
 def _write_events(session: Session) -> None:
     changes: list[_Change] | None = session.info.pop(_CHANGES, None)
+    inserted: dict[UUID, InstanceTask] = session.info.pop(_INSERTED, {})
     if not changes:
         return
     views: EventViews | None = session.info.get(_VIEWS)
     if views is None:
         raise ViewsMissing("This session factory has no event views (outbox.install_views).")
     session.flush()  # the step entries' ids, and every change the events will show
-    tasks = _load(session, InstanceTask, (_task_id(c) for c in changes))
+    # A task this transaction inserted is its session object (nothing else writes a task in
+    # the transaction that queues it; the engine's statements run on claimed tasks): read again,
+    # it would cost a statement and its instance's eager loads for the same values.
+    shown = {i: t for i, t in inserted.items() if t.__dict__.keys() >= _TASK_VIEW}
+    wanted = (i for i in (_task_id(c) for c in changes) if i not in shown)
+    tasks = {**shown, **_load(session, InstanceTask, wanted)}
     instances = _load(session, Instance, (c.instance_id for c in changes))
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)))
@@ -113,9 +128,11 @@ def _write_events(session: Session) -> None:
 event.listen(Session, "before_commit", _write_events, insert=True)
 
 
+@event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _discard(session: Session) -> None:
     session.info.pop(_CHANGES, None)
+    session.info.pop(_INSERTED, None)
 
 
 def _task_id(change: _Change) -> UUID | None:

@@ -28,35 +28,46 @@ class ProjectAccess:
 async def organization_role(session: AsyncSession, principal: Principal, org_id: UUID) -> Role:
     """The caller's role in the organization; NotFound if they are not a member (or hold a
     project token of another organization)."""
-    stmt = sa.select(Membership.role).where(
-        Membership.organization_id == org_id, Membership.user_id == principal.user_id
-    )
-    if principal.project_token:
-        theirs = sa.select(Project.organization_id).where(Project.id == principal.project_id)
-        stmt = stmt.where(Membership.organization_id.in_(theirs))
-    role = await session.scalar(stmt)
+    role = await session.scalar(sa.select(Membership.role).where(_member(principal, org_id)))
     if role is None:
         raise NotFound()
     return Role(role)
 
 
+def _member(principal: Principal, org_id: UUID) -> sa.ColumnElement[bool]:
+    """The caller's membership row of the organization (a project token's organization only)."""
+    mine = sa.and_(Membership.organization_id == org_id, Membership.user_id == principal.user_id)
+    if not principal.project_token:
+        return mine
+    theirs = sa.select(Project.organization_id).where(Project.id == principal.project_id)
+    return sa.and_(mine, Membership.organization_id.in_(theirs))
+
+
 async def project_access(
     session: AsyncSession, principal: Principal, org_id: UUID, project_id: UUID, *, write: bool
 ) -> ProjectAccess:
-    role = await organization_role(session, principal, org_id)
-    project = await session.scalar(
-        sa.select(Project).where(
-            Project.id == project_id,
-            Project.organization_id == org_id,
-            visible_projects(principal, role),
-        )
+    """The caller's role, the organization and the project, in one statement."""
+    project_of_org = sa.and_(
+        Project.id == project_id,
+        Project.organization_id == Membership.organization_id,
+        visible_projects(principal, Membership.role),
     )
-    if project is None:
+    found = (
+        await session.execute(
+            sa.select(Membership.role, Organization, Project)
+            .join(Organization, Organization.id == Membership.organization_id)
+            .outerjoin(Project, project_of_org)
+            .where(_member(principal, org_id))
+        )
+    ).first()
+    if found is None:
         raise NotFound()
+    stored_role, organization, project = found
+    if project is None:  # an outer join's missing side, whatever the type says
+        raise NotFound()
+    role = Role(stored_role)
     permission = Permission.WRITE if write else Permission.READ
     require(principal, permission, role=role)
-    organization = await session.get(Organization, org_id)
-    assert organization is not None  # a membership row references it
     return ProjectAccess(principal, organization, project, role)
 
 
@@ -79,12 +90,17 @@ def authorize(access: ProjectAccess, permission: Permission) -> None:
     require(access.principal, permission, role=access.role)
 
 
-def visible_projects(principal: Principal, role: Role) -> sa.ColumnElement[bool]:
+def visible_projects(
+    principal: Principal, role: Role | sa.orm.InstrumentedAttribute[str]
+) -> sa.ColumnElement[bool]:
     """Which projects of their organization a member sees: all, or for a guest only the projects
     they were added to, and for a project token only its project (the others do not exist for
-    them: NotFound)."""
+    them: NotFound). `role` is the member's, or the column that holds it (then the rule is
+    applied by the database, in the statement that reads the membership)."""
     confined = Project.id == principal.project_id if principal.project_token else sa.true()
-    if role is not Role.GUEST:
+    if isinstance(role, Role) and role is not Role.GUEST:
         return confined
     mine = sa.select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id)
-    return sa.and_(confined, Project.id.in_(mine))
+    if isinstance(role, Role):
+        return sa.and_(confined, Project.id.in_(mine))
+    return sa.and_(confined, sa.or_(role != Role.GUEST.value, Project.id.in_(mine)))

@@ -5,6 +5,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import counters
@@ -42,7 +43,12 @@ class InstanceChanges:
 
 
 def _live(access: ProjectAccess) -> sa.Select[Instance]:
-    return sa.select(Instance).where(Instance.project_id == access.project.id, Instance.is_live)
+    # The VPC membership joined, not selected after (its default): one round trip per read.
+    return (
+        sa.select(Instance)
+        .where(Instance.project_id == access.project.id, Instance.is_live)
+        .options(orm.joinedload(Instance.vpc_member))
+    )
 
 
 async def list_instances(
@@ -87,6 +93,7 @@ async def create_instance(
         size=size,
         location=location,
         image=image,
+        vpc_member=None,  # shown by the answer: a new instance is in no VPC (no load needed)
         hostname=hostname,
         description=draft.description,
         tags=list(draft.tags),

@@ -14,7 +14,7 @@ from sqlalchemy import orm
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import outbox
-from nuage.db.models import Instance, InstanceTask, TaskEvent
+from nuage.db.models import Instance, InstanceTask, TaskEvent, User
 from nuage.db.notify import QUEUE, Notifier, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
 from nuage.db.resources import may_become, resource_id, resource_row, settle_task
@@ -91,6 +91,9 @@ async def enqueue(
         raise ValidationFailed.on(
             "max_retries", f"Ensure this value is between 0 and {MAX_RETRIES_LIMIT}."
         )
+    # The caller's user row: in the session already when the API authenticated the request.
+    creator = await session.get(User, access.principal.user_id)
+    assert creator is not None  # a principal's user exists
     task = InstanceTask(
         organization_id=access.organization.id,
         project_id=access.project.id,
@@ -99,12 +102,11 @@ async def enqueue(
         status=TaskStatus.PENDING.value,
         parameters=params,
         max_retries=retries,
-        created_by_id=access.principal.user_id,
+        created_by=creator,
         run_after=utcnow(),
     )
     session.add(task)
     await session.flush()
-    await session.refresh(task, ["created_by", "instance"])
     session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
     notify_after_commit(session, QUEUE, task_channel(task.id))
     publish_after_commit(session, TaskTransition(task.id, task.task_type, None, task.status))

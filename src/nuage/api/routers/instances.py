@@ -63,7 +63,7 @@ async def commit_task(
         status_code,
         TaskOut.of(task, viewer=access.principal.user_id),
         location=location,
-        replay=TaskOut.of(task, viewer=None),
+        replay=lambda: TaskOut.of(task, viewer=None),
     )
 
 
