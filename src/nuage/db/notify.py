@@ -88,8 +88,8 @@ def _notify_postgres(session: Session) -> None:
     channels = session.info.get(_PENDING)
     if not channels or session.get_bind().dialect.name != "postgresql":
         return
-    for channel in sorted(channels):
-        session.execute(sa.select(sa.func.pg_notify(PG_CHANNEL, channel)))
+    # One statement for all of them: each would otherwise be a round trip of the transaction.
+    session.execute(sa.select(*(sa.func.pg_notify(PG_CHANNEL, c) for c in sorted(channels))))
 
 
 @event.listens_for(Session, "after_commit")

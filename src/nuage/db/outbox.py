@@ -24,7 +24,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
 from nuage.db.notify import event_channel, notify_after_commit
@@ -95,7 +96,9 @@ def _write_events(session: Session) -> None:
         raise ViewsMissing("This session factory has no event views (outbox.install_views).")
     session.flush()  # the step entries' ids, and every change the events will show
     tasks = _load(session, InstanceTask, (_task_id(c) for c in changes))
-    instances = _load(session, Instance, (c.instance_id for c in changes))
+    instances = {t.instance_id: t.instance for t in tasks.values()}  # read with their tasks
+    wanted = (c.instance_id for c in changes if c.instance_id not in instances)
+    instances |= _load(session, Instance, wanted)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)))
     now = utcnow()
@@ -126,8 +129,20 @@ def _load(session: Session, model: type[Row], ids: Iterable[UUID | None]) -> dic
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    stmt = sa.select(model).where(model.id.in_(wanted)).execution_options(populate_existing=True)
+    stmt = (
+        sa.select(model)
+        .where(model.id.in_(wanted))
+        .options(_WITH_VPC[model])
+        .execution_options(populate_existing=True)
+    )
     return {row.id: row for row in session.scalars(stmt).unique()}
+
+
+# The instance's VPC membership (which its view shows) in the same statement, not a second one.
+_WITH_VPC: dict[type[Any], ORMOption] = {
+    InstanceTask: joinedload(InstanceTask.instance).joinedload(Instance.vpc_member),
+    Instance: joinedload(Instance.vpc_member),
+}
 
 
 def _rows(

@@ -9,6 +9,7 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -100,6 +101,7 @@ class Worker:
         self._running: dict[asyncio.Task[None], object] = {}
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._stopping = asyncio.Event()
+        self._next_reap = 0.0  # the event loop's time of the next reap
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then stop gracefully: claim nothing more, and let each
@@ -173,25 +175,48 @@ class Worker:
     async def _tick(self, stop: asyncio.Event) -> None:
         wake = self.notifier.subscribe(QUEUE)
         try:
+            await self._reap_when_due()
+            if len(self._running) >= self.settings.concurrency:
+                # Full: nothing to claim until a slot frees, however often the queue wakes us.
+                await self._until(stop, *self._running, timeout=self._until_reap())
+                return
             claimed = await self._fill_slots()
             if claimed:
                 return
-            timeout = await self._idle_timeout()
-            stopper = asyncio.ensure_future(stop.wait())
             waker = asyncio.ensure_future(wake.wait())
-            await asyncio.wait(
-                {stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopper.cancel()
-            waker.cancel()
+            try:
+                await self._until(stop, waker, timeout=await self._idle_timeout())
+            finally:
+                waker.cancel()
         except DatabaseUnavailable:
             log.warning("database unavailable; worker %s backs off", self.id)
             await asyncio.sleep(self.settings.poll_seconds)
         finally:
             self.notifier.unsubscribe(QUEUE, wake)
 
+    @staticmethod
+    async def _until(stop: asyncio.Event, *events: asyncio.Future[Any], timeout: float) -> None:
+        """Wait for `stop`, or the first of `events` to end, or `timeout`."""
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {stopper, *events}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopper.cancel()
+
+    def _until_reap(self) -> float:
+        return max(0.0, self._next_reap - asyncio.get_running_loop().time())
+
+    async def _reap_when_due(self) -> None:
+        """Reap once a poll interval, not on every wake-up: an expired lease is then taken over
+        at most a poll interval late, and a busy queue does not read the running tasks for each
+        task that ends."""
+        if self._until_reap() == 0:
+            await self.reap()
+            self._next_reap = asyncio.get_running_loop().time() + self.settings.poll_seconds
+
     async def _fill_slots(self) -> int:
-        await self.reap()
         claimed = 0
         while len(self._running) < self.settings.concurrency:
             record = await self.claim()
