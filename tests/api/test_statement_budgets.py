@@ -18,17 +18,17 @@ BUDGETS = {
         "GET task": (1, 1),  # the key, membership, project and task in one read
         "GET task, full route": (6, 2),  # ?wait= and every refusal take it
         "GET task list": (7, 2),
-        "POST action": (15, 2),  # with its audit-log row, in the same transaction
-        "claim": (7, 1),
-        "run and finish": (20, 3),
+        "POST action": (14, 2),  # with its audit-log row, in the same transaction
+        "claim": (6, 1),  # with the `started` step (engine/start.py)
+        "run and finish": (7, 1),  # the handler's short step waits for the finish (step_log.py)
     },
     "postgresql": {
         "GET task": (1, 1),
         "GET task, full route": (6, 2),
         "GET task list": (7, 2),
-        "POST action": (19, 2),
-        "claim": (10, 1),
-        "run and finish": (28, 3),
+        "POST action": (16, 2),
+        "claim": (8, 1),
+        "run and finish": (8, 1),
     },
 }
 

@@ -107,9 +107,10 @@ def _write_events(session: Session) -> None:
         for change in changes
         for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
     ]
-    session.add_all(rows)
-    session.flush()
-    notify_after_commit(session, event_channel(rows[-1].id))
+    # One multi-row INSERT, its ids handed out in the rows' order (the ORM would send one
+    # INSERT per row on SQLite, whose RETURNING order it cannot rely on).
+    ids = session.scalars(sa.insert(Event).values(rows).returning(Event.id)).all()
+    notify_after_commit(session, event_channel(max(ids)))
 
 
 # First among the commit hooks, so that the NOTIFY of `db/notify.py` carries the last id.
@@ -152,7 +153,7 @@ def _rows(
     tasks: dict[UUID, InstanceTask],
     instances: dict[UUID, Instance],
     now: datetime,
-) -> list[Event]:
+) -> list[dict[str, Any]]:
     """The events of one change: the instance or the task as they are now (a step entry: under
     `step`, for `task.step`)."""
     if change.type is EventType.INSTANCE_STATUS_CHANGED:
@@ -182,11 +183,11 @@ def _rows(
 
 def _event(
     kind: EventType, project_id: UUID, instance_id: UUID, payload: dict[str, Any], now: datetime
-) -> Event:
-    return Event(
-        project_id=project_id,
-        instance_id=instance_id,
-        type=kind.value,
-        payload=payload,
-        created=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "instance_id": instance_id,
+        "type": kind.value,
+        "payload": payload,
+        "created": now,
+    }
