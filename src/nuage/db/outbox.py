@@ -107,10 +107,17 @@ def _write_events(session: Session) -> None:
         for change in changes
         for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
     ]
-    # One multi-row INSERT, its ids handed out in the rows' order (the ORM would send one
-    # INSERT per row on SQLite, whose RETURNING order it cannot rely on).
-    ids = session.scalars(sa.insert(Event).values(rows).returning(Event.id)).all()
+    # Multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one INSERT
+    # per row on SQLite, whose RETURNING order it cannot rely on), in chunks that stay within
+    # the databases' bound parameters per statement.
+    ids: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        ids += session.scalars(sa.insert(Event).values(chunk).returning(Event.id)).all()
     notify_after_commit(session, event_channel(max(ids)))
+
+
+_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's and PostgreSQL's 32766
 
 
 # First among the commit hooks, so that the NOTIFY of `db/notify.py` carries the last id.
