@@ -8,15 +8,20 @@ started_at), read from the tasks themselves. The bare loop runs the engine's own
 (`engine.queries.claim_next`) and one UPDATE to `completed` per task — no handler, no step log, no
 instance update, no lease renewal — with the same number of processes and connections.
 
-    .venv/bin/python bench/engine_throughput.py [--tasks 4000]
+    .venv/bin/python bench/engine_throughput.py [--tasks 4000] [--dbs postgresql] [--processes 1 2]
+
+Also the CPU time of the claiming processes per task (user + system, from the first claim to the
+last completion): the measure a loaded machine moves little, unlike the rates.
 """
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,36 +56,60 @@ async def _seed(url: str, count: int) -> None:
     await engine.dispose()
 
 
-async def _wait_done(url: str, count: int, timeout: float = 900) -> float:
-    """Tasks per second, from the first start to the last completion."""
+@dataclass(frozen=True)
+class Run:
+    rate: float  # tasks/s, from the first start to the last completion
+    cpu_ms: float  # CPU time of the claiming processes per task, while tasks ran
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far (Linux: /proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def _wait_done(url: str, count: int, pids: list[int], timeout: float = 900) -> Run:
+    """The run's rate, and the processes' CPU per task from the first claim to the last
+    completion (their start-up and idle polling before it excluded)."""
     engine = make_engine(url)
     deadline = time.monotonic() + timeout
+    cpu_at_start = None
     try:
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
+                pending = (
+                    await conn.execute(sa.select(sa.func.count()).where(T.c.status == "pending"))
+                ).scalar_one()
+                if cpu_at_start is None and pending < count:
+                    cpu_at_start = cpu_seconds(pids)
                 done = (
                     await conn.execute(sa.select(sa.func.count()).where(T.c.status == "completed"))
                 ).scalar_one()
                 if done >= count:
+                    cpu = cpu_seconds(pids) - (cpu_at_start or 0.0)
                     first, last = (
                         await conn.execute(
                             sa.select(sa.func.min(T.c.started_at), sa.func.max(T.c.completed_at))
                         )
                     ).one()
-                    return count / max(1e-9, (last - first).total_seconds())
-            await asyncio.sleep(0.2)
+                    rate = count / max(1e-9, (last - first).total_seconds())
+                    return Run(rate, 1000 * cpu / count)
+            await asyncio.sleep(0.05)
         raise RuntimeError("tasks did not complete in time")
     finally:
         await engine.dispose()
 
 
-async def engine_run(url: str, workers: int, count: int) -> float:
+async def engine_run(url: str, workers: int, count: int) -> Run:
     await _seed(url, count)
     with tempfile.TemporaryDirectory() as tmp:
         env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_WORKER_CONCURRENCY="4")
         procs = [spawn(["worker"], env, Path(tmp) / f"w{i}.log") for i in range(workers)]
         try:
-            return await _wait_done(url, count)
+            return await _wait_done(url, count, [p.pid for p in procs])
         finally:
             for proc in procs:
                 proc.terminate()
@@ -121,21 +150,23 @@ async def bare_loop(url: str, connections: int) -> None:
     await engine.dispose()
 
 
-async def bare_run(url: str, processes: int, count: int) -> float:
+async def bare_run(url: str, processes: int, count: int) -> Run:
     await _seed(url, count)
     procs = [
         subprocess.Popen([sys.executable, __file__, "--bare-worker", url]) for _ in range(processes)
     ]
     try:
-        return await _wait_done(url, count)
+        return await _wait_done(url, count, [p.pid for p in procs])
     finally:
         for proc in procs:
             proc.wait(timeout=60)
 
 
-async def main(count: int) -> None:
+async def main(count: int, backends: list[str], processes: list[int]) -> None:
     rows = []
-    for backend, worker_counts in (("sqlite", (1,)), ("postgresql", (1, 2, 4))):
+    for backend, worker_counts in (("sqlite", (1,)), ("postgresql", tuple(processes))):
+        if backend not in backends:
+            continue
         for workers in worker_counts:
             results = []
             for runner in (engine_run, bare_run):
@@ -149,24 +180,28 @@ async def main(count: int) -> None:
                     finally:
                         if backend == "postgresql":
                             await drop_postgres(url)
-            nuage_rate, bare_rate = results
+            nuage, bare = results
             rows.append(
-                (backend, workers, f"{nuage_rate:.0f}", f"{bare_rate:.0f}",
-                 f"{nuage_rate / bare_rate:.2f}")
+                (backend, workers, f"{nuage.rate:.0f}", f"{bare.rate:.0f}",
+                 f"{nuage.rate / bare.rate:.2f}", f"{nuage.cpu_ms:.1f}", f"{bare.cpu_ms:.1f}",
+                 f"{bare.cpu_ms / nuage.cpu_ms:.2f}")
             )  # fmt: skip
     table(
         f"Engine throughput, {count} tasks over {INSTANCES} instances, sim driver at 0 ms",
-        ("database", "worker processes", "nuage tasks/s", "bare SQL loop tasks/s", "ratio"),
+        ("database", "worker processes", "nuage tasks/s", "bare SQL loop tasks/s", "ratio",
+         "nuage CPU ms/task", "bare CPU ms/task", "CPU ratio"),
         rows,
-    )
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=4000)
+    parser.add_argument("--dbs", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--processes", nargs="+", type=int, default=[1, 2, 4])
     parser.add_argument("--bare-worker", metavar="URL")
     args = parser.parse_args()
     if args.bare_worker:
         asyncio.run(bare_loop(args.bare_worker, 4))
     else:
-        asyncio.run(main(args.tasks))
+        asyncio.run(main(args.tasks, args.dbs, args.processes))

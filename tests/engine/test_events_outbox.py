@@ -7,6 +7,7 @@ from uuid import UUID
 import pytest
 
 from nuage.config import Settings
+from nuage.db import outbox
 from nuage.db.session import transaction
 from nuage.services import events, tasks
 from nuage.services.access import project_access
@@ -158,3 +159,27 @@ async def test_the_retention_prunes_old_events_and_remembers_where(
     assert left == [] or left[0].id > written[-1].id
     async with transaction(stack.runtime.sessions) as session:
         assert await events.oldest_kept(session) > written[-1].id
+
+
+async def test_a_transactions_events_in_several_inserts_keep_their_order(
+    stack: Stack,
+    tenants: TenantFactory,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(outbox, "_ROWS_PER_INSERT", 2)  # a finish writes more than two
+    tenant = await tenants()
+    start_worker(stack, settings)
+    _instance, task_id = await tenant.create_instance()
+    await tenant.wait(task_id)
+
+    rows = await project_events(stack, tenant)
+    assert [r.id for r in rows] == sorted({r.id for r in rows})
+    kinds = [r.type.value for r in of_task(rows, task_id)]
+    assert kinds[:2] == ["task.created", "task.started"]
+    assert kinds[-1] == "task.completed"
+    logged = (await tenant.get(f"/tasks/{task_id}/events", params={"page_size": 100})).json()
+    steps = [r.payload["step"]["step"] for r in of_task(rows, task_id) if r.type == "task.step"]
+    assert steps == [
+        e["step"] for e in logged["results"] if e["step"] not in {"queued", "completed"}
+    ]

@@ -24,7 +24,8 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.interfaces import ORMOption
 
 from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
 from nuage.db.notify import event_channel, notify_after_commit
@@ -110,7 +111,13 @@ def _write_events(session: Session) -> None:
     shown = {i: t for i, t in inserted.items() if t.__dict__.keys() >= _TASK_VIEW}
     wanted = (i for i in (_task_id(c) for c in changes) if i not in shown)
     tasks = {**shown, **_load(session, InstanceTask, wanted)}
-    instances = _load(session, Instance, (c.instance_id for c in changes))
+    # A task read here comes with its instance; one the transaction inserted may hold its own
+    # (read in this transaction with its VPC membership, as the view shows it).
+    instances = {
+        t.instance_id: t.__dict__["instance"] for t in tasks.values() if _holds_instance(t)
+    }
+    missing = (c.instance_id for c in changes if c.instance_id not in instances)
+    instances |= _load(session, Instance, missing)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)))
     now = utcnow()
@@ -119,9 +126,17 @@ def _write_events(session: Session) -> None:
         for change in changes
         for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
     ]
-    session.add_all(rows)
-    session.flush()
-    notify_after_commit(session, event_channel(rows[-1].id))
+    # Multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one INSERT
+    # per row on SQLite, whose RETURNING order it cannot rely on), in chunks that stay within
+    # the databases' bound parameters per statement.
+    ids: list[int] = []
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start : start + _ROWS_PER_INSERT]
+        ids += session.scalars(sa.insert(Event).values(chunk).returning(Event.id)).all()
+    notify_after_commit(session, event_channel(max(ids)))
+
+
+_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's and PostgreSQL's 32766
 
 
 # First among the commit hooks, so that the NOTIFY of `db/notify.py` carries the last id.
@@ -139,12 +154,29 @@ def _task_id(change: _Change) -> UUID | None:
     return change.step.task_id if change.step is not None else change.task_id
 
 
+def _holds_instance(task: InstanceTask) -> bool:
+    instance = task.__dict__.get("instance")
+    return instance is not None and "vpc_member" in instance.__dict__
+
+
 def _load(session: Session, model: type[Row], ids: Iterable[UUID | None]) -> dict[UUID, Row]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    stmt = sa.select(model).where(model.id.in_(wanted)).execution_options(populate_existing=True)
+    stmt = (
+        sa.select(model)
+        .where(model.id.in_(wanted))
+        .options(_WITH_VPC[model])
+        .execution_options(populate_existing=True)
+    )
     return {row.id: row for row in session.scalars(stmt).unique()}
+
+
+# The instance's VPC membership (which its view shows) in the same statement, not a second one.
+_WITH_VPC: dict[type[Any], ORMOption] = {
+    InstanceTask: joinedload(InstanceTask.instance).joinedload(Instance.vpc_member),
+    Instance: joinedload(Instance.vpc_member),
+}
 
 
 def _rows(
@@ -154,7 +186,7 @@ def _rows(
     tasks: dict[UUID, InstanceTask],
     instances: dict[UUID, Instance],
     now: datetime,
-) -> list[Event]:
+) -> list[dict[str, Any]]:
     """The events of one change: the instance or the task as they are now (a step entry: under
     `step`, for `task.step`)."""
     if change.type is EventType.INSTANCE_STATUS_CHANGED:
@@ -184,11 +216,11 @@ def _rows(
 
 def _event(
     kind: EventType, project_id: UUID, instance_id: UUID, payload: dict[str, Any], now: datetime
-) -> Event:
-    return Event(
-        project_id=project_id,
-        instance_id=instance_id,
-        type=kind.value,
-        payload=payload,
-        created=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "project_id": project_id,
+        "instance_id": instance_id,
+        "type": kind.value,
+        "payload": payload,
+        "created": now,
+    }

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from nuage.db.models import Host, Image, Size, Volume
+from nuage.db.models import Host, Image, Size, TaskEvent, Volume
 from nuage.db.resources import ResourceRow, resource_row
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
@@ -23,6 +23,7 @@ from nuage.engine import addresses, hosts, queries, vpc_members
 from nuage.engine.addresses import AddressRecord
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord, host_record
+from nuage.engine.step_log import StepLog
 
 P = TypeVar("P")
 
@@ -42,7 +43,12 @@ class TaskContext:
         worker: str,
         console: ConsoleOptions | None = None,
         stopping: asyncio.Event | None = None,
+        flush_seconds: float = 0.0,
+        read_at: float = float("-inf"),
     ) -> None:
+        """`flush_seconds` and `read_at`: how long a step may wait for the attempt's next
+        transaction, and when the claim read the cancel flag (`engine.step_log`); 0: every
+        step is written at once."""
         self.record = record
         self._stopping = stopping
         self.console = console or ConsoleOptions()  # how this worker opens console sessions
@@ -50,6 +56,7 @@ class TaskContext:
         self._drivers = drivers
         self._sessions = sessions
         self._worker = worker
+        self.steps = StepLog(self._write_steps, flush_seconds=flush_seconds, read_at=read_at)
 
     @property
     def machine_id(self) -> str:
@@ -111,27 +118,43 @@ class TaskContext:
         """Log a step (and, in the same transaction, set `instance` values on the instance, run
         `write`, guarded by the lease like the step, and end its unused console sessions if
         told); a safe point: if a cancel was requested, the task stops here, and if the worker
-        is stopping, it stops before it (WorkerStopping), having written nothing."""
+        is stopping, it stops before it (WorkerStopping), having written nothing. A step with
+        nothing else to write may wait for the attempt's next transaction (`engine.step_log`):
+        the cancel flag it would read was read moments ago."""
         if self._stopping is not None and self._stopping.is_set():
             raise WorkerStopping(f"Stopped before step `{step}`.")
-        async with transaction(self._sessions) as session:
-            if instance:
-                await queries.set_instance(session, self.record.instance.id, instance)
-            if write is not None:
-                await write(session)
-            if revoke_consoles:
-                await queries.revoke_console_sessions(session, self.record.instance.id, utcnow())
-            cancel = await queries.record_step(
-                session,
-                self.record.id,
-                self._worker,
-                step=step,
-                message=message,
-                progress=progress,
-                attempt=self.record.attempt,
-            )
+        entry = TaskEvent(
+            task_id=self.record.id,
+            step=step,
+            message=message,
+            progress=progress,
+            attempt=self.record.attempt,
+            created=utcnow(),
+        )
+        if not instance and write is None and not revoke_consoles and self.steps.may_wait():
+            self.steps.wait(entry)
+            return
+        async with self.steps.writing() as waiting:
+            async with transaction(self._sessions) as session:
+                if instance:
+                    await queries.set_instance(session, self.record.instance.id, instance)
+                if write is not None:
+                    await write(session)
+                if revoke_consoles:
+                    await queries.revoke_console_sessions(
+                        session, self.record.instance.id, utcnow()
+                    )
+                cancel = await queries.record_steps(
+                    session, self.record.id, self._worker, [*waiting, entry]
+                )
+            if not cancel:
+                self.steps.read()
         if cancel:
             raise TaskCancelled(f"Cancelled before step `{step}`.")
+
+    async def _write_steps(self, entries: list[TaskEvent]) -> bool:
+        async with transaction(self._sessions) as session:
+            return await queries.record_steps(session, self.record.id, self._worker, entries)
 
     async def addresses(self) -> list[AddressRecord]:
         """The instance's addresses: assigned, and reserved by an `assign_ip` (its own, or one

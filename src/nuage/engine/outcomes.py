@@ -1,6 +1,7 @@
 """How an attempt's end becomes the task's and the instance's new state, in one transaction."""
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -88,7 +89,9 @@ async def complete(
     worker: str,
     outcome: Outcome,
     now: datetime,
+    steps: Sequence[TaskEvent] = (),
 ) -> bool:
+    """Complete the task and write its outcome (the attempt's unwritten `steps` logged first)."""
     event = TaskEvent(
         task_id=record.id,
         step="completed",
@@ -106,6 +109,7 @@ async def complete(
         result=outcome.result,
         error=None,
         event=event,
+        steps=steps,
     )
     if done:
         _moved(session, record, TaskStatus.COMPLETED)
@@ -136,9 +140,11 @@ async def fail(
     now: datetime,
     policy: BackoffPolicy,
     rng: random.Random,
+    steps: Sequence[TaskEvent] = (),
 ) -> bool:
     """Retry a transient error while retries remain; otherwise fail (or cancel) the task. A
-    cancelled task's instance takes `settled` (what its machine was found or left to be)."""
+    cancelled task's instance takes `settled` (what its machine was found or left to be). The
+    attempt's unwritten `steps` are logged first."""
     body = error.as_result()
     decision = decide(
         error,
@@ -162,7 +168,7 @@ async def fail(
         )
         run_after = now + timedelta(seconds=decision.delay_seconds)
         retried = await queries.reschedule(
-            session, record.id, worker, run_after=run_after, error=body, event=event
+            session, record.id, worker, run_after=run_after, error=body, event=event, steps=steps
         )
         if retried:
             _moved(session, record, TaskStatus.PENDING, "retry")
@@ -187,6 +193,7 @@ async def fail(
         result=None if cancelled else {"error": body},
         error=None if cancelled else body,
         event=event,
+        steps=steps,
     )
     if done:
         _moved(session, record, status, error.code)

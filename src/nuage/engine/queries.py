@@ -4,13 +4,14 @@ Every write that ends an attempt is guarded by `lease_owner = :worker AND status
 a worker whose lease was taken over can no longer change the task, so a task completes once.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defaultload
 
 from nuage.db import outbox
 from nuage.db.models import (
@@ -68,30 +69,50 @@ def _blocked() -> sa.Exists:
     )
 
 
-def claim_candidate(now: datetime, *, postgresql: bool) -> sa.Select[Any]:
-    """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL)."""
+def claim_candidate(now: datetime, *, postgresql: bool, whole: bool = False) -> sa.Select[Any]:
+    """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL):
+    its id, type and due time, or, `whole`, the task's row with its instance's."""
+    columns: tuple[Any, ...] = (InstanceTask,) if whole else (T.c.id, T.c.task_type, T.c.run_after)
     stmt = (
-        sa.select(T.c.id, T.c.task_type, T.c.run_after)
+        sa.select(*columns)
         .where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
         .limit(1)
     )
+    if whole:  # what a task record needs, in this one statement (not the VPC membership)
+        stmt = stmt.options(defaultload(InstanceTask.instance).lazyload(Instance.vpc_member))
     return stmt.with_for_update(skip_locked=True, of=T) if postgresql else stmt
 
 
 async def claim_next(
-    session: AsyncSession, worker: str, now: datetime, lease: timedelta
+    session: AsyncSession,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    start: Callable[[InstanceTask], int | None] | None = None,
 ) -> UUID | None:
     """Take the oldest due pending task that heads its instance's queue (no earlier active task).
 
     Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
+
+    With `start` (the worker's), the candidate is read whole, the task with its instance, as it
+    is before the claim (the row stays in the session), and the claim sets the progress
+    `start(row)` returns: the `started` step's, which the caller writes in this transaction.
     """
-    stmt = claim_candidate(now, postgresql=session.get_bind().dialect.name == "postgresql")
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    stmt = claim_candidate(now, postgresql=postgresql, whole=start is not None)
     candidate = (await session.execute(stmt)).first()
     if candidate is None:
         return None
-    task_id: UUID = candidate.id
+    row: InstanceTask | None = candidate[0] if start is not None else None
+    task_id: UUID = row.id if row is not None else candidate.id
+    task_type: str = row.task_type if row is not None else candidate.task_type
+    run_after: datetime = row.run_after if row is not None else candidate.run_after
+    values: dict[str, Any] = {}
+    if row is not None and start is not None and (progress := start(row)) is not None:
+        values["progress"] = progress
     # Read the clock again once the row is ours: the task this one waited for committed its
     # completed_at before our select could see it, so started_at never precedes it.
     started = max(now, utcnow())
@@ -104,16 +125,16 @@ async def claim_next(
             lease_expires_at=started + lease,
             attempts=T.c.attempts + 1,
             started_at=sa.func.coalesce(T.c.started_at, started),
+            **values,
         )
     )
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         return None
     notify_after_commit(session, task_channel(task_id))
     outbox.task_started(session, task_id)
-    waited = max(0.0, (started - candidate.run_after).total_seconds())
+    waited = max(0.0, (started - run_after).total_seconds())
     publish_after_commit(
-        session,
-        TaskTransition(task_id, candidate.task_type, _PENDING, _RUNNING, waited_seconds=waited),
+        session, TaskTransition(task_id, task_type, _PENDING, _RUNNING, waited_seconds=waited)
     )
     return task_id
 
@@ -148,7 +169,18 @@ async def record_step(
     attempt: int,
 ) -> bool:
     """Log a step (and progress) of the running attempt; returns whether a cancel was requested."""
-    values: dict[str, Any] = {"progress": progress} if progress is not None else {}
+    entry = TaskEvent(
+        task_id=task_id, step=step, message=message, progress=progress, attempt=attempt
+    )
+    return await record_steps(session, task_id, worker, [entry])
+
+
+async def record_steps(
+    session: AsyncSession, task_id: UUID, worker: str, entries: Sequence[TaskEvent]
+) -> bool:
+    """Log steps of the running attempt, in order, and the last progress among them; returns
+    whether a cancel was requested."""
+    values = _progress_of(entries)
     values["lease_owner"] = worker
     done = await session.execute(
         sa.update(T).where(_held(task_id, worker)).values(**values).returning(T.c.cancel_requested)
@@ -156,20 +188,31 @@ async def record_step(
     cancel_requested = done.scalar()
     if cancel_requested is None:
         raise LeaseLost(str(task_id))
-    session.add(
-        TaskEvent(task_id=task_id, step=step, message=message, progress=progress, attempt=attempt)
-    )
+    session.add_all(entries)
     notify_after_commit(session, task_channel(task_id))
     return bool(cancel_requested)
 
 
-async def set_instance(session: AsyncSession, instance_id: UUID, values: dict[str, Any]) -> None:
-    """Write `values` on the instance; a status that changes is an event (`db/outbox.py`)."""
+def _progress_of(entries: Sequence[TaskEvent]) -> dict[str, Any]:
+    """The task's progress after `entries`: the last one that has one (none: as it is)."""
+    progress = [e.progress for e in entries if e.progress is not None]
+    return {"progress": progress[-1]} if progress else {}
+
+
+async def set_instance(
+    session: AsyncSession,
+    instance_id: UUID,
+    values: dict[str, Any],
+    *,
+    status_before: str | None = None,
+) -> None:
+    """Write `values` on the instance; a status that changes is an event (`db/outbox.py`).
+    `status_before`: the status this transaction already read (else it is read here)."""
     if not values:
         return
     status = values.get("status")
-    before = None
-    if status is not None:
+    before = status_before
+    if status is not None and before is None:
         before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
     await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(**values))
     if status is not None and before != status:
@@ -204,9 +247,12 @@ async def finish(
     result: Any,
     error: dict[str, Any] | None,
     event: TaskEvent,
+    steps: Sequence[TaskEvent] = (),
 ) -> bool:
-    """End the attempt for good (completed, failed or cancelled). False if the lease was lost."""
+    """End the attempt for good (completed, failed or cancelled), its unwritten `steps` logged
+    first. False if the lease was lost."""
     values: dict[str, Any] = {
+        **_progress_of(steps),
         "status": status.value,
         "result": result,
         "error": error,
@@ -221,7 +267,7 @@ async def finish(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(event)
+    session.add_all([*steps, event])
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
 
@@ -234,12 +280,15 @@ async def reschedule(
     run_after: datetime,
     error: dict[str, Any],
     event: TaskEvent,
+    steps: Sequence[TaskEvent] = (),
 ) -> bool:
-    """Back to pending after a transient failure, with one more retry counted."""
+    """Back to pending after a transient failure, with one more retry counted (the attempt's
+    unwritten `steps` logged first)."""
     done = await session.execute(
         sa.update(T)
         .where(_owned(task_id, worker, TaskStatus.PENDING))
         .values(
+            **_progress_of(steps),
             status=_PENDING,
             retry_count=T.c.retry_count + 1,
             run_after=run_after,
@@ -250,19 +299,33 @@ async def reschedule(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(event)
+    session.add_all([*steps, event])
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
 
 
-async def release(session: AsyncSession, task_id: UUID, worker: str, now: datetime) -> bool:
-    """Give a running task back (worker shutting down): pending again, due now, no retry counted."""
+async def release(
+    session: AsyncSession,
+    task_id: UUID,
+    worker: str,
+    now: datetime,
+    steps: Sequence[TaskEvent] = (),
+) -> bool:
+    """Give a running task back (worker shutting down): pending again, due now, no retry counted
+    (the attempt's unwritten `steps` logged first)."""
     done = await session.execute(
         sa.update(T)
         .where(_owned(task_id, worker, TaskStatus.PENDING))
-        .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
+        .values(
+            **_progress_of(steps),
+            status=_PENDING,
+            run_after=now,
+            lease_owner=None,
+            lease_expires_at=None,
+        )
     )
     if done.rowcount == 1:  # type: ignore[attr-defined]
+        session.add_all(steps)
         session.add(
             TaskEvent(task_id=task_id, step="released", message="Worker stopped; requeued.")
         )

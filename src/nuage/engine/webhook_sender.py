@@ -12,6 +12,7 @@ a name that now resolves to a private address is refused, not reached.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -57,6 +58,9 @@ class SenderSettings:
     chain: int = 50  # deliveries of one webhook a slot sends in a row before it is offered again
     log_retention_seconds: float = 7 * 86400.0  # ended deliveries are deleted after this
     prune_every_seconds: float = 300.0
+    # New events are read at most this often: under a stream of commits each worker process
+    # would otherwise read them once per commit, a transaction each, beside the tasks it runs.
+    dispatch_gap_seconds: float = 0.05
 
     @property
     def lease(self) -> timedelta:
@@ -91,6 +95,7 @@ class WebhookSender:
         self._pruned_at = 0.0
         self._dispatch_due = True
         self._claim_due = True
+        self._dispatched_at = 0.0  # time.monotonic() of the last read of new events
 
     async def run(self, stop: asyncio.Event) -> None:
         timeout = httpx.Timeout(self.settings.policy.timeout_seconds)
@@ -111,6 +116,8 @@ class WebhookSender:
         try:
             if self._dispatch_due:
                 self._dispatch_due = False
+                await self._pace(stop)
+                self._dispatched_at = time.monotonic()
                 self._claim_due |= await self.dispatch() > 0
             if self._claim_due:
                 self._claim_due = False
@@ -136,6 +143,13 @@ class WebhookSender:
         finally:
             self.notifier.unsubscribe(WEBHOOKS, queued)
             self.notifier.unsubscribe(self.settings.events_channel, events)
+
+    async def _pace(self, stop: asyncio.Event) -> None:
+        """Wait until `dispatch_gap_seconds` after the last read of new events (or the stop)."""
+        wait = self._dispatched_at + self.settings.dispatch_gap_seconds - time.monotonic()
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
 
     async def dispatch(self) -> int:
         """Turn every new event into its deliveries (in batches, each its own transaction);

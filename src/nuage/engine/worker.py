@@ -3,33 +3,35 @@ worker died. Many workers (in one process or many) may share one database."""
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import socket
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
+from nuage.db.models import InstanceTask
 from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
-from nuage.domain.catalogue import TaskSpec, spec_for
-from nuage.domain.console import KEEPS_DISPLAY, ConsoleOptions
+from nuage.domain.catalogue import TaskSpec
+from nuage.domain.console import ConsoleOptions
 from nuage.domain.enums import TaskStatus, TaskType
 from nuage.domain.errors import (
     DatabaseUnavailable,
-    InvalidInstanceState,
     PermanentError,
     TaskCancelled,
     TaskError,
 )
 from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy
-from nuage.domain.states import INSTANCES
 from nuage.drivers.base import Driver
 from nuage.engine import (
     audit_retention,
@@ -44,7 +46,8 @@ from nuage.engine import (
 from nuage.engine.context import TaskContext, WorkerStopping
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
-from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
+from nuage.engine.records import InstanceUpdate, TaskRecord
+from nuage.engine.start import Start
 from nuage.engine.webhook_sender import SenderSettings, WebhookSender, webhook_events_source
 
 log = logging.getLogger("nuage.worker")
@@ -63,6 +66,9 @@ class WorkerSettings:
     tasks_retention_seconds: float = 0.0  # 0: finished tasks are kept (engine.task_retention)
     audit_retention_days: int = 0  # 0: the audit log is kept (engine.audit_retention)
     stop_grace_seconds: float = 10.0  # a stop waits this long for tasks to reach a safe step
+    # A step with nothing else to write waits this long at most for the attempt's next
+    # transaction, and is written at once if the cancel flag is older (engine.step_log).
+    step_flush_seconds: float = 0.2
     webhooks: SenderSettings | None = None  # None: this worker sends no webhooks
 
     def __post_init__(self) -> None:
@@ -98,8 +104,10 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self._rng = rng or random.Random()
         self._running: dict[asyncio.Task[None], object] = {}
+        self._starts: dict[UUID, Start] = {}  # claimed, not yet executed
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._stopping = asyncio.Event()
+        self._next_reap = 0.0  # the event loop's time of the next reap
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then stop gracefully: claim nothing more, and let each
@@ -173,25 +181,48 @@ class Worker:
     async def _tick(self, stop: asyncio.Event) -> None:
         wake = self.notifier.subscribe(QUEUE)
         try:
+            await self._reap_when_due()
+            if len(self._running) >= self.settings.concurrency:
+                # Full: nothing to claim until a slot frees, however often the queue wakes us.
+                await self._until(stop, *self._running, seconds=self._until_reap())
+                return
             claimed = await self._fill_slots()
             if claimed:
                 return
-            timeout = await self._idle_timeout()
-            stopper = asyncio.ensure_future(stop.wait())
             waker = asyncio.ensure_future(wake.wait())
-            await asyncio.wait(
-                {stopper, waker}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            stopper.cancel()
-            waker.cancel()
+            try:
+                await self._until(stop, waker, seconds=await self._idle_timeout())
+            finally:
+                waker.cancel()
         except DatabaseUnavailable:
             log.warning("database unavailable; worker %s backs off", self.id)
             await asyncio.sleep(self.settings.poll_seconds)
         finally:
             self.notifier.unsubscribe(QUEUE, wake)
 
+    @staticmethod
+    async def _until(stop: asyncio.Event, *events: asyncio.Future[Any], seconds: float) -> None:
+        """Wait for `stop`, or the first of `events` to end, or `seconds`."""
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {stopper, *events}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopper.cancel()
+
+    def _until_reap(self) -> float:
+        return max(0.0, self._next_reap - asyncio.get_running_loop().time())
+
+    async def _reap_when_due(self) -> None:
+        """Reap once a poll interval, not on every wake-up: an expired lease is then taken over
+        at most a poll interval late, and a busy queue does not read the running tasks for each
+        task that ends."""
+        if self._until_reap() == 0:
+            await self.reap()
+            self._next_reap = asyncio.get_running_loop().time() + self.settings.poll_seconds
+
     async def _fill_slots(self) -> int:
-        await self.reap()
         claimed = 0
         while len(self._running) < self.settings.concurrency:
             record = await self.claim()
@@ -212,15 +243,25 @@ class Worker:
         return max(timeout, 0.005)
 
     async def claim(self) -> TaskRecord | None:
-        """Claim the next due task and read what its handler needs, in one transaction."""
+        """Claim the next due task, read what its handler needs and start its attempt (the
+        instance's mark and the `started` step, `engine.start`), in one transaction."""
+        starts: list[Start] = []
+
+        def start(row: InstanceTask) -> int | None:
+            starts.append(Start.of(row))
+            return starts[-1].progress
+
         async with transaction(self.sessions) as session:
             # Read the clock once the transaction has begun (on SQLite: holds the write lock), so
             # `started_at` is never earlier than the `completed_at` of the task it waited for.
             await session.connection()
-            task_id = await queries.claim_next(session, self.id, utcnow(), self._lease)
+            task_id = await queries.claim_next(session, self.id, utcnow(), self._lease, start=start)
             if task_id is None:
                 return None
-            return task_record(await queries.load_task(session, task_id))
+            await starts[-1].write(session)
+        begun = dataclasses.replace(starts[-1], read_at=asyncio.get_running_loop().time())
+        self._starts[task_id] = begun
+        return begun.record
 
     async def reap(self) -> int:
         async with transaction(self.sessions) as session:
@@ -229,46 +270,7 @@ class Worker:
     async def execute(self, record: TaskRecord) -> None:
         """Run one claimed task to the end of its attempt."""
         task_id = record.id
-        runner = asyncio.current_task()
-        assert runner is not None
-        heartbeat = asyncio.create_task(self._heartbeat(record, runner))
-        try:
-            await self._attempt(record)
-        except queries.LeaseLost:
-            log.warning("task %s: lease lost; another worker owns it", task_id)
-        except WorkerStopping:
-            await self._release(record)
-            log.info("task %s: released at a safe step; the worker is stopping", task_id)
-        except asyncio.CancelledError:
-            if not heartbeat.done():  # stopping, not a lost lease: give the task back
-                await self._release(record)
-            raise
-        except Exception as error:
-            if not is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
-                raise
-            log.warning("task %s: database lost; the lease will expire and be taken over", task_id)
-        finally:
-            heartbeat.cancel()
-
-    async def _release(self, record: TaskRecord) -> None:
-        """Give the task back to the queue. A cancel arriving meanwhile (the grace ran out while
-        a task stopping at its safe step was being given back) waits for the write to end: cut
-        short, it would leave the task running until its lease expired."""
-        giving_back = asyncio.ensure_future(self._give_back(record))
-        try:
-            await asyncio.shield(giving_back)
-        except asyncio.CancelledError:
-            await giving_back
-            raise
-
-    async def _give_back(self, record: TaskRecord) -> None:
-        with contextlib.suppress(Exception):
-            async with transaction(self.sessions) as session:
-                if await queries.release(session, record.id, self.id, utcnow()):
-                    publish_after_commit(session, released(record))
-
-    async def _attempt(self, record: TaskRecord) -> None:
-        spec = spec_for(record.task_type)
+        start = self._starts.pop(task_id)
         ctx = TaskContext(
             record,
             drivers=self.drivers,
@@ -276,9 +278,54 @@ class Worker:
             worker=self.id,
             console=self.settings.console,
             stopping=self._stopping,
+            flush_seconds=self.settings.step_flush_seconds,
+            read_at=start.read_at,
         )
+        runner = asyncio.current_task()
+        assert runner is not None
+        heartbeat = asyncio.create_task(self._heartbeat(record, runner))
         try:
-            outcome = await self._run_handler(ctx, spec)
+            await self._attempt(ctx, start)
+        except queries.LeaseLost:
+            log.warning("task %s: lease lost; another worker owns it", task_id)
+        except WorkerStopping:
+            await self._release(ctx)
+            log.info("task %s: released at a safe step; the worker is stopping", task_id)
+        except asyncio.CancelledError:
+            if not heartbeat.done():  # stopping, not a lost lease: give the task back
+                await self._release(ctx)
+            raise
+        except Exception as error:
+            if not is_unavailable(error) and not isinstance(error, DatabaseUnavailable):
+                raise
+            log.warning("task %s: database lost; the lease will expire and be taken over", task_id)
+        finally:
+            heartbeat.cancel()
+            ctx.steps.close()
+
+    async def _release(self, ctx: TaskContext) -> None:
+        """Give the task back to the queue. A cancel arriving meanwhile (the grace ran out while
+        a task stopping at its safe step was being given back) waits for the write to end: cut
+        short, it would leave the task running until its lease expired."""
+        giving_back = asyncio.ensure_future(self._give_back(ctx))
+        try:
+            await asyncio.shield(giving_back)
+        except asyncio.CancelledError:
+            await giving_back
+            raise
+
+    async def _give_back(self, ctx: TaskContext) -> None:
+        record = ctx.record
+        with contextlib.suppress(Exception):
+            async with ctx.steps.writing() as steps, transaction(self.sessions) as session:
+                if await queries.release(session, record.id, self.id, utcnow(), steps):
+                    publish_after_commit(session, released(record))
+
+    async def _attempt(self, ctx: TaskContext, start: Start) -> None:
+        record, spec = ctx.record, start.spec
+        try:
+            start.check()
+            outcome = await handler_for(record.task_type)(ctx)
             outcomes.success_values(record, spec, outcome)  # an illegal status move fails it
         except TaskError as error:
             if error.retryable and await self._cancel_requested(record):
@@ -288,7 +335,7 @@ class Worker:
             settled = (
                 await cancelled.settle(ctx, spec) if isinstance(error, TaskCancelled) else None
             )
-            await self._fail(record, spec, error, settled)
+            await self._fail(ctx, spec, error, settled)
             return
         except (queries.LeaseLost, asyncio.CancelledError, DatabaseUnavailable, WorkerStopping):
             raise
@@ -300,34 +347,14 @@ class Worker:
                 f"Internal error ({type(error).__name__}); the operators were told.",
                 code="internal_error",
             )
-            await self._fail(record, spec, internal)
+            await self._fail(ctx, spec, internal)
             return
-        async with transaction(self.sessions) as session:
-            done = await outcomes.complete(session, record, spec, self.id, outcome, utcnow())
+        async with ctx.steps.writing() as steps, transaction(self.sessions) as session:
+            done = await outcomes.complete(
+                session, record, spec, self.id, outcome, utcnow(), steps=steps
+            )
             if done and record.task_type is TaskType.CREATE_BACKUP:
                 await retention.expire_backups(session, record, keep=self.settings.backup_retention)
-
-    async def _run_handler(self, ctx: TaskContext, spec: TaskSpec) -> Outcome:
-        """Check the instance's state, mark it, and run the type's handler."""
-        record = ctx.record
-        if record.instance.status not in spec.requires:
-            needs = " or ".join(sorted(spec.requires))
-            raise InvalidInstanceState(
-                f"{record.task_type} needs the instance to be {needs}; "
-                f"it is {record.instance.status}."
-            )
-        marks = None
-        if spec.effects.while_running is not None:
-            INSTANCES.transition(record.instance.status, spec.effects.while_running)
-            marks = {"status": spec.effects.while_running}
-        await ctx.step(
-            "started",
-            f"{spec.label}: attempt {record.attempt}.",
-            5,
-            instance=marks,
-            revoke_consoles=record.task_type not in KEEPS_DISPLAY,
-        )
-        return await handler_for(record.task_type)(ctx)
 
     async def _cancel_requested(self, record: TaskRecord) -> bool:
         async with transaction(self.sessions) as session:
@@ -335,15 +362,15 @@ class Worker:
 
     async def _fail(
         self,
-        record: TaskRecord,
+        ctx: TaskContext,
         spec: TaskSpec,
         error: TaskError,
         settled: InstanceUpdate | None = None,
     ) -> None:
-        async with transaction(self.sessions) as session:
+        async with ctx.steps.writing() as steps, transaction(self.sessions) as session:
             await outcomes.fail(
-                session, record, spec, self.id, error, settled,
-                now=utcnow(), policy=self.settings.backoff, rng=self._rng,
+                session, ctx.record, spec, self.id, error, settled,
+                now=utcnow(), policy=self.settings.backoff, rng=self._rng, steps=steps,
             )  # fmt: skip
 
     async def _heartbeat(self, record: TaskRecord, runner: asyncio.Task[None]) -> None:
