@@ -19,7 +19,7 @@ from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver, PrivateNetwork
 from nuage.drivers.capabilities import Capable, capable
-from nuage.engine import addresses, hosts, queries, vpc_members
+from nuage.engine import addresses, hosts, instance_rows, queries, vpc_members
 from nuage.engine.addresses import AddressRecord
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord, host_record
@@ -181,11 +181,11 @@ class TaskContext:
 
     async def size(self, size_id: UUID) -> Size:
         async with transaction(self._sessions) as session:
-            return await queries.size_row(session, size_id)
+            return await instance_rows.size_row(session, size_id)
 
     async def image(self, image_id: UUID) -> Image:
         async with transaction(self._sessions) as session:
-            return await queries.image_row(session, image_id)
+            return await instance_rows.image_row(session, image_id)
 
     async def volume(self, volume_id: UUID) -> Volume:
         """The volume's row; PermanentError `volume_not_found` if it was removed meanwhile."""
@@ -196,7 +196,7 @@ class TaskContext:
 
     async def attached_volumes(self) -> list[Volume]:
         async with transaction(self._sessions) as session:
-            return await queries.attached_volumes(session, self.record.instance.id)
+            return await instance_rows.attached_volumes(session, self.record.instance.id)
 
     async def resource(self, resource: Resource, row_id: UUID) -> ResourceRow | None:
         """A storage resource's row (snapshot, backup, image, volume) as it is now; None: gone."""

@@ -28,7 +28,7 @@ from nuage.db.session import transaction
 from nuage.domain.enums import InstanceStatus, PowerState
 from nuage.domain.errors import InstanceBusy, NuageError
 from nuage.drivers.base import MachineInfo
-from nuage.engine import queries
+from nuage.engine import instance_rows
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, InstanceRecord, InstanceUpdate, host_record
 from nuage.engine.volume_drift import attached_in_use
@@ -100,9 +100,13 @@ def _plain(value: Any) -> Any:
 
 
 async def _candidates(session: AsyncSession) -> list[tuple[UUID, HostRecord, Known]]:
-    found = await queries.idle_placed_instances(session, SETTLED)
+    found = await instance_rows.idle_placed_instances(session, SETTLED)
     return [
-        (i.id, host_record(i.host), Known.of(i, await queries.attached_volumes(session, i.id)))
+        (
+            i.id,
+            host_record(i.host),
+            Known.of(i, await instance_rows.attached_volumes(session, i.id)),
+        )
         for i in found
         if i.host is not None
     ]

@@ -16,7 +16,7 @@ from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
-from nuage.engine import addresses, queries, vpc_members
+from nuage.engine import addresses, instance_rows, queries, vpc_members
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
 
@@ -117,7 +117,7 @@ async def complete(
             session, record.instance.id, success_values(record, spec, outcome)
         )
         if outcome.instance.disk_gone:
-            await queries.forget_snapshots(session, record.instance.id)
+            await instance_rows.forget_snapshots(session, record.instance.id)
         values = dict(outcome.resource)
         effects = spec.resource_effects
         status = values.pop("status", None) or (effects.on_success if effects else None)
@@ -200,7 +200,7 @@ async def fail(
         values = after_error_values(record, spec, status_after, settled)
         await queries.set_instance(session, record.instance.id, values)
         if settled is not None and settled.disk_gone:
-            await queries.forget_snapshots(session, record.instance.id)
+            await instance_rows.forget_snapshots(session, record.instance.id)
         after = resource_after_error(spec, error)
         await settle_task(session, spec, record.parameters, after)
     return done

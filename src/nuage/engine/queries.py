@@ -4,7 +4,7 @@ Every write that ends an attempt is guarded by `lease_owner = :worker AND status
 a worker whose lease was taken over can no longer change the task, so a task completes once.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -16,18 +16,14 @@ from sqlalchemy.orm import defaultload
 from nuage.db import outbox
 from nuage.db.models import (
     ConsoleSession,
-    Image,
     Instance,
     InstanceTask,
-    Size,
-    Snapshot,
     TaskEvent,
-    Volume,
 )
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
-from nuage.domain.enums import TaskStatus, VolumeStatus
+from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
@@ -232,11 +228,6 @@ async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now:
     )
 
 
-async def forget_snapshots(session: AsyncSession, instance_id: UUID) -> None:
-    """Remove the instance's snapshot rows: they lived in the disk that is gone or replaced."""
-    await session.execute(sa.delete(Snapshot).where(Snapshot.instance_id == instance_id))
-
-
 async def finish(
     session: AsyncSession,
     task_id: UUID,
@@ -379,59 +370,3 @@ async def next_due(session: AsyncSession) -> datetime | None:
         sa.select(sa.func.min(T.c.run_after)).where(may_become(TaskStatus.RUNNING), ~_blocked())
     )
     return due
-
-
-async def size_row(session: AsyncSession, size_id: UUID) -> Size:
-    size = await session.get(Size, size_id)
-    if size is None:
-        raise LookupError(f"size {size_id}")
-    return size
-
-
-async def image_row(session: AsyncSession, image_id: UUID) -> Image:
-    image = await session.get(Image, image_id)
-    if image is None:
-        raise LookupError(f"image {image_id}")
-    return image
-
-
-async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Volume]:
-    """The volumes attached to an instance, in the order they were made."""
-    stmt = sa.select(Volume).where(Volume.instance_id == instance_id).order_by(Volume.created)
-    return list((await session.scalars(stmt)).all())
-
-
-async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: bool) -> None:
-    """The volumes of a deleted instance: removed, or detached and available (still recorded
-    against it through `last_instance_id`)."""
-    attached = Volume.instance_id == instance_id
-    if remove:
-        await session.execute(sa.delete(Volume).where(attached))
-        return
-    detached = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
-    await session.execute(sa.update(Volume).where(attached).values(**detached))
-
-
-async def adopt_volumes(
-    session: AsyncSession, instance_id: UUID, detached: Sequence[UUID], attached: Mapping[UUID, str]
-) -> None:
-    """What sync found of an instance's volumes: `detached` ones are available (recorded against
-    it through `last_instance_id`), `attached` ones are in use on it at their device."""
-    if detached:
-        free = {"instance_id": None, "device": None, "status": VolumeStatus.AVAILABLE.value}
-        await session.execute(sa.update(Volume).where(Volume.id.in_(detached)).values(**free))
-    for volume_id, device in attached.items():
-        held = {"instance_id": instance_id, "last_instance_id": instance_id, "device": device}
-        values = {**held, "status": VolumeStatus.IN_USE.value}
-        await session.execute(sa.update(Volume).where(Volume.id == volume_id).values(**values))
-
-
-async def idle_placed_instances(session: AsyncSession, statuses: list[str]) -> list[Instance]:
-    """Placed instances in `statuses` without a pending or running task (the drift sweep's)."""
-    busy = sa.select(T.c.instance_id).where(T.c.status.in_(_ACTIVE))
-    rows = await session.scalars(
-        sa.select(Instance).where(
-            Instance.status.in_(statuses), Instance.host_id.is_not(None), Instance.id.not_in(busy)
-        )
-    )
-    return list(rows)

@@ -22,7 +22,7 @@ from nuage.db.models import Volume
 from nuage.domain.catalogue import Resource
 from nuage.domain.enums import VolumeStatus
 from nuage.drivers.base import AttachedDisk, MachineInfo
-from nuage.engine import queries
+from nuage.engine import instance_rows
 from nuage.engine.context import TaskContext
 
 
@@ -98,5 +98,7 @@ async def adopt(ctx: TaskContext, adoption: VolumeAdoption) -> None:
         f"Adopting {len(adoption.detached)} detached and {len(adoption.attached)} attached "
         "volume(s) as the hypervisor has them.",
         60,
-        write=lambda s: queries.adopt_volumes(s, instance_id, adoption.detached, adoption.attached),
+        write=lambda s: instance_rows.adopt_volumes(
+            s, instance_id, adoption.detached, adoption.attached
+        ),
     )

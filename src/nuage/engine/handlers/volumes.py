@@ -16,7 +16,7 @@ from nuage.domain.enums import TaskType
 from nuage.domain.errors import PermanentError
 from nuage.drivers.base import VolumeInfo
 from nuage.drivers.capabilities import VOLUMES, VolumeStorage
-from nuage.engine import queries
+from nuage.engine import instance_rows
 from nuage.engine.context import TaskContext
 from nuage.engine.handlers.registry import handles
 from nuage.engine.records import InstanceUpdate, Outcome
@@ -115,5 +115,5 @@ async def release_volumes(ctx: TaskContext) -> None:
         "volumes",
         f"{verb} {len(attached)} volume(s).",
         90,
-        write=lambda session: queries.release_volumes(session, instance_id, remove=remove),
+        write=lambda session: instance_rows.release_volumes(session, instance_id, remove=remove),
     )
