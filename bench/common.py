@@ -7,8 +7,9 @@ import statistics
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -105,3 +106,32 @@ async def wait_healthy(http: httpx.AsyncClient, port: int, seconds: float = 30) 
         except httpx.TransportError:
             await asyncio.sleep(0.1)
     raise RuntimeError(f"nothing answers on port {port}")
+
+
+class AsgiCalls:
+    """Requests made by calling an ASGI app directly (no server, no client), with one bearer
+    token; `statuses` holds each answer's status, in order."""
+
+    def __init__(
+        self, app: Callable[[dict[str, Any], Any, Any], Awaitable[None]], authorization: bytes
+    ) -> None:
+        self.app = app
+        self.authorization = authorization
+        self.statuses: list[int] = []
+
+    async def _receive(self) -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            self.statuses.append(message["status"])
+
+    async def __call__(self, method: str, path: str) -> None:
+        headers = [(b"host", b"bench"), (b"authorization", self.authorization)]
+        if method == "POST":
+            headers.append((b"content-length", b"0"))
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                 "method": method, "scheme": "http", "path": path, "raw_path": path.encode(),
+                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+                 "client": ("127.0.0.1", 1), "headers": headers}  # fmt: skip
+        await self.app(scope, self._receive, self._send)

@@ -21,8 +21,10 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("NUAGE_BENCH_CACHE", ROOT / "var" / "bench-cache")).resolve()
+sys.path.insert(0, str(ROOT))
 
 import nuage  # the version under test: from PYTHONPATH when given
+from bench.common import AsgiCalls
 from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
@@ -52,22 +54,10 @@ async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
     app = create_app(Runtime(settings, make_sessionmaker(engine, notifier), notifier, **extra))
     auth = str(target["auth_header"]).encode()
     paths = list(target["task_paths"])
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+    calls = AsgiCalls(app, auth)
 
     async def get(path: str) -> None:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
-                 "client": ("127.0.0.1", 1), "headers": [(b"host", b"bench"),
-                 (b"authorization", auth)]}  # fmt: skip
-        await app(scope, receive, send)
+        await calls("GET", path)
 
     for n in range(200):
         await get(paths[n % len(paths)])
@@ -78,7 +68,7 @@ async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
     if reader is not None:
         await reader.dispose()
     await engine.dispose()
-    ok = sum(1 for s in statuses[200:] if s == 200)
+    ok = sum(1 for s in calls.statuses[200:] if s == 200)
     return spent / count * 1000, ok
 
 

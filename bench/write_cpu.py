@@ -19,13 +19,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import nuage  # the version under test: from PYTHONPATH when given
-from bench.common import drop_postgres, fresh_postgres, fresh_sqlite
+from bench.common import AsgiCalls, drop_postgres, fresh_postgres, fresh_sqlite
 from bench.write_path import _seed
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
@@ -46,22 +45,10 @@ async def measure(url: str, count: int, data: Path, profile: Path | None) -> tup
         Runtime(settings, make_sessionmaker(engine, notifier), notifier, reader=reader)
     )
     auth = f"Bearer {key}".encode()
-    statuses: list[int] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.start":
-            statuses.append(message["status"])
+    calls = AsgiCalls(app, auth)
 
     async def post(path: str) -> None:
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-                 "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
-                 "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
-                 "client": ("127.0.0.1", 1), "headers": [(b"host", b"bench"),
-                 (b"authorization", auth), (b"content-length", b"0")]}  # fmt: skip
-        await app(scope, receive, send)
+        await calls("POST", path)
 
     for n in range(200):
         await post(paths[n % len(paths)])
@@ -77,7 +64,7 @@ async def measure(url: str, count: int, data: Path, profile: Path | None) -> tup
     spent = time.process_time() - began
     await reader.dispose()
     await engine.dispose()
-    ok = sum(1 for s in statuses[200:] if s == 202)
+    ok = sum(1 for s in calls.statuses[200:] if s == 202)
     return spent / count * 1000, ok
 
 
