@@ -10,7 +10,7 @@ connections, each request a reboot of the next instance in turn). Besides req/s 
 server process's CPU time per accepted action (from /proc), the number that holds on a loaded
 machine. No worker runs: the tasks stay pending, so each instance's queue grows alike for both.
 
-    flock /work/bench.lock .venv/bin/python bench/write_path.py
+    .venv/bin/python bench/write_path.py
     .venv/bin/python bench/write_path.py --versions before=../old/src after=src --dbs sqlite
 """
 
