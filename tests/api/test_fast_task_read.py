@@ -2,6 +2,7 @@
 every refusal still the full route's, and nothing cached: a revoked key, a removed membership or
 an inactive user is refused on the very next request."""
 
+import asyncio
 import dataclasses
 from datetime import timedelta
 from uuid import uuid4
@@ -166,3 +167,30 @@ async def test_a_project_token_reads_no_task_of_another_project(
     await _fast_get(stack, token, mine)
     foreign = await stack.client.get(f"{elsewhere}/tasks/{theirs}", headers=token.headers)
     assert foreign.status_code == 404, foreign.text
+
+
+async def test_bursts_of_reads_reuse_the_readers_connections(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    """More concurrent reads than the reader's pool holds wait for a connection; none is opened
+    for a burst and closed after it (that churn was the read's tail latency)."""
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    await tenant.get(f"/tasks/{task_id}")  # records `last_used`: later reads are fast reads
+    reader = stack.runtime.reader
+    assert reader is not None
+    opened: list[object] = []
+
+    def on_connect(connection: object, _record: object) -> None:
+        opened.append(connection)
+
+    sa.event.listen(reader.sync_engine, "connect", on_connect)
+    try:
+        for burst in range(3):
+            answers = await asyncio.gather(*(tenant.get(f"/tasks/{task_id}") for _ in range(24)))
+            assert {a.status_code for a in answers} == {200}
+            if burst == 0:
+                first_burst = len(opened)
+        assert 1 < first_burst == len(opened) <= reader.pool.size()  # type: ignore[attr-defined]
+    finally:
+        sa.event.remove(reader.sync_engine, "connect", on_connect)

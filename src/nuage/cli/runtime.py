@@ -154,7 +154,9 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
             await engine.dispose()
             raise
     notifier = make_notifier(settings)
-    reader = make_reader(engine)
+    reader = make_reader(
+        engine, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout
+    )
     runtime = Runtime(
         settings,
         make_sessionmaker(engine, notifier),
