@@ -69,6 +69,13 @@ async def read_once(reader: AsyncEngine, read: Callable[[Connection], T]) -> T:
     return await greenlet_spawn(_on_a_connection, reader.sync_engine, read)
 
 
+async def write_once(engine: AsyncEngine, write: Callable[[Connection], T]) -> T:
+    """`read_once` for a write: `write` runs on a connection of `engine` and commits what it
+    wrote (on an autocommit engine each statement is its own transaction); a connection given
+    back without a commit is rolled back by the pool."""
+    return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
+
+
 def _on_a_connection(engine: Engine, read: Callable[[Connection], T]) -> T:
     with engine.connect() as conn:
         return read(conn)
