@@ -2,6 +2,7 @@
 for every action it answers, the same status, headers and body as the route, the same rows (task,
 step, events, audit-log row), events as the outbox writes them; every refusal is the route's."""
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -233,3 +234,32 @@ async def test_an_idempotency_key_takes_the_route(
 
 def test_the_fast_path_answers_the_plain_actions() -> None:
     assert set(VERBS) >= {"start", "stop", "reboot", "shutdown", "reset", "sync"}
+
+
+async def test_concurrent_actions_are_each_queued_once(
+    stack: Stack, tenants: TenantFactory, worker: Worker
+) -> None:
+    """Writers that take turns (SQLite) or each write in one statement (PostgreSQL): every one
+    is accepted, once, with its step and its event."""
+    tenant = await tenants()
+    instances = [await tenant.running_instance() for _ in range(3)]
+    await stack.stop_workers()
+    await tenant.get("/tasks")
+    posts = [
+        tenant.post(f"/instances/{instance['id']}/{verb}")
+        for instance in instances
+        for verb in ("reboot", "sync", "reset")
+    ]
+    answers = await asyncio.gather(*posts)
+    assert [a.status_code for a in answers] == [202] * len(posts)
+    ids = {UUID(a.json()["id"]) for a in answers}
+    assert len(ids) == len(posts)
+    async with transaction(stack.runtime.sessions) as session:
+        steps = await session.scalar(
+            sa.select(sa.func.count()).where(TaskEvent.task_id.in_(ids), TaskEvent.step == "queued")
+        )
+        created = await session.scalar(
+            sa.select(sa.func.count()).where(Event.type == "task.created")
+        )
+    assert steps == len(posts)
+    assert created == len(posts) + len(instances)  # and each instance's create
