@@ -36,7 +36,7 @@ from nuage.services.principals import Principal
 from nuage.services.task_reads import TaskView
 
 _HEX = "[0-9a-fA-F]"
-_UUID = f"({_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}})"  # the canonical form
+_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"  # the canonical form
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,21 +53,20 @@ def _actions() -> list[_Action]:
             assert spec.route is not None
             template = PREFIX + spec.route.path
             pattern = re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
-            path = re.compile(re.sub(r"{\w+}", _UUID, pattern))
+            path = re.compile(re.sub(r"{(\w+)}", rf"(?P<\1>{_UUID})", pattern))
             found.append(_Action(spec, template, path))
     return found
 
 
 _ACTIONS = _actions()
-_IDS = ("organization_id", "project_id", "instance_id")  # the templates' ids, in order
 
 
 class FastAction:
     def __init__(self, app: ASGIApp, *, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
-        # The fast paths are on when the app has a reader (`Runtime.reader`): the read happens
-        # in the write's transaction, on the sessions' engine.
+        # The fast paths are on when the app has a reader (`Runtime.reader`); a write uses it
+        # or the sessions' engine (`action_writes.accept_with_key` says which).
         self.reader = runtime.reader
         self.engine: AsyncEngine | None = (
             runtime.sessions.kw["bind"] if runtime.reader is not None else None
@@ -96,21 +95,22 @@ class FastAction:
         scope[ROUTE_TEMPLATE] = action.template
         body = TaskOut.of_view(task).model_dump(mode="json")
         base = str(Request(scope).base_url).rstrip("/")  # as `pages.absolute` makes it
-        location = base + task_location(ids[0], ids[1], task.id)
+        location = base + task_location(
+            UUID(ids["organization_id"]), UUID(ids["project_id"]), task.id
+        )
         await render(StoredResponse(202, body, location))(scope, receive, send)
         return True
 
     async def _accept(
-        self, scope: Scope, action: _Action, ids: list[UUID], token: str
+        self, scope: Scope, action: _Action, path_ids: dict[str, str], token: str
     ) -> TaskView | None:
         assert self.engine is not None and self.reader is not None
+        ids = {name: UUID(value) for name, value in path_ids.items()}
 
         def entry(principal: Principal) -> audit.Entry:
             # For the access log (api/request_log.py), as `deps.get_principal` notes it.
             scope.setdefault("state", {})[CREDENTIAL_ID] = f"key:{principal.api_key_id}"
-            return audit_trail.entry_of(
-                scope, principal, action.template, dict(zip(_IDS, ids, strict=True))
-            )
+            return audit_trail.entry_of(scope, principal, action.template, path_ids)
 
         try:
             return await accept_with_key(
@@ -118,9 +118,9 @@ class FastAction:
                 self.reader,
                 action.spec,
                 key=token,
-                org_id=ids[0],
-                project_id=ids[1],
-                instance_id=ids[2],
+                org_id=ids["organization_id"],
+                project_id=ids["project_id"],
+                instance_id=ids["instance_id"],
                 notifier=self.runtime.notifier,
                 entry=entry,
                 shown=_shown,
@@ -134,11 +134,12 @@ def _shown(task: TaskView) -> dict[str, Any]:
     return TaskOut.of_view(task).model_dump(mode="json")
 
 
-def _match(path: str) -> tuple[_Action, list[UUID]] | None:
+def _match(path: str) -> tuple[_Action, dict[str, str]] | None:
+    """The action a path asks for, and its ids by name (as sent: the audit log keeps them so)."""
     for action in _ACTIONS:
         matched = action.path.fullmatch(path)
         if matched is not None:
-            return action, [UUID(part) for part in matched.groups()]
+            return action, matched.groupdict()
     return None
 
 
