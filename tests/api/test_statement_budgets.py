@@ -18,10 +18,10 @@ BUDGETS = {
         "GET task": (1, 1),  # the key, membership, project and task in one read
         "GET task, full route": (3, 1),  # ?wait= and every refusal take it
         "GET task list": (3, 1),  # the page and its bounded count in one statement
-        # the key and its user, the membership with its organization and project, the instance
-        # with its VPC membership, its active tasks; the task, its step, its event, its
-        # audit-log row, all in one transaction
-        "POST action": (8, 1),
+        # a plain action (api/fast_actions.py): the key, membership, project, instance, host
+        # and active tasks in one read; the task, its step, its audit-log row and its event,
+        # in the same transaction
+        "POST action": (5, 1),
         "claim": (6, 1),  # with the `started` step (engine/start.py)
         "run and finish": (7, 1),  # the handler's short step waits for the finish (step_log.py)
     },
@@ -29,7 +29,7 @@ BUDGETS = {
         "GET task": (1, 1),
         "GET task, full route": (3, 1),
         "GET task list": (3, 1),
-        "POST action": (10, 1),  # and the outbox's lock, and one statement for every NOTIFY
+        "POST action": (2, 1),  # the read, then every row, the outbox lock and NOTIFY in one
         "claim": (8, 1),
         "run and finish": (8, 1),
     },

@@ -5,6 +5,7 @@ from sqlalchemy import exc as sa_exc
 
 from nuage.api import docs, errors, metrics, openapi
 from nuage.api.audit_trail import AuditTrail
+from nuage.api.fast_actions import FastAction
 from nuage.api.fast_reads import FastTaskRead
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
@@ -109,14 +110,16 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
-    """From the innermost out: the one-statement GET task (`api/fast_reads.py`), the audit trail,
+    """From the innermost out: the one-statement GET task (`api/fast_reads.py`), the plain
+    instance action in one transaction (`api/fast_actions.py`), the audit trail,
     body guard, rate limits, methods and CORS (preflights are not counted; 429s carry CORS
     headers), security headers, then (one middleware) request id, the `RequestFinished` fact
     (metrics) and the access log."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
-    # Added first, so innermost: every middleware added after it also wraps the fast read.
+    # Added first, so innermost: every middleware added after them also wraps the fast paths.
     app.add_middleware(FastTaskRead, runtime=runtime)
+    app.add_middleware(FastAction, runtime=runtime)
     app.add_middleware(AuditTrail, runtime=runtime)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     if settings.rate_limit_per_minute > 0:

@@ -59,7 +59,7 @@ class FastTaskRead:
     async def _read(self, scope: Scope) -> TaskView | None:
         assert self.reader is not None
         path = _PATH.fullmatch(scope["path"])
-        token = _authorization(scope["headers"])
+        token = authorization(scope["headers"])
         if path is None or token is None:
             return None
         try:
@@ -74,7 +74,7 @@ class FastTaskRead:
             return None  # the full path meets the same trouble and answers it (503, …)
 
 
-def _authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
+def authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
     """The bearer token of the first Authorization header (as Starlette reads it)."""
     for name, value in headers:
         if name.lower() == b"authorization":

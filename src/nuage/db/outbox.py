@@ -192,7 +192,7 @@ def _rows(
     if change.type is EventType.INSTANCE_STATUS_CHANGED:
         instance = instances[change.instance_id]  # type: ignore[index]
         return [
-            _event(change.type, instance.project_id, instance.id, views.instance(instance), now)
+            event_row(change.type, instance.project_id, instance.id, views.instance(instance), now)
         ]
     task = tasks[_task_id(change)]  # type: ignore[index]
     shown = views.task(task)
@@ -201,7 +201,7 @@ def _rows(
     else:
         kinds = step_event_types(change.step.step, change.step.progress)
     return [
-        _event(
+        event_row(
             kind,
             task.project_id,
             task.instance_id,
@@ -214,9 +214,10 @@ def _rows(
     ]
 
 
-def _event(
+def event_row(
     kind: EventType, project_id: UUID, instance_id: UUID, payload: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
+    """The `events` row of one event (its id is the insert's)."""
     return {
         "project_id": project_id,
         "instance_id": instance_id,

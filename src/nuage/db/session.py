@@ -1,6 +1,8 @@
 """Engine and sessions. One engine per process; sessions are short and never span an await on I/O
 other than the database (long polls end their transaction before they wait)."""
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -78,6 +80,24 @@ async def read_once(reader: AsyncEngine, read: Callable[[Connection], T]) -> T:
     was a third of a one-statement read's CPU. `read` runs SQLAlchemy's synchronous API (each
     call into the driver is awaited for it), so engine events see its statements as usual."""
     return await greenlet_spawn(_on_a_connection, reader.sync_engine, read)
+
+
+async def write_once(engine: AsyncEngine, write: Callable[[Connection], T]) -> T:
+    """`read_once` for a write: `write` runs on a connection of `engine` and commits what it
+    wrote (on an autocommit engine each statement is its own transaction); a connection given
+    back without a commit is rolled back by the pool.
+
+    On SQLite the process's writers through here take turns before their BEGIN IMMEDIATE:
+    SQLite has one writer at a time anyway, and a turn waited here costs nothing, where one
+    waited in SQLite's busy handler sleeps in growing steps (up to 100 ms) between tries."""
+    if engine.dialect.name != "sqlite":
+        return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
+    turns = _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
+    async with turns:
+        return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
+
+
+_SQLITE_WRITERS: "weakref.WeakKeyDictionary[Engine, asyncio.Lock]" = weakref.WeakKeyDictionary()
 
 
 def _on_a_connection(engine: Engine, read: Callable[[Connection], T]) -> T:

@@ -74,20 +74,35 @@ async def project_access(
 def require(principal: Principal, permission: Permission, *, role: Role | None) -> None:
     """Refuse unless the caller's role (None: no organization is involved) and key scopes allow
     `permission` (the table is `domain/permissions.py`)."""
-    reason = refusal(
+    reason = permission_refusal(principal, permission, role=role)
+    if reason is not None:
+        raise PermissionDenied(reason)
+
+
+def permission_refusal(
+    principal: Principal, permission: Permission, *, role: Role | None
+) -> str | None:
+    """Why the caller may not do what needs `permission` (`require`'s rule), or None."""
+    return refusal(
         permission,
         role=role,
         scopes=principal.scopes,
         staff=principal.is_staff,
         project_token=principal.project_token,
     )
-    if reason is not None:
-        raise PermissionDenied(reason)
 
 
 def authorize(access: ProjectAccess, permission: Permission) -> None:
     """Refuse a project action (e.g. a staff-only task type) the caller may not do."""
     require(access.principal, permission, role=access.role)
+
+
+def sees_project(principal: Principal, role: Role, project_id: UUID, *, listed: bool) -> bool:
+    """`visible_projects` for one project of the member's organization, applied in Python to
+    facts read beside it: `listed` says whether the caller was added to the project."""
+    if principal.project_token and principal.project_id != project_id:
+        return False
+    return role is not Role.GUEST or listed
 
 
 def visible_projects(

@@ -10,6 +10,7 @@ Rows hold ids, never a body, a header or a secret. `prune` is the retention (a s
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -70,24 +71,35 @@ class Entry:
             return None
 
     def row(self, status_code: int, outcome: Outcome, organization_id: UUID | None) -> AuditRecord:
-        return AuditRecord(
-            organization_id=organization_id,
-            actor_id=self.principal.user_id,
-            credential_id=self.principal.api_key_id,
-            credential_kind=credential_kind(self.principal).value,
-            source_address=self.source_address,
-            request_id=self.request_id,
-            method=self.method,
-            route=self.route[:300],
-            target_ids=self.target_ids,
-            status_code=status_code,
-            outcome=outcome.value,
-        )
+        return AuditRecord(**self.columns(status_code, outcome, organization_id))
+
+    def columns(
+        self, status_code: int, outcome: Outcome, organization_id: UUID | None
+    ) -> dict[str, Any]:
+        """The row's columns; `created` and `id` take their defaults."""
+        return {
+            "organization_id": organization_id,
+            "actor_id": self.principal.user_id,
+            "credential_id": self.principal.api_key_id,
+            "credential_kind": credential_kind(self.principal).value,
+            "source_address": self.source_address,
+            "request_id": self.request_id,
+            "method": self.method,
+            "route": self.route[:300],
+            "target_ids": self.target_ids,
+            "status_code": status_code,
+            "outcome": outcome.value,
+        }
 
 
 def add(session: AsyncSession, entry: Entry, status_code: int) -> None:
     """The row of a change, in the change's transaction (the path's organization was checked)."""
-    session.add(entry.row(status_code, Outcome.SUCCEEDED, entry.organization_id))
+    session.add(AuditRecord(**change_columns(entry, status_code)))
+
+
+def change_columns(entry: Entry, status_code: int) -> dict[str, Any]:
+    """The columns of a change's row (`add`), for a writer without the ORM."""
+    return entry.columns(status_code, Outcome.SUCCEEDED, entry.organization_id)
 
 
 async def add_apart(

@@ -8,6 +8,9 @@ so such a task can still land on a host without the capability: the engine then 
 the same code (`TaskContext.capable`), changing nothing at the hypervisor.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +31,9 @@ async def check_capability(
     if instance.host_id is not None:
         host = await session.get(Host, instance.host_id)
         assert host is not None  # a foreign key
-        if need not in host_capabilities(host.driver, host.config):
-            raise CapabilityNotSupported(
-                f"This instance's host ({host.driver} driver) does not support `{need}`."
-            )
+        refused = host_refusal(need, driver=host.driver, config=host.config)
+        if refused is not None:
+            raise refused
         return
     hosts = await session.scalars(
         sa.select(Host).where(
@@ -40,3 +42,14 @@ async def check_capability(
     )
     if not any(need in host_capabilities(h.driver, h.config) for h in hosts):
         raise CapabilityNotSupported(f"No host in this instance's location supports `{need}` yet.")
+
+
+def host_refusal(
+    need: Capability | None, *, driver: str, config: Mapping[str, Any] | None
+) -> CapabilityNotSupported | None:
+    """Why the instance's host (its driver and stored configuration) cannot do `need`, or None."""
+    if need is None or need in host_capabilities(driver, config):
+        return None
+    return CapabilityNotSupported(
+        f"This instance's host ({driver} driver) does not support `{need}`."
+    )

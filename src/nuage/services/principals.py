@@ -1,7 +1,7 @@
 """Who is calling: a Bearer token (JWT access token or API key) becomes a Principal."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -85,17 +85,21 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
             .where(ApiKey.prefix == security.api_key_lookup(token))
         )
     ).first()
-    if found is None or not security.api_key_matches(token, found[0].key_hash):
+    now = utcnow()
+    if found is None:
         raise AuthenticationFailed("Invalid API key.", code="api_key_invalid")
     row, user = found
-    now = utcnow()
-    if row.revoked_at is not None:
-        raise AuthenticationFailed("This API key has been revoked.", code="api_key_revoked")
-    if row.expires_at is not None and row.expires_at <= now:
-        raise AuthenticationFailed("This API key has expired.", code="api_key_expired")
-    if not user.is_active:
-        raise AuthenticationFailed("User not found or inactive.", code="user_inactive")
-    if row.last_used is None or now - row.last_used >= LAST_USED_RESOLUTION:
+    refused = key_refusal(
+        token,
+        key_hash=row.key_hash,
+        revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        user_active=user.is_active,
+        now=now,
+    )
+    if refused is not None:
+        raise refused
+    if last_used_due(row.last_used, now):
         row.last_used = now
     _keep_caller(session, user)
     return Principal(
@@ -105,6 +109,32 @@ async def _from_api_key(session: AsyncSession, token: str) -> Principal:
         is_staff=user.is_staff,
         project_id=row.project_id,
     )
+
+
+def key_refusal(
+    token: str,
+    *,
+    key_hash: str,
+    revoked_at: datetime | None,
+    expires_at: datetime | None,
+    user_active: bool,
+    now: datetime,
+) -> AuthenticationFailed | None:
+    """Why the key found by `token`'s lookup prefix does not authenticate it, or None."""
+    if not security.api_key_matches(token, key_hash):
+        return AuthenticationFailed("Invalid API key.", code="api_key_invalid")
+    if revoked_at is not None:
+        return AuthenticationFailed("This API key has been revoked.", code="api_key_revoked")
+    if expires_at is not None and expires_at <= now:
+        return AuthenticationFailed("This API key has expired.", code="api_key_expired")
+    if not user_active:
+        return AuthenticationFailed("User not found or inactive.", code="user_inactive")
+    return None
+
+
+def last_used_due(last_used: datetime | None, now: datetime) -> bool:
+    """Whether a request at `now` records the key's `last_used` (once per resolution)."""
+    return last_used is None or now - last_used >= LAST_USED_RESOLUTION
 
 
 def _keep_caller(session: AsyncSession, user: User) -> None:

@@ -25,15 +25,21 @@ from nuage.services.catalogue import active_entry
 async def validate_parameters(
     session: AsyncSession, spec: TaskSpec, instance: Instance, raw: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    try:
-        params = spec.params.model_validate(dict(raw or {}))
-    except PydanticValidationError as error:
-        raise ValidationFailed(field_errors(error.errors())) from error
+    params = parse_parameters(spec, raw)
     if spec.check is not None or spec.references:
         facts = await _facts(session, spec, instance, params)
         if spec.check is not None:
             params = spec.check(params, facts)
     return params.model_dump(mode="json")
+
+
+def parse_parameters(spec: TaskSpec, raw: Mapping[str, Any] | None) -> BaseModel:
+    """The parameters' shape (the spec's model); all there is to a spec without references or
+    a check."""
+    try:
+        return spec.params.model_validate(dict(raw or {}))
+    except PydanticValidationError as error:
+        raise ValidationFailed(field_errors(error.errors())) from error
 
 
 async def _facts(

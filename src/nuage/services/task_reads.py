@@ -20,17 +20,16 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from nuage.db.models import ApiKey, Instance, InstanceTask, Membership, Project, ProjectMember, User
+from nuage.db.models import Instance, InstanceTask, Project, User
 from nuage.db.session import read_once
 from nuage.db.types import utcnow
-from nuage.domain.enums import Role, Scope
-from nuage.domain.permissions import Permission, refusal
+from nuage.domain.permissions import Permission
 from nuage.services import security
-from nuage.services.principals import LAST_USED_RESOLUTION, key_scopes
+from nuage.services.key_requests import allowed, first_row, key_access
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +56,7 @@ class TaskView:
     progress: int
     error: dict[str, Any] | None
     cancel_requested: bool
-    viewer: UUID
+    viewer: UUID | None  # who reads it (None: nobody in particular, as events show it)
 
 
 _VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
@@ -100,7 +99,7 @@ def project_task_views(project_id: UUID) -> sa.Select[Any]:
     )
 
 
-def view_of(row: Any, viewer: UUID) -> TaskView:
+def view_of(row: Any, viewer: UUID | None) -> TaskView:
     return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=viewer)
 
 
@@ -109,34 +108,12 @@ _project = sa.bindparam("project_id", type_=sa.Uuid)
 _task_id = sa.bindparam("task_id", type_=sa.Uuid)
 # One row per key prefix: the principal's facts, then the task's (NULLs where nothing matches).
 _READ = (
-    sa.select(
-        ApiKey.key_hash,
-        ApiKey.scopes,
-        ApiKey.expires_at,
-        ApiKey.last_used,
-        ApiKey.revoked_at,
-        ApiKey.project_id.label("key_project_id"),
-        User.id.label("user_id"),
-        User.is_active,
-        User.is_staff,
-        Membership.role,
-        Project.id.label("project_found"),
-        ProjectMember.id.label("project_member"),
-        *_TASK_COLUMNS,
-    )
-    .select_from(ApiKey)
-    .join(User, User.id == ApiKey.user_id)
-    .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.organization_id == _org))
-    .outerjoin(Project, (Project.id == _project) & (Project.organization_id == _org))
-    .outerjoin(
-        ProjectMember, (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == User.id)
-    )
+    key_access(*_TASK_COLUMNS, org=_org, project=_project)
     .outerjoin(
         InstanceTask, (InstanceTask.id == _task_id) & (InstanceTask.project_id == Project.id)
     )
     .outerjoin(Instance, Instance.id == InstanceTask.instance_id)
     .outerjoin(_creator, _creator.id == InstanceTask.created_by_id)
-    .where(ApiKey.prefix == sa.bindparam("prefix"))
 )
 
 
@@ -155,47 +132,9 @@ async def read_task_with_key(
     }
 
     def select(conn: Connection) -> Any:
-        if conn.dialect.name == "postgresql":
-            # asyncpg returns the columns' own types (UUID, aware datetimes, decoded JSON): the
-            # statement compiled once saves SQLAlchemy's per-execution work.
-            sql, names = _compiled(conn.dialect)
-            return conn.exec_driver_sql(sql, tuple(params[name] for name in names)).first()
-        # SQLite's values need SQLAlchemy's result processing (UUID text, datetimes).
-        return conn.execute(_READ, params).first()
+        return first_row(conn, _READ, params)
 
     row = await read_once(reader, select)
-    if row is None or row.id is None or not _allowed(row, key):
+    if row is None or row.id is None or allowed(row, key, Permission.READ, utcnow()) is None:
         return None
     return view_of(row, row.user_id)
-
-
-_COMPILED: dict[tuple[str, str], tuple[str, list[str]]] = {}
-
-
-def _compiled(dialect: Dialect) -> tuple[str, list[str]]:
-    """The statement's SQL for this kind of database, and its parameters in order (cached)."""
-    kind = (dialect.name, dialect.driver)
-    if kind not in _COMPILED:
-        compiled = _READ.compile(dialect=dialect)
-        _COMPILED[kind] = (str(compiled), list(compiled.positiontup or []))
-    return _COMPILED[kind]
-
-
-def _allowed(row: Any, key: str) -> bool:
-    """The rules of `authenticate` and `project_access`, each one a reason to take the full path."""
-    now = utcnow()
-    if not security.api_key_matches(key, row.key_hash) or row.revoked_at is not None:
-        return False
-    if row.expires_at is not None and row.expires_at <= now:
-        return False
-    if row.last_used is None or now - row.last_used >= LAST_USED_RESOLUTION:
-        return False  # the full path records it (at most once per key per minute)
-    if not row.is_active or row.role is None or row.project_found is None:
-        return False
-    if row.key_project_id is not None and row.key_project_id != row.project_found:
-        return False  # a project token outside its project
-    role = Role(row.role)
-    if role is Role.GUEST and row.project_member is None:
-        return False
-    scopes: frozenset[Scope] = key_scopes(row.scopes)
-    return refusal(Permission.READ, role=role, scopes=scopes, staff=row.is_staff) is None

@@ -28,9 +28,11 @@ from nuage.domain.errors import (
     InvalidResourceState,
     InvalidTaskState,
     NotFound,
+    NuageError,
     TaskTypeNotSupported,
     ValidationFailed,
 )
+from nuage.domain.instances import NOT_LIVE
 from nuage.domain.observers import TaskTransition
 from nuage.domain.states import INSTANCES
 from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
@@ -94,23 +96,51 @@ async def enqueue(
     # The caller's user row: in the session already when the API authenticated the request.
     creator = await session.get(User, access.principal.user_id)
     assert creator is not None  # a principal's user exists
-    task = InstanceTask(
+    columns = queued_task(
+        spec,
         organization_id=access.organization.id,
         project_id=access.project.id,
-        instance=instance,
-        task_type=task_type.value,
-        status=TaskStatus.PENDING.value,
+        instance_id=instance.id,
         parameters=params,
         max_retries=retries,
-        created_by=creator,
-        run_after=utcnow(),
+        created_by_id=creator.id,
     )
+    task = InstanceTask(**columns, instance=instance, created_by=creator)
     session.add(task)
     await session.flush()
-    session.add(TaskEvent(task_id=task.id, step="queued", message=f"{spec.label} queued."))
+    session.add(TaskEvent(**queued_step(spec, task.id)))
     notify_after_commit(session, QUEUE, task_channel(task.id))
     publish_after_commit(session, TaskTransition(task.id, task.task_type, None, task.status))
     return task
+
+
+def queued_task(
+    spec: TaskSpec,
+    *,
+    organization_id: UUID,
+    project_id: UUID,
+    instance_id: UUID,
+    parameters: dict[str, Any],
+    max_retries: int,
+    created_by_id: UUID,
+) -> dict[str, Any]:
+    """The columns of a task queued now; the others take their defaults (`InstanceTask`)."""
+    return {
+        "organization_id": organization_id,
+        "project_id": project_id,
+        "instance_id": instance_id,
+        "task_type": spec.task_type.value,
+        "status": TaskStatus.PENDING.value,
+        "parameters": parameters,
+        "max_retries": max_retries,
+        "created_by_id": created_by_id,
+        "run_after": utcnow(),
+    }
+
+
+def queued_step(spec: TaskSpec, task_id: UUID) -> dict[str, Any]:
+    """The columns of a queued task's first step-log entry (`TaskEvent`)."""
+    return {"task_id": task_id, "step": "queued", "message": f"{spec.label} queued."}
 
 
 def supported_spec(task_type: TaskType) -> TaskSpec:
@@ -141,10 +171,6 @@ async def _mark_resource_requested(
 async def _check_accepts_tasks(
     session: AsyncSession, instance: Instance, spec: TaskSpec, *, reject_if_busy: bool
 ) -> None:
-    # A deleted instance's leftovers (backups, images, detached volumes) still take the tasks
-    # recorded against it: the types that allow `deleted` among their preconditions.
-    if not instance.is_live and InstanceStatus.DELETED not in spec.requires:
-        raise NotFound()
     active = (
         await session.scalars(
             sa.select(InstanceTask.task_type).where(
@@ -152,15 +178,36 @@ async def _check_accepts_tasks(
             )
         )
     ).all()
-    if TaskType.DELETE_VPS.value in active:
-        raise InstanceDeleting()
+    refused = queueing_refusal(
+        spec,
+        status=instance.status,
+        active=len(active),
+        deleting=TaskType.DELETE_VPS.value in active,
+        reject_if_busy=reject_if_busy,
+    )
+    if refused is not None:
+        raise refused
+
+
+def queueing_refusal(
+    spec: TaskSpec, *, status: str, active: int, deleting: bool, reject_if_busy: bool
+) -> NuageError | None:
+    """Why an instance in `status`, with `active` tasks pending or running (`deleting`: one is
+    its delete), does not take a task of `spec`'s type now, or None: it is queued."""
+    # A deleted instance's leftovers (backups, images, detached volumes) still take the tasks
+    # recorded against it: the types that allow `deleted` among their preconditions.
+    if status == NOT_LIVE and InstanceStatus.DELETED not in spec.requires:
+        return NotFound()
+    if deleting:
+        return InstanceDeleting()
     if reject_if_busy and active:
-        raise InstanceBusy(f"The instance has {len(active)} task(s) pending or running.")
-    if spec.refuse_unmet_when_idle and not active and instance.status not in spec.requires:
+        return InstanceBusy(f"The instance has {active} task(s) pending or running.")
+    if spec.refuse_unmet_when_idle and not active and status not in spec.requires:
         needs = " or ".join(sorted(spec.requires))
-        raise InstanceNotReady(
-            f"`{spec.task_type}` needs the instance to be {needs}; it is {instance.status}."
+        return InstanceNotReady(
+            f"`{spec.task_type}` needs the instance to be {needs}; it is {status}."
         )
+    return None
 
 
 # A task as the API shows it needs its instance's id and name and its creator, not the

@@ -29,10 +29,12 @@ OnConflict = Annotated[
 
 
 def task_path(access: ProjectAccess, task: InstanceTask) -> str:
-    return (
-        f"/v1/organizations/{access.organization.id}/projects/{access.project.id}"
-        f"/compute/tasks/{task.id}"
-    )
+    return task_location(access.organization.id, access.project.id, task.id)
+
+
+def task_location(organization_id: UUID, project_id: UUID, task_id: UUID) -> str:
+    """The path of a task (its `Location`)."""
+    return f"/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{task_id}"
 
 
 async def task_accepted(
