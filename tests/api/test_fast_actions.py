@@ -14,11 +14,13 @@ import sqlalchemy as sa
 
 from nuage.api.event_views import ApiViews
 from nuage.db.models import ApiKey, AuditRecord, Event, InstanceTask, TaskEvent
+from nuage.db.queued_rows import QueuedRows
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import CATALOGUE
 from nuage.domain.enums import Role
 from nuage.engine.worker import Worker
+from nuage.services import action_writes
 from nuage.services.action_writes import plain_action
 from nuage.services.tasks import TASK_VIEW
 from tests.sql_counter import counting
@@ -263,3 +265,44 @@ async def test_concurrent_actions_are_each_queued_once(
         )
     assert steps == len(posts)
     assert created == len(posts) + len(instances)  # and each instance's create
+
+
+async def test_a_failed_commit_is_answered_and_never_queued_again(
+    stack: Stack, tenants: TenantFactory, worker: Worker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database made the change and then the connection failed: the answer is a 503 that
+    says the change may have been made, and the route does not queue the action a second time."""
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await stack.stop_workers()
+    await tenant.get("/tasks")
+
+    if stack.runtime.settings.database_url.startswith("sqlite"):
+        commit = sa.engine.Connection.commit
+
+        def committed_then_lost(conn: sa.engine.Connection) -> None:
+            commit(conn)
+            raise OSError("connection lost after the commit")
+
+        monkeypatch.setattr(sa.engine.Connection, "commit", committed_then_lost)
+    else:
+        insert = action_writes.insert_at_once
+
+        def inserted_then_lost(conn: sa.engine.Connection, rows: QueuedRows) -> int:
+            insert(conn, rows)
+            raise OSError("connection lost after the statement")
+
+        monkeypatch.setattr(action_writes, "insert_at_once", inserted_then_lost)
+    answer = await tenant.post(f"/instances/{instance['id']}/reboot")
+    monkeypatch.undo()
+    assert answer.status_code == 503
+    assert answer.json()["code"] == "database_unavailable"
+    assert "may have been made" in answer.json()["detail"]
+    async with transaction(stack.runtime.sessions) as session:
+        reboots = await session.scalar(
+            sa.select(sa.func.count()).where(
+                InstanceTask.instance_id == UUID(instance["id"]),
+                InstanceTask.task_type == "reboot_vps",
+            )
+        )
+    assert reboots == 1

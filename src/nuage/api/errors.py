@@ -58,10 +58,10 @@ def error_response(status: int, detail: str, code: str, **headers: str) -> JSONR
 
 async def _nuage_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, e.NuageError)
-    return _nuage_error_response(error)
+    return nuage_error_response(error)
 
 
-def _nuage_error_response(error: e.NuageError) -> JSONResponse:
+def nuage_error_response(error: e.NuageError) -> JSONResponse:
     status = status_of(error)
     if isinstance(error, e.ValidationFailed):
         return JSONResponse(error.fields, status_code=400)
@@ -127,5 +127,5 @@ def install(app: FastAPI) -> None:
 async def database_error(request: Request, error: Exception) -> JSONResponse:
     """A database failure that reached the API untranslated: 503 if the database is gone."""
     if is_unavailable(error):
-        return _nuage_error_response(e.DatabaseUnavailable())
+        return nuage_error_response(e.DatabaseUnavailable())
     return await _unexpected(request, error)

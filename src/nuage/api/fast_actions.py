@@ -9,6 +9,7 @@ ids and times. Whatever that path does not allow (any refusal, a `last_used` to 
 an error before its commit) goes on to the app unchanged, whose answer is then the only one.
 """
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import Request
 
 from nuage.api import audit_trail
+from nuage.api.errors import nuage_error_response
 from nuage.api.fast_reads import authorization
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
 from nuage.api.observe import ROUTE_TEMPLATE
@@ -28,13 +30,14 @@ from nuage.api.runtime import Runtime
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.writes import render
 from nuage.domain.catalogue import CATALOGUE, TaskSpec
-from nuage.domain.errors import NuageError
+from nuage.domain.errors import NuageError, WriteOutcomeUnknown
 from nuage.services import audit
 from nuage.services.action_writes import accept_with_key, plain_action
 from nuage.services.idempotency import StoredResponse
 from nuage.services.principals import Principal
 from nuage.services.task_reads import TaskView
 
+log = logging.getLogger("nuage.api")
 _HEX = "[0-9a-fA-F]"
 _UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"  # the canonical form
 
@@ -88,7 +91,12 @@ class FastAction:
         if found is None or token is None:
             return False
         action, ids = found
-        task = await self._accept(scope, action, ids, token)
+        try:
+            task = await self._accept(scope, action, ids, token)
+        except WriteOutcomeUnknown as error:
+            log.warning("%s: the commit failed; it may have been made", action.template)
+            await nuage_error_response(error)(scope, receive, send)
+            return True
         if task is None:
             return False
         # The route this answer stands for, for whatever counts requests by route (metrics).
@@ -125,6 +133,8 @@ class FastAction:
                 entry=entry,
                 shown=_shown,
             )
+        except WriteOutcomeUnknown:
+            raise
         except (sa_exc.SQLAlchemyError, NuageError, OSError):
             return None  # nothing was committed: the full path meets the same trouble (503, …)
 

@@ -257,6 +257,15 @@ class DatabaseUnavailable(NuageError):
     default_message = "The database is unreachable; nothing was changed. Try again shortly."
 
 
+class WriteOutcomeUnknown(DatabaseUnavailable):
+    """The database failed once a change's commit was sent: it may have been made."""
+
+    default_message = (
+        "The database failed while the change was being committed; it may have been made. "
+        "Look at the resource before trying again."
+    )
+
+
 class DatabaseNotReady(NuageError):
     """Raised when a process starts, before it touches anything; never reaches the API."""
 

@@ -12,10 +12,12 @@ NOTIFY on PostgreSQL.
 
 Like the fast read it only ever *allows*: any refusal, a `last_used` to record, an instance not
 placed on a host yet, is None before anything is written, and the caller takes the full path,
-whose answer is the only one.
+whose answer is the only one. A failure once the write's commit is sent is `WriteOutcomeUnknown`
+(503): the change may have been made, so the full path must not make it again.
 """
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
@@ -43,6 +45,7 @@ from nuage.db.types import utcnow
 from nuage.domain import observers
 from nuage.domain.catalogue import TaskSpec
 from nuage.domain.enums import Role, TaskType
+from nuage.domain.errors import WriteOutcomeUnknown
 from nuage.domain.events import step_event_types
 from nuage.domain.observers import TaskTransition
 from nuage.domain.permissions import Permission
@@ -211,11 +214,24 @@ def _write(
     audit_row = with_defaults(AuditRecord, audit.change_columns(entry, 202))
     rows = QueuedRows(task, step, audit_row, with_defaults(Event, event))
     if conn.dialect.name == "postgresql":
-        last = insert_at_once(conn, rows)
+        with _committing():  # the one statement is its own transaction
+            last = insert_at_once(conn, rows)
     else:
         last = _insert_one_by_one(conn, rows)
-    conn.commit()
+        with _committing():
+            conn.commit()
     return view, frozenset({QUEUE, task_channel(view.id), event_channel(last)})
+
+
+@contextlib.contextmanager
+def _committing() -> Iterator[None]:
+    """A failure once the commit is sent may come after the database made the change: it is
+    `WriteOutcomeUnknown`, which the caller answers, instead of a reason to take the full path
+    (which would queue the action a second time)."""
+    try:
+        yield
+    except Exception as error:
+        raise WriteOutcomeUnknown() from error
 
 
 def _insert_one_by_one(conn: Connection, rows: QueuedRows) -> int:
