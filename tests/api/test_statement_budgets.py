@@ -31,7 +31,7 @@ BUDGETS = {
         "GET task list": (3, 1),
         "POST action": (8, 1),  # the outbox's INSERT takes its lock and sends every NOTIFY
         "claim": (6, 1),
-        "run and finish": (6, 1),
+        "run and finish": (5, 1),  # the instance's UPDATE returns its status before
     },
 }
 

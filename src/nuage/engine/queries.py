@@ -240,12 +240,31 @@ async def set_instance(
     if not values:
         return
     status = values.get("status")
+    stmt = sa.update(Instance).where(Instance.id == instance_id).values(**values)
     before = status_before
-    if status is not None and before is None:
+    if status is None or before is not None:
+        await session.execute(stmt)
+    elif session.get_bind().dialect.name == "postgresql":
+        before = (await session.execute(_returning_status_before(stmt, instance_id))).scalar()
+    else:  # SQLite's RETURNING sees only the updated row, as it is after
         before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
-    await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(**values))
+        await session.execute(stmt)
     if status is not None and before != status:
         outbox.instance_status_changed(session, instance_id)
+
+
+def _returning_status_before(update: sa.Update, instance_id: UUID) -> sa.Update:
+    """PostgreSQL: `update`, returning the instance's status as it was before (UPDATE … FROM the
+    row as the statement found it: one round trip, not a SELECT before the UPDATE)."""
+    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance_id).subquery("before")
+    return (
+        update.where(Instance.id == old.c.id)
+        .returning(old.c.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_I = Instance.__table__.alias("instance_before")
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
