@@ -24,6 +24,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -132,14 +133,14 @@ def _write_events(session: Session) -> None:
     notify_after_commit(session, event_channel(last))
 
 
-_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's and PostgreSQL's 32766
+_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's 32766
 _COLUMNS = ("project_id", "instance_id", "type", "payload", "created")
 
 
 def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """Multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one INSERT
-    per row on SQLite, whose RETURNING order it cannot rely on), in chunks that stay within the
-    databases' bound parameters per statement."""
+    """SQLite: multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one
+    INSERT per row, whose RETURNING order it cannot rely on), in chunks that stay within the
+    bound parameters per statement."""
     return [rows[i : i + _ROWS_PER_INSERT] for i in range(0, len(rows), _ROWS_PER_INSERT)]
 
 
@@ -149,35 +150,46 @@ def _insert(session: Session, chunk: list[dict[str, Any]]) -> int:
 
 
 def _insert_locked(session: Session, rows: list[dict[str, Any]]) -> int:
-    """PostgreSQL: the rows, the writers' lock taken by the INSERT itself, and the transaction's
-    NOTIFYs in the last INSERT's statement (the event channel's with the last id); the last id.
+    """PostgreSQL: the rows in one INSERT that takes the writers' lock and sends the
+    transaction's NOTIFYs (the event channel's with the last id); the last id.
 
     The lock (held to COMMIT) orders the ids by commit; taken in the statement, before its first
     id, and with the NOTIFYs (which COMMIT serialises anyway) in the same round trip, it is held
     for that statement and the COMMIT only, not for two more round trips."""
-    *earlier, final = _chunks(rows)
-    for chunk in earlier:
-        session.execute(_locked_insert(chunk))
-    inserted = _locked_insert(final).cte("inserted")
+    inserted = _LOCKED_INSERT.cte("inserted")
     top = sa.func.max(inserted.c.id)
     channels = unsent(session)
     notifies = (pg_notify(sa.cast(top, sa.Text)), *map(pg_notify, channels))
-    last: int = session.execute(sa.select(top, *notifies)).scalar_one()
+    stmt = sa.select(top, *notifies)
+    last: int = session.execute(stmt, {"events": [_as_json(row) for row in rows]}).scalar_one()
     sent(session, [*channels, event_channel(last)])
     return last
 
 
-def _locked_insert(chunk: list[dict[str, Any]]) -> sa.Insert:
-    """INSERT … SELECT from the rows' VALUES behind a one-time filter that takes the writers'
+def _as_json(row: dict[str, Any]) -> dict[str, Any]:
+    instance_id = row["instance_id"]
+    return {
+        **row,
+        "project_id": str(row["project_id"]),
+        "instance_id": None if instance_id is None else str(instance_id),
+        "created": row["created"].isoformat(),
+    }
+
+
+def _locked_insert() -> sa.Insert:
+    """INSERT … SELECT from the rows (one JSON parameter, so that the statement's shape, compiled
+    once, does not depend on their number) behind a one-time filter that takes the writers'
     lock: PostgreSQL evaluates it before reading any row, so before any id's nextval."""
-    types = [Event.__table__.c[c].type for c in _COLUMNS]
-    values = sa.values(*map(sa.column, _COLUMNS, types), name="new").data(
-        [tuple(r[c] for c in _COLUMNS) for r in chunk]
-    )
+    columns = [sa.column(c, Event.__table__.c[c].type) for c in _COLUMNS]
+    events = sa.bindparam("events", type_=JSONB())
+    new = sa.func.jsonb_to_recordset(events).table_valued(*columns)
+    new = new.render_derived(name="new", with_types=True)
     lock = sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)).scalar_subquery()
-    # Cast: a VALUES column of NULLs only would be text, which a uuid column refuses.
-    rows = sa.select(*map(sa.cast, values.c, types))
-    return sa.insert(Event).from_select(_COLUMNS, rows.where(lock.is_not(None))).returning(Event.id)
+    rows = sa.select(*new.c).where(lock.is_not(None))
+    return sa.insert(Event).from_select(_COLUMNS, rows).returning(Event.id)
+
+
+_LOCKED_INSERT = _locked_insert()
 
 
 # First among the commit hooks: the INSERT carries the NOTIFYs queued so far (`db/notify.py`
