@@ -1,14 +1,16 @@
 """The outbox: every task change and instance status change writes its event in its own
 transaction, with the object as the API shows it then; a rolled-back change writes none."""
 
+import asyncio
 from typing import Any
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 
 from nuage.config import Settings
 from nuage.db import outbox
-from nuage.db.session import transaction
+from nuage.db.session import make_engine, transaction
 from nuage.services import events, tasks
 from nuage.services.access import project_access
 from nuage.services.events import EventRow
@@ -183,3 +185,38 @@ async def test_a_transactions_events_in_several_inserts_keep_their_order(
     assert steps == [
         e["step"] for e in logged["results"] if e["step"] not in {"queued", "completed"}
     ]
+
+
+async def test_a_writer_takes_the_outbox_lock_before_it_draws_its_event_ids(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """PostgreSQL: a writer held at the writers' lock has drawn no id yet, so an id drawn
+    meanwhile is smaller than its own (drawn first, its ids could be committed after a larger
+    one, and a reader that saw that one would miss them)."""
+    if not settings.database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer at a time")
+    tenant = await tenants()
+    engine = make_engine(settings.database_url)
+    try:
+        async with engine.connect() as holder, engine.connect() as other:
+            await holder.execute(sa.select(sa.func.pg_advisory_xact_lock(outbox.WRITERS_LOCK)))
+            writer = asyncio.create_task(tenant.create_instance())
+
+            async def waits_for_the_lock() -> bool:
+                waiting = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                return bool((await other.execute(waiting)).scalar_one())
+
+            await poll(waits_for_the_lock, within=10)
+            drawn = (
+                await other.execute(
+                    sa.text("SELECT nextval(pg_get_serial_sequence('events', 'id'))")
+                )
+            ).scalar_one()
+            await other.commit()
+            await holder.commit()
+            _instance, task_id = await writer
+    finally:
+        await engine.dispose()
+
+    written = of_task(await project_events(stack, tenant), task_id)
+    assert written and all(r.id > drawn for r in written)

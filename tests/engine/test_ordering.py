@@ -15,7 +15,16 @@ from nuage.config import Settings
 from nuage.db.models import InstanceTask
 from nuage.db.session import transaction
 from nuage.engine import queries
-from tests.support import Stack, TenantFactory, poll_until, slow_driver, start_worker
+from nuage.engine.worker import Worker
+from tests.sql_counter import counting
+from tests.support import (
+    Stack,
+    TenantFactory,
+    poll_until,
+    slow_driver,
+    start_worker,
+    worker_settings,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -125,6 +134,57 @@ async def test_a_worker_does_not_spin_while_a_task_waits_behind_a_running_one(
         return await claim_next(*args, **kwargs)
 
     monkeypatch.setattr(queries, "claim_next", counting)
+    await asyncio.sleep(0.6)
+
+    assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"
+    assert (await tenant.get(f"/tasks/{queued['id']}")).json()["status"] == "pending"
+
+
+async def test_a_worker_claims_its_free_slots_tasks_in_one_transaction_heads_of_queues_only(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    start_worker(stack, settings)
+    tenant = await tenants()
+    first, second = [await tenant.running_instance() for _ in range(2)]
+    await stack.stop_workers()
+    stop_first = await tenant.act(first["id"], "stop")
+    reboot_first = await tenant.act(first["id"], "reboot")  # behind the stop: not claimable
+    stop_second = await tenant.act(second["id"], "stop")
+    worker = Worker(stack.runtime.sessions, stack.driver, stack.notifier, worker_settings(settings))
+
+    with counting() as counted:
+        claimed = await worker.claim_many(4)
+
+    assert [str(r.id) for r in claimed] == [stop_first["id"], stop_second["id"]]
+    assert counted.transactions == 1
+    for task in (stop_first, stop_second):
+        got = (await tenant.get(f"/tasks/{task['id']}")).json()
+        assert (got["status"], got["progress"]) == ("running", 5)
+    assert (await tenant.get(f"/tasks/{reboot_first['id']}")).json()["status"] == "pending"
+    assert [r.id for r in await worker.claim_many(4)] == []
+
+
+async def test_a_worker_does_not_claim_in_a_loop_while_a_task_waits_behind_a_running_one(
+    stack: Stack, tenants: TenantFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As above, counting the worker's batch claim (`queries.claim`), which it calls since it
+    claims its free slots' tasks together (the test above counts `claim_next`)."""
+    start_worker(stack, settings, slow_driver(settings, latency_ms=1500), poll_seconds=0.5)
+    tenant = await tenants()
+    instance, create_id = await tenant.create_instance()
+    await poll_until(tenant, create_id, "running")
+    queued = await tenant.act(instance["id"], "stop")  # due now, but blocked behind the create
+    await asyncio.sleep(0.05)
+
+    claims = 0
+    claim = queries.claim
+
+    async def counting_claims(*args: Any, **kwargs: Any) -> list[UUID]:
+        nonlocal claims
+        claims += 1
+        return await claim(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "claim", counting_claims)
     await asyncio.sleep(0.6)
 
     assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"

@@ -70,11 +70,29 @@ class LocalNotifier:
 
 
 _PENDING = "nuage.notify"
+_SENT = "nuage.notify.sent"
 _NOTIFIER = "nuage.notifier"
 
 
 def notify_after_commit(session: AsyncSession | Session, *channels: str) -> None:
     session.info.setdefault(_PENDING, set()).update(channels)
+
+
+def pg_notify(channel: str | sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
+    """One NOTIFY, as a column of a select list (evaluated in the list's order)."""
+    return sa.func.pg_notify(PG_CHANNEL, channel)
+
+
+def unsent(session: Session) -> list[str]:
+    """The channels of this transaction not yet sent to PostgreSQL, in order."""
+    return sorted(session.info.get(_PENDING, set()) - session.info.get(_SENT, set()))
+
+
+def sent(session: Session, channels: Iterable[str]) -> None:
+    """`channels` were sent by a statement of the caller's (the outbox's INSERT carries the
+    transaction's NOTIFYs): the commit sends only the others. They are still published
+    in-process after the commit."""
+    session.info.setdefault(_SENT, set()).update(channels)
 
 
 def session_info(notifier: Notifier) -> dict[str, Any]:
@@ -85,15 +103,16 @@ def session_info(notifier: Notifier) -> dict[str, Any]:
 @event.listens_for(Session, "before_commit")
 def _notify_postgres(session: Session) -> None:
     """On PostgreSQL, NOTIFY inside the transaction: delivered to every process on commit."""
-    channels = session.info.get(_PENDING)
-    if not channels or session.get_bind().dialect.name != "postgresql":
+    if session.get_bind().dialect.name != "postgresql":
         return
-    # One round trip for them all; a select list is evaluated in its order.
-    session.execute(sa.select(*(sa.func.pg_notify(PG_CHANNEL, c) for c in sorted(channels))))
+    channels = unsent(session)
+    if channels:  # one round trip for them all
+        session.execute(sa.select(*map(pg_notify, channels)))
 
 
 @event.listens_for(Session, "after_commit")
 def _publish(session: Session) -> None:
+    session.info.pop(_SENT, None)
     channels = session.info.pop(_PENDING, None)
     notifier = session.info.get(_NOTIFIER)
     if channels and notifier is not None:
@@ -103,3 +122,4 @@ def _publish(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _discard(session: Session) -> None:
     session.info.pop(_PENDING, None)
+    session.info.pop(_SENT, None)

@@ -9,10 +9,11 @@ API shows them, by the `EventViews` installed on the session factory (the API's 
 this layer cannot import; `api.runtime.Runtime` installs them).
 
 Ids increase in commit order, so a reader that saw id N never later finds a smaller one: on
-PostgreSQL the writers take one transaction-level advisory lock before they insert (held to their
-commit, which NOTIFY serialises anyway); SQLite has one writer at a time. Each committing
-transaction then wakes the readers with its last id (`pg_notify('nuage_events', '<id>')`, and
-in-process through the notifier).
+PostgreSQL the writers take one transaction-level advisory lock in their INSERT's statement,
+before its first id (held to their commit, which NOTIFY serialises anyway); SQLite has one writer
+at a time. Each committing transaction then wakes the readers with its last id
+(`pg_notify('nuage_events', '<id>')`, sent by that same statement with the transaction's other
+NOTIFYs, and in-process through the notifier).
 """
 
 from collections.abc import Iterable
@@ -23,12 +24,13 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
-from nuage.db.notify import event_channel, notify_after_commit
+from nuage.db.notify import event_channel, notify_after_commit, pg_notify, sent, unsent
 from nuage.db.types import utcnow
 from nuage.domain.events import EventType, step_event_types
 
@@ -118,28 +120,80 @@ def _write_events(session: Session) -> None:
     }
     missing = (c.instance_id for c in changes if c.instance_id not in instances)
     instances |= _load(session, Instance, missing)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)))
     now = utcnow()
     rows = [
         row
         for change in changes
         for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
     ]
-    # Multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one INSERT
-    # per row on SQLite, whose RETURNING order it cannot rely on), in chunks that stay within
-    # the databases' bound parameters per statement.
-    ids: list[int] = []
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[start : start + _ROWS_PER_INSERT]
-        ids += session.scalars(sa.insert(Event).values(chunk).returning(Event.id)).all()
-    notify_after_commit(session, event_channel(max(ids)))
+    if session.get_bind().dialect.name == "postgresql":
+        last = _insert_locked(session, rows)
+    else:
+        last = max(_insert(session, chunk) for chunk in _chunks(rows))
+    notify_after_commit(session, event_channel(last))
 
 
-_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's and PostgreSQL's 32766
+_ROWS_PER_INSERT = 1000  # 5 parameters a row: under SQLite's 32766
+_COLUMNS = ("project_id", "instance_id", "type", "payload", "created")
 
 
-# First among the commit hooks, so that the NOTIFY of `db/notify.py` carries the last id.
+def _chunks(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """SQLite: multi-row INSERTs, their ids handed out in the rows' order (the ORM would send one
+    INSERT per row, whose RETURNING order it cannot rely on), in chunks that stay within the
+    bound parameters per statement."""
+    return [rows[i : i + _ROWS_PER_INSERT] for i in range(0, len(rows), _ROWS_PER_INSERT)]
+
+
+def _insert(session: Session, chunk: list[dict[str, Any]]) -> int:
+    """SQLite, whose one writer at a time orders the ids: the chunk's last id."""
+    return max(session.scalars(sa.insert(Event).values(chunk).returning(Event.id)).all())
+
+
+def _insert_locked(session: Session, rows: list[dict[str, Any]]) -> int:
+    """PostgreSQL: the rows in one INSERT that takes the writers' lock and sends the
+    transaction's NOTIFYs (the event channel's with the last id); the last id.
+
+    The lock (held to COMMIT) orders the ids by commit; taken in the statement, before its first
+    id, and with the NOTIFYs (which COMMIT serialises anyway) in the same round trip, it is held
+    for that statement and the COMMIT only, not for two more round trips."""
+    inserted = _LOCKED_INSERT.cte("inserted")
+    top = sa.func.max(inserted.c.id)
+    channels = unsent(session)
+    notifies = (pg_notify(sa.cast(top, sa.Text)), *map(pg_notify, channels))
+    stmt = sa.select(top, *notifies)
+    last: int = session.execute(stmt, {"events": [_as_json(row) for row in rows]}).scalar_one()
+    sent(session, [*channels, event_channel(last)])
+    return last
+
+
+def _as_json(row: dict[str, Any]) -> dict[str, Any]:
+    instance_id = row["instance_id"]
+    return {
+        **row,
+        "project_id": str(row["project_id"]),
+        "instance_id": None if instance_id is None else str(instance_id),
+        "created": row["created"].isoformat(),
+    }
+
+
+def _locked_insert() -> sa.Insert:
+    """INSERT … SELECT from the rows (one JSON parameter, so that the statement's shape, compiled
+    once, does not depend on their number) behind a one-time filter that takes the writers'
+    lock: PostgreSQL evaluates it before reading any row, so before any id's nextval."""
+    columns = [sa.column(c, Event.__table__.c[c].type) for c in _COLUMNS]
+    events = sa.bindparam("events", type_=JSONB())
+    new = sa.func.jsonb_to_recordset(events).table_valued(*columns)
+    new = new.render_derived(name="new", with_types=True)
+    lock = sa.select(sa.func.pg_advisory_xact_lock(WRITERS_LOCK)).scalar_subquery()
+    rows = sa.select(*new.c).where(lock.is_not(None))
+    return sa.insert(Event).from_select(_COLUMNS, rows).returning(Event.id)
+
+
+_LOCKED_INSERT = _locked_insert()
+
+
+# First among the commit hooks: the INSERT carries the NOTIFYs queued so far (`db/notify.py`
+# sends any queued later), with the last id.
 event.listen(Session, "before_commit", _write_events, insert=True)
 
 

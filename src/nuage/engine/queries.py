@@ -65,15 +65,18 @@ def _blocked() -> sa.Exists:
     )
 
 
-def claim_candidate(now: datetime, *, postgresql: bool, whole: bool = False) -> sa.Select[Any]:
-    """The oldest due pending task at the head of its instance's queue (locked on PostgreSQL):
-    its id, type and due time, or, `whole`, the task's row with its instance's."""
+def claim_candidate(
+    now: datetime, *, postgresql: bool, whole: bool = False, limit: int = 1
+) -> sa.Select[Any]:
+    """The `limit` oldest due pending tasks at the head of their instance's queue (locked on
+    PostgreSQL): their ids, types and due times, or, `whole`, the tasks' rows with their
+    instances'. At most one per instance: a task behind another pending one is not at the head."""
     columns: tuple[Any, ...] = (InstanceTask,) if whole else (T.c.id, T.c.task_type, T.c.run_after)
     stmt = (
         sa.select(*columns)
         .where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
-        .limit(1)
+        .limit(limit)
     )
     if whole:  # what a task record needs, in this one statement (not the VPC membership)
         stmt = stmt.options(defaultload(InstanceTask.instance).lazyload(Instance.vpc_member))
@@ -88,51 +91,81 @@ async def claim_next(
     *,
     start: Callable[[InstanceTask], int | None] | None = None,
 ) -> UUID | None:
-    """Take the oldest due pending task that heads its instance's queue (no earlier active task).
+    """Take the oldest due pending task that heads its instance's queue (`claim`, one task)."""
+    claimed = await claim(session, worker, now, lease, limit=1, start=start)
+    return claimed[0] if claimed else None
+
+
+async def claim(
+    session: AsyncSession,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    limit: int,
+    start: Callable[[InstanceTask], int | None] | None = None,
+) -> list[UUID]:
+    """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no
+    earlier active task), oldest first.
 
     Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
 
-    With `start` (the worker's), the candidate is read whole, the task with its instance, as it
-    is before the claim (the row stays in the session), and the claim sets the progress
+    With `start` (the worker's), the candidates are read whole, each task with its instance, as
+    they are before the claim (the rows stay in the session), and the claim sets the progress
     `start(row)` returns: the `started` step's, which the caller writes in this transaction.
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
-    stmt = claim_candidate(now, postgresql=postgresql, whole=start is not None)
-    candidate = (await session.execute(stmt)).first()
-    if candidate is None:
-        return None
-    row: InstanceTask | None = candidate[0] if start is not None else None
-    task_id: UUID = row.id if row is not None else candidate.id
-    task_type: str = row.task_type if row is not None else candidate.task_type
-    run_after: datetime = row.run_after if row is not None else candidate.run_after
-    values: dict[str, Any] = {}
-    if row is not None and start is not None and (progress := start(row)) is not None:
-        values["progress"] = progress
-    # Read the clock again once the row is ours: the task this one waited for committed its
+    stmt = claim_candidate(now, postgresql=postgresql, whole=start is not None, limit=limit)
+    found = (await session.execute(stmt)).all()
+    if not found:
+        return []
+    rows: list[Any] = [c[0] for c in found] if start is not None else found
+    by_progress: dict[int | None, list[UUID]] = {}
+    for row in rows:
+        by_progress.setdefault(start(row) if start is not None else None, []).append(row.id)
+    # Read the clock again once the rows are ours: the task one waited for committed its
     # completed_at before our select could see it, so started_at never precedes it.
     started = max(now, utcnow())
+    claimed = set()
+    for progress, ids in by_progress.items():
+        values = {} if progress is None else {"progress": progress}
+        claimed |= await _start_running(session, ids, worker, started + lease, started, values)
+    for row in (r for r in rows if r.id in claimed):
+        notify_after_commit(session, task_channel(row.id))
+        outbox.task_started(session, row.id)
+        waited = max(0.0, (started - row.run_after).total_seconds())
+        transition = TaskTransition(
+            row.id, row.task_type, _PENDING, _RUNNING, waited_seconds=waited
+        )
+        publish_after_commit(session, transition)
+    return [r.id for r in rows if r.id in claimed]
+
+
+async def _start_running(
+    session: AsyncSession,
+    ids: list[UUID],
+    worker: str,
+    lease_expires_at: datetime,
+    started: datetime,
+    values: dict[str, Any],
+) -> set[UUID]:
+    """Mark the candidates `ids` running under `worker`'s lease; those it marked."""
+    single = len(ids) == 1
     claimed = await session.execute(
         sa.update(T)
-        .where(T.c.id == task_id, may_become(TaskStatus.RUNNING))
+        .where(T.c.id == ids[0] if single else T.c.id.in_(ids), may_become(TaskStatus.RUNNING))
         .values(
             status=_RUNNING,
             lease_owner=worker,
-            lease_expires_at=started + lease,
+            lease_expires_at=lease_expires_at,
             attempts=T.c.attempts + 1,
             started_at=sa.func.coalesce(T.c.started_at, started),
             **values,
         )
+        .returning(T.c.id)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    notify_after_commit(session, task_channel(task_id))
-    outbox.task_started(session, task_id)
-    waited = max(0.0, (started - run_after).total_seconds())
-    publish_after_commit(
-        session, TaskTransition(task_id, task_type, _PENDING, _RUNNING, waited_seconds=waited)
-    )
-    return task_id
+    return set(claimed.scalars())
 
 
 async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
@@ -207,12 +240,31 @@ async def set_instance(
     if not values:
         return
     status = values.get("status")
+    stmt = sa.update(Instance).where(Instance.id == instance_id).values(**values)
     before = status_before
-    if status is not None and before is None:
+    if status is None or before is not None:
+        await session.execute(stmt)
+    elif session.get_bind().dialect.name == "postgresql":
+        before = (await session.execute(_returning_status_before(stmt, instance_id))).scalar()
+    else:  # SQLite's RETURNING sees only the updated row, as it is after
         before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
-    await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(**values))
+        await session.execute(stmt)
     if status is not None and before != status:
         outbox.instance_status_changed(session, instance_id)
+
+
+def _returning_status_before(update: sa.Update, instance_id: UUID) -> sa.Update:
+    """PostgreSQL: `update`, returning the instance's status as it was before (UPDATE … FROM the
+    row as the statement found it: one round trip, not a SELECT before the UPDATE)."""
+    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance_id).subquery("before")
+    return (
+        update.where(Instance.id == old.c.id)
+        .returning(old.c.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_I = Instance.__table__.alias("instance_before")
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:

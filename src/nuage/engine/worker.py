@@ -223,16 +223,13 @@ class Worker:
             self._next_reap = asyncio.get_running_loop().time() + self.settings.poll_seconds
 
     async def _fill_slots(self) -> int:
-        claimed = 0
-        while len(self._running) < self.settings.concurrency:
-            record = await self.claim()
-            if record is None:
-                break
+        """Claim the free slots' tasks in one transaction, and run them."""
+        records = await self.claim_many(self.settings.concurrency - len(self._running))
+        for record in records:
             runner = asyncio.create_task(self.execute(record))
             self._running[runner] = record.id
             runner.add_done_callback(self._running.pop)
-            claimed += 1
-        return claimed
+        return len(records)
 
     async def _idle_timeout(self) -> float:
         async with transaction(self.sessions) as session:
@@ -243,25 +240,32 @@ class Worker:
         return max(timeout, 0.005)
 
     async def claim(self) -> TaskRecord | None:
-        """Claim the next due task, read what its handler needs and start its attempt (the
-        instance's mark and the `started` step, `engine.start`), in one transaction."""
-        starts: list[Start] = []
+        """Claim the next due task and start its attempt (`claim_many`, one task)."""
+        records = await self.claim_many(1)
+        return records[0] if records else None
+
+    async def claim_many(self, limit: int) -> list[TaskRecord]:
+        """Claim up to `limit` due tasks, read what their handlers need and start their attempts
+        (each instance's mark and `started` step, `engine.start`), in one transaction."""
+        starts: dict[UUID, Start] = {}
 
         def start(row: InstanceTask) -> int | None:
-            starts.append(Start.of(row))
-            return starts[-1].progress
+            starts[row.id] = Start.of(row)
+            return starts[row.id].progress
 
         async with transaction(self.sessions) as session:
             # Read the clock once the transaction has begun (on SQLite: holds the write lock), so
             # `started_at` is never earlier than the `completed_at` of the task it waited for.
             await session.connection()
-            task_id = await queries.claim_next(session, self.id, utcnow(), self._lease, start=start)
-            if task_id is None:
-                return None
-            await starts[-1].write(session)
-        begun = dataclasses.replace(starts[-1], read_at=asyncio.get_running_loop().time())
-        self._starts[task_id] = begun
-        return begun.record
+            claimed = await queries.claim(
+                session, self.id, utcnow(), self._lease, limit=limit, start=start
+            )
+            for task_id in claimed:
+                await starts[task_id].write(session)
+        read_at = asyncio.get_running_loop().time()
+        for task_id in claimed:
+            self._starts[task_id] = dataclasses.replace(starts[task_id], read_at=read_at)
+        return [self._starts[task_id].record for task_id in claimed]
 
     async def reap(self) -> int:
         async with transaction(self.sessions) as session:
