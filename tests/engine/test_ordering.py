@@ -126,14 +126,14 @@ async def test_a_worker_does_not_spin_while_a_task_waits_behind_a_running_one(
     await asyncio.sleep(0.05)
 
     claims = 0
-    claim_next = queries.claim_next
+    claim = queries.claim  # what the worker claims its free slots' tasks with
 
-    async def counting(*args: Any, **kwargs: Any) -> UUID | None:
+    async def counting_claims(*args: Any, **kwargs: Any) -> list[UUID]:
         nonlocal claims
         claims += 1
-        return await claim_next(*args, **kwargs)
+        return await claim(*args, **kwargs)
 
-    monkeypatch.setattr(queries, "claim_next", counting)
+    monkeypatch.setattr(queries, "claim", counting_claims)
     await asyncio.sleep(0.6)
 
     assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"
@@ -162,30 +162,3 @@ async def test_a_worker_claims_its_free_slots_tasks_in_one_transaction_heads_of_
         assert (got["status"], got["progress"]) == ("running", 5)
     assert (await tenant.get(f"/tasks/{reboot_first['id']}")).json()["status"] == "pending"
     assert [r.id for r in await worker.claim_many(4)] == []
-
-
-async def test_a_worker_does_not_claim_in_a_loop_while_a_task_waits_behind_a_running_one(
-    stack: Stack, tenants: TenantFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As above, counting the worker's batch claim (`queries.claim`), which it calls since it
-    claims its free slots' tasks together (the test above counts `claim_next`)."""
-    start_worker(stack, settings, slow_driver(settings, latency_ms=1500), poll_seconds=0.5)
-    tenant = await tenants()
-    instance, create_id = await tenant.create_instance()
-    await poll_until(tenant, create_id, "running")
-    queued = await tenant.act(instance["id"], "stop")  # due now, but blocked behind the create
-    await asyncio.sleep(0.05)
-
-    claims = 0
-    claim = queries.claim
-
-    async def counting_claims(*args: Any, **kwargs: Any) -> list[UUID]:
-        nonlocal claims
-        claims += 1
-        return await claim(*args, **kwargs)
-
-    monkeypatch.setattr(queries, "claim", counting_claims)
-    await asyncio.sleep(0.6)
-
-    assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"
-    assert (await tenant.get(f"/tasks/{queued['id']}")).json()["status"] == "pending"

@@ -137,11 +137,11 @@ class TaskContext:
         async with self.steps.writing() as waiting:
             async with transaction(self._sessions) as session:
                 if instance:
-                    await queries.set_instance(session, self.record.instance.id, instance)
+                    await instance_rows.set_instance(session, self.record.instance.id, instance)
                 if write is not None:
                     await write(session)
                 if revoke_consoles:
-                    await queries.revoke_console_sessions(
+                    await instance_rows.revoke_console_sessions(
                         session, self.record.instance.id, utcnow()
                     )
                 cancel = await queries.record_steps(

@@ -1,18 +1,74 @@
-"""The rows an instance's handlers read and write beside the task: its size and image, its
-volumes, its snapshots; and the instances the drift sweep looks at."""
+"""The rows an instance's handlers read and write beside the task: the instance's own values (a
+status change is an event), its console sessions, its size and image, its volumes, its
+snapshots; and the instances the drift sweep looks at."""
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import Image, Instance, InstanceTask, Size, Snapshot, Volume
+from nuage.db import outbox
+from nuage.db.models import ConsoleSession, Image, Instance, InstanceTask, Size, Snapshot, Volume
 from nuage.domain.enums import VolumeStatus
 from nuage.domain.tasks import ACTIVE
 
 _ACTIVE = [s.value for s in ACTIVE]
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
+
+
+async def set_instance(
+    session: AsyncSession,
+    instance_id: UUID,
+    values: dict[str, Any],
+    *,
+    status_before: str | None = None,
+) -> None:
+    """Write `values` on the instance; a status that changes is an event (`db/outbox.py`).
+    `status_before`: the status this transaction already read (else it is read here)."""
+    if not values:
+        return
+    status = values.get("status")
+    stmt = sa.update(Instance).where(Instance.id == instance_id).values(**values)
+    before = status_before
+    if status is None or before is not None:
+        await session.execute(stmt)
+    elif session.get_bind().dialect.name == "postgresql":
+        before = (await session.execute(_returning_status_before(stmt, instance_id))).scalar()
+    else:  # SQLite's RETURNING sees only the updated row, as it is after
+        before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
+        await session.execute(stmt)
+    if status is not None and before != status:
+        outbox.instance_status_changed(session, instance_id)
+
+
+def _returning_status_before(update: sa.Update, instance_id: UUID) -> sa.Update:
+    """PostgreSQL: `update`, returning the instance's status as it was before (UPDATE … FROM the
+    row as the statement found it: one round trip, not a SELECT before the UPDATE)."""
+    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance_id).subquery("before")
+    return (
+        update.where(Instance.id == old.c.id)
+        .returning(old.c.status)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_I = Instance.__table__.alias("instance_before")
+
+
+async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
+    """End the instance's unused console sessions (they expire now)."""
+    await session.execute(
+        sa.update(ConsoleSession)
+        .where(
+            ConsoleSession.instance_id == instance_id,
+            ConsoleSession.used_at.is_(None),
+            ConsoleSession.expires_at > now,
+        )
+        .values(expires_at=now)
+    )
 
 
 async def forget_snapshots(session: AsyncSession, instance_id: UUID) -> None:

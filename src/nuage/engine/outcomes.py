@@ -113,7 +113,7 @@ async def complete(
     )
     if done:
         _moved(session, record, TaskStatus.COMPLETED)
-        await queries.set_instance(
+        await instance_rows.set_instance(
             session, record.instance.id, success_values(record, spec, outcome)
         )
         if outcome.instance.disk_gone:
@@ -198,7 +198,7 @@ async def fail(
     if done:
         _moved(session, record, status, error.code)
         values = after_error_values(record, spec, status_after, settled)
-        await queries.set_instance(session, record.instance.id, values)
+        await instance_rows.set_instance(session, record.instance.id, values)
         if settled is not None and settled.disk_gone:
             await instance_rows.forget_snapshots(session, record.instance.id)
         after = resource_after_error(spec, error)

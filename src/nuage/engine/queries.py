@@ -14,12 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
 from nuage.db import outbox
-from nuage.db.models import (
-    ConsoleSession,
-    Instance,
-    InstanceTask,
-    TaskEvent,
-)
+from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
@@ -226,58 +221,6 @@ def _progress_of(entries: Sequence[TaskEvent]) -> dict[str, Any]:
     """The task's progress after `entries`: the last one that has one (none: as it is)."""
     progress = [e.progress for e in entries if e.progress is not None]
     return {"progress": progress[-1]} if progress else {}
-
-
-async def set_instance(
-    session: AsyncSession,
-    instance_id: UUID,
-    values: dict[str, Any],
-    *,
-    status_before: str | None = None,
-) -> None:
-    """Write `values` on the instance; a status that changes is an event (`db/outbox.py`).
-    `status_before`: the status this transaction already read (else it is read here)."""
-    if not values:
-        return
-    status = values.get("status")
-    stmt = sa.update(Instance).where(Instance.id == instance_id).values(**values)
-    before = status_before
-    if status is None or before is not None:
-        await session.execute(stmt)
-    elif session.get_bind().dialect.name == "postgresql":
-        before = (await session.execute(_returning_status_before(stmt, instance_id))).scalar()
-    else:  # SQLite's RETURNING sees only the updated row, as it is after
-        before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
-        await session.execute(stmt)
-    if status is not None and before != status:
-        outbox.instance_status_changed(session, instance_id)
-
-
-def _returning_status_before(update: sa.Update, instance_id: UUID) -> sa.Update:
-    """PostgreSQL: `update`, returning the instance's status as it was before (UPDATE … FROM the
-    row as the statement found it: one round trip, not a SELECT before the UPDATE)."""
-    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance_id).subquery("before")
-    return (
-        update.where(Instance.id == old.c.id)
-        .returning(old.c.status)
-        .execution_options(synchronize_session=False)
-    )
-
-
-_I = Instance.__table__.alias("instance_before")
-
-
-async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
-    """End the instance's unused console sessions (they expire now)."""
-    await session.execute(
-        sa.update(ConsoleSession)
-        .where(
-            ConsoleSession.instance_id == instance_id,
-            ConsoleSession.used_at.is_(None),
-            ConsoleSession.expires_at > now,
-        )
-        .values(expires_at=now)
-    )
 
 
 async def finish(

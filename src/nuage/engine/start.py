@@ -13,7 +13,7 @@ from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.console import KEEPS_DISPLAY
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled
 from nuage.domain.states import INSTANCES
-from nuage.engine import queries
+from nuage.engine import instance_rows
 from nuage.engine.records import TaskRecord, task_record
 
 STARTED_PROGRESS = 5
@@ -62,11 +62,11 @@ class Start:
         record = self.record
         instance = record.instance
         if self.marks:
-            await queries.set_instance(
+            await instance_rows.set_instance(
                 session, instance.id, self.marks, status_before=instance.status.value
             )
         if record.task_type not in KEEPS_DISPLAY:
-            await queries.revoke_console_sessions(session, instance.id, utcnow())
+            await instance_rows.revoke_console_sessions(session, instance.id, utcnow())
         session.add(
             TaskEvent(
                 task_id=record.id,
