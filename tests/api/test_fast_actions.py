@@ -296,7 +296,7 @@ async def test_a_failed_commit_is_answered_and_never_queued_again(
     answer = await tenant.post(f"/instances/{instance['id']}/reboot")
     monkeypatch.undo()
     assert answer.status_code == 503
-    assert answer.json()["code"] == "database_unavailable"
+    assert answer.json()["code"] == "write_outcome_unknown"
     assert "may have been made" in answer.json()["detail"]
     async with transaction(stack.runtime.sessions) as session:
         reboots = await session.scalar(

@@ -16,6 +16,7 @@ NuageClientError
 │   ├── Throttled               429 (retried by the client first, honouring Retry-After)
 │   ├── ConsoleUnreachable      502
 │   └── DatabaseUnavailable     503 (retried by the client first)
+│       └── WriteOutcomeUnknown the change's commit failed: it may have been made
 ├── TaskFailed                  a waited-for task failed: its error's code and message
 │   └── TaskCancelled           … or was cancelled
 ├── StreamClosed                the server ended the event stream (`event: error`, e.g. a
@@ -197,6 +198,13 @@ class ConsoleUnreachable(ApiError):
 class DatabaseUnavailable(ApiError):
     status = 503
     code = "database_unavailable"
+
+
+class WriteOutcomeUnknown(DatabaseUnavailable):
+    """Retried like its parent: the client sends an `Idempotency-Key` with every POST, so a retry
+    is answered by the change if it was made."""
+
+    code = "write_outcome_unknown"
 
 
 class TaskFailed(NuageClientError):

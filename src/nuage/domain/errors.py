@@ -260,6 +260,7 @@ class DatabaseUnavailable(NuageError):
 class WriteOutcomeUnknown(DatabaseUnavailable):
     """The database failed once a change's commit was sent: it may have been made."""
 
+    code = "write_outcome_unknown"
     default_message = (
         "The database failed while the change was being committed; it may have been made. "
         "Look at the resource before trying again."
