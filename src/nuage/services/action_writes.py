@@ -4,9 +4,9 @@ with an API key, in one read and one transaction, without the ORM.
 The read is one statement: the caller (`key_requests`), the instance with its host, and how many
 of its tasks are pending or running (one of them its delete?). The rules are the full path's own
 functions: `authenticate`'s and `project_access`'s (`key_requests.allowed`), the spec's
-permission, the queueing rule (`tasks.queueing_refusal`), the host's capability
+permission, the queueing rule (`queueing.queueing_refusal`), the host's capability
 (`capabilities.host_refusal`). Then one transaction inserts what `tasks.enqueue` and the API's
-commit would: the task (`tasks.queued_task`), its `queued` step (`tasks.queued_step`), the
+commit would: the task (`queueing.queued_task`), its `queued` step (`queueing.queued_step`), the
 audit-log row (`audit.change_columns`) and the step's events (`outbox.event_row`), with one
 NOTIFY on PostgreSQL.
 
@@ -55,9 +55,9 @@ from nuage.services.access import permission_refusal
 from nuage.services.capabilities import host_refusal
 from nuage.services.key_requests import allowed, first_row, key_access
 from nuage.services.principals import Principal
+from nuage.services.queueing import queued_step, queued_task, queueing_refusal
 from nuage.services.task_params import parse_parameters
 from nuage.services.task_reads import TaskView, view_of
-from nuage.services.tasks import queued_step, queued_task, queueing_refusal
 
 
 def plain_action(spec: TaskSpec) -> bool:

@@ -22,23 +22,19 @@ from nuage.db.types import utcnow
 from nuage.domain.catalogue import MAX_RETRIES_LIMIT, TaskSpec, spec_for
 from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
 from nuage.domain.errors import (
-    InstanceBusy,
-    InstanceDeleting,
-    InstanceNotReady,
     InvalidResourceState,
     InvalidTaskState,
     NotFound,
-    NuageError,
     TaskTypeNotSupported,
     ValidationFailed,
 )
-from nuage.domain.instances import NOT_LIVE
 from nuage.domain.observers import TaskTransition
 from nuage.domain.states import INSTANCES
 from nuage.domain.tasks import ACTIVE, RETRYABLE_BY_USER, cancels_at_once, is_terminal, transition
 from nuage.services.access import ProjectAccess, authorize
 from nuage.services.capabilities import check_capability
 from nuage.services.pagination import PageRequest, PageResult, paginate, paginate_rows
+from nuage.services.queueing import queued_step, queued_task, queueing_refusal
 from nuage.services.task_params import validate_parameters
 from nuage.services.task_reads import TaskView, project_task_views, view_of
 
@@ -114,35 +110,6 @@ async def enqueue(
     return task
 
 
-def queued_task(
-    spec: TaskSpec,
-    *,
-    organization_id: UUID,
-    project_id: UUID,
-    instance_id: UUID,
-    parameters: dict[str, Any],
-    max_retries: int,
-    created_by_id: UUID,
-) -> dict[str, Any]:
-    """The columns of a task queued now; the others take their defaults (`InstanceTask`)."""
-    return {
-        "organization_id": organization_id,
-        "project_id": project_id,
-        "instance_id": instance_id,
-        "task_type": spec.task_type.value,
-        "status": TaskStatus.PENDING.value,
-        "parameters": parameters,
-        "max_retries": max_retries,
-        "created_by_id": created_by_id,
-        "run_after": utcnow(),
-    }
-
-
-def queued_step(spec: TaskSpec, task_id: UUID) -> dict[str, Any]:
-    """The columns of a queued task's first step-log entry (`TaskEvent`)."""
-    return {"task_id": task_id, "step": "queued", "message": f"{spec.label} queued."}
-
-
 def supported_spec(task_type: TaskType) -> TaskSpec:
     spec = spec_for(task_type)
     if not spec.supported:
@@ -187,27 +154,6 @@ async def _check_accepts_tasks(
     )
     if refused is not None:
         raise refused
-
-
-def queueing_refusal(
-    spec: TaskSpec, *, status: str, active: int, deleting: bool, reject_if_busy: bool
-) -> NuageError | None:
-    """Why an instance in `status`, with `active` tasks pending or running (`deleting`: one is
-    its delete), does not take a task of `spec`'s type now, or None: it is queued."""
-    # A deleted instance's leftovers (backups, images, detached volumes) still take the tasks
-    # recorded against it: the types that allow `deleted` among their preconditions.
-    if status == NOT_LIVE and InstanceStatus.DELETED not in spec.requires:
-        return NotFound()
-    if deleting:
-        return InstanceDeleting()
-    if reject_if_busy and active:
-        return InstanceBusy(f"The instance has {active} task(s) pending or running.")
-    if spec.refuse_unmet_when_idle and not active and status not in spec.requires:
-        needs = " or ".join(sorted(spec.requires))
-        return InstanceNotReady(
-            f"`{spec.task_type}` needs the instance to be {needs}; it is {status}."
-        )
-    return None
 
 
 # A task as the API shows it needs its instance's id and name and its creator, not the
