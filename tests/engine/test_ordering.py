@@ -4,7 +4,7 @@ instance's tasks run one at a time in creation order, while different instances 
 
 import asyncio
 import itertools
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from nuage.config import Settings
 from nuage.db.models import InstanceTask
 from nuage.db.session import transaction
+from nuage.db.types import utcnow
 from nuage.engine import queries
 from nuage.engine.worker import Worker
 from tests.sql_counter import counting
@@ -138,6 +139,39 @@ async def test_a_worker_does_not_spin_while_a_task_waits_behind_a_running_one(
 
     assert claims <= 3, f"{claims} claim attempts in 0.6 s with a 0.5 s poll"
     assert (await tenant.get(f"/tasks/{queued['id']}")).json()["status"] == "pending"
+
+
+async def test_a_task_committed_after_a_later_one_started_waits_for_it(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Two requests for one instance whose transactions commit out of order: the later task
+    (higher seq) was claimed before the earlier one was visible. The earlier one must not run
+    beside it (two tasks at once on one machine: the addresses of one lost by the other)."""
+    start_worker(stack, settings)
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    other = await tenant.running_instance()
+    await stack.stop_workers()
+    earlier = await tenant.act(instance["id"], "reboot")
+    later = await tenant.act(instance["id"], "reboot")
+    elsewhere = await tenant.act(other["id"], "reboot")
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(  # as a worker's claim of `later` left it
+            sa.update(InstanceTask)
+            .where(InstanceTask.id == UUID(later["id"]))
+            .values(
+                status="running",
+                lease_owner="another-worker",
+                lease_expires_at=utcnow() + timedelta(minutes=5),
+                attempts=1,
+            )
+        )
+    worker = Worker(stack.runtime.sessions, stack.driver, stack.notifier, worker_settings(settings))
+
+    claimed = await worker.claim_many(4)
+
+    assert [str(r.id) for r in claimed] == [elsewhere["id"]]
+    assert (await tenant.get(f"/tasks/{earlier['id']}")).json()["status"] == "pending"
 
 
 async def test_a_worker_claims_its_free_slots_tasks_in_one_transaction_heads_of_queues_only(

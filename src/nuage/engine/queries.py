@@ -51,12 +51,16 @@ def _owned(task_id: UUID, worker: str, target: TaskStatus) -> sa.ColumnElement[b
 
 
 def _blocked() -> sa.Exists:
-    """An earlier task of the same instance is still pending or running."""
-    earlier = T.alias("earlier")
+    """An earlier task of the same instance is still pending or running, or any other of its
+    tasks is running. A task's `seq` is drawn at its INSERT, not its commit: two requests for
+    one instance may commit out of order, and a worker may start the later task before the
+    earlier one is visible. The earlier one then waits for it, as it would have waited had it
+    committed first, instead of running beside it."""
+    other = T.alias("other")
     return sa.exists().where(
-        earlier.c.instance_id == T.c.instance_id,
-        earlier.c.seq < T.c.seq,
-        earlier.c.status.in_(_ACTIVE),
+        other.c.instance_id == T.c.instance_id,
+        other.c.status.in_(_ACTIVE),
+        sa.or_(other.c.seq < T.c.seq, other.c.status == _RUNNING),
     )
 
 
