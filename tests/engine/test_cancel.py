@@ -17,7 +17,9 @@ pytestmark = pytest.mark.anyio
 async def test_cancel_a_pending_task_behind_a_slow_one(
     stack: Stack, tenants: TenantFactory, settings: Settings
 ) -> None:
-    start_worker(stack, settings, slow_driver(settings, latency_ms=300))
+    # The stop runs a second: polled every 10 ms, its `running` is seen even when a loaded
+    # machine answers a poll in a few hundred (at 300 ms a CI run missed it).
+    start_worker(stack, settings, slow_driver(settings, latency_ms=1000))
     tenant = await tenants()
     instance = await tenant.running_instance()
     stop = await tenant.act(instance["id"], "stop")
