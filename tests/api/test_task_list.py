@@ -199,7 +199,7 @@ async def test_wait_gives_up_after_n_seconds(tenants: TenantFactory) -> None:
     response = await tenant.get(f"/tasks/{task_id}", params={"wait": 1})
     elapsed = time.monotonic() - started
     assert response.status_code == 200 and response.json()["status"] == "pending"
-    assert 0.9 <= elapsed < 2.5, elapsed
+    assert 0.9 <= elapsed < 4, elapsed  # about 1 s; a loaded CI machine once took 2.7
     started = time.monotonic()
     assert (await tenant.get(f"/tasks/{task_id}", params={"wait": 0})).status_code == 200
     assert time.monotonic() - started < 1
