@@ -29,13 +29,18 @@ from nuage import logs
 from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
+from nuage.db import session as db_session
 from nuage.db.notify import LocalNotifier
 from nuage.db.session import make_engine, make_sessionmaker
 
-try:
-    from nuage.db.session import make_reader
-except ImportError:  # a version before the fast read
-    make_reader = None  # type: ignore[assignment]
+
+def _reader(settings: Settings, engine: Any) -> Any:
+    """The version's fast-read engine as its server makes it; None before the fast read."""
+    if hasattr(db_session, "reader_for"):
+        return db_session.reader_for(settings, engine)
+    if hasattr(db_session, "make_reader"):  # versions whose pool size had a default
+        return db_session.make_reader(engine)
+    return None
 
 
 async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
@@ -49,7 +54,7 @@ async def measure(target: dict[str, Any], count: int) -> tuple[float, int]:
         rate_limit_per_minute=0,
     )
     notifier = LocalNotifier()
-    reader = make_reader(engine) if make_reader is not None else None
+    reader = _reader(settings, engine)
     extra = {"reader": reader} if reader is not None else {}  # a version without a fast read
     app = create_app(Runtime(settings, make_sessionmaker(engine, notifier), notifier, **extra))
     auth = str(target["auth_header"]).encode()

@@ -30,7 +30,7 @@ from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
 from nuage.db.notify import LocalNotifier
-from nuage.db.session import make_engine, make_reader, make_sessionmaker
+from nuage.db.session import make_engine, make_sessionmaker, reader_for
 
 
 async def measure(url: str, count: int, data: Path, profile: Path | None) -> tuple[float, int]:
@@ -40,7 +40,7 @@ async def measure(url: str, count: int, data: Path, profile: Path | None) -> tup
         data_dir=data, database_url=url, secret_key="x" * 48, rate_limit_per_minute=0
     )
     notifier = LocalNotifier()
-    reader = make_reader(engine)
+    reader = reader_for(settings, engine)
     app = create_app(
         Runtime(settings, make_sessionmaker(engine, notifier), notifier, reader=reader)
     )

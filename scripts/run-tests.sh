@@ -5,8 +5,8 @@
 #   guests: tests/drivers, tests/e2e, tests/client, tests/web (real guests, servers, a browser);
 #   api:    tests/api (the HTTP API in process, on both databases);
 #   rest:   everything else (contract and schemathesis, engine, PostgreSQL processes, domain).
-# Each keeps its own temporary directory and log, printed when it ends, with its slowest tests;
-# all must pass. With arguments, one plain pytest run.
+# Each keeps its own temporary directory and log, printed when it ends, with its slowest tests,
+# and a JUnit report beside the log with every test's time; all must pass. With arguments, one plain pytest run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTEST=.venv/bin/pytest
@@ -23,7 +23,7 @@ declare -A PIDS LOGS
 for group in guests api rest; do
     LOGS[$group]=$(mktemp "/tmp/nuage-tests-$group.XXXXXX.log")
     # shellcheck disable=SC2086  # the group's arguments are words
-    "$PYTEST" ${ARGS[$group]} --durations=15 \
+    "$PYTEST" ${ARGS[$group]} --durations=15 --junitxml="${LOGS[$group]%.log}.xml" \
         --basetemp="$(mktemp -d "/tmp/nuage-pytest-$group.XXXXXX")" >"${LOGS[$group]}" 2>&1 &
     PIDS[$group]=$!
 done

@@ -16,7 +16,7 @@ from nuage.api.runtime import Runtime
 from nuage.cli.runtime import make_notifier
 from nuage.config import Settings
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_reader, make_sessionmaker
+from nuage.db.session import engine_for, make_sessionmaker, reader_for
 from nuage.drivers.sim import SimDriver, SimSettings
 from nuage.engine.worker import Worker
 from nuage.services import security
@@ -128,7 +128,7 @@ async def stack(settings: Settings) -> AsyncIterator[Stack]:
     notifier = make_notifier(settings)
     if isinstance(notifier, PostgresNotifier):
         await notifier.start()
-    reader = make_reader(engine)
+    reader = reader_for(settings, engine)
     runtime = Runtime(settings, make_sessionmaker(engine, notifier), notifier, reader=reader)
     driver = SimDriver(SimSettings(state_dir=settings.sim_state_dir))
     transport = httpx.ASGITransport(app=create_app(runtime))

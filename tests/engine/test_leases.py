@@ -79,7 +79,9 @@ async def test_a_worker_that_dies_mid_task_is_taken_over(
     tenant = await tenants()
     doomed = Worker(
         stack.runtime.sessions,
-        slow_driver(settings, latency_ms=1000),
+        # Long enough that it is still inside the call when cancelled, however slowly the
+        # test's polls are answered; the cancel ends the wait at once.
+        slow_driver(settings, latency_ms=10_000),
         stack.notifier,
         worker_settings(settings, lease_seconds=0.8),
         worker_id="worker-a",
@@ -159,7 +161,8 @@ async def test_a_shutting_down_worker_gives_its_task_back(
     stack: Stack, tenants: TenantFactory, settings: Settings
 ) -> None:
     tenant = await tenants()
-    start_worker(stack, settings, slow_driver(settings, latency_ms=1000), worker_id="leaving")
+    # Its stop interrupts the call after the 1 s grace, however long the call would take.
+    start_worker(stack, settings, slow_driver(settings, latency_ms=5000), worker_id="leaving")
     _, task_id = await tenant.create_instance()
 
     async def inside_the_driver() -> bool:

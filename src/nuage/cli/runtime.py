@@ -24,7 +24,7 @@ from nuage.db.errors import translate_db_errors
 from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
 from nuage.db.pg_notify import PostgresNotifier
-from nuage.db.session import engine_for, make_reader, make_sessionmaker, transaction
+from nuage.db.session import engine_for, make_sessionmaker, reader_for, transaction
 from nuage.domain import observers
 from nuage.domain.drivers import HostCheck
 from nuage.domain.errors import DatabaseNotReady, DatabaseUnavailable
@@ -154,9 +154,7 @@ async def open_process(settings: Settings, *, migrating: bool = False) -> AsyncI
             await engine.dispose()
             raise
     notifier = make_notifier(settings)
-    reader = make_reader(
-        engine, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout
-    )
+    reader = reader_for(settings, engine)
     runtime = Runtime(
         settings,
         make_sessionmaker(engine, notifier),

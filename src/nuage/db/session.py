@@ -35,9 +35,7 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def make_reader(
-    engine: AsyncEngine, *, pool_size: int = 8, pool_timeout: float = 10.0
-) -> AsyncEngine:
+def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> AsyncEngine:
     """A second engine on `engine`'s database for single-statement reads (`read_once`):
     autocommit (no BEGIN/ROLLBACK round trips around the one SELECT), no pre-ping per checkout
     and no reset when a connection goes back to the pool (an autocommit connection has no
@@ -114,6 +112,13 @@ def engine_for(settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
+    )
+
+
+def reader_for(settings: Settings, engine: AsyncEngine) -> AsyncEngine:
+    """`make_reader` on `engine` with the pool size and timeout of the settings."""
+    return make_reader(
+        engine, pool_size=settings.db_pool_size, pool_timeout=settings.db_pool_timeout
     )
 
 
