@@ -21,7 +21,7 @@ from starlette.requests import Request
 
 from nuage.api import audit_trail
 from nuage.api.errors import nuage_error_response
-from nuage.api.fast_reads import authorization
+from nuage.api.fast_reads import UUID_PATTERN, authorization
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
 from nuage.api.observe import ROUTE_TEMPLATE
 from nuage.api.request_log import CREDENTIAL_ID
@@ -38,8 +38,6 @@ from nuage.services.principals import Principal
 from nuage.services.task_reads import TaskView
 
 log = logging.getLogger("nuage.api")
-_HEX = "[0-9a-fA-F]"
-_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"  # the canonical form
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +54,7 @@ def _actions() -> list[_Action]:
             assert spec.route is not None
             template = PREFIX + spec.route.path
             pattern = re.escape(template).replace(r"\{", "{").replace(r"\}", "}")
-            path = re.compile(re.sub(r"{(\w+)}", rf"(?P<\1>{_UUID})", pattern))
+            path = re.compile(re.sub(r"{(\w+)}", rf"(?P<\1>{UUID_PATTERN})", pattern))
             found.append(_Action(spec, template, path))
     return found
 
@@ -97,6 +95,8 @@ class FastAction:
             log.warning("%s: the commit failed; it may have been made", action.template)
             await nuage_error_response(error)(scope, receive, send)
             return True
+        except (sa_exc.SQLAlchemyError, NuageError, OSError):
+            return False  # nothing was committed: the full path meets the same trouble (503, …)
         if task is None:
             return False
         # The route this answer stands for, for whatever counts requests by route (metrics).
@@ -120,23 +120,18 @@ class FastAction:
             scope.setdefault("state", {})[CREDENTIAL_ID] = f"key:{principal.api_key_id}"
             return audit_trail.entry_of(scope, principal, action.template, path_ids)
 
-        try:
-            return await accept_with_key(
-                self.engine,
-                self.reader,
-                action.spec,
-                key=token,
-                org_id=ids["organization_id"],
-                project_id=ids["project_id"],
-                instance_id=ids["instance_id"],
-                notifier=self.runtime.notifier,
-                entry=entry,
-                shown=_shown,
-            )
-        except WriteOutcomeUnknown:
-            raise
-        except (sa_exc.SQLAlchemyError, NuageError, OSError):
-            return None  # nothing was committed: the full path meets the same trouble (503, …)
+        return await accept_with_key(
+            self.engine,
+            self.reader,
+            action.spec,
+            key=token,
+            org_id=ids["organization_id"],
+            project_id=ids["project_id"],
+            instance_id=ids["instance_id"],
+            notifier=self.runtime.notifier,
+            entry=entry,
+            shown=_shown,
+        )
 
 
 def _shown(task: TaskView) -> dict[str, Any]:

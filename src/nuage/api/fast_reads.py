@@ -21,8 +21,11 @@ from nuage.domain.errors import NuageError
 from nuage.services.task_reads import TaskView, read_task_with_key
 
 _HEX = "[0-9a-fA-F]"
-_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"  # the canonical form only
-_PATH = re.compile(rf"/v1/organizations/({_UUID})/projects/({_UUID})/compute/tasks/({_UUID})")
+# An id in a path the fast paths answer: the canonical form only (any other goes to the router).
+UUID_PATTERN = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+_PATH = re.compile(
+    rf"/v1/organizations/({UUID_PATTERN})/projects/({UUID_PATTERN})/compute/tasks/({UUID_PATTERN})"
+)
 TASK_ROUTE = "/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{id}"
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+) *")
 

@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import greenlet_spawn
 
 from nuage.config import Settings
-from nuage.db.errors import translate_db_errors
+from nuage.db.errors import is_unavailable, translate_db_errors
 from nuage.db.notify import Notifier, session_info
-from nuage.domain.errors import DatabaseUnavailable
+from nuage.domain.errors import DatabaseUnavailable, WriteOutcomeUnknown
 
 T = TypeVar("T")
 
@@ -29,9 +29,10 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
-    _translate_socket_errors(engine)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+        _translate_socket_errors(engine)
+    _tell_lost_commits(engine)  # after the errors' own translation, so it has the last word
     return engine
 
 
@@ -160,6 +161,46 @@ def _translate_socket_errors(engine: AsyncEngine) -> None:
         if isinstance(context.original_exception, OSError):
             context.is_disconnect = True  # the pool drops the connection
             return DatabaseUnavailable()
+        return None
+
+
+_WRITES = "nuage.writes"  # in a connection's `info`: "wrote", then "committing" once COMMIT is sent
+
+
+def _tell_lost_commits(engine: AsyncEngine) -> None:
+    """A connection lost once a transaction that wrote has sent its COMMIT may have lost it after
+    the database made the change: that failure is `WriteOutcomeUnknown` ("it may have been
+    made"), never the `DatabaseUnavailable` that promises nothing was changed. Here, for every
+    transaction of every caller. A transaction that only read has nothing to be unsure of, and a
+    failure that says the transaction was refused (a constraint, a conflict) is left as it is."""
+
+    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _clean(conn: Connection) -> None:
+        conn.info.pop(_WRITES, None)
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _on_statement(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
+        # Anything but a SELECT may write. (SQLite's BEGIN IMMEDIATE is sent inside the "begin"
+        # event, before `_clean`, which is registered after it.)
+        if not statement.startswith(("SELECT", "select")):
+            conn.info[_WRITES] = "wrote"
+
+    @event.listens_for(engine.sync_engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        if conn.info.get(_WRITES) == "wrote":
+            conn.info[_WRITES] = "committing"
+
+    @event.listens_for(engine.sync_engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> BaseException | None:
+        conn = context.connection
+        if conn is None or conn.info.get(_WRITES) != "committing":
+            return None
+        # What an earlier handler made of it (set only once one has), and SQLAlchemy's wrapper.
+        raised = (getattr(context, "chained_exception", None), context.sqlalchemy_exception)
+        if context.is_disconnect or any(e is not None and is_unavailable(e) for e in raised):
+            context.is_disconnect = True  # the pool drops the connection
+            return WriteOutcomeUnknown()
         return None
 
 
