@@ -67,6 +67,7 @@ def pg_template() -> Iterator[str]:
         pytest.skip(problem)
     name = databases.create_template()
     yield name
+    databases.wait_for_drops()
     databases.drop_sync(name)
 
 
@@ -101,7 +102,7 @@ def database_url(
     try:
         yield databases.database_url(name)
     finally:
-        databases.drop_sync(name)
+        databases.drop_later(name)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ reason printed.
 import asyncio
 import os
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,11 +51,12 @@ def database_url(name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
-async def _admin(statement: str) -> None:
+async def _admin(*statements: str) -> None:
     engine = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
-            await conn.execute(sa.text(statement))
+            for statement in statements:
+                await conn.execute(sa.text(statement))
     finally:
         await engine.dispose()
 
@@ -85,8 +87,14 @@ def create_template() -> str:
 
 
 async def clone(template: str) -> str:
+    """A new database copied from `template`. Its commits do not wait for the WAL to reach the
+    disk (`synchronous_commit`): a test's database is dropped after it, and the server's crash,
+    the only loss that setting risks, is never what a test makes."""
     name = f"nuage_t_{uuid.uuid4().hex[:12]}"
-    await _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    await _admin(
+        f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+        f'ALTER DATABASE "{name}" SET synchronous_commit = off',
+    )
     return name
 
 
@@ -96,3 +104,19 @@ async def drop(name: str) -> None:
 
 def drop_sync(name: str) -> None:
     asyncio.run(drop(name))
+
+
+# Dropping a test's database takes longer than cloning one (most of a second on a busy machine),
+# so it is done on a thread of its own while the next tests run.
+_dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drop-database")
+_drops: list[Future[None]] = []
+
+
+def drop_later(name: str) -> None:
+    _drops.append(_dropper.submit(drop_sync, name))
+
+
+def wait_for_drops() -> None:
+    """Every `drop_later` done; the first failure is raised."""
+    while _drops:
+        _drops.pop(0).result()
