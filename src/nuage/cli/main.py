@@ -92,7 +92,7 @@ def serve(
         serving.serve_processes(settings, host=host, port=port, workers=count, with_worker=worker)
         return
     with asyncio.Runner(loop_factory=serving.loop_factory()) as runner:
-        runner.run(runtime.serve(settings, host=host, port=port, with_worker=worker))
+        runner.run(serving.serve(settings, host=host, port=port, with_worker=worker))
 
 
 @app.command("worker")
@@ -138,14 +138,14 @@ def bootstrap(
 @app.command("demo", hidden=True)
 def demo_command(host: Host = DEFAULT_HOST, port: Port = DEFAULT_PORT) -> None:
     """What `make run` runs: bootstrap the demo account once, print how to call the API, serve."""
-    from nuage.cli import demo, runtime
+    from nuage.cli import demo, runtime, serving
 
     settings = load_settings()
     asyncio.run(demo.ensure_demo_hosts(settings))
     credentials = asyncio.run(demo.ensure_demo_account(settings))
     demo.print_welcome(credentials, host=host, port=port)
     runtime.configure_logging(settings.log_format)
-    asyncio.run(runtime.serve(settings, host=host, port=port, with_worker=True))
+    asyncio.run(serving.serve(settings, host=host, port=port, with_worker=True))
 
 
 def main() -> None:

@@ -5,21 +5,17 @@ import contextlib
 import functools
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TypeVar
 
-import uvicorn
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from nuage import logs
 from nuage.api import metrics
-from nuage.api.app import create_app
 from nuage.api.runtime import Runtime
-from nuage.cli.serving import freeze_startup_heap, server_options
-from nuage.config import Settings, with_secret_key
+from nuage.config import Settings
 from nuage.db.errors import translate_db_errors
 from nuage.db.migrate import current_revision, head_revision, upgrade
 from nuage.db.notify import LocalNotifier
@@ -77,24 +73,6 @@ def make_worker(process: Process, drivers: Drivers) -> Worker:
             ),
         ),
     )
-
-
-class GracefulServer(uvicorn.Server):
-    """uvicorn, whose SIGTERM or SIGINT also starts the worker's graceful stop, at once (so it
-    claims nothing more while requests drain). uvicorn's own handler would raise the signal
-    again once the server is down, and the default SIGTERM would kill the process before the
-    worker gave its tasks back: this one does not."""
-
-    def __init__(self, config: uvicorn.Config, stop: asyncio.Event) -> None:
-        super().__init__(config)
-        self.stop = stop
-        self.loop = asyncio.get_running_loop()
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)  # safe from a signal handler
-        if self.should_exit and sig == signal.SIGINT:
-            self.force_exit = True  # a second Ctrl-C: stop waiting for requests
-        self.should_exit = True
 
 
 def database_location(settings: Settings) -> str:
@@ -197,40 +175,6 @@ async def migrate(settings: Settings) -> tuple[str | None, str | None]:
         before = await current_revision(process.engine)
         await upgrade(process.engine)
         return before, await current_revision(process.engine)
-
-
-async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) -> None:
-    """The API, and unless told otherwise a worker in the same event loop."""
-    if settings.public_url is None:  # console URLs point where this server listens
-        settings = replace(settings, public_url=f"http://{host}:{port}")
-    async with open_process(settings) as process:
-        # The API signs tokens: its key is made (once, in the data directory) only now that the
-        # database is known to be set up.
-        api = replace(process.runtime, settings=with_secret_key(settings))
-        # Event streams never end by themselves: a stop waits this long for requests to finish.
-        config = uvicorn.Config(
-            create_app(api),
-            host=host,
-            port=port,
-            log_level="info",
-            timeout_graceful_shutdown=5,
-            log_config=None,  # uvicorn's records go through our handler (nuage.logs)
-            access_log=False,  # api/request_log.py writes one line per request
-            **server_options(),
-        )
-        freeze_startup_heap()
-        stop = asyncio.Event()
-        server = GracefulServer(config, stop)
-        drivers = make_drivers(settings)
-        jobs = [asyncio.create_task(server.serve())]
-        if with_worker:
-            jobs.append(asyncio.create_task(make_worker(process, drivers).run(stop)))
-        try:
-            await jobs[0]
-        finally:
-            stop.set()
-            await asyncio.gather(*jobs[1:], return_exceptions=True)
-            await drivers.close()
 
 
 async def work(settings: Settings) -> None:
