@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from nuage.api.runtime import Runtime
 from nuage.config import Settings
-from nuage.db.models import ApiKey, Organization, Project, User
+from nuage.db.models import ApiKey, InstanceTask, Organization, Project, User
 from nuage.db.notify import LocalNotifier
 from nuage.db.session import transaction
 from nuage.domain.enums import Role, Scope
@@ -240,6 +240,27 @@ def start_worker(
     )
     stack.start_worker(worker)
     return worker
+
+
+async def instance_at_rest(stack: Stack, tenant: Tenant) -> dict[str, Any]:
+    """A running instance of `tenant`'s, with the workers stopped (what is queued then stays
+    pending) and the tenant's key used once (its `last_used` recorded, so a fast path may
+    answer its next request)."""
+    instance = await tenant.running_instance()
+    await stack.stop_workers()
+    await tenant.get("/tasks")
+    return instance
+
+
+async def task_ids(stack: Stack, instance_id: str, task_type: str) -> list[str]:
+    """The ids of the instance's tasks of `task_type`, as the database has them."""
+    async with transaction(stack.runtime.sessions) as session:
+        found = await session.scalars(
+            sa.select(InstanceTask.id).where(
+                InstanceTask.instance_id == UUID(instance_id), InstanceTask.task_type == task_type
+            )
+        )
+        return [str(task_id) for task_id in found]
 
 
 async def poll(

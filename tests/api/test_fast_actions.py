@@ -24,7 +24,7 @@ from nuage.services import action_writes
 from nuage.services.action_writes import plain_action
 from nuage.services.tasks import TASK_VIEW
 from tests.sql_counter import counting
-from tests.support import Stack, Tenant, TenantFactory
+from tests.support import Stack, Tenant, TenantFactory, instance_at_rest, task_ids
 
 pytestmark = pytest.mark.anyio
 VERBS = [
@@ -99,9 +99,7 @@ async def test_an_action_answers_and_writes_as_the_route_does(
     stack: Stack, tenants: TenantFactory, worker: Worker, verb: str
 ) -> None:
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()  # the tasks stay pending: both answers queue behind the same
-    await tenant.get("/tasks")  # the key's `last_used` is recorded: the fast path may answer
+    instance = await instance_at_rest(stack, tenant)  # both answers queue behind the same
     fast = await _fast(stack, tenant, instance["id"], verb)
     fast_rows = await _rows(stack, fast.json()["id"])
     full = await _routed(tenant, instance["id"], verb)
@@ -122,9 +120,7 @@ async def test_the_events_are_the_outboxs(
 ) -> None:
     """The fast path's event shows the task exactly as `db/outbox.py` would (its views)."""
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()
-    await tenant.get("/tasks")
+    instance = await instance_at_rest(stack, tenant)
     task_id = (await _fast(stack, tenant, instance["id"], "reboot")).json()["id"]
     async with transaction(stack.runtime.sessions) as session:
         task = await session.scalar(
@@ -223,9 +219,7 @@ async def test_an_idempotency_key_takes_the_route(
     stack: Stack, tenants: TenantFactory, worker: Worker
 ) -> None:
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()
-    await tenant.get("/tasks")
+    instance = await instance_at_rest(stack, tenant)
     path = f"/instances/{instance['id']}/reboot"
     first = await tenant.post(path, headers={"Idempotency-Key": "once"})
     again = await tenant.post(path, headers={"Idempotency-Key": "once"})
@@ -273,9 +267,7 @@ async def test_a_failed_commit_is_answered_and_never_queued_again(
     """The database made the change and then the connection failed: the answer is a 503 that
     says the change may have been made, and the route does not queue the action a second time."""
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()
-    await tenant.get("/tasks")
+    instance = await instance_at_rest(stack, tenant)
 
     if stack.runtime.settings.database_url.startswith("sqlite"):
         commit = sa.engine.Connection.commit
@@ -298,11 +290,4 @@ async def test_a_failed_commit_is_answered_and_never_queued_again(
     assert answer.status_code == 503
     assert answer.json()["code"] == "write_outcome_unknown"
     assert "may have been made" in answer.json()["detail"]
-    async with transaction(stack.runtime.sessions) as session:
-        reboots = await session.scalar(
-            sa.select(sa.func.count()).where(
-                InstanceTask.instance_id == UUID(instance["id"]),
-                InstanceTask.task_type == "reboot_vps",
-            )
-        )
-    assert reboots == 1
+    assert len(await task_ids(stack, instance["id"], "reboot_vps")) == 1

@@ -6,7 +6,6 @@ the same `Idempotency-Key` then replays the change instead of making it twice.""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from nuage.db.models import InstanceTask
 from nuage.db.session import transaction
 from nuage.domain.errors import DatabaseUnavailable
 from nuage.engine.worker import Worker
-from tests.support import Stack, TenantFactory
+from tests.support import Stack, TenantFactory, instance_at_rest, task_ids
 
 pytestmark = pytest.mark.anyio
 
@@ -46,24 +45,11 @@ def connection_lost(stack: Stack, *, after: str) -> Iterator[None]:
         yield
 
 
-async def reboots(stack: Stack, instance_id: str) -> list[str]:
-    async with transaction(stack.runtime.sessions) as session:
-        found = await session.scalars(
-            sa.select(InstanceTask.id).where(
-                InstanceTask.instance_id == UUID(instance_id),
-                InstanceTask.task_type == "reboot_vps",
-            )
-        )
-        return [str(task_id) for task_id in found]
-
-
 async def test_a_commit_lost_after_the_change_says_it_may_have_been_made(
     stack: Stack, tenants: TenantFactory, worker: Worker
 ) -> None:
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()
-    await tenant.get("/tasks")  # the key's `last_used` is written before, not in the request
+    instance = await instance_at_rest(stack, tenant)
     key = {"Idempotency-Key": "reboot-once"}  # a request the route answers, not the fast path
 
     with connection_lost(stack, after="commit"):
@@ -73,21 +59,19 @@ async def test_a_commit_lost_after_the_change_says_it_may_have_been_made(
     assert answer.json()["code"] == "write_outcome_unknown"
     assert "may have been made" in answer.json()["detail"]
     assert answer.headers["retry-after"]
-    made = await reboots(stack, instance["id"])
+    made = await task_ids(stack, instance["id"], "reboot_vps")
     assert len(made) == 1  # the database did make it
     again = await tenant.post(f"/instances/{instance['id']}/reboot", headers=key)
     assert again.status_code == 202, again.text
     assert again.json()["id"] == made[0]  # the retry replays it
-    assert await reboots(stack, instance["id"]) == made
+    assert await task_ids(stack, instance["id"], "reboot_vps") == made
 
 
 async def test_a_connection_lost_before_the_commit_changed_nothing(
     stack: Stack, tenants: TenantFactory, worker: Worker
 ) -> None:
     tenant = await tenants()
-    instance = await tenant.running_instance()
-    await stack.stop_workers()
-    await tenant.get("/tasks")
+    instance = await instance_at_rest(stack, tenant)
     key = {"Idempotency-Key": "reboot-once"}
 
     with connection_lost(stack, after="nothing"):
@@ -96,10 +80,10 @@ async def test_a_connection_lost_before_the_commit_changed_nothing(
     assert answer.status_code == 503, answer.text
     assert answer.json()["code"] == "database_unavailable"
     assert "nothing was changed" in answer.json()["detail"]
-    assert await reboots(stack, instance["id"]) == []
+    assert await task_ids(stack, instance["id"], "reboot_vps") == []
     again = await tenant.post(f"/instances/{instance['id']}/reboot", headers=key)
     assert again.status_code == 202, again.text
-    assert len(await reboots(stack, instance["id"])) == 1
+    assert len(await task_ids(stack, instance["id"], "reboot_vps")) == 1
 
 
 async def test_a_transaction_that_only_read_is_not_a_change_of_unknown_outcome(
