@@ -174,6 +174,46 @@ async def test_a_task_committed_after_a_later_one_started_waits_for_it(
     assert (await tenant.get(f"/tasks/{earlier['id']}")).json()["status"] == "pending"
 
 
+async def test_a_claim_meanwhile_of_a_later_task_keeps_the_earlier_one_waiting(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Worker A has claimed the later task of an instance, before the earlier one was visible,
+    and has not committed yet; the earlier one becomes visible. Worker B, which still sees the
+    later task pending, must not start the earlier one beside it."""
+    if stack.runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time: claims never overlap")
+    start_worker(stack, settings)
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await stack.stop_workers()
+    earlier = await tenant.act(instance["id"], "reboot")
+    later = await tenant.act(instance["id"], "reboot")
+
+    async def set_earlier(status: str) -> None:
+        async with transaction(stack.runtime.sessions) as session:
+            await session.execute(
+                sa.update(InstanceTask)
+                .where(InstanceTask.id == UUID(earlier["id"]))
+                .values(status=status)
+            )
+
+    await set_earlier("cancelled")  # not visible yet, as far as claims go
+    worker_b = Worker(
+        stack.runtime.sessions, stack.driver, stack.notifier, worker_settings(settings)
+    )
+    async with transaction(stack.runtime.sessions) as claim_a:
+        taken = await queries.claim(claim_a, "worker-a", utcnow(), timedelta(minutes=5), limit=1)
+        assert [str(t) for t in taken] == [later["id"]]
+        await set_earlier("pending")  # visible now; worker A has not committed
+        claim_b = asyncio.create_task(worker_b.claim_many(4))
+        await asyncio.wait({claim_b}, timeout=2)  # it may wait for A's commit
+    claimed_b = await claim_b
+
+    assert claimed_b == []
+    assert (await tenant.get(f"/tasks/{earlier['id']}")).json()["status"] == "pending"
+    assert (await tenant.get(f"/tasks/{later['id']}")).json()["status"] == "running"
+
+
 async def test_a_worker_claims_its_free_slots_tasks_in_one_transaction_heads_of_queues_only(
     stack: Stack, tenants: TenantFactory, settings: Settings
 ) -> None:

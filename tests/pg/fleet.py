@@ -21,6 +21,14 @@ from tests.support import free_port
 NUAGE = str(Path(sys.executable).with_name("nuage"))
 
 
+def fleet_client(*, timeout: float, max_connections: int = 100) -> httpx.AsyncClient:
+    """A client of the fleet's servers. It keeps an idle connection 1 s, below uvicorn's 5 s
+    keep-alive: with both at 5 s, a request sent on a connection the server was closing at that
+    moment failed with ReadError (seen under load with dozens of long polls)."""
+    limits = httpx.Limits(max_connections=max_connections, keepalive_expiry=1.0)
+    return httpx.AsyncClient(timeout=timeout, limits=limits)
+
+
 class Fleet:
     def __init__(self, database_url: str, data_dir: Path, **env: str) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith("NUAGE_")}

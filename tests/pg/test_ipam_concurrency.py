@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nuage.db.session import make_engine
 from tests.pg.cluster import PrivateCluster
-from tests.pg.fleet import Fleet
+from tests.pg.fleet import Fleet, fleet_client
 from tests.support import create_body
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
@@ -90,7 +90,7 @@ async def test_concurrent_assigns_over_many_processes_never_hand_out_an_address_
     urls = [fleet.start_api() for _ in range(3)]
     for _ in range(2):
         fleet.start_worker()
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=40)) as http:
+    async with fleet_client(timeout=60, max_connections=40) as http:
         api = Api(http, urls, creds)
         made = await asyncio.gather(
             *(

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.pg.cluster import PrivateCluster
-from tests.pg.fleet import Fleet
+from tests.pg.fleet import Fleet, fleet_client
 from tests.support import IMAGES, LOCATION, SIZES
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow, pytest.mark.postgres]
@@ -168,7 +168,7 @@ async def test_many_processes_run_every_task_once_in_order_through_a_worker_kill
     apis = [fleet.start_api(), fleet.start_api()]
     for _ in range(4):
         fleet.start_worker()
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+    async with fleet_client(timeout=60, max_connections=64) as http:
         client = Client(http, apis, creds)
         load = asyncio.create_task(_run_load(client, INSTANCES, TASKS_PER_INSTANCE))
         while sum(1 for s in client.statuses if s == 202) < 600:
@@ -192,7 +192,7 @@ async def test_database_restart_answers_503_then_everything_resumes(
     apis = [fleet.start_api(), fleet.start_api()]
     for _ in range(2):
         fleet.start_worker()
-    async with httpx.AsyncClient(timeout=60) as http:
+    async with fleet_client(timeout=60) as http:
         client = Client(http, apis, creds)
         load = asyncio.create_task(_run_load(client, 40, 6))
         while sum(1 for s in client.statuses if s == 202) < 60:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests import databases
-from tests.pg.fleet import Fleet
+from tests.pg.fleet import Fleet, fleet_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -54,7 +54,7 @@ async def hammer(urls: list[str], key: str, seconds: float) -> list[tuple[float,
             response = await client.get(f"{next(targets)}/healthz", headers=headers)
             answers.append((now, response))
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with fleet_client(timeout=30) as client:
         await asyncio.gather(*(client_loop(client) for _ in range(16)))
     return answers
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from nuage.db.session import make_engine
 from tests.pg.cluster import PrivateCluster
-from tests.pg.fleet import Fleet
+from tests.pg.fleet import Fleet, fleet_client
 from tests.pg.test_ipam_concurrency import Api, _settle
 from tests.support import LOCATION, create_body
 
@@ -54,7 +54,7 @@ async def test_concurrent_joins_over_many_processes_never_hand_out_an_address_tw
 ) -> None:
     creds = fleet.bootstrap()
     urls = [fleet.start_api() for _ in range(3)]
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=40)) as http:
+    async with fleet_client(timeout=60, max_connections=40) as http:
         api = Api(http, urls, creds)
         body = {"name": "small", "cidr_block": BLOCK, "location_id": LOCATION}
         vpc_id = (await api.call("POST", "/vpcs", json=body)).json()["id"]

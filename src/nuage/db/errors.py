@@ -47,6 +47,15 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
+def refused_by_server(error: BaseException) -> bool:
+    """Whether PostgreSQL answered the statement with an error of its own (a deadlock, a
+    constraint, a cancel): the server rolled the statement back, so nothing of it was made.
+    A lost connection, or an error without the server's SQLSTATE, is not such an answer."""
+    if not isinstance(error, sa_exc.DBAPIError) or is_unavailable(error):
+        return False
+    return bool(getattr(error.orig, "sqlstate", None))
+
+
 @asynccontextmanager
 async def translate_db_errors() -> AsyncIterator[None]:
     try:

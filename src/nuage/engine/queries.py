@@ -24,6 +24,7 @@ from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
 
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
+_INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
 _ACTIVE = [s.value for s in ACTIVE]
 _RUNNING = TaskStatus.RUNNING.value
 _PENDING = TaskStatus.PENDING.value
@@ -67,9 +68,15 @@ def _blocked() -> sa.Exists:
 def claim_candidate(
     now: datetime, *, postgresql: bool, whole: bool = False, limit: int = 1
 ) -> sa.Select[Any]:
-    """The `limit` oldest due pending tasks at the head of their instance's queue (locked on
-    PostgreSQL): their ids, types and due times, or, `whole`, the tasks' rows with their
-    instances'. At most one per instance: a task behind another pending one is not at the head."""
+    """The `limit` oldest due pending tasks at the head of their instance's queue: their ids,
+    types and due times, or, `whole`, the tasks' rows with their instances'. At most one per
+    instance: a task behind another pending one is not at the head.
+
+    On PostgreSQL the tasks and their instances' rows are locked (SKIP LOCKED): one claim of an
+    instance's task at a time. FOR NO KEY UPDATE, which a foreign key's check (a new task's, a
+    step's) does not wait for. This statement's snapshot may be older than another worker's
+    claim of a later task of the instance (committed after an earlier one became visible), so
+    the claim's UPDATE, whose snapshot comes after these locks, checks `_blocked` again."""
     columns: tuple[Any, ...] = (InstanceTask,) if whole else (T.c.id, T.c.task_type, T.c.run_after)
     stmt = (
         sa.select(*columns)
@@ -79,7 +86,11 @@ def claim_candidate(
     )
     if whole:  # what a task record needs, in this one statement (not the VPC membership)
         stmt = stmt.options(defaultload(InstanceTask.instance).lazyload(Instance.vpc_member))
-    return stmt.with_for_update(skip_locked=True, of=T) if postgresql else stmt
+    if not postgresql:  # one writer at a time: no other claim runs beside this one
+        return stmt
+    return stmt.join(_INSTANCES, _INSTANCES.c.id == T.c.instance_id).with_for_update(
+        skip_locked=True, key_share=True, of=[T, _INSTANCES]
+    )
 
 
 async def claim_next(
@@ -149,11 +160,16 @@ async def _start_running(
     started: datetime,
     values: dict[str, Any],
 ) -> set[UUID]:
-    """Mark the candidates `ids` running under `worker`'s lease; those it marked."""
+    """Mark the candidates `ids` running under `worker`'s lease, unless another task of their
+    instance became active after the candidates were read (`claim_candidate`); those it marked."""
     single = len(ids) == 1
     claimed = await session.execute(
         sa.update(T)
-        .where(T.c.id == ids[0] if single else T.c.id.in_(ids), may_become(TaskStatus.RUNNING))
+        .where(
+            T.c.id == ids[0] if single else T.c.id.in_(ids),
+            may_become(TaskStatus.RUNNING),
+            ~_blocked(),
+        )
         .values(
             status=_RUNNING,
             lease_owner=worker,

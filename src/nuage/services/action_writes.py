@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nuage.db.errors import refused_by_server
 from nuage.db.models import (
     AuditRecord,
     Event,
@@ -227,10 +228,13 @@ def _write(
 def _committing() -> Iterator[None]:
     """A failure once the commit is sent may come after the database made the change: it is
     `WriteOutcomeUnknown`, which the caller answers, instead of a reason to take the full path
-    (which would queue the action a second time)."""
+    (which would queue the action a second time). Unless the server refused the statement (a
+    deadlock, say): then nothing was made, and the full path may queue it."""
     try:
         yield
     except Exception as error:
+        if refused_by_server(error):
+            raise
         raise WriteOutcomeUnknown() from error
 
 
