@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.db.models import ApiKey, Membership, Project, ProjectMember, User
+from nuage.db.session import first_row_raw, read_once
 from nuage.domain.enums import Role
 from nuage.domain.permissions import Permission
 from nuage.services.access import permission_refusal, sees_project
@@ -93,10 +95,27 @@ def first_row(conn: Connection, statement: sa.Select[Any], params: dict[str, Any
     SQLAlchemy's per-execution work. SQLite's values need SQLAlchemy's result processing (UUID
     text, datetimes)."""
     if conn.dialect.name == "postgresql":
-        sql, names, constants = _compiled(statement, conn.dialect)
-        values = tuple(params[name] if name in params else constants[name] for name in names)
-        return conn.exec_driver_sql(sql, values).first()
+        return conn.exec_driver_sql(*_driver_sql(statement, conn.dialect, params)).first()
     return conn.execute(statement, params).first()
+
+
+async def read_first_row(
+    reader: AsyncEngine, statement: sa.Select[Any], params: dict[str, Any]
+) -> Any:
+    """`first_row` on its own connection of `reader` (`db.session.make_reader`). On PostgreSQL
+    the compiled SQL goes straight to the driver's cursor (`db.session.first_row_raw`): no
+    result processing is needed, so none of SQLAlchemy's per-execution work is paid."""
+    if reader.dialect.name == "postgresql":
+        sql, values = _driver_sql(statement, reader.dialect, params)
+        return await first_row_raw(reader, sql, values)
+    return await read_once(reader, lambda conn: first_row(conn, statement, params))
+
+
+def _driver_sql(
+    statement: sa.Select[Any], dialect: Dialect, params: dict[str, Any]
+) -> tuple[str, tuple[Any, ...]]:
+    sql, names, constants = _compiled(statement, dialect)
+    return sql, tuple(params[name] if name in params else constants[name] for name in names)
 
 
 _COMPILED: dict[tuple[int, str, str], tuple[str, list[str], dict[str, Any]]] = {}
