@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from nuage.db.session import RAW_STATEMENTS
+
 # Statements the engine sends for its own bookkeeping, not for the code under test.
 _HOUSEKEEPING = ("BEGIN", "PRAGMA", "SELECT pg_catalog.version", "SELECT current_schema", "show ")
 
@@ -26,7 +28,8 @@ class Counted:
 @contextlib.contextmanager
 def counting() -> Iterator[Counted]:
     """What every engine of this process sends meanwhile (the API's reads may use a second
-    engine: `db.session.make_reader`)."""
+    engine: `db.session.make_reader`), and what is sent on its driver's cursor past
+    SQLAlchemy's events (`db.session.first_row_raw`)."""
     counted = Counted()
     sync = Engine
 
@@ -34,13 +37,18 @@ def counting() -> Iterator[Counted]:
         if not statement.lstrip().startswith(_HOUSEKEEPING):
             counted.statements.append(statement)
 
+    def on_raw(statement: str) -> None:
+        on_execute(None, None, statement)
+
     def on_begin(_conn: Any) -> None:
         counted.transactions += 1
 
     event.listen(sync, "before_cursor_execute", on_execute)
     event.listen(sync, "begin", on_begin)
+    RAW_STATEMENTS.append(on_raw)
     try:
         yield counted
     finally:
         event.remove(sync, "before_cursor_execute", on_execute)
         event.remove(sync, "begin", on_begin)
+        RAW_STATEMENTS.remove(on_raw)

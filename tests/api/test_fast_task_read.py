@@ -194,3 +194,28 @@ async def test_bursts_of_reads_reuse_the_readers_connections(
         assert 1 < first_burst == len(opened) <= reader.pool.size()  # type: ignore[attr-defined]
     finally:
         sa.event.remove(reader.sync_engine, "connect", on_connect)
+
+
+async def test_a_reader_connection_the_database_dropped_is_not_used_again(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    """The fast read on PostgreSQL sends its statement on the driver's cursor: a connection that
+    fails it is discarded, that request takes the route, and the next one is a fast read again
+    on a new connection (a dead connection given back to the pool would fail it too)."""
+    if stack.runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("a server that drops connections: PostgreSQL's")
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    await tenant.get(f"/tasks/{task_id}")  # records `last_used`: later reads are fast reads
+    await _fast_get(stack, tenant, task_id)  # the reader's pool now holds one connection
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    answered = await tenant.get(f"/tasks/{task_id}")  # the fast read fails: the route answers
+    assert answered.status_code == 200, answered.text
+    again = await _fast_get(stack, tenant, task_id)
+    assert again.status_code == 200 and again.content == answered.content

@@ -69,6 +69,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         redoc_url=None,
         openapi_url=None,  # served by `openapi.install`
         generate_unique_id_function=openapi.operation_id,
+        # nuage observes requests itself (api/observe.py: metrics, access log) and configures no
+        # OpenTelemetry provider; FastAPI's native telemetry would look for one on every
+        # request (three environment lookups): about 0.03 ms of CPU per GET task (read_cpu).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.runtime = runtime
     for router in (

@@ -8,13 +8,18 @@ added to it. `allowed` applies the rules to one such row. It only ever allows: a
 answer (or write) is then the only one.
 """
 
+import collections
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.db.models import ApiKey, Membership, Project, ProjectMember, User
+from nuage.db.session import first_row_raw
 from nuage.domain.enums import Role
 from nuage.domain.permissions import Permission
 from nuage.services.access import permission_refusal, sees_project
@@ -93,10 +98,74 @@ def first_row(conn: Connection, statement: sa.Select[Any], params: dict[str, Any
     SQLAlchemy's per-execution work. SQLite's values need SQLAlchemy's result processing (UUID
     text, datetimes)."""
     if conn.dialect.name == "postgresql":
-        sql, names, constants = _compiled(statement, conn.dialect)
-        values = tuple(params[name] if name in params else constants[name] for name in names)
-        return conn.exec_driver_sql(sql, values).first()
+        return conn.exec_driver_sql(*_driver_sql(statement, conn.dialect, params)).first()
     return conn.execute(statement, params).first()
+
+
+async def read_first_row(
+    reader: AsyncEngine, statement: sa.Select[Any], params: dict[str, Any]
+) -> Any:
+    """`first_row` on its own connection of `reader` (`db.session.make_reader`): the statement
+    compiled once, sent as the driver's SQL (`db.session.first_row_raw`), its values converted
+    as SQLAlchemy would (on SQLite: UUID text, datetimes, JSON; asyncpg returns the columns' own
+    types), without SQLAlchemy's per-execution work. The row's columns are attributes."""
+    plan = _read_plan(statement, reader.dialect)
+    values = [params[name] if name in params else plan.constants[name] for name in plan.names]
+    if plan.binds is not None:
+        values = [convert(value) for value, convert in zip(values, plan.binds, strict=True)]
+    found = await first_row_raw(reader, plan.sql, values)
+    if found is None or plan.results is None:
+        return found if found is None else plan.row(*found)
+    return plan.row(*(convert(value) for value, convert in zip(found, plan.results, strict=True)))
+
+
+def _driver_sql(
+    statement: sa.Select[Any], dialect: Dialect, params: dict[str, Any]
+) -> tuple[str, tuple[Any, ...]]:
+    sql, names, constants = _compiled(statement, dialect)
+    return sql, tuple(params[name] if name in params else constants[name] for name in names)
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class _ReadPlan:
+    """A statement's driver SQL, its parameters in order and its constants, how each parameter
+    and column value is converted, and the row type of its columns."""
+
+    sql: str
+    names: list[str]
+    constants: dict[str, Any]
+    binds: Sequence[Callable[[Any], Any]] | None  # None: the values go as they are
+    results: Sequence[Callable[[Any], Any]] | None
+    row: Callable[..., Any]
+
+
+_PLANS: dict[tuple[int, str, str], _ReadPlan] = {}
+
+
+def _read_plan(statement: sa.Select[Any], dialect: Dialect) -> _ReadPlan:
+    kind = (id(statement), dialect.name, dialect.driver)
+    if kind not in _PLANS:
+        sql, names, constants = _compiled(statement, dialect)
+        compiled = statement.compile(dialect=dialect)
+        binds = results = None
+        # asyncpg's values are already the columns' Python types (as `first_row` relies on).
+        if dialect.name != "postgresql":
+            binds = [
+                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+                or _unchanged
+                for name in names
+            ]
+            results = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None) or _unchanged
+                for column in statement.selected_columns
+            ]
+        row = collections.namedtuple("ReadRow", statement.selected_columns.keys())  # type: ignore[misc]
+        _PLANS[kind] = _ReadPlan(sql, names, constants, binds, results, row)
+    return _PLANS[kind]
 
 
 _COMPILED: dict[tuple[int, str, str], tuple[str, list[str], dict[str, Any]]] = {}

@@ -20,16 +20,14 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from nuage.db.models import Instance, InstanceTask, Project, User
-from nuage.db.session import read_once
 from nuage.db.types import utcnow
 from nuage.domain.permissions import Permission
 from nuage.services import security
-from nuage.services.key_requests import allowed, first_row, key_access
+from nuage.services.key_requests import allowed, key_access, read_first_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +128,7 @@ async def read_task_with_key(
         "project_id": project_id,
         "task_id": task_id,
     }
-
-    def select(conn: Connection) -> Any:
-        return first_row(conn, _READ, params)
-
-    row = await read_once(reader, select)
+    row = await read_first_row(reader, _READ, params)
     if row is None or row.id is None or allowed(row, key, Permission.READ, utcnow()) is None:
         return None
     return view_of(row, row.user_id)
