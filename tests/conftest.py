@@ -72,9 +72,9 @@ def pg_template() -> Iterator[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked `one_database` run on the suite's first database only: the libvirt end to
-    end tests check what a real guest does, which the database under nuage does not change, and
-    each costs tens of seconds of emulated boots."""
+    """Tests marked `one_database` run on the suite's first database only: what they check does
+    not depend on the database under nuage, and both would double a large cost (the libvirt end
+    to end tests' emulated boots, the permission matrix's worlds)."""
     first = databases.backends()[0]
     drop = [
         item

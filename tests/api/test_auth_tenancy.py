@@ -7,6 +7,10 @@ tenant's ids answer byte for byte like missing ones; none of these changes a row
 caller the matrix allows succeeds (the control that makes each refusal mean something).
 `test_table_covers_every_route` keeps the table and the page complete. Login, refresh, API keys
 and guests follow, as plain tests.
+
+The battery runs on the suite's first database only: who may call what is decided by the
+services' rules above the database, and its 180 worlds on both databases were the largest part
+of the API suite's time. The plain tests below, and every route's own tests, run on both.
 """
 
 import uuid
@@ -486,6 +490,7 @@ async def allowed(stack: Stack, endpoint: Endpoint, world: World) -> list[str]:
     return failures
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=str)
 async def test_auth_and_tenancy(
     endpoint: Endpoint, stack: Stack, world: World, foreign: Ids, settings: Settings
