@@ -253,3 +253,18 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session in one transaction, committed on success; database loss → DatabaseUnavailable."""
     async with translate_db_errors(), factory() as session, session.begin():
         yield session
+
+
+@asynccontextmanager
+async def reading(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a read of one statement, whose answer is as good outside a transaction as
+    in one: on PostgreSQL its statements run in autocommit (one round trip each, where a
+    transaction adds a BEGIN and a COMMIT around it); on SQLite, `transaction`. Database loss →
+    DatabaseUnavailable. A session that writes needs `transaction`."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        async with transaction(factory) as session:
+            yield session
+        return
+    async with translate_db_errors(), factory() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
