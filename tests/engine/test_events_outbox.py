@@ -11,11 +11,13 @@ import sqlalchemy as sa
 from nuage.config import Settings
 from nuage.db import outbox
 from nuage.db.session import make_engine, transaction
+from nuage.engine.worker import Worker
 from nuage.services import events, tasks
 from nuage.services.access import project_access
 from nuage.services.events import EventRow
 from nuage.services.principals import ALL_SCOPES, Principal
-from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
+from tests.sql_counter import counting
+from tests.support import Stack, Tenant, TenantFactory, poll, start_worker, worker_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -220,3 +222,33 @@ async def test_a_writer_takes_the_outbox_lock_before_it_draws_its_event_ids(
 
     written = of_task(await project_events(stack, tenant), task_id)
     assert written and all(r.id > drawn for r in written)
+
+
+async def test_a_finished_task_is_shown_as_its_update_returned_it_on_postgresql(
+    stack: Stack, tenants: TenantFactory, worker: Worker
+) -> None:
+    """The finish's UPDATE returns what the task's event shows (its instance's name and its
+    creator too): the outbox does not read the task again, and the event is still what GET
+    shows."""
+    if stack.runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite's RETURNING shows no other table: the outbox reads the task")
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await stack.stop_workers()
+    task = await tenant.act(instance["id"], "sync")
+    runner = Worker(
+        stack.runtime.sessions,
+        stack.driver,
+        stack.notifier,
+        worker_settings(stack.runtime.settings),
+    )
+    record = await runner.claim()
+    assert record is not None and str(record.id) == task["id"]
+    with counting() as counted:
+        await runner.execute(record)
+
+    reads = [s for s in counted.statements if s.lstrip().upper().startswith("SELECT")]
+    assert not [s for s in reads if "FROM instance_tasks" in s], reads
+    task_now = (await tenant.get(f"/tasks/{task['id']}")).json()
+    assert task_now["status"] == "completed"
+    assert of_task(await project_events(stack, tenant), task["id"])[-1].payload == task_now

@@ -35,7 +35,7 @@ from nuage.db.types import utcnow
 from nuage.domain.events import EventType, step_event_types
 
 _CHANGES = "nuage.outbox"
-_INSERTED = "nuage.outbox.inserted"
+_HELD = "nuage.outbox.held"  # tasks shown as the session holds them, not read again
 # What a task's event shows besides its columns (`EventViews.task`): loaded, or read again.
 _TASK_VIEW = {"instance", "created_by"}
 _VIEWS = "nuage.event_views"
@@ -78,6 +78,13 @@ def task_started(session: AsyncSession, task_id: UUID) -> None:
     _note(session.sync_session, _Change(EventType.TASK_STARTED, task_id=task_id))
 
 
+def task_shown(session: AsyncSession, task: InstanceTask) -> None:
+    """`task` is the task as the caller's statement left it (its RETURNING), with its instance
+    and creator as far as its view shows them, and no later statement of this transaction
+    changes it: its events show it as it is, without reading it again."""
+    session.sync_session.info.setdefault(_HELD, {})[task.id] = task
+
+
 def instance_status_changed(session: AsyncSession, instance_id: UUID) -> None:
     _note(session.sync_session, _Change(EventType.INSTANCE_STATUS_CHANGED, instance_id=instance_id))
 
@@ -95,12 +102,12 @@ def _step_logged(session: Session, row: object) -> None:
 @event.listens_for(Session, "pending_to_persistent")
 def _inserted(session: Session, row: object) -> None:
     if isinstance(row, InstanceTask):
-        session.info.setdefault(_INSERTED, {})[row.id] = row
+        session.info.setdefault(_HELD, {})[row.id] = row
 
 
 def _write_events(session: Session) -> None:
     changes: list[_Change] | None = session.info.pop(_CHANGES, None)
-    inserted: dict[UUID, InstanceTask] = session.info.pop(_INSERTED, {})
+    held: dict[UUID, InstanceTask] = session.info.pop(_HELD, {})
     if not changes:
         return
     views: EventViews | None = session.info.get(_VIEWS)
@@ -108,9 +115,10 @@ def _write_events(session: Session) -> None:
         raise ViewsMissing("This session factory has no event views (outbox.install_views).")
     session.flush()  # the step entries' ids, and every change the events will show
     # A task this transaction inserted is its session object (nothing else writes a task in
-    # the transaction that queues it; the engine's statements run on claimed tasks): read again,
-    # it would cost a statement and its instance's eager loads for the same values.
-    shown = {i: t for i, t in inserted.items() if t.__dict__.keys() >= _TASK_VIEW}
+    # the transaction that queues it; the engine's statements run on claimed tasks), and one an
+    # engine statement returned is that statement's row (`task_shown`): read again, either
+    # would cost a statement and its instance's eager loads for the same values.
+    shown = {i: t for i, t in held.items() if t.__dict__.keys() >= _TASK_VIEW}
     wanted = (i for i in (_task_id(c) for c in changes) if i not in shown)
     tasks = {**shown, **_load(session, InstanceTask, wanted)}
     # A task read here comes with its instance; one the transaction inserted may hold its own
@@ -201,7 +209,7 @@ event.listen(Session, "before_commit", _write_events, insert=True)
 @event.listens_for(Session, "after_rollback")
 def _discard(session: Session) -> None:
     session.info.pop(_CHANGES, None)
-    session.info.pop(_INSERTED, None)
+    session.info.pop(_HELD, None)
 
 
 def _task_id(change: _Change) -> UUID | None:

@@ -2,6 +2,7 @@
 other than the database (long polls end their transaction before they wait)."""
 
 import asyncio
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.config import Settings
@@ -31,7 +33,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
     else:
-        engine = create_async_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_async_engine(url, **kwargs)
+        _ping_idle_connections(engine)
         _translate_socket_errors(engine)
     _tell_lost_commits(engine)  # after the errors' own translation, so it has the last word
     return engine
@@ -188,6 +191,36 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A connection given back to the pool less than this long ago is used without a ping.
+IDLE_BEFORE_PING_SECONDS = 1.0
+_CHECKED_IN_AT = "nuage.checked_in_at"  # in a pooled connection's `info` (cleared when replaced)
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """The pool's pre-ping, only for a connection that sat idle in the pool: a database restarted
+    or a connection closed meanwhile is then met at checkout, and the pool replaces its
+    connections as the pre-ping does. SQLAlchemy's pre-ping on asyncpg is three round trips
+    (BEGIN, the ping, ROLLBACK) on every checkout, as many as the statements of a short
+    transaction. A connection back from its last use moments ago is used as it is: if it died
+    meanwhile, its first statement fails as an unavailable database (the pool then replaces
+    every connection older than the failure), which callers already answer: the API with a 503,
+    the worker by backing off, or by leaving its task's lease to expire and be taken over."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)  # None: a new connection
+        if checked_in_at is None or time.monotonic() - checked_in_at < IDLE_BEFORE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise sa_exc.InvalidatePoolError() from error
+
+
 def _translate_socket_errors(engine: AsyncEngine) -> None:
     """asyncpg reports a refused, reset or timed-out connection to the server as a bare `OSError`
     (`ConnectionRefusedError`, `TimeoutError`...), which SQLAlchemy passes through unwrapped.
@@ -221,7 +254,11 @@ def _tell_lost_commits(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     @event.listens_for(engine.sync_engine, "rollback")
     def _clean(conn: Connection) -> None:
-        conn.info.pop(_WRITES, None)
+        # An invalidated connection (lost mid-transaction) has no `info` to read until it is
+        # rolled back, which is this event: reading it would hide the loss behind an error of
+        # SQLAlchemy's. Its pooled connection is gone, and its `info` with it.
+        if not conn.invalidated:
+            conn.info.pop(_WRITES, None)
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _on_statement(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
@@ -259,4 +296,19 @@ def make_sessionmaker(
 async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A session in one transaction, committed on success; database loss → DatabaseUnavailable."""
     async with translate_db_errors(), factory() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def reading(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session for a read of one statement, whose answer is as good outside a transaction as
+    in one: on PostgreSQL its statements run in autocommit (one round trip each, where a
+    transaction adds a BEGIN and a COMMIT around it); on SQLite, `transaction`. Database loss →
+    DatabaseUnavailable. A session that writes needs `transaction`."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        async with transaction(factory) as session:
+            yield session
+        return
+    async with translate_db_errors(), factory() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session

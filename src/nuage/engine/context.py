@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.models import Host, Image, Size, TaskEvent, Volume
 from nuage.db.resources import ResourceRow, resource_row
-from nuage.db.session import transaction
+from nuage.db.session import reading, transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import Resource
 from nuage.domain.console import ConsoleOptions
@@ -159,7 +159,7 @@ class TaskContext:
     async def addresses(self) -> list[AddressRecord]:
         """The instance's addresses: assigned, and reserved by an `assign_ip` (its own, or one
         that failed: handlers keep only what they apply)."""
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await addresses.of_instance(session, self.record.instance.id)
 
     async def hold_address(self, ip_id: UUID) -> bool:
@@ -169,7 +169,7 @@ class TaskContext:
 
     async def vpc_joined(self) -> PrivateNetwork | None:
         """The VPC the instance is in, as the database says (`vpc_members.joined`)."""
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await vpc_members.joined(session, self.record.instance.id)
 
     async def hold_vpc_member(self, member_id: UUID) -> PrivateNetwork | None:
@@ -180,11 +180,11 @@ class TaskContext:
             )
 
     async def size(self, size_id: UUID) -> Size:
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await instance_rows.size_row(session, size_id)
 
     async def image(self, image_id: UUID) -> Image:
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await instance_rows.image_row(session, image_id)
 
     async def volume(self, volume_id: UUID) -> Volume:
@@ -195,10 +195,10 @@ class TaskContext:
         return row
 
     async def attached_volumes(self) -> list[Volume]:
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await instance_rows.attached_volumes(session, self.record.instance.id)
 
     async def resource(self, resource: Resource, row_id: UUID) -> ResourceRow | None:
         """A storage resource's row (snapshot, backup, image, volume) as it is now; None: gone."""
-        async with transaction(self._sessions) as session:
+        async with reading(self._sessions) as session:
             return await resource_row(session, resource, row_id, lock=False)
