@@ -47,7 +47,9 @@ async def measure(url: str, *, embedded: bool) -> list[float]:
     await engine.dispose()
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_POLL_SECONDS="5")
+        # One key sends 600 requests in about 10 s: a rate limit would answer most with 429.
+        env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_POLL_SECONDS="5",
+                        NUAGE_RATE_LIMIT_PER_MINUTE="0")  # fmt: skip
         args = ["serve", "--port", str(port)] + ([] if embedded else ["--no-worker"])
         procs = [spawn(args, env, Path(tmp) / "api.log")]
         if not embedded:
@@ -65,7 +67,9 @@ async def measure(url: str, *, embedded: bool) -> list[float]:
                     await asyncio.sleep(0.02)
                 latencies = []
                 for task_id in task_ids:
-                    task = (await http.get(f"{base}/tasks/{task_id}", params={"wait": 10})).json()
+                    got = await http.get(f"{base}/tasks/{task_id}", params={"wait": 10})
+                    assert got.status_code == 200, (got.status_code, got.text)
+                    task = got.json()
                     started = _ts(task["started_at"])
                     latencies.append((started - _ts(task["created"])) * 1000)
                 return latencies
