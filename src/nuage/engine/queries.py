@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defaultload
 
 from nuage.db import outbox
-from nuage.db.models import Instance, InstanceTask, TaskEvent, User
+from nuage.db.models import Instance, InstanceTask, TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
@@ -22,6 +22,7 @@ from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
+from nuage.engine import shown_rows
 
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
@@ -270,10 +271,10 @@ async def finish(
         values["progress"] = 100
     update = sa.update(T).where(_owned(task_id, worker, status)).values(**values)
     if session.get_bind().dialect.name == "postgresql":
-        row = (await session.execute(_returning_shown(update))).first()
+        row = (await session.execute(shown_rows.returning_shown(update))).first()
         if row is None:
             return False
-        outbox.task_shown(session, _shown_task(row))
+        outbox.task_shown(session, shown_rows.shown_task(row))
     else:
         done = await session.execute(update)
         if done.rowcount != 1:  # type: ignore[attr-defined]
@@ -281,43 +282,6 @@ async def finish(
     session.add_all([*steps, event])
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
-
-
-_I: sa.Table = Instance.__table__  # type: ignore[assignment]
-_U: sa.Table = User.__table__  # type: ignore[assignment]
-_TASK_ATTRS = [(a.key, a.columns[0].name) for a in InstanceTask.__mapper__.column_attrs]
-
-
-def _returning_shown(update: sa.Update) -> sa.Update:
-    """PostgreSQL: `update` of one task, returning what its event shows (`TaskOut`): the task as
-    the statement left it, its instance's name and its creator (UPDATE … FROM their rows), so
-    that the outbox need not read it again with its instance's every relationship."""
-    return (
-        update.where(_I.c.id == T.c.instance_id, _U.c.id == T.c.created_by_id)
-        .returning(
-            *T.c,
-            _I.c.name.label("instance_name"),
-            _U.c.email.label("creator_email"),
-            _U.c.first_name.label("creator_first_name"),
-            _U.c.last_name.label("creator_last_name"),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _shown_task(row: sa.Row[Any]) -> InstanceTask:
-    """The task of a `_returning_shown` row, with its instance and creator as far as its view
-    shows them (objects of no session)."""
-    columns = row._mapping
-    task = InstanceTask(**{key: columns[name] for key, name in _TASK_ATTRS})
-    task.instance = Instance(id=task.instance_id, name=columns["instance_name"])
-    task.created_by = User(
-        id=task.created_by_id,
-        email=columns["creator_email"],
-        first_name=columns["creator_first_name"],
-        last_name=columns["creator_last_name"],
-    )
-    return task
 
 
 async def reschedule(
