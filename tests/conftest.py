@@ -99,6 +99,9 @@ def database_url(
         yield f"sqlite+aiosqlite:///{db}"
         return
     name = asyncio.run(databases.clone(request.getfixturevalue("pg_template")))
+    # The last test's drop ran beside this clone; it ends before this test begins, since a drop
+    # makes PostgreSQL checkpoint (flush every dirty page), which stalled a test's requests.
+    databases.wait_for_drops()
     try:
         yield databases.database_url(name)
     finally:
