@@ -2,13 +2,16 @@
 other than the database (long polls end their transaction before they wait)."""
 
 import asyncio
+import contextvars
+import functools
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
 from sqlalchemy.ext.asyncio import (
@@ -133,17 +136,59 @@ async def write_once(engine: AsyncEngine, write: Callable[[Connection], T]) -> T
     wrote (on an autocommit engine each statement is its own transaction); a connection given
     back without a commit is rolled back by the pool.
 
-    On SQLite the process's writers through here take turns before their BEGIN IMMEDIATE:
-    SQLite has one writer at a time anyway, and a turn waited here costs nothing, where one
-    waited in SQLite's busy handler sleeps in growing steps (up to 100 ms) between tries."""
+    On SQLite `write` runs whole on the process's one thread for such writes, on a connection of
+    the standard `sqlite3` driver to the same file (`_SqliteWriter`): one hand-off for the
+    transaction, where aiosqlite makes about three trips to its thread per statement (cursor,
+    execute, fetch or close), each a queue put, a wake-up of the event loop and a future. The
+    writers take turns on that thread before their BEGIN IMMEDIATE: SQLite has one writer at a
+    time anyway, and a turn waited there costs nothing, where one waited in SQLite's busy handler
+    sleeps in growing steps (up to 100 ms) between tries."""
     if engine.dialect.name != "sqlite":
         return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
-    turns = _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
-    async with turns:
-        return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
+    writer = _SQLITE_WRITERS.get(engine.sync_engine)
+    if writer is None:
+        writer = _SQLITE_WRITERS[engine.sync_engine] = _SqliteWriter(engine)
+        if not event.contains(engine.sync_engine, "engine_disposed", _dispose_writer):
+            event.listen(engine.sync_engine, "engine_disposed", _dispose_writer)
+    return await writer.run(write)
 
 
-_SQLITE_WRITERS: "weakref.WeakKeyDictionary[Engine, asyncio.Lock]" = weakref.WeakKeyDictionary()
+class _SqliteWriter:
+    """A synchronous engine on an SQLite engine's file, configured as it is (the same pragmas,
+    BEGIN IMMEDIATE, lost commits told), with one connection used by one thread. Engine events
+    see its statements as they see any engine's. Closed when the engine it writes for is
+    disposed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url.set(drivername="sqlite+pysqlite")
+        self.engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=1,
+            max_overflow=0,
+        )
+        _configure_sqlite(self.engine)
+        _tell_lost_commits(self.engine)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nuage-sqlite-writer")
+
+    async def run(self, write: Callable[[Connection], T]) -> T:
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, _on_a_connection, self.engine, write)
+        return await asyncio.get_running_loop().run_in_executor(self.thread, call)
+
+    def close(self) -> None:
+        self.thread.submit(self.engine.dispose).result()
+        self.thread.shutdown()
+
+
+_SQLITE_WRITERS: "weakref.WeakKeyDictionary[Engine, _SqliteWriter]" = weakref.WeakKeyDictionary()
+
+
+def _dispose_writer(engine: Engine) -> None:
+    # An engine may be used again after a dispose: its next write makes a new writer.
+    writer = _SQLITE_WRITERS.pop(engine, None)
+    if writer is not None:
+        writer.close()
 
 
 def _on_a_connection(engine: Engine, read: Callable[[Connection], T]) -> T:
@@ -170,15 +215,19 @@ def reader_for(settings: Settings, engine: AsyncEngine) -> AsyncEngine:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine | Engine) -> None:
     """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue on the lock (busy timeout)
     instead of failing when a read transaction later tries to write."""
+    sync = _sync(engine)
+    event.listen(sync, "connect", _on_sqlite_connect)
 
-    event.listen(engine.sync_engine, "connect", _on_sqlite_connect)
-
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(sync, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _sync(engine: AsyncEngine | Engine) -> Engine:
+    return engine.sync_engine if isinstance(engine, AsyncEngine) else engine
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -244,15 +293,16 @@ def _translate_socket_errors(engine: AsyncEngine) -> None:
 _WRITES = "nuage.writes"  # in a connection's `info`: "wrote", then "committing" once COMMIT is sent
 
 
-def _tell_lost_commits(engine: AsyncEngine) -> None:
+def _tell_lost_commits(engine: AsyncEngine | Engine) -> None:
     """A connection lost once a transaction that wrote has sent its COMMIT may have lost it after
     the database made the change: that failure is `WriteOutcomeUnknown` ("it may have been
     made"), never the `DatabaseUnavailable` that promises nothing was changed. Here, for every
     transaction of every caller. A transaction that only read has nothing to be unsure of, and a
     failure that says the transaction was refused (a constraint, a conflict) is left as it is."""
+    sync = _sync(engine)
 
-    @event.listens_for(engine.sync_engine, "begin")
-    @event.listens_for(engine.sync_engine, "rollback")
+    @event.listens_for(sync, "begin")
+    @event.listens_for(sync, "rollback")
     def _clean(conn: Connection) -> None:
         # An invalidated connection (lost mid-transaction) has no `info` to read until it is
         # rolled back, which is this event: reading it would hide the loss behind an error of
@@ -260,19 +310,19 @@ def _tell_lost_commits(engine: AsyncEngine) -> None:
         if not conn.invalidated:
             conn.info.pop(_WRITES, None)
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    @event.listens_for(sync, "before_cursor_execute")
     def _on_statement(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
         # Anything but a SELECT may write. (SQLite's BEGIN IMMEDIATE is sent inside the "begin"
         # event, before `_clean`, which is registered after it.)
         if not statement.startswith(("SELECT", "select")):
             conn.info[_WRITES] = "wrote"
 
-    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(sync, "commit")
     def _on_commit(conn: Connection) -> None:
         if conn.info.get(_WRITES) == "wrote":
             conn.info[_WRITES] = "committing"
 
-    @event.listens_for(engine.sync_engine, "handle_error")
+    @event.listens_for(sync, "handle_error")
     def _on_error(context: ExceptionContext) -> BaseException | None:
         conn = context.connection
         if conn is None or conn.info.get(_WRITES) != "committing":
