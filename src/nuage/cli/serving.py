@@ -7,7 +7,6 @@ process: one file, one writer, and the in-process wake-ups of the worker it embe
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -87,7 +86,7 @@ async def serve(settings: Settings, *, host: str, port: int, with_worker: bool) 
             access_log=False,  # api/request_log.py writes one line per request
             **server_options(),
         )
-        freeze_startup_heap()
+        runtime.freeze_startup_heap()
         stop = asyncio.Event()
         server = GracefulServer(config, stop)
         drivers = runtime.make_drivers(settings)
@@ -118,15 +117,6 @@ class GracefulServer(uvicorn.Server):
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C: stop waiting for requests
         self.should_exit = True
-
-
-def freeze_startup_heap() -> None:
-    """Called once the app is built. What startup made (modules, the app and its routes, the
-    models' schemas, SQLAlchemy's metadata) lives as long as the process: frozen, it leaves the
-    collector's generations, so a full collection scans only what requests make and its pauses
-    stay out of the tail latency (docs/benchmarks.md)."""
-    gc.collect()
-    gc.freeze()
 
 
 def server_options() -> dict[str, Any]:
@@ -183,7 +173,7 @@ class ProcessApp:
             try:
                 process = await stack.enter_async_context(runtime.open_process(self.settings))
                 self.app = create_app(process.runtime)
-                freeze_startup_heap()
+                runtime.freeze_startup_heap()
                 stop = asyncio.Event()
                 if self.with_worker:
                     drivers = runtime.make_drivers(self.settings)
