@@ -85,6 +85,12 @@ def task_shown(session: AsyncSession, task: InstanceTask) -> None:
     session.sync_session.info.setdefault(_HELD, {})[task.id] = task
 
 
+def step_logged(session: AsyncSession, entry: TaskEvent) -> None:
+    """`entry` was written by a statement of the caller's, not added to the session (whose
+    `add` notes it by itself): its events show it as it is."""
+    _note(session.sync_session, _Change(None, step=entry))
+
+
 def instance_status_changed(session: AsyncSession, instance_id: UUID) -> None:
     _note(session.sync_session, _Change(EventType.INSTANCE_STATUS_CHANGED, instance_id=instance_id))
 
@@ -129,10 +135,13 @@ def _write_events(session: Session) -> None:
     missing = (c.instance_id for c in changes if c.instance_id not in instances)
     instances |= _load(session, Instance, missing)
     now = utcnow()
+    shown_tasks: dict[UUID, dict[str, Any]] = {}
     rows = [
         row
         for change in changes
-        for row in _rows(change, views, tasks=tasks, instances=instances, now=now)
+        for row in _rows(
+            change, views, tasks=tasks, instances=instances, now=now, shown=shown_tasks
+        )
     ]
     if session.get_bind().dialect.name == "postgresql":
         last = _insert_locked(session, rows)
@@ -248,16 +257,20 @@ def _rows(
     tasks: dict[UUID, InstanceTask],
     instances: dict[UUID, Instance],
     now: datetime,
+    shown: dict[UUID, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     """The events of one change: the instance or the task as they are now (a step entry: under
-    `step`, for `task.step`)."""
+    `step`, for `task.step`). `shown`: the tasks' views made so far in this transaction, each
+    made once for all of its events (a task's claim has three, its end two or more)."""
     if change.type is EventType.INSTANCE_STATUS_CHANGED:
         instance = instances[change.instance_id]  # type: ignore[index]
         return [
             event_row(change.type, instance.project_id, instance.id, views.instance(instance), now)
         ]
     task = tasks[_task_id(change)]  # type: ignore[index]
-    shown = views.task(task)
+    if task.id not in shown:
+        shown[task.id] = views.task(task)
+    view = shown[task.id]
     if change.step is None:
         kinds: tuple[EventType, ...] = (change.type,) if change.type else ()
     else:
@@ -267,9 +280,9 @@ def _rows(
             kind,
             task.project_id,
             task.instance_id,
-            {**shown, "step": views.step(change.step)}
+            {**view, "step": views.step(change.step)}
             if kind is EventType.TASK_STEP and change.step is not None
-            else shown,
+            else view,
             now,
         )
         for kind in kinds

@@ -2,6 +2,7 @@
 status change is an event), its console sessions, its size and image, its volumes, its
 snapshots; and the instances the drift sweep looks at."""
 
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -31,25 +32,34 @@ async def set_instance(
     if not values:
         return
     status = values.get("status")
-    stmt = sa.update(Instance).where(Instance.id == instance_id).values(**values)
     before = status_before
     if status is None or before is not None:
-        await session.execute(stmt)
+        await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(values))
     elif session.get_bind().dialect.name == "postgresql":
-        before = (await session.execute(_returning_status_before(stmt, instance_id))).scalar()
+        params = {f"new_{key}": value for key, value in values.items()}
+        update = _returning_status_before(tuple(values))
+        before = (await session.execute(update, {**params, "instance": instance_id})).scalar()
     else:  # SQLite's RETURNING sees only the updated row, as it is after
         before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
-        await session.execute(stmt)
+        await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(values))
     if status is not None and before != status:
         outbox.instance_status_changed(session, instance_id)
 
 
-def _returning_status_before(update: sa.Update, instance_id: UUID) -> sa.Update:
-    """PostgreSQL: `update`, returning the instance's status as it was before (UPDATE … FROM the
-    row as the statement found it: one round trip, not a SELECT before the UPDATE)."""
-    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance_id).subquery("before")
+@functools.cache
+def _returning_status_before(keys: tuple[str, ...]) -> sa.Update:
+    """PostgreSQL: the UPDATE of the instance `instance` that sets `keys` (parameters
+    `new_<key>`), returning its status as it was before (UPDATE … FROM the row as the statement
+    found it: one round trip, not a SELECT before the UPDATE). Built once per set of keys, so
+    that a finish neither builds it nor computes its cache key again."""
+    columns = Instance.__table__.c
+    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
+    instance = sa.bindparam("instance", type_=_I.c.id.type)
+    old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance).subquery("before")
     return (
-        update.where(Instance.id == old.c.id)
+        sa.update(Instance)
+        .values(values)
+        .where(Instance.id == old.c.id)
         .returning(old.c.status)
         .execution_options(synchronize_session=False)
     )
@@ -72,8 +82,15 @@ async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now:
 
 
 async def forget_snapshots(session: AsyncSession, instance_id: UUID) -> None:
-    """Remove the instance's snapshot rows: they lived in the disk that is gone or replaced."""
-    await session.execute(sa.delete(Snapshot).where(Snapshot.instance_id == instance_id))
+    """Remove the instance's snapshot rows: they lived in the disk that is gone or replaced. (A
+    Core statement built once: the transactions that call this hold no snapshot's object.)"""
+    await session.execute(_FORGET_SNAPSHOTS, {"instance": instance_id})
+
+
+_SNAPSHOTS: sa.Table = Snapshot.__table__  # type: ignore[assignment]
+_FORGET_SNAPSHOTS = sa.delete(_SNAPSHOTS).where(
+    _SNAPSHOTS.c.instance_id == sa.bindparam("instance", type_=_SNAPSHOTS.c.instance_id.type)
+)
 
 
 async def size_row(session: AsyncSession, size_id: UUID) -> Size:
@@ -92,8 +109,17 @@ async def image_row(session: AsyncSession, image_id: UUID) -> Image:
 
 async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Volume]:
     """The volumes attached to an instance, in the order they were made."""
-    stmt = sa.select(Volume).where(Volume.instance_id == instance_id).order_by(Volume.created)
-    return list((await session.scalars(stmt)).all())
+    return list((await session.scalars(_ATTACHED, {"instance": instance_id})).all())
+
+
+# Built once: a sync reads it for every task.
+_ATTACHED = (
+    sa.select(Volume)
+    .where(
+        Volume.instance_id == sa.bindparam("instance", type_=Volume.__table__.c.instance_id.type)
+    )
+    .order_by(Volume.created)
+)
 
 
 async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: bool) -> None:

@@ -4,6 +4,7 @@ Every write that ends an attempt is guarded by `lease_owner = :worker AND status
 a worker whose lease was taken over can no longer change the task, so a task completes once.
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +12,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import defaultload
 
 from nuage.db import outbox
 from nuage.db.models import Instance, InstanceTask, TaskEvent
@@ -22,7 +22,7 @@ from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
-from nuage.engine import shown_rows
+from nuage.engine import claimed_rows, shown_rows, step_rows
 
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
@@ -70,28 +70,31 @@ def claim_candidate(
     now: datetime, *, postgresql: bool, whole: bool = False, limit: int = 1
 ) -> sa.Select[Any]:
     """The `limit` oldest due pending tasks at the head of their instance's queue: their ids,
-    types and due times, or, `whole`, the tasks' rows with their instances'. At most one per
-    instance: a task behind another pending one is not at the head.
+    types and due times, or, `whole`, what their records need (`engine.claimed_rows`). At most
+    one per instance: a task behind another pending one is not at the head.
 
     On PostgreSQL the tasks and their instances' rows are locked (SKIP LOCKED): one claim of an
     instance's task at a time. FOR NO KEY UPDATE, which a foreign key's check (a new task's, a
     step's) does not wait for. This statement's snapshot may be older than another worker's
     claim of a later task of the instance (committed after an earlier one became visible), so
     the claim's UPDATE, whose snapshot comes after these locks, checks `_blocked` again."""
-    columns: tuple[Any, ...] = (InstanceTask,) if whole else (T.c.id, T.c.task_type, T.c.run_after)
+    # Whole: what a task record needs, in this one statement.
+    columns: tuple[Any, ...] = (
+        claimed_rows.COLUMNS if whole else (T.c.id, T.c.task_type, T.c.run_after)
+    )
+    stmt = sa.select(*columns)
+    if whole:
+        stmt = claimed_rows.joined(stmt)
+    elif postgresql:
+        stmt = stmt.join(_INSTANCES, _INSTANCES.c.id == T.c.instance_id)
     stmt = (
-        sa.select(*columns)
-        .where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
+        stmt.where(may_become(TaskStatus.RUNNING), T.c.run_after <= now, ~_blocked())
         .order_by(T.c.seq)
         .limit(limit)
     )
-    if whole:  # what a task record needs, in this one statement (not the VPC membership)
-        stmt = stmt.options(defaultload(InstanceTask.instance).lazyload(Instance.vpc_member))
     if not postgresql:  # one writer at a time: no other claim runs beside this one
         return stmt
-    return stmt.join(_INSTANCES, _INSTANCES.c.id == T.c.instance_id).with_for_update(
-        skip_locked=True, key_share=True, of=[T, _INSTANCES]
-    )
+    return stmt.with_for_update(skip_locked=True, key_share=True, of=[T, _INSTANCES])
 
 
 async def claim_next(
@@ -100,7 +103,7 @@ async def claim_next(
     now: datetime,
     lease: timedelta,
     *,
-    start: Callable[[InstanceTask], int | None] | None = None,
+    start: Callable[[sa.Row[Any]], int | None] | None = None,
 ) -> UUID | None:
     """Take the oldest due pending task that heads its instance's queue (`claim`, one task)."""
     claimed = await claim(session, worker, now, lease, limit=1, start=start)
@@ -114,7 +117,7 @@ async def claim(
     lease: timedelta,
     *,
     limit: int,
-    start: Callable[[InstanceTask], int | None] | None = None,
+    start: Callable[[sa.Row[Any]], int | None] | None = None,
 ) -> list[UUID]:
     """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no
     earlier active task), oldest first.
@@ -122,16 +125,15 @@ async def claim(
     Strict per-instance FIFO: a task waits while any earlier task of its instance is pending
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
 
-    With `start` (the worker's), the candidates are read whole, each task with its instance, as
-    they are before the claim (the rows stay in the session), and the claim sets the progress
+    With `start` (the worker's), the candidates are read with what their records need
+    (`engine.claimed_rows`), as they are before the claim, and the claim sets the progress
     `start(row)` returns: the `started` step's, which the caller writes in this transaction.
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
     stmt = claim_candidate(now, postgresql=postgresql, whole=start is not None, limit=limit)
-    found = (await session.execute(stmt)).all()
-    if not found:
+    rows = (await session.execute(stmt)).all()
+    if not rows:
         return []
-    rows: list[Any] = [c[0] for c in found] if start is not None else found
     by_progress: dict[int | None, list[UUID]] = {}
     for row in rows:
         by_progress.setdefault(start(row) if start is not None else None, []).append(row.id)
@@ -233,7 +235,7 @@ async def record_steps(
     cancel_requested = done.scalar()
     if cancel_requested is None:
         raise LeaseLost(str(task_id))
-    session.add_all(entries)
+    await step_rows.log(session, entries)
     notify_after_commit(session, task_channel(task_id))
     return bool(cancel_requested)
 
@@ -258,30 +260,48 @@ async def finish(
 ) -> bool:
     """End the attempt for good (completed, failed or cancelled), its unwritten `steps` logged
     first. False if the lease was lost."""
-    values: dict[str, Any] = {
-        **_progress_of(steps),
-        "status": status.value,
-        "result": result,
-        "error": error,
-        "completed_at": now,
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
-    if status is TaskStatus.COMPLETED:
-        values["progress"] = 100
-    update = sa.update(T).where(_owned(task_id, worker, status)).values(**values)
-    if session.get_bind().dialect.name == "postgresql":
-        row = (await session.execute(shown_rows.returning_shown(update))).first()
+    progress = 100 if status is TaskStatus.COMPLETED else _progress_of(steps).get("progress")
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    update = _finish_statement(status, progress is not None, postgresql=postgresql)
+    params = {"task": task_id, "worker": worker, "result": result, "error": error, "now": now}
+    if progress is not None:
+        params["progress"] = progress
+    if postgresql:
+        row = (await session.execute(update, params)).first()
         if row is None:
             return False
         outbox.task_shown(session, shown_rows.shown_task(row))
     else:
-        done = await session.execute(update)
+        done = await session.execute(update, params)
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return False
-    session.add_all([*steps, event])
+    await step_rows.log(session, [*steps, event])
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
+
+
+@functools.cache
+def _finish_statement(status: TaskStatus, progress: bool, *, postgresql: bool) -> sa.Update:
+    """`finish`'s UPDATE, built once per shape: its values are bound parameters (`task`,
+    `worker`, `result`, `error`, `now` and, if `progress`, `progress`), so that a finish neither
+    builds the statement nor computes its cache key again (about 0.4 ms of CPU each time)."""
+    values: dict[str, Any] = {
+        "status": status.value,
+        "result": sa.bindparam("result", type_=T.c.result.type),
+        "error": sa.bindparam("error", type_=T.c.error.type),
+        "completed_at": sa.bindparam("now", type_=T.c.completed_at.type),
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if progress:
+        values["progress"] = sa.bindparam("progress", type_=T.c.progress.type)
+    owned = sa.and_(
+        T.c.id == sa.bindparam("task", type_=T.c.id.type),
+        T.c.lease_owner == sa.bindparam("worker", type_=T.c.lease_owner.type),
+        may_become(status),
+    )
+    update = sa.update(T).where(owned).values(**values)
+    return shown_rows.returning_shown(update) if postgresql else update
 
 
 async def reschedule(
@@ -311,7 +331,7 @@ async def reschedule(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add_all([*steps, event])
+    await step_rows.log(session, [*steps, event])
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
 
@@ -337,10 +357,8 @@ async def release(
         )
     )
     if done.rowcount == 1:  # type: ignore[attr-defined]
-        session.add_all(steps)
-        session.add(
-            TaskEvent(task_id=task_id, step="released", message="Worker stopped; requeued.")
-        )
+        released = TaskEvent(task_id=task_id, step="released", message="Worker stopped; requeued.")
+        await step_rows.log(session, [*steps, released])
         notify_after_commit(session, QUEUE, task_channel(task_id))
         return True
     return False

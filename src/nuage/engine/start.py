@@ -5,16 +5,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db.models import InstanceTask, TaskEvent
+from nuage.db.models import TaskEvent
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.console import KEEPS_DISPLAY
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled
 from nuage.domain.states import INSTANCES
-from nuage.engine import instance_rows
-from nuage.engine.records import TaskRecord, task_record
+from nuage.engine import claimed_rows, instance_rows
+from nuage.engine.records import TaskRecord
 
 STARTED_PROGRESS = 5
 
@@ -29,9 +30,10 @@ class Start:
     read_at: float = 0.0  # the event loop's time the claim committed (engine.step_log)
 
     @classmethod
-    def of(cls, row: InstanceTask) -> "Start":
-        """The start of the attempt the claim of `row` (read before the claim) begins."""
-        record = dataclasses.replace(task_record(row), attempt=row.attempts + 1)
+    def of(cls, row: sa.Row[Any]) -> "Start":
+        """The start of the attempt the claim of `row` (`engine.claimed_rows`, read before the
+        claim) begins."""
+        record = dataclasses.replace(claimed_rows.task_record(row), attempt=row.attempts + 1)
         spec = spec_for(record.task_type)
         status = record.instance.status
         refused: Exception | None = None
@@ -54,11 +56,12 @@ class Start:
         """The task's progress once claimed: the `started` step's, if it starts."""
         return None if self.refused is not None else STARTED_PROGRESS
 
-    async def write(self, session: AsyncSession) -> None:
-        """The instance's mark, its console sessions ended, and the `started` step (the claim
-        wrote the step's progress); nothing if the task cannot start."""
+    async def write(self, session: AsyncSession) -> TaskEvent | None:
+        """The instance's mark and its console sessions ended; the `started` step (the claim
+        wrote its progress) is returned, for the caller to log with its other tasks' in one
+        statement (`step_rows.log`). Nothing if the task cannot start."""
         if self.refused is not None:
-            return
+            return None
         record = self.record
         instance = record.instance
         if self.marks:
@@ -67,14 +70,12 @@ class Start:
             )
         if record.task_type not in KEEPS_DISPLAY:
             await instance_rows.revoke_console_sessions(session, instance.id, utcnow())
-        session.add(
-            TaskEvent(
-                task_id=record.id,
-                step="started",
-                message=f"{self.spec.label}: attempt {record.attempt}.",
-                progress=STARTED_PROGRESS,
-                attempt=record.attempt,
-            )
+        return TaskEvent(
+            task_id=record.id,
+            step="started",
+            message=f"{self.spec.label}: attempt {record.attempt}.",
+            progress=STARTED_PROGRESS,
+            attempt=record.attempt,
         )
 
     def check(self) -> None:

@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
-from nuage.db.models import InstanceTask
 from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
@@ -41,6 +41,7 @@ from nuage.engine import (
     outcomes,
     queries,
     retention,
+    step_rows,
     task_retention,
 )
 from nuage.engine.context import TaskContext, WorkerStopping
@@ -249,7 +250,7 @@ class Worker:
         (each instance's mark and `started` step, `engine.start`), in one transaction."""
         starts: dict[UUID, Start] = {}
 
-        def start(row: InstanceTask) -> int | None:
+        def start(row: sa.Row[Any]) -> int | None:
             starts[row.id] = Start.of(row)
             return starts[row.id].progress
 
@@ -260,8 +261,8 @@ class Worker:
             claimed = await queries.claim(
                 session, self.id, utcnow(), self._lease, limit=limit, start=start
             )
-            for task_id in claimed:
-                await starts[task_id].write(session)
+            started = [await starts[task_id].write(session) for task_id in claimed]
+            await step_rows.log(session, [step for step in started if step is not None])
         read_at = asyncio.get_running_loop().time()
         for task_id in claimed:
             self._starts[task_id] = dataclasses.replace(starts[task_id], read_at=read_at)

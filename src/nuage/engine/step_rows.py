@@ -1,0 +1,63 @@
+"""The engine's writes of the step log (`task_events`): on PostgreSQL one INSERT compiled once per
+process, whose rows travel as one JSON parameter, in place of the ORM's unit of work at commit
+(about 0.5 ms of CPU per flush); SQLite keeps the ORM's, whose RETURNING order it relies on.
+
+The entries stay objects of no session: their id, and the values their defaults would have
+given, are set from this write, and the outbox is told of them as the ORM's `session.add` would
+have told it (`outbox.step_logged`), in the same order."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nuage.db import outbox
+from nuage.db.models import TaskEvent
+from nuage.db.types import utcnow
+
+_TABLE: sa.Table = TaskEvent.__table__  # type: ignore[assignment]
+_COLUMNS = ("task_id", "attempt", "step", "message", "level", "progress", "created")
+
+
+def _insert() -> sa.Insert:
+    """INSERT … SELECT from the rows of the JSON parameter `steps`, in their order (the ids are
+    drawn as the rows arrive), returning the ids."""
+    columns = [sa.column(c, _TABLE.c[c].type) for c in _COLUMNS]
+    steps = sa.func.jsonb_to_recordset(sa.bindparam("steps", type_=JSONB()))
+    new = steps.table_valued(*columns).render_derived(name="new", with_types=True)
+    return sa.insert(_TABLE).from_select(_COLUMNS, sa.select(*new.c)).returning(_TABLE.c.id)
+
+
+_INSERT = _insert()
+
+
+async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:
+    """Write `entries` in the caller's transaction, in order, and their events (`db/outbox.py`)."""
+    if not entries:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.add_all(entries)
+        return
+    now = utcnow()
+    for entry in entries:  # the columns' defaults, which the ORM would have given at its flush
+        entry.created = entry.created or now
+        entry.level = entry.level or "info"
+        entry.attempt = entry.attempt or 0
+    ids = (await session.execute(_INSERT, {"steps": [_as_json(e) for e in entries]})).scalars()
+    for entry, step_id in zip(entries, sorted(ids), strict=True):
+        entry.id = step_id
+        outbox.step_logged(session, entry)
+
+
+def _as_json(entry: TaskEvent) -> dict[str, Any]:
+    return {
+        "task_id": str(entry.task_id),
+        "attempt": entry.attempt,
+        "step": entry.step,
+        "message": entry.message,
+        "level": entry.level,
+        "progress": entry.progress,
+        "created": entry.created.isoformat(),
+    }
