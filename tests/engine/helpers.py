@@ -1,7 +1,7 @@
 """Shortcuts for the engine suites: task events, the sim op log and direct reads (workers and
 polling: tests/support.py)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -9,6 +9,9 @@ import sqlalchemy as sa
 
 from nuage.db.models import InstanceTask, TaskEvent
 from nuage.db.session import transaction
+from nuage.db.types import utcnow
+from nuage.engine import claimed_rows, queries
+from nuage.engine.records import TaskRecord
 from tests.support import Stack, Tenant
 
 
@@ -50,3 +53,17 @@ async def event_rows(stack: Stack, task_id: str | UUID) -> list[TaskEvent]:
             .order_by(TaskEvent.id)
         )
         return list(rows.all())
+
+
+async def claim_record(stack: Stack, worker_id: str, lease: timedelta) -> TaskRecord:
+    """Claim the next due task as a worker's claim does; its record as that claim read it."""
+    read: list[sa.Row[Any]] = []
+
+    def start(row: sa.Row[Any]) -> int | None:
+        read.append(row)
+        return None
+
+    async with transaction(stack.runtime.sessions) as session:
+        claimed = await queries.claim(session, worker_id, utcnow(), lease, limit=1, start=start)
+    assert len(claimed) == 1 and len(read) == 1
+    return claimed_rows.task_record(read[0])

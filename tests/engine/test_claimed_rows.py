@@ -1,59 +1,72 @@
 """The worker's claim reads its tasks as plain rows (`engine.claimed_rows`): the record made from
-such a row is the record made from the task's ORM objects."""
+such a row says what the task and its instance are, as the API shows them and as the database
+holds them (the machine's hardware as its hypervisor reported it, else its size's)."""
 
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
 
 from nuage.config import Settings
-from nuage.db.models import Instance
+from nuage.db.models import Host, Instance
 from nuage.db.session import transaction
-from nuage.db.types import utcnow
-from nuage.engine import claimed_rows, queries
-from nuage.engine.records import TaskRecord, task_record
+from nuage.domain.enums import InstanceStatus, PowerState, TaskType
+from tests.engine.helpers import claim_record
 from tests.support import Stack, TenantFactory, start_worker
 
 pytestmark = pytest.mark.anyio
 
 
-async def records_of_claim(stack: Stack, task_id: UUID) -> tuple[TaskRecord, TaskRecord]:
-    """The task's record from its ORM objects, and from the row the worker's claim reads."""
-    read: list[sa.Row[Any]] = []
-
-    def start(row: sa.Row[Any]) -> int | None:
-        read.append(row)
-        return None
-
-    async with transaction(stack.runtime.sessions) as session:
-        from_objects = task_record(await queries.load_task(session, task_id))
-        lease = timedelta(seconds=30)
-        claimed = await queries.claim(session, "w", utcnow(), lease, limit=1, start=start)
-    assert claimed == [task_id]
-    return from_objects, claimed_rows.task_record(read[0])
-
-
 @pytest.mark.parametrize("reported", [False, True], ids=["sized", "reported hardware"])
-async def test_a_claimed_row_makes_the_record_its_objects_make(
+async def test_a_claimed_row_makes_the_record_of_its_task_and_instance(
     stack: Stack, tenants: TenantFactory, settings: Settings, reported: bool
 ) -> None:
     tenant = await tenants()
     start_worker(stack, settings)
-    instance = await tenant.running_instance()
+    instance = await tenant.running_instance(tags=["web"])
     await stack.stop_workers()
     if reported:  # the machine's hardware as its hypervisor reported it, not its size's
         async with transaction(stack.runtime.sessions) as session:
             await session.execute(
                 sa.update(Instance)
                 .where(Instance.id == UUID(instance["id"]))
-                .values(machine_vcpu=7, machine_ram_mb=3000, machine_disk_gb=70, tags=["a"])
+                .values(machine_vcpu=7, machine_ram_mb=3000, machine_disk_gb=70)
             )
     task = await tenant.act(instance["id"], "reboot")
+    async with transaction(stack.runtime.sessions) as session:
+        stored = await session.get_one(Instance, UUID(instance["id"]))
+        host = await session.get_one(Host, stored.host_id)
 
-    from_objects, from_row = await records_of_claim(stack, UUID(task["id"]))
+    record = await claim_record(stack, "w", timedelta(seconds=30))
 
-    assert from_row == from_objects
-    assert from_row.instance.host is not None
-    assert (from_row.instance.vcpu == 7) is reported
+    assert record.id == UUID(task["id"])
+    assert record.task_type is TaskType.REBOOT_VPS
+    assert (record.retry_count, record.attempt) == (0, 0)
+    assert record.max_retries == task["max_retries"]
+    assert record.parameters == (task["parameters"] or {})
+    machine = record.instance
+    assert machine.id == UUID(instance["id"])
+    assert (machine.name, machine.hostname) == (instance["name"], instance["hostname"])
+    assert machine.project_id == stored.project_id
+    assert machine.location_id == stored.location_id
+    assert machine.external_id == stored.external_id is not None
+    assert machine.status is InstanceStatus.RUNNING
+    assert machine.power_state is PowerState(stored.power_state)
+    assert machine.tags == ("web",)
+    assert machine.software == tuple(stored.software or ())
+    assert machine.image_slug == stored.image.slug
+    hardware = (machine.vcpu, machine.ram_mb, machine.disk_gb)
+    sized = (stored.size.vcpu, stored.size.ram_mb, stored.size.disk_gb)
+    assert hardware == ((7, 3000, 70) if reported else sized)
+    assert machine.host is not None
+    assert (machine.host.id, machine.host.name, machine.host.driver) == (
+        host.id,
+        host.name,
+        host.driver,
+    )
+    assert (machine.host.uri, machine.host.config, machine.host.secret_ref) == (
+        host.uri,
+        dict(host.config or {}),
+        host.secret_ref,
+    )

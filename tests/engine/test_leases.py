@@ -19,9 +19,9 @@ from nuage.domain.enums import InstanceStatus, TaskStatus, TaskType
 from nuage.domain.errors import TransientError
 from nuage.domain.retry import BackoffPolicy
 from nuage.engine import outcomes, queries
-from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord, task_record
+from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 from nuage.engine.worker import Worker
-from tests.engine.helpers import event_rows, events, steps, task_row
+from tests.engine.helpers import claim_record, event_rows, events, steps, task_row
 from tests.support import (
     Stack,
     Tenant,
@@ -194,10 +194,7 @@ async def running_instance_without_worker(
 
 
 async def claim(stack: Stack, worker_id: str, lease: float = 30) -> TaskRecord:
-    async with transaction(stack.runtime.sessions) as session:
-        task_id = await queries.claim_next(session, worker_id, utcnow(), timedelta(seconds=lease))
-        assert task_id is not None
-        return task_record(await queries.load_task(session, task_id))
+    return await claim_record(stack, worker_id, timedelta(seconds=lease))
 
 
 async def test_completion_and_instance_state_are_seen_together(
@@ -210,9 +207,8 @@ async def test_completion_and_instance_state_are_seen_together(
     seen: list[tuple[str, str]] = []
 
     async def finished() -> bool:
-        async with transaction(stack.runtime.sessions) as session:
-            row = await queries.load_task(session, UUID(task["id"]))
-            seen.append((row.status, row.instance.status))
+        row = await task_row(stack, task["id"])
+        seen.append((row.status, row.instance.status))
         return seen[-1][0] in {"completed", "failed", "cancelled"}
 
     await poll(finished, every=0.002)

@@ -190,13 +190,6 @@ async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
     return bool(await session.scalar(sa.select(T.c.cancel_requested).where(T.c.id == task_id)))
 
 
-async def load_task(session: AsyncSession, task_id: UUID) -> InstanceTask:
-    task = await session.scalar(sa.select(InstanceTask).where(InstanceTask.id == task_id))
-    if task is None:
-        raise LookupError(f"task {task_id} vanished")
-    return task
-
-
 async def renew_lease(session: AsyncSession, task_id: UUID, worker: str, until: datetime) -> bool:
     """Heartbeat: push the lease forward; False if the lease is no longer ours."""
     renewed = await session.execute(

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from nuage.db.models import Base, Host, InstanceTask
+from nuage.db.models import Base, Host
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
 from nuage.drivers.base import MachineInfo
 from nuage.engine.addresses import AddressWrite
@@ -139,33 +139,4 @@ def host_record(row: Host) -> HostRecord:
         uri=row.uri,
         config=dict(row.config or {}),
         secret_ref=row.secret_ref,
-    )
-
-
-def task_record(row: InstanceTask) -> TaskRecord:
-    instance = row.instance
-    return TaskRecord(
-        id=row.id,
-        task_type=TaskType(row.task_type),
-        parameters=dict(row.parameters or {}),
-        retry_count=row.retry_count,
-        max_retries=row.max_retries,
-        attempt=row.attempts,
-        instance=InstanceRecord(
-            id=instance.id,
-            name=instance.name,
-            location_id=instance.location_id,
-            host=host_record(instance.host) if instance.host is not None else None,
-            external_id=instance.external_id,
-            hostname=instance.hostname,
-            status=InstanceStatus(instance.status),
-            vcpu=instance.vcpu,
-            ram_mb=instance.ram_mb,
-            disk_gb=instance.disk_gb,
-            image_slug=instance.image.slug,
-            tags=tuple(instance.tags or ()),
-            power_state=PowerState(instance.power_state),
-            software=tuple(instance.software or ()),
-            project_id=instance.project_id,
-        ),
     )
