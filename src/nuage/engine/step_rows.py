@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import outbox
 from nuage.db.models import TaskEvent
-from nuage.db.types import utcnow
+from nuage.db.queued_rows import with_defaults
 
 _TABLE: sa.Table = TaskEvent.__table__  # type: ignore[assignment]
 _COLUMNS = ("task_id", "attempt", "step", "message", "level", "progress", "created")
@@ -40,11 +40,10 @@ async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.add_all(entries)
         return
-    now = utcnow()
     for entry in entries:  # the columns' defaults, which the ORM would have given at its flush
-        entry.created = entry.created or now
-        entry.level = entry.level or "info"
-        entry.attempt = entry.attempt or 0
+        named = {name: value for name in _COLUMNS if (value := getattr(entry, name)) is not None}
+        for name, value in with_defaults(TaskEvent, named).items():
+            setattr(entry, name, value)
     ids = (await session.execute(_INSERT, {"steps": [_as_json(e) for e in entries]})).scalars()
     for entry, step_id in zip(entries, sorted(ids), strict=True):
         entry.id = step_id
