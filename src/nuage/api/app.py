@@ -10,7 +10,7 @@ from nuage.api.fast_reads import FastTaskRead
 from nuage.api.methods import MethodsAndCors
 from nuage.api.middleware import RequestGuard
 from nuage.api.observe import ObserveRequests
-from nuage.api.rate_limit import RateLimit, api_policy
+from nuage.api.rate_limit import RateLimit, RateRule, api_policy
 from nuage.api.routers import (
     admin_hosts,
     admin_ip_pools,
@@ -39,7 +39,7 @@ from nuage.api.routers import (
     metrics as metrics_routes,
 )
 from nuage.api.runtime import Runtime
-from nuage.api.security_headers import SecurityHeaders
+from nuage.api.security_headers import SecurityHeaders, SecurityPolicy
 from nuage.api.web import session as web_session
 from nuage.api.web import site
 from nuage.api.writes import Replay, replay_handler
@@ -114,31 +114,38 @@ def create_app(runtime: Runtime) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, runtime: Runtime) -> None:
-    """From the innermost out: the one-statement GET task (`api/fast_reads.py`), the plain
-    instance action in one transaction (`api/fast_actions.py`), the audit trail,
-    body guard, rate limits, methods and CORS (preflights are not counted; 429s carry CORS
-    headers), security headers, then (one middleware) request id, the `RequestFinished` fact
-    (metrics) and the access log."""
+    """From the innermost out: the plain instance action in one transaction
+    (`api/fast_actions.py`), the audit trail, body guard, rate limits, methods and CORS
+    (preflights are not counted; 429s carry CORS headers), security headers, then (one
+    middleware) request id, the `RequestFinished` fact (metrics) and the access log. Outermost,
+    the one-statement GET task (`api/fast_reads.py`), which applies the same rules itself."""
     settings = runtime.settings
     app.state.limiter = limiter_for(runtime.sessions, database_url=settings.database_url)
-    # Added first, so innermost: every middleware added after them also wraps the fast paths.
-    app.add_middleware(FastTaskRead, runtime=runtime)
-    app.add_middleware(FastAction, runtime=runtime)
-    app.add_middleware(AuditTrail, runtime=runtime)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    rate = None
     if settings.rate_limit_per_minute > 0:
         policy = api_policy(
             per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst
         )
-        app.add_middleware(
-            RateLimit, limiter=app.state.limiter, policy=policy, secret=settings.secret_key
-        )
-    app.add_middleware(
-        MethodsAndCors, routes=app.routes, allowed_origins=settings.cors_allowed_origins
-    )
-    app.add_middleware(
-        SecurityHeaders,
+        rate = RateRule(app.state.limiter, policy, settings.secret_key)
+    security = SecurityPolicy(
         hsts_seconds=settings.hsts_seconds,
         https_public_url=(settings.public_url or "").startswith("https://"),
     )
+    # Added first, so innermost: every middleware added after it also wraps the fast action.
+    app.add_middleware(FastAction, runtime=runtime)
+    app.add_middleware(AuditTrail, runtime=runtime)
+    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    if rate is not None:
+        app.add_middleware(RateLimit, rule=rate)
+    app.add_middleware(
+        MethodsAndCors, routes=app.routes, allowed_origins=settings.cors_allowed_origins
+    )
+    app.add_middleware(SecurityHeaders, policy=security)
     app.add_middleware(ObserveRequests)
+    app.add_middleware(
+        FastTaskRead,
+        runtime=runtime,
+        security=security,
+        allowed_origins=settings.cors_allowed_origins,
+        rate=rate,
+    )

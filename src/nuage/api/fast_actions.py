@@ -1,5 +1,5 @@
 """The hot write, a plain instance action (`POST …/instances/{id}/reboot`, start, stop, …) with an
-API key, answered without routing: the write twin of `api/fast_reads.py`, beside it innermost.
+API key, answered without routing: the write twin of `api/fast_reads.py`, innermost.
 
 For a POST of a generated action route that takes nothing but its path (`action_writes.
 plain_action`) with an API key, no query string, no body and no `Idempotency-Key`, it runs

@@ -51,8 +51,7 @@ class MethodsAndCors:
             await self.app(scope, receive, send)
             return
         request = Headers(scope=scope)
-        origin = request.get("origin")
-        allowed_origin = origin if origin in self.allowed_origins else None
+        allowed_origin = allowed_origin_of(request, self.allowed_origins)
         if scope["method"] == "OPTIONS":
             methods = methods_of(self.routes, scope)
             if methods and "OPTIONS" not in methods:
@@ -68,11 +67,7 @@ class MethodsAndCors:
                 methods = methods_of(self.routes, scope) if message["status"] == 405 else ()
                 if methods:
                     headers["Allow"] = allow_value(methods)
-                if self.allowed_origins:
-                    headers.add_vary_header("Origin")
-                if allowed_origin:
-                    headers["Access-Control-Allow-Origin"] = allowed_origin
-                    headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+                cors_headers(headers, self.allowed_origins, allowed_origin)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -92,3 +87,21 @@ class MethodsAndCors:
             headers["Access-Control-Max-Age"] = CORS_MAX_AGE_SECONDS
         await send({"type": "http.response.start", "status": 204, "headers": headers.raw})
         await send({"type": "http.response.body", "body": b""})
+
+
+def allowed_origin_of(request: Headers, allowed_origins: Collection[str]) -> str | None:
+    """The request's `Origin` when it is one of those allowed to read answers."""
+    origin = request.get("origin")
+    return origin if origin in allowed_origins else None
+
+
+def cors_headers(
+    headers: MutableHeaders, allowed_origins: Collection[str], allowed_origin: str | None
+) -> None:
+    """What an answer (other than a preflight's) says to browsers: it varies by `Origin` when
+    any origin is allowed, and an allowed origin may read it and the headers it exposes."""
+    if allowed_origins:
+        headers.add_vary_header("Origin")
+    if allowed_origin:
+        headers["Access-Control-Allow-Origin"] = allowed_origin
+        headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS

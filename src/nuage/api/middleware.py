@@ -20,7 +20,7 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"Request body too large: at most {limit} bytes.")
 
 
-def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, str, bool]:
+def body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, str, bool]:
     """Content-Length, the media type of Content-Type (each the last one sent) and whether
     Transfer-Encoding is there, in one pass over the headers."""
     length = content_type = b""
@@ -49,7 +49,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length, media, chunked = _body_headers(scope["headers"])
+        length, media, chunked = body_headers(scope["headers"])
         if length.isdigit() and int(length) > self.max_body_bytes:
             await self._refuse(send, 413, "request_too_large", self._too_large())
             return

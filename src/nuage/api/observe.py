@@ -1,14 +1,15 @@
-"""What each HTTP request was, for those who watch: the outermost middleware.
+"""What each HTTP request was, for those who watch: the outermost middleware but one.
 
 It gives the request its id (`request_log.request_id_of`), echoed in `X-Request-Id`, and when
 the request ends publishes `RequestFinished` (`domain/observers.py`: metrics) and writes its
 access-log line (`request_log.log_request`): its route's template (not the path, whose ids would
 make a series per object), status and time to the last byte. Outermost, so the refusals of the
 other middleware are counted and logged too. One middleware for both, so each request pays
-for one wrapper of `send`.
+for one wrapper of `send`. The fast GET task, in front of it, calls `begin` and `end` itself.
 """
 
 import time
+from contextvars import Token
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -39,11 +40,8 @@ class ObserveRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = request_id_of(scope)
-        state = scope.setdefault("state", {})  # request.state: get_principal notes the caller
-        state["request_id"] = rid  # for the audit log
-        token = logs.request_id.set(rid)
         started = time.perf_counter()
+        rid, token = begin(scope)
         status: int | None = None  # until the response starts
         raised = False
 
@@ -51,7 +49,7 @@ class ObserveRequests:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = rid
+                with_request_id(message, rid)
             await send(message)
 
         try:
@@ -60,20 +58,47 @@ class ObserveRequests:
             raised = True
             raise
         finally:
-            seconds = time.perf_counter() - started
-            route = route_template(scope)
-            method = scope["method"]
-            # Metrics count what the server answered: 500 when the app raised before answering.
-            observers.publish(
-                observers.RequestFinished(
-                    method=method if method in METHODS else "other",
-                    route=route,
-                    status=500 if status is None else status,
-                    seconds=seconds,
-                    request_id=rid,
-                )
-            )
-            # The log says what happened: 500 for an error, 499 for a client that left first.
-            logged = 500 if raised else 499 if status is None else status
-            log_request(scope, route=route, status=logged, request_id=rid, seconds=seconds)
-            logs.request_id.reset(token)
+            end(scope, rid, token, started=started, status=status, raised=raised)
+
+
+def with_request_id(start: Message, rid: str) -> None:
+    """The request's id on its answer (`http.response.start`), in place of any the app set."""
+    MutableHeaders(scope=start)[REQUEST_ID_HEADER] = rid
+
+
+def begin(scope: Scope) -> tuple[str, Token[str | None]]:
+    """The request's id, noted for the audit log and the log lines written while it is served
+    (`end` forgets it)."""
+    rid = request_id_of(scope)
+    state = scope.setdefault("state", {})  # request.state: get_principal notes the caller
+    state["request_id"] = rid  # for the audit log
+    return rid, logs.request_id.set(rid)
+
+
+def end(
+    scope: Scope,
+    rid: str,
+    token: Token[str | None],
+    *,
+    started: float,
+    status: int | None,
+    raised: bool,
+) -> None:
+    """The request's `RequestFinished` and access-log line; `status` None: no answer began."""
+    seconds = time.perf_counter() - started
+    route = route_template(scope)
+    method = scope["method"]
+    # Metrics count what the server answered: 500 when the app raised before answering.
+    observers.publish(
+        observers.RequestFinished(
+            method=method if method in METHODS else "other",
+            route=route,
+            status=500 if status is None else status,
+            seconds=seconds,
+            request_id=rid,
+        )
+    )
+    # The log says what happened: 500 for an error, 499 for a client that left first.
+    logged = 500 if raised else 499 if status is None else status
+    log_request(scope, route=route, status=logged, request_id=rid, seconds=seconds)
+    logs.request_id.reset(token)

@@ -10,13 +10,14 @@ request, counted when it starts. CORS preflights are answered before this middle
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
 
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send
 from nuage.domain.errors import AuthenticationFailed, Throttled
 from nuage.domain.rate_limits import Band, Policy, Quota
-from nuage.services.rate_limits import Limiter
+from nuage.services.rate_limits import Limiter, Verdict
 from nuage.services.security import read_token
 
 
@@ -51,18 +52,37 @@ def quota_headers(policy: Policy, quota: Quota) -> Mapping[str, str]:
     }
 
 
+# A verdict taken for the request before it reached `RateLimit` (`api/fast_reads.py`): one
+# request takes one token, whoever answers it.
+TAKEN = "nuage.rate_limit_verdict"
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """The limiter, the policy and the secret that names JWT callers: one request's verdict."""
+
+    limiter: Limiter
+    policy: Policy
+    secret: str
+
+    async def verdict(self, scope: Scope) -> Verdict:
+        taken = scope.pop(TAKEN, None)
+        if isinstance(taken, Verdict):
+            return taken
+        return await self.limiter.acquire(credential_key(scope, secret=self.secret), self.policy)
+
+
 class RateLimit:
-    def __init__(self, app: ASGIApp, *, limiter: Limiter, policy: Policy, secret: str) -> None:
+    def __init__(self, app: ASGIApp, *, rule: RateRule) -> None:
         self.app = app
-        self.limiter = limiter
-        self.policy = policy
-        self.secret = secret
+        self.rule = rule
+        self.policy = rule.policy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        verdict = await self.limiter.acquire(credential_key(scope, secret=self.secret), self.policy)
+        verdict = await self.rule.verdict(scope)
         headers = quota_headers(self.policy, verdict.quota)
         if not verdict.admitted:
             await _throttled(send, Throttled(verdict.retry_after), headers)

@@ -1,4 +1,4 @@
-"""Request ids and the access log (written by `observe.ObserveRequests`, the outermost middleware).
+"""Request ids and the access log (written by `observe.ObserveRequests` and the fast GET task).
 
 `X-Request-Id` is taken from the request when it is a sane token (1 to 128 of letters, digits
 and `-_.:`), otherwise a new one is made; the answer echoes it. Each request ends with one log

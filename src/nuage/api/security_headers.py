@@ -40,16 +40,16 @@ def _raw(headers: Mapping[str, str]) -> Raw:
     ]
 
 
-class SecurityHeaders:
+class SecurityPolicy:
+    """Which security headers an answer to a request gets, as raw pairs made once."""
+
     def __init__(
         self,
-        app: ASGIApp,
         *,
         hsts_seconds: int,
         https_public_url: bool,
         csp_by_prefix: Mapping[str, str] = CSP_BY_PREFIX,
     ) -> None:
-        self.app = app
         self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds > 0 else None
         self.https_public_url = https_public_url
         self.csp_by_prefix = csp_by_prefix
@@ -61,19 +61,31 @@ class SecurityHeaders:
             if self.hsts:
                 self._wanted[csp, True] = _raw({**wanted, "Strict-Transport-Security": self.hsts})
 
+    def wanted(self, scope: Scope) -> Raw:
+        hsts = bool(self.hsts) and (scope.get("scheme") == "https" or self.https_public_url)
+        return self._wanted[csp_for(scope["path"], self.csp_by_prefix), hsts]
+
+
+def with_security_headers(headers: Raw, wanted: Raw) -> Raw:
+    """`headers` and those of `wanted` the answer did not set itself."""
+    present = {name for name, _ in headers}
+    return headers + [header for header in wanted if header[0] not in present]
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp, *, policy: SecurityPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        hsts = bool(self.hsts) and (scope.get("scheme") == "https" or self.https_public_url)
-        wanted = self._wanted[csp_for(scope["path"], self.csp_by_prefix), hsts]
+        wanted = self.policy.wanted(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", ()))
-                present = {name for name, _ in headers}
-                headers += [header for header in wanted if header[0] not in present]
-                message["headers"] = headers
+                message["headers"] = with_security_headers(list(message.get("headers", ())), wanted)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

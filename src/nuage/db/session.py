@@ -4,6 +4,7 @@ other than the database (long polls end their transaction before they wait)."""
 import asyncio
 import contextvars
 import functools
+import sqlite3
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -95,19 +96,81 @@ async def first_row_raw(
     a row or a few) on one of `reader`'s connections, as the driver returns it: SQLAlchemy's
     pool, without its `Connection`, execution context and result metadata (built on every
     execution: a quarter of a one-statement read's CPU). On PostgreSQL through SQLAlchemy's
-    adaptation of asyncpg's cursor (its prepared statements and error classes); on SQLite one
-    call of aiosqlite, one trip to its thread, where SQLAlchemy's cursor makes four.
+    adaptation of asyncpg's cursor (its prepared statements and error classes). On SQLite in the
+    event loop's own thread (`_first_row_in_loop`), or, when that meets a lock, with one call of
+    aiosqlite (one trip to its thread, where SQLAlchemy's cursor makes four), which waits for it.
 
     SQLAlchemy's engine events do not see the statement: it is told to `RAW_STATEMENTS`' listeners
     instead (what counts statements listens to both). A failure drops the connection (it is not
     known to be usable) and is raised as SQLAlchemy raises it (`DBAPIError`, `StatementError`)."""
     for listener in RAW_STATEMENTS:
         listener(sql)
+    if reader.dialect.name == "sqlite":
+        try:
+            return _first_row_in_loop(reader.sync_engine, sql, values)
+        except _Busy:
+            pass  # read on aiosqlite's thread, which waits for the lock as every other read
     return await greenlet_spawn(_first_row_raw, reader.sync_engine, sql, values)
 
 
 # Listeners told each statement `first_row_raw` sends (SQLAlchemy's events do not see them).
 RAW_STATEMENTS: list[Callable[[str], None]] = []
+
+
+class _Busy(Exception):
+    """The in-loop read met a lock, or cannot open its database."""
+
+
+# Each SQLite reader's plain connection for reads in the event loop's thread (`_loop_reader`).
+_LOOP_READERS: "weakref.WeakKeyDictionary[Engine, sqlite3.Connection]" = weakref.WeakKeyDictionary()
+
+
+def _first_row_in_loop(engine: Engine, sql: str, values: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The first row, read in the event loop's own thread on a plain sqlite3 connection: the
+    statement takes microseconds, where the hand-off to aiosqlite's thread and back cost three
+    times the read's CPU. A WAL database's readers never wait for its writer; the connection
+    waits for no lock (busy timeout 0) and a read that meets one (a checkpoint, an exclusive
+    lock) raises `_Busy`."""
+    connection = _loop_reader(engine)
+    if connection is None:
+        raise _Busy()
+    try:
+        cursor = connection.execute(sql, values)
+        found = cursor.fetchone()
+        cursor.close()  # the statement's read transaction ends here
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise _Busy() from error
+        _forget_loop_reader(engine)
+        raise sa_exc.DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+    except sqlite3.Error as error:
+        _forget_loop_reader(engine)
+        raise sa_exc.DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+    return None if found is None else tuple(found)
+
+
+def _loop_reader(engine: Engine) -> sqlite3.Connection | None:
+    """`engine`'s connection for reads in the event loop, opened at its first read and closed
+    when the engine is disposed; None for a database only a pooled connection can open (in
+    memory, a URI)."""
+    connection = _LOOP_READERS.get(engine)
+    if connection is not None:
+        return connection
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("uri"):
+        return None
+    connection = sqlite3.connect(database, timeout=0, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA query_only=ON")  # it only ever reads
+    _LOOP_READERS[engine] = connection
+    if not event.contains(engine, "engine_disposed", _forget_loop_reader):
+        event.listen(engine, "engine_disposed", _forget_loop_reader)
+    return connection
+
+
+def _forget_loop_reader(engine: Engine) -> None:
+    connection = _LOOP_READERS.pop(engine, None)
+    if connection is not None:
+        connection.close()
 
 
 def _first_row_raw(engine: Engine, sql: str, values: Sequence[Any]) -> tuple[Any, ...] | None:

@@ -98,7 +98,8 @@ def first_row(conn: Connection, statement: sa.Select[Any], params: dict[str, Any
     SQLAlchemy's per-execution work. SQLite's values need SQLAlchemy's result processing (UUID
     text, datetimes)."""
     if conn.dialect.name == "postgresql":
-        return conn.exec_driver_sql(*_driver_sql(statement, conn.dialect, params)).first()
+        plan = _read_plan(statement, conn.dialect)
+        return conn.exec_driver_sql(plan.sql, tuple(plan.values(params))).first()
     return conn.execute(statement, params).first()
 
 
@@ -110,7 +111,7 @@ async def read_first_row(
     as SQLAlchemy would (on SQLite: UUID text, datetimes, JSON; asyncpg returns the columns' own
     types), without SQLAlchemy's per-execution work. The row's columns are attributes."""
     plan = _read_plan(statement, reader.dialect)
-    values = [params[name] if name in params else plan.constants[name] for name in plan.names]
+    values = plan.values(params)
     if plan.binds is not None:
         values = [convert(value) for value, convert in zip(values, plan.binds, strict=True)]
     found = await first_row_raw(reader, plan.sql, values)
@@ -119,21 +120,15 @@ async def read_first_row(
     return plan.row(*(convert(value) for value, convert in zip(found, plan.results, strict=True)))
 
 
-def _driver_sql(
-    statement: sa.Select[Any], dialect: Dialect, params: dict[str, Any]
-) -> tuple[str, tuple[Any, ...]]:
-    sql, names, constants = _compiled(statement, dialect)
-    return sql, tuple(params[name] if name in params else constants[name] for name in names)
-
-
 def _unchanged(value: Any) -> Any:
     return value
 
 
 @dataclass(frozen=True)
 class _ReadPlan:
-    """A statement's driver SQL, its parameters in order and its constants, how each parameter
-    and column value is converted, and the row type of its columns."""
+    """A module-level statement compiled once for a kind of database: its driver SQL, its
+    parameters in order and the values of those it holds itself (its constants; no expanding
+    IN), how each parameter and column value is converted, and the row type of its columns."""
 
     sql: str
     names: list[str]
@@ -142,6 +137,10 @@ class _ReadPlan:
     results: Sequence[Callable[[Any], Any]] | None
     row: Callable[..., Any]
 
+    def values(self, params: dict[str, Any]) -> list[Any]:
+        """The parameters in the SQL's order: the caller's, else the statement's constants."""
+        return [params[name] if name in params else self.constants[name] for name in self.names]
+
 
 _PLANS: dict[tuple[int, str, str], _ReadPlan] = {}
 
@@ -149,8 +148,9 @@ _PLANS: dict[tuple[int, str, str], _ReadPlan] = {}
 def _read_plan(statement: sa.Select[Any], dialect: Dialect) -> _ReadPlan:
     kind = (id(statement), dialect.name, dialect.driver)
     if kind not in _PLANS:
-        sql, names, constants = _compiled(statement, dialect)
         compiled = statement.compile(dialect=dialect)
+        names = list(compiled.positiontup or [])
+        constants = {name: bind.value for name, bind in compiled.binds.items()}
         binds = results = None
         # asyncpg's values are already the columns' Python types (as `first_row` relies on).
         if dialect.name != "postgresql":
@@ -164,19 +164,5 @@ def _read_plan(statement: sa.Select[Any], dialect: Dialect) -> _ReadPlan:
                 for column in statement.selected_columns
             ]
         row = collections.namedtuple("ReadRow", statement.selected_columns.keys())  # type: ignore[misc]
-        _PLANS[kind] = _ReadPlan(sql, names, constants, binds, results, row)
+        _PLANS[kind] = _ReadPlan(str(compiled), names, constants, binds, results, row)
     return _PLANS[kind]
-
-
-_COMPILED: dict[tuple[int, str, str], tuple[str, list[str], dict[str, Any]]] = {}
-
-
-def _compiled(statement: sa.Select[Any], dialect: Dialect) -> tuple[str, list[str], dict[str, Any]]:
-    """A module-level statement's SQL for this kind of database, its parameters in order, and
-    the values of those it holds itself (its constants; no expanding IN)."""
-    kind = (id(statement), dialect.name, dialect.driver)
-    if kind not in _COMPILED:
-        compiled = statement.compile(dialect=dialect)
-        constants = {name: bind.value for name, bind in compiled.binds.items()}
-        _COMPILED[kind] = (str(compiled), list(compiled.positiontup or []), constants)
-    return _COMPILED[kind]

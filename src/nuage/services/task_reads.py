@@ -14,6 +14,7 @@ The task list reads the same `TaskView` columns (`project_task_views`), a page o
 never enter the ORM's identity map.
 """
 
+import operator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,9 @@ class TaskView:
 
 
 _VIEW_FIELDS = [name for name in TaskView.__slots__ if name != "viewer"]
+# A row's values of `TaskView`'s fields, in their order, read in C (a getattr per field was
+# about 7 % of the fast read's CPU in a profile).
+_view_values = operator.attrgetter(*_VIEW_FIELDS)
 _creator = aliased(User)
 _task = InstanceTask.__table__.c
 _TASK_COLUMNS = (
@@ -98,7 +102,7 @@ def project_task_views(project_id: UUID) -> sa.Select[Any]:
 
 
 def view_of(row: Any, viewer: UUID | None) -> TaskView:
-    return TaskView(**{name: getattr(row, name) for name in _VIEW_FIELDS}, viewer=viewer)
+    return TaskView(**dict(zip(_VIEW_FIELDS, _view_values(row), strict=True)), viewer=viewer)
 
 
 _org = sa.bindparam("org_id", type_=sa.Uuid)
