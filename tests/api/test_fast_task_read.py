@@ -173,7 +173,9 @@ async def test_bursts_of_reads_reuse_the_readers_connections(
     stack: Stack, tenants: TenantFactory
 ) -> None:
     """More concurrent reads than the reader's pool holds wait for a connection; none is opened
-    for a burst and closed after it (that churn was the read's tail latency)."""
+    for a burst and closed after it (that churn was the read's tail latency). On SQLite the
+    reads run in the event loop's thread on the reader's one plain connection
+    (`db.session.first_row_raw`): a burst opens no pooled connection at all."""
     tenant = await tenants()
     _, task_id = await tenant.create_instance()
     await tenant.get(f"/tasks/{task_id}")  # records `last_used`: later reads are fast reads
@@ -191,7 +193,10 @@ async def test_bursts_of_reads_reuse_the_readers_connections(
             assert {a.status_code for a in answers} == {200}
             if burst == 0:
                 first_burst = len(opened)
-        assert 1 < first_burst == len(opened) <= reader.pool.size()  # type: ignore[attr-defined]
+        if reader.dialect.name == "sqlite":
+            assert first_burst == len(opened) == 0
+        else:
+            assert 1 < first_burst == len(opened) <= reader.pool.size()  # type: ignore[attr-defined]
     finally:
         sa.event.remove(reader.sync_engine, "connect", on_connect)
 
