@@ -1,8 +1,8 @@
 """The fast GET task (`api/fast_reads.py`) answers in front of the other middleware and applies
 their rules itself: its answer carries the same headers, in the same order, as the route's
 answer through every middleware (rate limit, CORS, security headers, request id), each request
-takes one token of the rate limit, a throttled one gets the middleware's own 429, and the
-access log and the metrics name it as the route."""
+takes one token of the rate limit, a throttled one gets the middleware's own 429 without a
+read of the task, and the access log and the metrics name it as the route."""
 
 import logging
 from dataclasses import replace
@@ -97,7 +97,10 @@ async def test_a_fast_read_takes_one_token_and_a_throttled_one_gets_the_429(
     left = int(first.headers["RateLimit-Remaining"])
     assert left >= 2
 
-    answers = [await _get(tenant, task_id, f"r{n}") for n in range(left + 2)]
+    answers = [await _get(tenant, task_id, f"r{n}") for n in range(left)]
+    with counting() as counted:  # the throttled: refused before the task is read
+        answers += [await _get(tenant, task_id, f"r{n}") for n in range(left, left + 2)]
+    assert [s for s in counted.statements if "rate_limits" not in s] == []
 
     assert [a.status_code for a in answers] == [200] * left + [429] * 2
     remaining = [int(a.headers["RateLimit-Remaining"]) for a in answers]

@@ -8,8 +8,9 @@ goes on to the other middleware and the app unchanged, whose answer is then the 
 
 A read it answers does not pass through the other middleware (each a wrapper of the answer's
 `send`, about a fifth of the read's CPU): it applies their rules itself, with their own
-functions and in their order, once the read has found the task: the rate limit's verdict
-(`RateRule`; a refused request goes on with the token it took, and `RateLimit` answers the 429),
+functions and in their order: the rate limit's verdict, taken before the read
+(`RateRule`; a refused request, or one the read does not answer, goes on with the token it
+took, and `RateLimit` answers the 429 or lets it through without taking another),
 CORS (`methods.cors_headers`), the security headers (`SecurityPolicy`), the request id, the
 `RequestFinished` fact and the access-log line (`observe.begin`, `observe.end`). The body guard
 has nothing to refuse (no body), and a GET is not audited.
@@ -65,19 +66,13 @@ class FastTaskRead:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        view = None
-        if (
-            self.reader is not None
-            and scope["type"] == "http"
-            and scope["method"] == "GET"
-            and not scope["query_string"]
-        ):
-            view = await self._read(scope)
-        if view is None:
+        asked = self._asked(scope)
+        if asked is None:
             await self.app(scope, receive, send)
             return
         start: Message = {"type": "http.response.start", "status": 200}
-        if self.rate is not None:
+        verdict = None
+        if self.rate is not None:  # before the read: a throttled caller costs the database nothing
             try:
                 verdict = await self.rate.verdict(scope)
             except Exception:  # nothing taken: `RateLimit` meets it again and answers it
@@ -89,6 +84,12 @@ class FastTaskRead:
                 return
             start["headers"] = []
             MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
+        view = await self._read(*asked)
+        if view is None:
+            if verdict is not None:
+                scope[TAKEN] = verdict  # the route's answer counts against this token
+            await self.app(scope, receive, send)
+            return
         await self._answer(scope, send, view, start, started)
 
     async def _answer(
@@ -120,11 +121,13 @@ class FastTaskRead:
         finally:
             observe.end(scope, rid, token, started=started, status=status, raised=raised)
 
-    async def _read(self, scope: Scope) -> TaskView | None:
-        assert self.reader is not None
+    def _asked(self, scope: Scope) -> tuple[str, UUID, UUID, UUID] | None:
+        """The key and the path's ids of a request the fast read may answer."""
+        if self.reader is None or scope["type"] != "http" or scope["method"] != "GET":
+            return None
         path = _PATH.fullmatch(scope["path"])
         token = authorization(scope["headers"])
-        if path is None or token is None:
+        if scope["query_string"] or path is None or token is None:
             return None
         length, _, chunked = body_headers(scope["headers"])
         if chunked or length not in ("", "0"):
@@ -133,9 +136,15 @@ class FastTaskRead:
             org_id, project_id, task_id = (UUID(part) for part in path.groups())
         except ValueError:
             return None
+        return token, org_id, project_id, task_id
+
+    async def _read(
+        self, key: str, org_id: UUID, project_id: UUID, task_id: UUID
+    ) -> TaskView | None:
+        assert self.reader is not None
         try:
             return await read_task_with_key(
-                self.reader, key=token, org_id=org_id, project_id=project_id, task_id=task_id
+                self.reader, key=key, org_id=org_id, project_id=project_id, task_id=task_id
             )
         except (sa_exc.SQLAlchemyError, NuageError, OSError):
             return None  # the full path meets the same trouble and answers it (503, …)
