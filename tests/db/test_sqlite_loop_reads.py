@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from nuage.db.session import _LOOP_READERS, first_row_raw, make_engine, make_reader
+from nuage.db.session import first_row_raw, make_engine, make_reader
+from nuage.db.sqlite_side import LOOP_READERS
 
 pytestmark = pytest.mark.anyio
 
@@ -55,9 +56,9 @@ async def test_a_read_sees_each_commit_and_a_locked_database_does_not_stop_the_l
         read, _ = await asyncio.gather(first_row_raw(reader, "SELECT max(n) FROM t", []), tick())
         assert read == (3,)
         assert ticks == 5 and time.monotonic() - began < 10
-        assert reader.sync_engine in _LOOP_READERS
+        assert reader.sync_engine in LOOP_READERS
     finally:
         writer.close()
         await reader.dispose()
         await engine.dispose()
-    assert reader.sync_engine not in _LOOP_READERS
+    assert reader.sync_engine not in LOOP_READERS
