@@ -14,32 +14,27 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import outbox
-from nuage.db.models import Instance, InstanceTask, TaskEvent
+from nuage.db.models import TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
-from nuage.domain.states import TASKS
-from nuage.domain.tasks import ACTIVE
-from nuage.engine import claimed_rows, shown_rows, step_rows
+from nuage.engine import shown_rows, step_rows
+from nuage.engine.claim_statements import (
+    NOT_BLOCKED,
+    T,
+    claim_candidate,
+    may_become,
+    start_statement,
+)
 
-T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
-_INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
-_ACTIVE = [s.value for s in ACTIVE]
 _RUNNING = TaskStatus.RUNNING.value
 _PENDING = TaskStatus.PENDING.value
 
 
 class LeaseLost(Exception):
     """This worker no longer holds the task: its lease expired and another worker took it."""
-
-
-def may_become(target: TaskStatus) -> sa.ColumnElement[bool]:
-    """The task is in a status from which `target` is a legal move (the machine in
-    `domain/states.py`): the guard of every statement that changes a task's status."""
-    sources = sorted(s.value for s in TASKS.sources_of(target))
-    return T.c.status == sources[0] if len(sources) == 1 else T.c.status.in_(sources)
 
 
 def _held(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
@@ -50,58 +45,6 @@ def _held(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
 def _owned(task_id: UUID, worker: str, target: TaskStatus) -> sa.ColumnElement[bool]:
     """This worker holds the lease and the task may move to `target`."""
     return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, may_become(target))
-
-
-def _blocked() -> sa.Exists:
-    """An earlier task of the same instance is still pending or running, or any other of its
-    tasks is running. A task's `seq` is drawn at its INSERT, not its commit: two requests for
-    one instance may commit out of order, and a worker may start the later task before the
-    earlier one is visible. The earlier one then waits for it, as it would have waited had it
-    committed first, instead of running beside it."""
-    other = T.alias("other")
-    return sa.exists().where(
-        other.c.instance_id == T.c.instance_id,
-        other.c.status.in_(_ACTIVE),
-        sa.or_(other.c.seq < T.c.seq, other.c.status == _RUNNING),
-    )
-
-
-_NOT_BLOCKED = ~_blocked()  # one expression, in each statement that needs it
-
-
-@functools.cache
-def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
-    """The `:limit` oldest pending tasks due at `:now` at the head of their instance's queue:
-    their ids, types and due times, or, `whole`, what their records need
-    (`engine.claimed_rows`). At most one per instance: a task behind another pending one is not
-    at the head. Built once for each shape: building it took a sixth of a claim's CPU.
-
-    On PostgreSQL the tasks and their instances' rows are locked (SKIP LOCKED): one claim of an
-    instance's task at a time. FOR NO KEY UPDATE, which a foreign key's check (a new task's, a
-    step's) does not wait for. This statement's snapshot may be older than another worker's
-    claim of a later task of the instance (committed after an earlier one became visible), so
-    the claim's UPDATE, whose snapshot comes after these locks, checks `_blocked` again."""
-    # Whole: what a task record needs, in this one statement.
-    columns: tuple[Any, ...] = (
-        claimed_rows.COLUMNS if whole else (T.c.id, T.c.task_type, T.c.run_after)
-    )
-    stmt = sa.select(*columns)
-    if whole:
-        stmt = claimed_rows.joined(stmt)
-    elif postgresql:
-        stmt = stmt.join(_INSTANCES, _INSTANCES.c.id == T.c.instance_id)
-    stmt = (
-        stmt.where(
-            may_become(TaskStatus.RUNNING),
-            T.c.run_after <= sa.bindparam("now", type_=T.c.run_after.type),
-            _NOT_BLOCKED,
-        )
-        .order_by(T.c.seq)
-        .limit(sa.bindparam("limit", type_=sa.Integer))
-    )
-    if not postgresql:  # one writer at a time: no other claim runs beside this one
-        return stmt
-    return stmt.with_for_update(skip_locked=True, key_share=True, of=[T, _INSTANCES])
 
 
 async def claim_next(
@@ -177,36 +120,8 @@ async def _start_running(
     params |= {"task": ids[0]} if single else {"tasks": ids}
     if "progress" in values:
         params["start_progress"] = values["progress"]
-    stmt = _start_statement(single=single, progress="progress" in values)
+    stmt = start_statement(single=single, progress="progress" in values)
     return set((await session.execute(stmt, params)).scalars())
-
-
-@functools.cache
-def _start_statement(*, single: bool, progress: bool) -> sa.Update:
-    """`_start_running`'s UPDATE, built once for each shape (`:task` or `:tasks`, with or without
-    `:start_progress`): built again for each claim, it cost about a fifth of the claim's CPU."""
-    ids = sa.bindparam("task", type_=T.c.id.type) if single else None
-    values: dict[str, Any] = {
-        "status": _RUNNING,
-        "lease_owner": sa.bindparam("worker", type_=T.c.lease_owner.type),
-        "lease_expires_at": sa.bindparam("until", type_=T.c.lease_expires_at.type),
-        "attempts": T.c.attempts + 1,
-        "started_at": sa.func.coalesce(
-            T.c.started_at, sa.bindparam("started", type_=T.c.started_at.type)
-        ),
-    }
-    if progress:
-        values["progress"] = sa.bindparam("start_progress", type_=T.c.progress.type)
-    return (
-        sa.update(T)
-        .where(
-            T.c.id == ids if ids is not None else T.c.id.in_(sa.bindparam("tasks", expanding=True)),
-            may_become(TaskStatus.RUNNING),
-            _NOT_BLOCKED,
-        )
-        .values(values)
-        .returning(T.c.id)
-    )
 
 
 async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
@@ -422,6 +337,6 @@ async def next_due(session: AsyncSession) -> datetime | None:
     idle worker poll in a tight loop for as long as the task ahead of them runs.
     """
     due: datetime | None = await session.scalar(
-        sa.select(sa.func.min(T.c.run_after)).where(may_become(TaskStatus.RUNNING), _NOT_BLOCKED)
+        sa.select(sa.func.min(T.c.run_after)).where(may_become(TaskStatus.RUNNING), NOT_BLOCKED)
     )
     return due
