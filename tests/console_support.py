@@ -114,11 +114,20 @@ async def refusal(url: str, token: str) -> Refusal:
 
 
 async def session_to(
-    live: LiveApi, tenant: Tenant, address: tuple[str, int], *, expired: bool = False
+    live: LiveApi,
+    tenant: Tenant,
+    address: tuple[str, int],
+    *,
+    expired: bool = False,
+    settled: bool = False,
 ) -> tuple[str, str]:
     """A console session to `address` made as `get_vnc_url` makes it (services.console), on a
-    fresh instance of `tenant` (its create task stands for the task): its URL and token."""
+    fresh instance of `tenant` (its create task stands for the task): its URL and token.
+    `settled` (where a worker runs): the create task has ended first, since a task that starts
+    after the session was made ends it (`engine.start`), as a real task would."""
     instance, task_id = await tenant.create_instance()
+    if settled:
+        assert (await tenant.wait(task_id))["status"] == "completed"
     options = live.console
     now = utcnow() - timedelta(seconds=options.ttl_seconds + 1) if expired else utcnow()
     row, token = new_session(

@@ -115,7 +115,9 @@ async def test_a_session_shows_it_expired(
     live: LiveApi, stack: Stack, tenants: TenantFactory
 ) -> None:
     tenant = await tenants()
-    url, token = await session_to(live, tenant, ("127.0.0.1", free_port()), expired=True)
+    url, token = await session_to(
+        live, tenant, ("127.0.0.1", free_port()), expired=True, settled=True
+    )
     session_id = url.rsplit("/", 1)[1]
     async with transaction(stack.runtime.sessions) as session:
         instance_id = await session.scalar(
@@ -131,7 +133,7 @@ async def test_a_session_of_another_instance_is_missing(
     live: LiveApi, tenants: TenantFactory
 ) -> None:
     tenant = await tenants()
-    url, _token = await session_to(live, tenant, ("127.0.0.1", free_port()))
+    url, _token = await session_to(live, tenant, ("127.0.0.1", free_port()), settled=True)
     other, _ = await tenant.create_instance()
     session_id = url.rsplit("/", 1)[1]
 
@@ -145,7 +147,9 @@ async def test_a_display_that_does_not_answer_is_a_502_and_uses_the_token(
     live: LiveApi, tenants: TenantFactory
 ) -> None:
     tenant = await tenants()
-    url, token = await session_to(live, tenant, ("127.0.0.1", free_port()))  # nothing listens
+    url, token = await session_to(
+        live, tenant, ("127.0.0.1", free_port()), settled=True
+    )  # nothing listens
 
     gone = await refusal(url, token)
     assert gone.status == 502 and gone.body["code"] == "console_unreachable"
