@@ -92,8 +92,7 @@ async def claim(
     started = max(now, utcnow())
     claimed = set()
     for progress, ids in by_progress.items():
-        values = {} if progress is None else {"progress": progress}
-        claimed |= await _start_running(session, ids, worker, started + lease, started, values)
+        claimed |= await _start_running(session, ids, worker, started + lease, started, progress)
     for row in (r for r in rows if r.id in claimed):
         notify_after_commit(session, task_channel(row.id))
         outbox.task_started(session, row.id)
@@ -111,16 +110,16 @@ async def _start_running(
     worker: str,
     lease_expires_at: datetime,
     started: datetime,
-    values: dict[str, Any],
+    progress: int | None,
 ) -> set[UUID]:
     """Mark the candidates `ids` running under `worker`'s lease, unless another task of their
     instance became active after the candidates were read (`claim_candidate`); those it marked."""
     single = len(ids) == 1
     params = {"worker": worker, "until": lease_expires_at, "started": started}
     params |= {"task": ids[0]} if single else {"tasks": ids}
-    if "progress" in values:
-        params["start_progress"] = values["progress"]
-    stmt = start_statement(single=single, progress="progress" in values)
+    if progress is not None:
+        params["start_progress"] = progress
+    stmt = start_statement(single=single, progress=progress is not None)
     return set((await session.execute(stmt, params)).scalars())
 
 
