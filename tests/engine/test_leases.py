@@ -9,9 +9,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 
 from nuage.config import Settings
-from nuage.db.models import TaskEvent
+from nuage.db.models import InstanceTask, TaskEvent
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.catalogue import spec_for
@@ -132,6 +133,53 @@ async def test_a_worker_that_dies_mid_task_is_taken_over(
 
     await late_writes_change_nothing(stack, task_id, "worker-a")
     assert (await task_row(stack, task_id)).status == "completed"
+
+
+async def test_a_late_heartbeat_does_not_make_a_worker_take_over_its_own_running_task(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """On a busy loop a heartbeat can come after its lease ran out. The worker running the task
+    knows it is alive: its own reap leaves it, where another worker's takes it over, and it does
+    not claim the task back while that run goes on."""
+    tenant = await tenants()
+    # A long lease: no heartbeat renews it while the test looks.
+    busy = start_worker(
+        stack, settings, latency_ms=10_000, worker_id="busy", lease_seconds=60, poll_seconds=60
+    )
+    _, task_id = await tenant.create_instance()
+
+    async def inside_the_driver() -> bool:
+        return "provision" in steps(await events(tenant, task_id))
+
+    await poll(inside_the_driver)
+    async with transaction(stack.runtime.sessions) as session:
+        await session.execute(
+            sa.update(InstanceTask)
+            .where(InstanceTask.id == UUID(task_id))
+            .values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
+
+    assert await busy.reap() == 0
+    kept = await task_row(stack, task_id)
+    assert (kept.status, kept.lease_owner, kept.attempts) == ("running", "busy", 1)
+    assert "lease_expired" not in steps(await events(tenant, task_id))
+
+    other = Worker(
+        stack.runtime.sessions,
+        stack.driver,
+        stack.notifier,
+        worker_settings(settings),
+        worker_id="other",
+    )
+    assert await other.reap() == 1
+    taken = await task_row(stack, task_id)
+    assert (taken.status, taken.lease_owner) == ("pending", None)
+
+    # Its first run is still in the driver: claimed back under the same id, two runs would hold
+    # one lease. The busy worker leaves it to the others until that run ends.
+    assert await busy.claim_many(4) == []
+    assert (await task_row(stack, task_id)).status == "pending"
+    assert [record.id for record in await other.claim_many(4)] == [UUID(task_id)]
 
 
 async def test_a_claim_without_heartbeats_is_reaped_only_after_its_lease(

@@ -42,10 +42,16 @@ def _blocked() -> sa.Exists:
 
 NOT_BLOCKED = ~_blocked()  # one expression, in each statement that needs it
 
+# Not one of `:running`, the tasks the claiming worker is still running. Another worker may
+# take one over when its heartbeat comes late; claimed back under the same worker id while its
+# first run goes on, both runs would hold its lease. It waits for that run to end.
+NOT_MINE = T.c.id.not_in(sa.bindparam("running", expanding=True, type_=T.c.id.type))
+
 
 @functools.cache
 def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
-    """The `:limit` oldest pending tasks due at `:now` at the head of their instance's queue:
+    """The `:limit` oldest pending tasks due at `:now` at the head of their instance's queue,
+    none of them `:running` (`NOT_MINE`):
     their ids, types and due times, or, `whole`, what their records need
     (`engine.claimed_rows`). At most one per instance: a task behind another pending one is not
     at the head. Built once for each shape: building it took a sixth of a claim's CPU.
@@ -69,6 +75,7 @@ def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
             may_become(TaskStatus.RUNNING),
             T.c.run_after <= sa.bindparam("now", type_=T.c.run_after.type),
             NOT_BLOCKED,
+            NOT_MINE,
         )
         .order_by(T.c.seq)
         .limit(sa.bindparam("limit", type_=sa.Integer))

@@ -5,7 +5,7 @@ a worker whose lease was taken over can no longer change the task, so a task com
 """
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -23,6 +23,7 @@ from nuage.domain.observers import TaskTransition
 from nuage.engine import shown_rows, step_rows
 from nuage.engine.claim_statements import (
     NOT_BLOCKED,
+    NOT_MINE,
     T,
     claim_candidate,
     may_become,
@@ -68,6 +69,7 @@ async def claim(
     *,
     limit: int,
     start: Callable[[sa.Row[Any]], int | None] | None = None,
+    running: Collection[UUID] = (),
 ) -> list[UUID]:
     """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no
     earlier active task), oldest first.
@@ -78,10 +80,12 @@ async def claim(
     With `start` (the worker's), the candidates are read with what their records need
     (`engine.claimed_rows`), as they are before the claim, and the claim sets the progress
     `start(row)` returns: the `started` step's, which the caller writes in this transaction.
+    None of `running`, the tasks the caller still runs (`claim_statements.NOT_MINE`).
     """
     postgresql = session.get_bind().dialect.name == "postgresql"
     stmt = claim_candidate(postgresql=postgresql, whole=start is not None)
-    rows = (await session.execute(stmt, {"now": now, "limit": limit})).all()
+    params = {"now": now, "limit": limit, "running": list(running)}
+    rows = (await session.execute(stmt, params)).all()
     if not rows:
         return []
     by_progress: dict[int | None, list[UUID]] = {}
@@ -294,21 +298,19 @@ async def release(
     return False
 
 
-async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
+async def reap(session: AsyncSession, now: datetime, alive: Collection[UUID] = ()) -> list[UUID]:
     """Requeue running tasks whose lease expired (their worker died); they resume idempotently.
-    The ids of those this call took over."""
-    expired = (
-        await session.execute(
-            sa.select(T.c.id, T.c.task_type).where(
-                may_become(TaskStatus.PENDING), T.c.lease_expires_at < now
-            )
-        )
-    ).all()
+    `alive`: the tasks the caller is running itself, which it knows are not dead even when a
+    heartbeat came late. The ids of those this call took over."""
+    expired_now = sa.and_(may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
+    if alive:
+        expired_now = sa.and_(expired_now, T.c.id.not_in(list(alive)))
+    expired = (await session.execute(sa.select(T.c.id, T.c.task_type).where(expired_now))).all()
     taken_over: list[UUID] = []
     for task_id, task_type in expired:
         taken = await session.execute(
             sa.update(T)
-            .where(T.c.id == task_id, may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
+            .where(T.c.id == task_id, expired_now)
             .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
@@ -328,14 +330,18 @@ async def reap(session: AsyncSession, now: datetime) -> list[UUID]:
     return taken_over
 
 
-async def next_due(session: AsyncSession) -> datetime | None:
+async def next_due(session: AsyncSession, running: Collection[UUID] = ()) -> datetime | None:
     """When the earliest claimable pending task becomes due (for sleeping until a backoff ends).
 
     Tasks queued behind an earlier active task of their instance do not count: they become
     claimable when that task ends, which wakes the worker (QUEUE). Counting them would make an
-    idle worker poll in a tight loop for as long as the task ahead of them runs.
+    idle worker poll in a tight loop for as long as the task ahead of them runs. Nor do those
+    of `running` that the caller may not claim yet (`claim`).
     """
     due: datetime | None = await session.scalar(
-        sa.select(sa.func.min(T.c.run_after)).where(may_become(TaskStatus.RUNNING), NOT_BLOCKED)
+        sa.select(sa.func.min(T.c.run_after)).where(
+            may_become(TaskStatus.RUNNING), NOT_BLOCKED, NOT_MINE
+        ),
+        {"running": list(running)},
     )
     return due

@@ -104,7 +104,7 @@ class Worker:
         self.settings = settings
         self.id = worker_id or new_worker_id()
         self._rng = rng or random.Random()
-        self._running: dict[asyncio.Task[None], object] = {}
+        self._running: dict[asyncio.Task[None], UUID] = {}
         self._starts: dict[UUID, Start] = {}  # claimed, not yet executed
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._stopping = asyncio.Event()
@@ -234,7 +234,7 @@ class Worker:
 
     async def _idle_timeout(self) -> float:
         async with transaction(self.sessions) as session:
-            due = await queries.next_due(session)
+            due = await queries.next_due(session, self._running.values())
         timeout = self.settings.poll_seconds
         if due is not None:
             timeout = min(timeout, max(0.0, (due - utcnow()).total_seconds()))
@@ -259,8 +259,9 @@ class Worker:
             # `started_at` is never earlier than the `completed_at` of the task it waited for.
             await session.connection()
             claimed = await queries.claim(
-                session, self.id, utcnow(), self._lease, limit=limit, start=start
-            )
+                session, self.id, utcnow(), self._lease, limit=limit, start=start,
+                running=self._running.values(),
+            )  # fmt: skip
             started = [await starts[task_id].write(session) for task_id in claimed]
             await step_rows.log(session, [step for step in started if step is not None])
         read_at = asyncio.get_running_loop().time()
@@ -269,8 +270,11 @@ class Worker:
         return [self._starts[task_id].record for task_id in claimed]
 
     async def reap(self) -> int:
+        """Take over the tasks whose lease expired, except those this worker is running: a
+        heartbeat that came late on a busy loop does not mean they died."""
+        alive = set(self._running.values())
         async with transaction(self.sessions) as session:
-            return len(await queries.reap(session, utcnow()))
+            return len(await queries.reap(session, utcnow(), alive))
 
     async def execute(self, record: TaskRecord) -> None:
         """Run one claimed task to the end of its attempt."""
