@@ -16,6 +16,7 @@ at a time. Each committing transaction then wakes the readers with its last id
 NOTIFYs, and in-process through the notifier).
 """
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -173,14 +174,23 @@ def _insert_locked(session: Session, rows: list[dict[str, Any]]) -> int:
     The lock (held to COMMIT) orders the ids by commit; taken in the statement, before its first
     id, and with the NOTIFYs (which COMMIT serialises anyway) in the same round trip, it is held
     for that statement and the COMMIT only, not for two more round trips."""
-    inserted = _LOCKED_INSERT.cte("inserted")
-    top = sa.func.max(inserted.c.id)
     channels = unsent(session)
-    notifies = (pg_notify(sa.cast(top, sa.Text)), *map(pg_notify, channels))
-    stmt = sa.select(top, *notifies)
-    last: int = session.execute(stmt, {"events": [_as_json(row) for row in rows]}).scalar_one()
+    params: dict[str, Any] = {f"channel_{i}": channel for i, channel in enumerate(channels)}
+    params["events"] = [_as_json(row) for row in rows]
+    last: int = session.execute(_locked_insert_notifying(len(channels)), params).scalar_one()
     sent(session, [*channels, event_channel(last)])
     return last
+
+
+@functools.cache
+def _locked_insert_notifying(channels: int) -> sa.Select[Any]:
+    """`_LOCKED_INSERT` as a CTE, selecting its last id and sending the NOTIFYs: the event
+    channel's with that id, then those of `:channel_0`… `:channel_<channels - 1>`. Built once
+    for each number of channels: building it at every commit cost about 0.45 ms of CPU."""
+    inserted = _LOCKED_INSERT.cte("inserted")
+    top = sa.func.max(inserted.c.id)
+    named = (sa.bindparam(f"channel_{i}", type_=sa.Text) for i in range(channels))
+    return sa.select(top, pg_notify(sa.cast(top, sa.Text)), *map(pg_notify, named))
 
 
 def _as_json(row: dict[str, Any]) -> dict[str, Any]:

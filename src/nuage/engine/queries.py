@@ -123,8 +123,14 @@ async def _start_running(
     params |= {"task": ids[0]} if single else {"tasks": ids}
     if progress is not None:
         params["start_progress"] = progress
-    stmt = start_statement(single=single, progress=progress is not None)
-    return set((await session.execute(stmt, params)).scalars())
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    stmt = start_statement(single=single, progress=progress is not None, postgresql=postgresql)
+    if not postgresql:
+        return set((await session.execute(stmt, params)).scalars())
+    shown = [shown_rows.shown_task(row) for row in await session.execute(stmt, params)]
+    for task in shown:  # as its `task.started` event shows it: nothing later changes it
+        outbox.task_shown(session, task)
+    return {task.id for task in shown}
 
 
 async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
