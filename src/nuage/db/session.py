@@ -1,7 +1,9 @@
 """Engine and sessions. One engine per process; sessions are short and never span an await on I/O
 other than the database (long polls end their transaction before they wait)."""
 
+import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -74,7 +76,40 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         pool_reset_on_return=None,
     )
     _translate_socket_errors(reader)
+    _TURNS[reader.sync_engine] = (asyncio.Semaphore(pool_size), pool_timeout)
     return reader
+
+
+# PostgreSQL readers' turns: a read waits for a connection in the order it came. The pool's own
+# wait is not a queue: a connection given back goes to whichever read asks next, often one that
+# just arrived, while the read that waited longest waits on. With 32 clients on a pool of 10 that
+# made one process's p99 four times its p50 (docs/benchmarks.md, "Issue 11, sixth session").
+_TURNS: weakref.WeakKeyDictionary[Engine, tuple[asyncio.Semaphore, float]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _turn(reader: AsyncEngine) -> AsyncIterator[None]:
+    """Hold one of `reader`'s connections' turns (first come, first served), for as long as the
+    pool's timeout lets a read wait for one."""
+    turn = _TURNS.get(reader.sync_engine)
+    if turn is None:  # SQLite: reads in the loop's thread, or on aiosqlite's, which queues
+        yield
+        return
+    turns, timeout = turn
+    if turns.locked():
+        try:
+            async with asyncio.timeout(timeout):
+                await turns.acquire()
+        except TimeoutError as error:
+            raise sa_exc.TimeoutError(f"No reader connection within {timeout} s") from error
+    else:
+        await turns.acquire()
+    try:
+        yield
+    finally:
+        turns.release()
 
 
 async def read_once(reader: AsyncEngine, read: Callable[[Connection], T]) -> T:
@@ -82,7 +117,8 @@ async def read_once(reader: AsyncEngine, read: Callable[[Connection], T]) -> T:
     greenlet. Through `AsyncConnection` each of those steps spawns a greenlet of its own, which
     was a third of a one-statement read's CPU. `read` runs SQLAlchemy's synchronous API (each
     call into the driver is awaited for it), so engine events see its statements as usual."""
-    return await greenlet_spawn(_on_a_connection, reader.sync_engine, read)
+    async with _turn(reader):
+        return await greenlet_spawn(_on_a_connection, reader.sync_engine, read)
 
 
 async def first_row_raw(
@@ -107,7 +143,8 @@ async def first_row_raw(
             return sqlite_side.first_row_in_loop(reader.sync_engine, sql, values)
         except sqlite_side.Busy:
             pass  # read on aiosqlite's thread, which waits for the lock as every other read
-    return await greenlet_spawn(_first_row_raw, reader.sync_engine, sql, values)
+    async with _turn(reader):
+        return await greenlet_spawn(_first_row_raw, reader.sync_engine, sql, values)
 
 
 # Listeners told each statement `first_row_raw` sends (SQLAlchemy's events do not see them).
