@@ -304,20 +304,22 @@ async def release(
     return False
 
 
-async def reap(session: AsyncSession, now: datetime, alive: Collection[UUID] = ()) -> list[UUID]:
+async def reap(session: AsyncSession, now: datetime, running: Collection[UUID] = ()) -> list[UUID]:
     """Requeue running tasks whose lease expired (their worker died); they resume idempotently.
-    `alive`: the tasks the caller is running itself, which it knows are not dead even when a
-    heartbeat came late. The ids of those this call took over."""
-    expired_now = sa.and_(may_become(TaskStatus.PENDING), T.c.lease_expires_at < now)
-    if alive:
-        expired_now = sa.and_(expired_now, T.c.id.not_in(list(alive)))
-    expired = (await session.execute(sa.select(T.c.id, T.c.task_type).where(expired_now))).all()
+    Not those of `running`, the tasks the caller runs itself (`claim_statements.NOT_MINE`): it
+    knows they are not dead, even when a heartbeat came late. The ids of those it took over."""
+    expired_now = sa.and_(may_become(TaskStatus.PENDING), T.c.lease_expires_at < now, NOT_MINE)
+    mine = {"running": list(running)}
+    expired = (
+        await session.execute(sa.select(T.c.id, T.c.task_type).where(expired_now), mine)
+    ).all()
     taken_over: list[UUID] = []
     for task_id, task_type in expired:
         taken = await session.execute(
             sa.update(T)
             .where(T.c.id == task_id, expired_now)
-            .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None)
+            .values(status=_PENDING, run_after=now, lease_owner=None, lease_expires_at=None),
+            mine,
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             session.add(

@@ -272,9 +272,8 @@ class Worker:
     async def reap(self) -> int:
         """Take over the tasks whose lease expired, except those this worker is running: a
         heartbeat that came late on a busy loop does not mean they died."""
-        alive = set(self._running.values())
         async with transaction(self.sessions) as session:
-            return len(await queries.reap(session, utcnow(), alive))
+            return len(await queries.reap(session, utcnow(), self._running.values()))
 
     async def execute(self, record: TaskRecord) -> None:
         """Run one claimed task to the end of its attempt."""
