@@ -78,11 +78,22 @@ async def test_a_worker_that_dies_mid_task_is_taken_over(
     stack: Stack, tenants: TenantFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     tenant = await tenants()
+    # Long enough that it is still inside the call when cancelled, however slowly the test's
+    # polls are answered; the cancel ends the wait at once.
+    driver = slow_driver(settings, latency_ms=10_000)
+    # The `provision` step can be written while the handler still reads what the call needs: a
+    # cancel then would find no call to interrupt. The test waits for the call itself.
+    creating = asyncio.Event()
+    create = driver.create
+
+    async def create_and_tell(spec: Any) -> Any:
+        creating.set()
+        return await create(spec)
+
+    driver.create = create_and_tell  # type: ignore[method-assign]
     doomed = Worker(
         stack.runtime.sessions,
-        # Long enough that it is still inside the call when cancelled, however slowly the
-        # test's polls are answered; the cancel ends the wait at once.
-        slow_driver(settings, latency_ms=10_000),
+        driver,
         stack.notifier,
         worker_settings(settings, lease_seconds=0.8),
         worker_id="worker-a",
@@ -91,7 +102,7 @@ async def test_a_worker_that_dies_mid_task_is_taken_over(
     instance, task_id = await tenant.create_instance()
 
     async def inside_the_driver() -> bool:
-        return "provision" in steps(await events(tenant, task_id))
+        return creating.is_set() and "provision" in steps(await events(tenant, task_id))
 
     await poll(inside_the_driver)
     assert (await task_row(stack, task_id)).lease_owner == "worker-a"
