@@ -50,7 +50,9 @@ async def test_cancel_a_pending_task_behind_a_slow_one(
 async def test_cancel_a_running_task_stops_it_at_the_next_step(
     stack: Stack, tenants: TenantFactory, settings: Settings
 ) -> None:
-    start_worker(stack, settings, slow_driver(settings, latency_ms=600))
+    # Long enough for the test's poll and cancel to land inside the call on a loaded machine
+    # (600 ms did not on one CI run: the create had completed).
+    start_worker(stack, settings, slow_driver(settings, latency_ms=3000))
     tenant = await tenants()
     instance, task_id = await tenant.create_instance()
 
