@@ -42,7 +42,7 @@ fmt: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-# Three pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
+# Four pytest processes side by side (scripts/run-tests.sh); PYTEST_ARGS: one plain run instead.
 test: lint bytecode
 	scripts/run-tests.sh $(PYTEST_ARGS)
 
