@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.db.migrate import upgrade
@@ -19,8 +20,11 @@ from nuage.db.session import make_engine, make_sessionmaker, transaction
 from nuage.services.hosts import ensure_demo_sim_hosts
 from nuage.services.ip_pools import ensure_demo_pools
 
+# Without TLS: the test server has none, and asyncpg's default first asks for it at every
+# connection. A connection cancelled while waiting for that answer (a worker stopped at a test's
+# end) leaves a future whose error nobody reads, and the test runner fails the test it lands in.
 PG_ADMIN_URL = os.environ.get(
-    "NUAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    "NUAGE_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres?ssl=disable"
 )
 
 
@@ -48,7 +52,7 @@ async def add_sim_hosts(engine: AsyncEngine) -> None:
 
 
 def database_url(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
 
 
 async def _admin(*statements: str) -> None:

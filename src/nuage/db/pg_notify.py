@@ -21,7 +21,14 @@ log = logging.getLogger("nuage.notify")
 
 
 def asyncpg_dsn(database_url: str) -> str:
+    """The database URL as asyncpg's own DSN. SQLAlchemy hands a URL's `ssl` option to
+    `asyncpg.connect`; in a DSN asyncpg knows it as `sslmode`, and would send `ssl` to the server
+    as a setting, which refuses it."""
     url = make_url(database_url).set(drivername="postgresql")
+    if "ssl" in url.query:
+        query = dict(url.query)
+        query["sslmode"] = query.pop("ssl")
+        url = url.set(query=query)
     return url.render_as_string(hide_password=False)
 
 

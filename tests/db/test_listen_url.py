@@ -1,0 +1,38 @@
+"""The LISTEN connection (`db.pg_notify.PostgresNotifier`) reads the same database URL as the
+rest of nuage, options included: SQLAlchemy's `?ssl=` is asyncpg's `sslmode` in a DSN."""
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from nuage.db.notify import pg_notify
+from nuage.db.pg_notify import PostgresNotifier
+from nuage.db.session import make_engine
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_a_url_with_an_ssl_option_listens_and_hears(database_url: str) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's notifier is in-process: no URL to read")
+    url = make_url(database_url).update_query_dict({"ssl": "disable"}).render_as_string(False)
+    engine = make_engine(url)  # the URL is one the API's own engine takes
+    notifier = PostgresNotifier(url)
+    try:
+        await notifier.start()
+        assert notifier.connected.is_set()
+        waiter = notifier.subscribe("task:heard")
+        async with engine.begin() as conn:
+            await conn.execute(sa.select(pg_notify("task:heard")))
+        async with asyncio.timeout(5):
+            await waiter.wait()
+    finally:
+        await notifier.close()
+        await engine.dispose()
