@@ -8,6 +8,7 @@ interface for many processes.
 """
 
 import asyncio
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -83,6 +84,18 @@ def pg_notify(channel: str | sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
     return sa.func.pg_notify(PG_CHANNEL, channel)
 
 
+@functools.cache
+def bound_notifies(count: int) -> tuple[sa.ColumnElement[Any], ...]:
+    """NOTIFYs of `:channel_0` … `:channel_<count - 1>` (`channel_values`), for statements built
+    once per number of channels: building them at every commit cost about 0.45 ms of CPU."""
+    return tuple(pg_notify(sa.bindparam(f"channel_{i}", type_=sa.Text)) for i in range(count))
+
+
+def channel_values(channels: Iterable[str]) -> dict[str, str]:
+    """The parameters of `bound_notifies` for `channels`, in order."""
+    return {f"channel_{i}": channel for i, channel in enumerate(channels)}
+
+
 def unsent(session: Session) -> list[str]:
     """The channels of this transaction not yet sent to PostgreSQL, in order."""
     return sorted(session.info.get(_PENDING, set()) - session.info.get(_SENT, set()))
@@ -107,7 +120,12 @@ def _notify_postgres(session: Session) -> None:
         return
     channels = unsent(session)
     if channels:  # one round trip for them all
-        session.execute(sa.select(*map(pg_notify, channels)))
+        session.execute(_notify_statement(len(channels)), channel_values(channels))
+
+
+@functools.cache
+def _notify_statement(count: int) -> sa.Select[Any]:
+    return sa.select(*bound_notifies(count))
 
 
 @event.listens_for(Session, "after_commit")

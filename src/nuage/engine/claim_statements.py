@@ -16,7 +16,7 @@ from nuage.engine import claimed_rows, shown_rows
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
 _ACTIVE = [s.value for s in ACTIVE]
-_RUNNING = TaskStatus.RUNNING.value
+RUNNING = TaskStatus.RUNNING.value
 
 
 def may_become(target: TaskStatus) -> sa.ColumnElement[bool]:
@@ -36,7 +36,7 @@ def _blocked() -> sa.Exists:
     return sa.exists().where(
         other.c.instance_id == T.c.instance_id,
         other.c.status.in_(_ACTIVE),
-        sa.or_(other.c.seq < T.c.seq, other.c.status == _RUNNING),
+        sa.or_(other.c.seq < T.c.seq, other.c.status == RUNNING),
     )
 
 
@@ -51,10 +51,10 @@ NOT_MINE = T.c.id.not_in(sa.bindparam("running", expanding=True, type_=T.c.id.ty
 @functools.cache
 def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
     """The `:limit` oldest pending tasks due at `:now` at the head of their instance's queue,
-    none of them `:running` (`NOT_MINE`):
-    their ids, types and due times, or, `whole`, what their records need
-    (`engine.claimed_rows`). At most one per instance: a task behind another pending one is not
-    at the head. Built once for each shape: building it took a sixth of a claim's CPU.
+    none of them `:running` (`NOT_MINE`): their ids, types and due times, or, `whole`, what
+    their records need (`engine.claimed_rows`). At most one per instance: a task behind another
+    pending one is not at the head. Built once for each shape: building it took a sixth of a
+    claim's CPU.
 
     On PostgreSQL the tasks and their instances' rows are locked (SKIP LOCKED): one claim of an
     instance's task at a time. FOR NO KEY UPDATE, which a foreign key's check (a new task's, a
@@ -93,7 +93,7 @@ def start_statement(*, single: bool, progress: bool, postgresql: bool) -> sa.Upd
     (`shown_rows`), which the outbox would otherwise read again; elsewhere their ids."""
     ids = sa.bindparam("task", type_=T.c.id.type) if single else None
     values: dict[str, Any] = {
-        "status": _RUNNING,
+        "status": RUNNING,
         "lease_owner": sa.bindparam("worker", type_=T.c.lease_owner.type),
         "lease_expires_at": sa.bindparam("until", type_=T.c.lease_expires_at.type),
         "attempts": T.c.attempts + 1,

@@ -24,13 +24,13 @@ from nuage.engine import shown_rows, step_rows
 from nuage.engine.claim_statements import (
     NOT_BLOCKED,
     NOT_MINE,
+    RUNNING,
     T,
     claim_candidate,
     may_become,
     start_statement,
 )
 
-_RUNNING = TaskStatus.RUNNING.value
 _PENDING = TaskStatus.PENDING.value
 
 
@@ -40,7 +40,7 @@ class LeaseLost(Exception):
 
 def _held(task_id: UUID, worker: str) -> sa.ColumnElement[bool]:
     """This worker still holds the running task's lease."""
-    return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, T.c.status == _RUNNING)
+    return sa.and_(T.c.id == task_id, T.c.lease_owner == worker, T.c.status == RUNNING)
 
 
 def _owned(task_id: UUID, worker: str, target: TaskStatus) -> sa.ColumnElement[bool]:
@@ -96,14 +96,14 @@ async def claim(
     started = max(now, utcnow())
     claimed = set()
     for progress, ids in by_progress.items():
-        claimed |= await _start_running(session, ids, worker, started + lease, started, progress)
+        claimed |= await _start_running(
+            session, ids, worker, started + lease, started, progress, postgresql=postgresql
+        )
     for row in (r for r in rows if r.id in claimed):
         notify_after_commit(session, task_channel(row.id))
         outbox.task_started(session, row.id)
         waited = max(0.0, (started - row.run_after).total_seconds())
-        transition = TaskTransition(
-            row.id, row.task_type, _PENDING, _RUNNING, waited_seconds=waited
-        )
+        transition = TaskTransition(row.id, row.task_type, _PENDING, RUNNING, waited_seconds=waited)
         publish_after_commit(session, transition)
     return [r.id for r in rows if r.id in claimed]
 
@@ -115,6 +115,8 @@ async def _start_running(
     lease_expires_at: datetime,
     started: datetime,
     progress: int | None,
+    *,
+    postgresql: bool,
 ) -> set[UUID]:
     """Mark the candidates `ids` running under `worker`'s lease, unless another task of their
     instance became active after the candidates were read (`claim_candidate`); those it marked."""
@@ -123,7 +125,6 @@ async def _start_running(
     params |= {"task": ids[0]} if single else {"tasks": ids}
     if progress is not None:
         params["start_progress"] = progress
-    postgresql = session.get_bind().dialect.name == "postgresql"
     stmt = start_statement(single=single, progress=progress is not None, postgresql=postgresql)
     if not postgresql:
         return set((await session.execute(stmt, params)).scalars())
@@ -332,7 +333,7 @@ async def reap(session: AsyncSession, now: datetime, running: Collection[UUID] =
             )
             notify_after_commit(session, QUEUE, task_channel(task_id))
             publish_after_commit(
-                session, TaskTransition(task_id, task_type, _RUNNING, _PENDING, "lease_expired")
+                session, TaskTransition(task_id, task_type, RUNNING, _PENDING, "lease_expired")
             )
             taken_over.append(task_id)
     return taken_over
