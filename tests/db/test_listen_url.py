@@ -1,5 +1,5 @@
 """The LISTEN connection (`db.pg_notify.PostgresNotifier`) reads the same database URL as the
-rest of nuage, options included: SQLAlchemy's `?ssl=` is asyncpg's `sslmode` in a DSN."""
+rest of nuage, its TLS option included: SQLAlchemy's `?ssl=` is asyncpg's `sslmode` in a DSN."""
 
 import asyncio
 
@@ -12,11 +12,6 @@ from nuage.db.pg_notify import PostgresNotifier
 from nuage.db.session import make_engine
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 async def test_a_url_with_an_ssl_option_listens_and_hears(database_url: str) -> None:

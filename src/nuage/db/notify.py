@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 QUEUE = "queue"
 EVENTS = "events"
 PG_CHANNEL = "nuage_events"
+STATEMENTS_KEPT = 32  # statements cached per number of channels (`bound_notifies`)
 
 
 def task_channel(task_id: UUID) -> str:
@@ -84,10 +85,11 @@ def pg_notify(channel: str | sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
     return sa.func.pg_notify(PG_CHANNEL, channel)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def bound_notifies(count: int) -> tuple[sa.ColumnElement[Any], ...]:
     """NOTIFYs of `:channel_0` … `:channel_<count - 1>` (`channel_values`), for statements built
-    once per number of channels: building them at every commit cost about 0.45 ms of CPU."""
+    once per number of channels: building them at every commit cost about 0.45 ms of CPU. The
+    usual counts stay cached; a rare large one (a sweep's many tasks) does not stay for good."""
     return tuple(pg_notify(sa.bindparam(f"channel_{i}", type_=sa.Text)) for i in range(count))
 
 
@@ -123,7 +125,7 @@ def _notify_postgres(session: Session) -> None:
         session.execute(_notify_statement(len(channels)), channel_values(channels))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def _notify_statement(count: int) -> sa.Select[Any]:
     return sa.select(*bound_notifies(count))
 

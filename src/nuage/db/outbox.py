@@ -32,6 +32,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
 from nuage.db.notify import (
+    STATEMENTS_KEPT,
     bound_notifies,
     channel_values,
     event_channel,
@@ -189,7 +190,7 @@ def _insert_locked(session: Session, rows: list[dict[str, Any]]) -> int:
     return last
 
 
-@functools.cache
+@functools.lru_cache(maxsize=STATEMENTS_KEPT)
 def _locked_insert_notifying(channels: int) -> sa.Select[Any]:
     """`_LOCKED_INSERT` as a CTE, selecting its last id and sending the NOTIFYs: the event
     channel's with that id, then the `channels` bound ones (`notify.bound_notifies`). Built
