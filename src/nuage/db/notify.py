@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 QUEUE = "queue"
 EVENTS = "events"
 PG_CHANNEL = "nuage_events"
-STATEMENTS_KEPT = 32  # statements cached per number of channels (`bound_notifies`)
+# Statements cached per number of channels (`bound_notifies`): the usual counts stay; a rare
+# large one (a sweep's many tasks) does not stay for good.
+STATEMENTS_KEPT = 32
 
 
 def task_channel(task_id: UUID) -> str:
@@ -85,12 +87,11 @@ def pg_notify(channel: str | sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
     return sa.func.pg_notify(PG_CHANNEL, channel)
 
 
-@functools.lru_cache(maxsize=STATEMENTS_KEPT)
-def bound_notifies(count: int) -> tuple[sa.ColumnElement[Any], ...]:
+def bound_notifies(count: int) -> list[sa.ColumnElement[Any]]:
     """NOTIFYs of `:channel_0` … `:channel_<count - 1>` (`channel_values`), for statements built
-    once per number of channels: building them at every commit cost about 0.45 ms of CPU. The
-    usual counts stay cached; a rare large one (a sweep's many tasks) does not stay for good."""
-    return tuple(pg_notify(sa.bindparam(f"channel_{i}", type_=sa.Text)) for i in range(count))
+    once per number of channels (`STATEMENTS_KEPT`): building them at every commit cost about
+    0.45 ms of CPU."""
+    return [pg_notify(sa.bindparam(f"channel_{i}", type_=sa.Text)) for i in range(count)]
 
 
 def channel_values(channels: Iterable[str]) -> dict[str, str]:
