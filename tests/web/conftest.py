@@ -51,7 +51,10 @@ def browser() -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context (no cookies, no storage) and its page, per test."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
-    context.set_default_timeout(30_000)  # the server shares two busy cores
+    # The server shares two busy cores: actions, and assertions (whose own default is 5 s: a
+    # loaded run once left the first page "Loading…" past it), wait up to 30 s.
+    context.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)
     yield context.new_page()
     context.close()
 
