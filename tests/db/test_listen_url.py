@@ -1,5 +1,6 @@
 """The LISTEN connection (`db.pg_notify.PostgresNotifier`) reads the same database URL as the
-rest of nuage, its TLS option included: SQLAlchemy's `?ssl=` is asyncpg's `sslmode` in a DSN."""
+rest of nuage, its options included: the TLS option (SQLAlchemy's `?ssl=`, which is `sslmode` in
+an asyncpg DSN), and those of SQLAlchemy's asyncpg adapter, which are no server settings."""
 
 import asyncio
 
@@ -14,10 +15,17 @@ from nuage.db.session import make_engine
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_url_with_an_ssl_option_listens_and_hears(database_url: str) -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{"ssl": "disable"}, {"ssl": "disable", "prepared_statement_cache_size": "0"}],
+    ids=["ssl", "adapter option"],
+)
+async def test_a_url_with_options_listens_and_hears(
+    database_url: str, options: dict[str, str]
+) -> None:
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite's notifier is in-process: no URL to read")
-    url = make_url(database_url).update_query_dict({"ssl": "disable"}).render_as_string(False)
+    url = make_url(database_url).update_query_dict(options).render_as_string(False)
     engine = make_engine(url)  # the URL is one the API's own engine takes
     notifier = PostgresNotifier(url)
     try:

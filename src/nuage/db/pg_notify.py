@@ -20,16 +20,17 @@ from nuage.db.notify import PG_CHANNEL, LocalNotifier
 log = logging.getLogger("nuage.notify")
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    """The database URL as asyncpg's own DSN. SQLAlchemy hands a URL's `ssl` option to
-    `asyncpg.connect`; in a DSN asyncpg knows it as `sslmode`, and would send `ssl` to the server
-    as a setting, which refuses it."""
-    url = make_url(database_url).set(drivername="postgresql")
-    if "ssl" in url.query:
-        query = dict(url.query)
-        query["sslmode"] = query.pop("ssl")
-        url = url.set(query=query)
-    return url.render_as_string(hide_password=False)
+# Options of SQLAlchemy's asyncpg adapter, which it takes out before it calls `asyncpg.connect`.
+_ADAPTER_OPTIONS = ("prepared_statement_cache_size", "prepared_statement_name_func")
+
+
+def connect_arguments(database_url: str) -> dict[str, Any]:
+    """The arguments of `asyncpg.connect` for the database URL, as SQLAlchemy's engine passes
+    them (its dialect reads the URL: `?ssl=`, several hosts, ports), without its adapter's own
+    options, which asyncpg would send to the server as settings, and the server refuse."""
+    url = make_url(database_url).set(drivername="postgresql+asyncpg")
+    _args, arguments = url.get_dialect()().create_connect_args(url)
+    return {name: value for name, value in arguments.items() if name not in _ADAPTER_OPTIONS}
 
 
 LISTENER_NAME = "nuage-listener"
@@ -38,7 +39,7 @@ LISTENER_NAME = "nuage-listener"
 class PostgresNotifier(LocalNotifier):
     def __init__(self, database_url: str, *, reconnect_seconds: float = 1.0) -> None:
         super().__init__()
-        self._dsn = asyncpg_dsn(database_url)
+        self._connect = connect_arguments(database_url)
         self._reconnect = reconnect_seconds
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
@@ -61,7 +62,7 @@ class PostgresNotifier(LocalNotifier):
     async def _listen_forever(self) -> None:
         while True:
             try:
-                conn = await asyncpg.connect(self._dsn)
+                conn = await asyncpg.connect(**self._connect)
             except (OSError, asyncpg.PostgresError) as error:
                 log.warning("LISTEN connection failed (%s); retrying", error)
                 await asyncio.sleep(self._reconnect)
