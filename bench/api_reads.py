@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from bench import seed
 from bench.common import (
     PG_ADMIN,
+    database_name,
     drop_postgres,
     free_port,
     fresh_postgres,
@@ -119,7 +120,7 @@ async def serve(
             headers = {"Authorization": f"Bearer {key}"}
             async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as http:
                 await wait_healthy(http, port)
-                database = url.rsplit("/", 1)[1]
+                database = database_name(url)
                 return [
                     (
                         name,

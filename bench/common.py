@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from nuage.db.migrate import upgrade
 from nuage.db.session import make_engine, make_sessionmaker, transaction
@@ -41,6 +42,17 @@ def mean(values: Sequence[float]) -> float:
     return statistics.fmean(values) if values else 0.0
 
 
+def postgres_named(name: str) -> str:
+    """The URL of the database `name` on `PG_ADMIN`'s server, with `PG_ADMIN`'s options."""
+    return make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
+
+
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    assert name, url
+    return name
+
+
 async def fresh_postgres(prefix: str) -> str:
     """A new, migrated database on the machine's PostgreSQL; returns its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -48,13 +60,13 @@ async def fresh_postgres(prefix: str) -> str:
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
-    url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    url = postgres_named(name)
     await migrate(url)
     return url
 
 
 async def drop_postgres(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
+    name = database_name(url)
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

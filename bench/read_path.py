@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import seed
-from bench.common import NUAGE, PG_ADMIN, free_port, migrate, table
+from bench.common import NUAGE, PG_ADMIN, database_name, free_port, migrate, postgres_named, table
 from nuage.db.models import InstanceTask
 from nuage.db.session import make_engine, make_sessionmaker
 from nuage.services import api_keys
@@ -42,13 +42,13 @@ CACHE = Path(os.environ.get("NUAGE_BENCH_CACHE", ROOT / "var" / "bench-cache")).
 
 def database_url(db: str, rows: int) -> str:
     if db == "pg":
-        return PG_ADMIN.rsplit("/", 1)[0] + f"/nuage_read_{rows}"
+        return postgres_named(f"nuage_read_{rows}")
     return f"sqlite+aiosqlite:///{CACHE / f'nuage-{rows}.sqlite3'}"
 
 
 async def _create_pg(url: str) -> None:
     admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = url.rsplit("/", 1)[1]
+    name = database_name(url)
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
