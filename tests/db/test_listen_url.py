@@ -1,6 +1,6 @@
 """The LISTEN connection (`db.pg_notify.PostgresNotifier`) reads the same database URL as the
-rest of nuage, its options included: the TLS option (SQLAlchemy's `?ssl=`, which is `sslmode` in
-an asyncpg DSN), and those of SQLAlchemy's asyncpg adapter, which are no server settings."""
+rest of nuage, its options included: the TLS option (SQLAlchemy's `?ssl=`), and those of
+SQLAlchemy's asyncpg adapter, which are neither `asyncpg.connect`'s nor the server's."""
 
 import asyncio
 

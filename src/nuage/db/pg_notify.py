@@ -21,13 +21,19 @@ log = logging.getLogger("nuage.notify")
 
 
 # Options of SQLAlchemy's asyncpg adapter, which it takes out before it calls `asyncpg.connect`.
-_ADAPTER_OPTIONS = ("prepared_statement_cache_size", "prepared_statement_name_func")
+_ADAPTER_OPTIONS = (
+    "prepared_statement_cache_size",
+    "prepared_statement_name_func",
+    "async_creator_fn",
+)
 
 
 def connect_arguments(database_url: str) -> dict[str, Any]:
-    """The arguments of `asyncpg.connect` for the database URL, as SQLAlchemy's engine passes
-    them (its dialect reads the URL: `?ssl=`, several hosts, ports), without its adapter's own
-    options, which asyncpg would send to the server as settings, and the server refuse."""
+    """The arguments of `asyncpg.connect` for the database URL (nuage's PostgreSQL driver is
+    asyncpg), as SQLAlchemy's engine passes them: its dialect reads the URL (`?ssl=`, several
+    hosts, ports, an encoded password), and its adapter's own options, which `asyncpg.connect`
+    does not take, are left out. (A DSN built from the URL, as before, carried them to the
+    server as settings, which it refused: the listener never connected.)"""
     url = make_url(database_url).set(drivername="postgresql+asyncpg")
     _args, arguments = url.get_dialect()().create_connect_args(url)
     return {name: value for name, value in arguments.items() if name not in _ADAPTER_OPTIONS}
