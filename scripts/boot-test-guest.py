@@ -42,7 +42,7 @@ def domain_xml(name, uuid_, cache, disk, seed, log, vcpus, max_vcpus, mem_mb, vi
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>{e(Path(cache, "vmlinuz"))}</kernel>
     <initrd>{e(Path(cache, "initrd.img"))}</initrd>
-    <cmdline>console=ttyS0 quiet</cmdline>
+    <cmdline>console=ttyS0 quiet no_timer_check</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <clock offset='utc'/>

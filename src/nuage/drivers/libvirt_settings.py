@@ -15,7 +15,7 @@ class LibvirtSettings:
     uri: str  # e.g. qemu:///system
     state_dir: Path  # <state_dir>/<machine_id>/{disk.qcow2,seed.iso,serial.log}
     images_dir: Path  # <image>.qcow2, else base.qcow2
-    kernel: Path | None = None  # direct kernel boot (cmdline `console=ttyS0 quiet`) when set
+    kernel: Path | None = None  # direct kernel boot (`libvirt_domain._boot`) when set
     initrd: Path | None = None
     domain_type: str = "qemu"  # TCG; "kvm" where KVM works
     machine: str = "pc"
