@@ -38,6 +38,12 @@ class LiveServer:
     proc: subprocess.Popen[bytes]
     # Other kinds of callers on the tenant (docs/permissions.md): their Bearer tokens by name.
     callers: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None  # the server's stderr
+
+    def log_tail(self, lines: int = 60) -> str:
+        if self.log is None or not self.log.exists():
+            return "(no log)"
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
     @property
     def compute(self) -> str:
@@ -146,11 +152,12 @@ def start(
     }
     tenant, callers = asyncio.run(_prepare(settings_of(data_dir), host))
     port = free_port()
+    log = data_dir / "server.log"
     proc = subprocess.Popen(
         [NUAGE, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "server.log").open("wb"),
+        stderr=log.open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -160,7 +167,7 @@ def start(
         proc.wait()
         raise
     ids = str(tenant.organization_id), str(tenant.project_id)
-    server = LiveServer(base, *ids, tenant.api_key, "", "", proc, callers)
+    server = LiveServer(base, *ids, tenant.api_key, "", "", proc, callers, log)
     server.instance_id, server.task_id = _running_instance(server, size)
     return server
 

@@ -2,11 +2,14 @@
 `$CHROMIUM` or /usr/bin/chromium) driven by Playwright, against a real `nuage serve`.
 
 Without the browser the tests are skipped with the reason, and fail on CI (where `.ci/run`
-installs it). A failing test leaves a screenshot of its page in `test-results/web/`.
+installs it). A failing test leaves a screenshot of its page in `test-results/web/`, and its
+report shows what the page saw (its console, its failed requests, each request to the server with
+when it started and ended) and the end of the server's log.
 """
 
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -48,15 +51,34 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context (no cookies, no storage) and its page, per test."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     # The server shares two busy cores: actions, and assertions (whose own default is 5 s: a
     # loaded run once left the first page "Loading…" past it), wait up to 30 s.
     context.set_default_timeout(30_000)
     expect.set_options(timeout=30_000)
-    yield context.new_page()
+    opened = context.new_page()
+    request.node.stash[_SEEN] = watch(opened)
+    yield opened
     context.close()
+
+
+def watch(page: Page) -> list[str]:
+    """What `page` sees, one line each, timed from now: console messages, script errors, and
+    each request with its answer or failure."""
+    seen: list[str] = []
+    began = time.monotonic()
+
+    def note(line: str) -> None:
+        seen.append(f"{time.monotonic() - began:7.2f}s {line}")
+
+    page.on("console", lambda message: note(f"console {message.type}: {message.text}"))
+    page.on("pageerror", lambda error: note(f"page error: {error}"))
+    page.on("request", lambda sent: note(f"-> {sent.method} {sent.url}"))
+    page.on("response", lambda got: note(f"<- {got.status} {got.request.method} {got.url}"))
+    page.on("requestfailed", lambda sent: note(f"!! {sent.method} {sent.url}: {sent.failure}"))
+    return seen
 
 
 def in_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -86,11 +108,18 @@ def server(data_dir: Path) -> Iterator[LiveServer]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield
     report = outcome.get_result()
-    if report.when == "call":
-        item.stash[_FAILED] = report.failed
+    if report.when != "call":
+        return
+    item.stash[_FAILED] = report.failed
+    if report.failed:
+        report.sections.append(("what the page saw", "\n".join(item.stash.get(_SEEN, []))))
+        server = item.funcargs.get("server")
+        if isinstance(server, LiveServer):
+            report.sections.append(("the end of the server's log", server.log_tail()))
 
 
 _FAILED = pytest.StashKey[bool]()
+_SEEN = pytest.StashKey[list[str]]()
 
 
 @pytest.fixture(autouse=True)
