@@ -21,7 +21,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.config import Settings
-from nuage.db import sqlite_side
+from nuage.db import sqlite_side, sqlite_turns
 from nuage.db.errors import translate_db_errors
 from nuage.db.lost_commits import tell_lost_commits
 from nuage.db.notify import Notifier, session_info
@@ -32,7 +32,10 @@ T = TypeVar("T")
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS}, **kwargs
+        )
+        sqlite_turns.configure(engine.sync_engine)  # first: its turn, then the BEGIN IMMEDIATE
         sqlite_side.configure(engine.sync_engine)
     else:
         engine = create_async_engine(url, **kwargs)
@@ -58,7 +61,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
     if url.get_backend_name() == "sqlite":
         reader = create_async_engine(
             url,
-            connect_args={"timeout": 30},
+            connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS},
             isolation_level="AUTOCOMMIT",
             pool_size=pool_size,
             max_overflow=0,
@@ -180,10 +183,8 @@ async def write_once(engine: AsyncEngine, write: Callable[[Connection], T]) -> T
     On SQLite `write` runs whole on the process's one thread for such writes, on a connection of
     the standard `sqlite3` driver to the same file (`sqlite_side.Writer`): one hand-off for the
     transaction, where aiosqlite makes about three trips to its thread per statement (cursor,
-    execute, fetch or close), each a queue put, a wake-up of the event loop and a future. The
-    writers take turns on that thread before their BEGIN IMMEDIATE: SQLite has one writer at a
-    time anyway, and a turn waited there costs nothing, where one waited in SQLite's busy handler
-    sleeps in growing steps (up to 100 ms) between tries."""
+    execute, fetch or close), each a queue put, a wake-up of the event loop and a future. It
+    waits for its turn among the process's writers first (`db.sqlite_turns`)."""
     if engine.dialect.name != "sqlite":
         return await greenlet_spawn(_on_a_connection, engine.sync_engine, write)
     writer = sqlite_side.WRITERS.get(engine.sync_engine)

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
+from nuage.db import sqlite_turns
 from nuage.db.lost_commits import tell_lost_commits
 
 T = TypeVar("T")
@@ -22,8 +23,9 @@ C = TypeVar("C")
 
 
 def configure(engine: Engine) -> None:
-    """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue on the lock (busy timeout)
-    instead of failing when a read transaction later tries to write."""
+    """WAL for concurrent readers; BEGIN IMMEDIATE so writers queue on the lock (their turns,
+    `db.sqlite_turns`, then the busy timeout) instead of failing when a read transaction later
+    tries to write."""
     event.listen(engine, "connect", on_connect)
 
     @event.listens_for(engine, "begin")
@@ -37,7 +39,7 @@ def on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(sqlite_turns.BUSY_TIMEOUT_SECONDS * 1000)}")
     cursor.close()
 
 
@@ -118,23 +120,29 @@ def first_row_in_loop(engine: Engine, sql: str, values: Sequence[Any]) -> tuple[
 class Writer:
     """A synchronous engine on an SQLite engine's file, configured as it is (the same pragmas,
     BEGIN IMMEDIATE, lost commits told), with one connection used by one thread. Engine events
-    see its statements as they see any engine's."""
+    see its statements as they see any engine's. A write waits for its turn among the writers
+    of `engine` (`db.sqlite_turns`) before it is handed to the thread."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = create_engine(
             engine.url.set(drivername="sqlite+pysqlite"),
-            connect_args={"timeout": 30, "check_same_thread": False},
+            connect_args={
+                "timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS,
+                "check_same_thread": False,
+            },
             pool_size=1,
             max_overflow=0,
         )
         configure(self.engine)
         tell_lost_commits(self.engine)
+        self.turns = sqlite_turns.turns_of(engine)
         self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nuage-sqlite-writer")
 
     async def run(self, write: Callable[[Connection], T]) -> T:
         context = contextvars.copy_context()
         call = functools.partial(context.run, self._on_its_connection, write)
-        return await asyncio.get_running_loop().run_in_executor(self.thread, call)
+        async with self.turns.held():
+            return await asyncio.get_running_loop().run_in_executor(self.thread, call)
 
     def _on_its_connection(self, write: Callable[[Connection], T]) -> T:
         with self.engine.connect() as conn:

@@ -1,0 +1,121 @@
+"""SQLite's writers of one process take turns (`db.sqlite_turns`): the API's request sessions,
+the worker's transactions and `write_once`'s writes, side by side, never meet SQLite's write
+lock, whose busy handler keeps no order among those waiting; a transaction that fails or is
+dropped gives its turn back; and a writer that cannot have its turn in time fails as SQLite
+would, "database is locked", as a database unavailable for now.
+
+The busy handler is switched off here (`PRAGMA busy_timeout=0`), so that meeting the lock fails
+at once instead of being waited out."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from nuage.db import sqlite_side, sqlite_turns
+from nuage.db.session import make_engine, make_sessionmaker, transaction, write_once
+from nuage.domain.errors import DatabaseUnavailable
+
+pytestmark = pytest.mark.anyio
+
+
+def no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=0")
+    cursor.close()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    event.listen(engine.sync_engine, "connect", no_busy_wait)
+    writer = sqlite_side.WRITERS.get(engine.sync_engine)
+    assert writer is not None
+    event.listen(writer.engine, "connect", no_busy_wait)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE t (n INTEGER PRIMARY KEY, by TEXT)"))
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def count(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT by, count(*) FROM t GROUP BY by"))
+        return {by: n for by, n in rows}
+
+
+async def test_the_writers_of_a_process_never_meet_the_lock(engine: AsyncEngine) -> None:
+    sessions = make_sessionmaker(engine)
+    numbers = iter(range(1_000_000))
+
+    async def session_writer(rounds: int) -> None:
+        """A request's session or the worker's transaction: it reads, yields to the loop
+        while it holds the transaction, and writes."""
+        for _ in range(rounds):
+            async with transaction(sessions) as session:
+                await session.execute(sa.text("SELECT count(*) FROM t"))
+                await asyncio.sleep(0)
+                await session.execute(
+                    sa.text("INSERT INTO t (n, by) VALUES (:n, 'session')"), {"n": next(numbers)}
+                )
+
+    async def failing_writer(rounds: int) -> None:
+        """A transaction that fails half-way: rolled back, its turn given back."""
+        for _ in range(rounds):
+            with pytest.raises(ZeroDivisionError):
+                async with transaction(sessions) as session:
+                    await session.execute(
+                        sa.text("INSERT INTO t (n, by) VALUES (:n, 'failed')"),
+                        {"n": next(numbers)},
+                    )
+                    1 / 0  # noqa: B018
+
+    async def one_call_writer(rounds: int) -> None:
+        for _ in range(rounds):
+            n = next(numbers)
+
+            def write(conn: Connection, n: int = n) -> None:
+                conn.execute(sa.text("INSERT INTO t (n, by) VALUES (:n, 'write_once')"), {"n": n})
+                conn.commit()
+
+            await write_once(engine, write)
+
+    await asyncio.gather(
+        *(session_writer(10) for _ in range(6)),
+        *(failing_writer(5) for _ in range(2)),
+        *(one_call_writer(10) for _ in range(3)),
+    )
+    assert await count(engine) == {"session": 60, "write_once": 30}
+
+
+async def test_a_dropped_connection_gives_its_turn_back(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("INSERT INTO t (n, by) VALUES (1, 'dropped')"))
+        await conn.invalidate()  # its transaction ends with it, never committed
+    sessions = make_sessionmaker(engine)
+    async with asyncio.timeout(5), transaction(sessions) as session:
+        await session.execute(sa.text("INSERT INTO t (n, by) VALUES (2, 'after')"))
+    assert await count(engine) == {"after": 1}
+
+
+async def test_a_writer_without_a_turn_in_time_finds_the_database_locked(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_turns, "BUSY_TIMEOUT_SECONDS", 0.2)
+    sessions = make_sessionmaker(engine)
+    async with transaction(sessions) as holder:
+        await holder.execute(sa.text("INSERT INTO t (n, by) VALUES (1, 'holder')"))
+        with pytest.raises(DatabaseUnavailable):
+            async with asyncio.timeout(5), transaction(sessions) as late:
+                await late.execute(sa.text("INSERT INTO t (n, by) VALUES (2, 'late')"))
+    async with transaction(sessions) as session:  # the turn is free again
+        await session.execute(sa.text("INSERT INTO t (n, by) VALUES (3, 'next')"))
+    assert await count(engine) == {"holder": 1, "next": 1}
