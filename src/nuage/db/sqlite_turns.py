@@ -97,7 +97,9 @@ def configure(engine: Engine) -> None:
     The engine's events are all told before the COMMIT or ROLLBACK is sent, so the end is heard
     where it happens, in the dialect's `do_commit` and `do_rollback` (the pool's rollback of a
     connection given back goes through the latter too), wrapped for this engine's dialect alone.
-    The pool's events give the turn back whatever else ends a connection's use."""
+    The pool's events give the turn back whatever else ends a connection's use, but for a soft
+    invalidation: after one, the connection's transaction goes on, still holding SQLite's lock,
+    and its COMMIT or ROLLBACK gives the turn back as any other does."""
     turns = turns_of(engine)
 
     def take(conn: Connection) -> None:
@@ -111,7 +113,6 @@ def configure(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkin")
     @event.listens_for(engine, "invalidate")
-    @event.listens_for(engine, "soft_invalidate")
     @event.listens_for(engine, "close")
     def _dropped(dbapi_connection: Any, *_: Any) -> None:
         turns.give_back(dbapi_connection)
