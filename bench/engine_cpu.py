@@ -17,7 +17,8 @@ import asyncio
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -32,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import drop_postgres, fresh_postgres, table
 from bench.engine_throughput import T, _seed
-from nuage.cli.runtime import make_drivers, make_worker, open_process
+from nuage.cli.runtime import Process, make_drivers, make_worker, open_process
 from nuage.config import Settings
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.engine import queries
+from nuage.engine.worker import Worker
 
 
 @dataclass
@@ -72,36 +74,44 @@ async def timed(phase: Phase, counter: Counter, step: Callable[[], Awaitable[Any
     return result
 
 
-async def measure(url: str, count: int) -> dict[str, Phase]:
-    phases = {name: Phase() for name in ("claim", "run and finish", "bare claim", "bare complete")}
-    counter = Counter()
+@asynccontextmanager
+async def worker_on(url: str) -> AsyncIterator[tuple[Process, Worker]]:
+    """A process of nuage on `url` and its worker, the simulated driver at zero latency."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
             data_dir=Path(tmp), database_url=url, secret_key="x" * 40, sim_latency_ms=0
         )
         async with open_process(settings) as process:
             drivers = make_drivers(settings)
-            worker = make_worker(process, drivers)
-            for _ in range(count):
-                record = await timed(phases["claim"], counter, worker.claim)
-                assert record is not None
-                await timed(phases["run and finish"], counter, partial(worker.execute, record))
-            sessions = process.runtime.sessions
+            try:
+                yield process, make_worker(process, drivers)
+            finally:
+                await drivers.close()
 
-            async def bare_claim() -> Any:
-                async with transaction(sessions) as session:
-                    lease = timedelta(seconds=30)
-                    return await queries.claim_next(session, "bare", utcnow(), lease)
 
-            async def complete(task_id: Any) -> None:
-                done = {"status": "completed", "completed_at": utcnow(), "lease_owner": None}
-                async with transaction(sessions) as session:
-                    await session.execute(sa.update(T).where(T.c.id == task_id).values(done))
+async def measure(url: str, count: int) -> dict[str, Phase]:
+    phases = {name: Phase() for name in ("claim", "run and finish", "bare claim", "bare complete")}
+    counter = Counter()
+    async with worker_on(url) as (process, worker):
+        for _ in range(count):
+            record = await timed(phases["claim"], counter, worker.claim)
+            assert record is not None
+            await timed(phases["run and finish"], counter, partial(worker.execute, record))
+        sessions = process.runtime.sessions
 
-            for _ in range(count):
-                task_id = await timed(phases["bare claim"], counter, bare_claim)
-                await timed(phases["bare complete"], counter, partial(complete, task_id))
-            await drivers.close()
+        async def bare_claim() -> Any:
+            async with transaction(sessions) as session:
+                lease = timedelta(seconds=30)
+                return await queries.claim_next(session, "bare", utcnow(), lease)
+
+        async def complete(task_id: Any) -> None:
+            done = {"status": "completed", "completed_at": utcnow(), "lease_owner": None}
+            async with transaction(sessions) as session:
+                await session.execute(sa.update(T).where(T.c.id == task_id).values(done))
+
+        for _ in range(count):
+            task_id = await timed(phases["bare claim"], counter, bare_claim)
+            await timed(phases["bare complete"], counter, partial(complete, task_id))
     return phases
 
 

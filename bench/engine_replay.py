@@ -23,7 +23,6 @@ transaction beyond the driver's: what a path on the driver alone could save at m
 import argparse
 import asyncio
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -43,9 +42,8 @@ from bench.common import (
     postgres_named,
     table,
 )
+from bench.engine_cpu import worker_on
 from bench.engine_throughput import _seed
-from nuage.cli.runtime import make_drivers, make_worker, open_process
-from nuage.config import Settings
 from nuage.db.session import make_engine, make_sessionmaker, transaction
 
 WARM_UP = 20
@@ -87,26 +85,19 @@ async def cpu_of(step: Callable[[], Awaitable[None]]) -> float:
 
 async def run_nuage(url: str, count: int, recorder: Recorder) -> tuple[float, int]:
     """The worker's CPU over `count` tasks after the warm-up; the recording's index there."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp), database_url=url, secret_key="x" * 40, sim_latency_ms=0
-        )
-        async with open_process(settings) as process:
-            drivers = make_drivers(settings)
-            worker = make_worker(process, drivers)
+    async with worker_on(url) as (_, worker):
 
-            async def tasks(n: int) -> None:
-                for _ in range(n):
-                    record = await worker.claim()
-                    assert record is not None
-                    await worker.execute(record)
+        async def tasks(n: int) -> None:
+            for _ in range(n):
+                record = await worker.claim()
+                assert record is not None
+                await worker.execute(record)
 
-            recorder.on = True
-            await tasks(WARM_UP)
-            measured_from = len(recorder.transactions)
-            cpu = await cpu_of(lambda: tasks(count))
-            recorder.on = False
-            await drivers.close()
+        recorder.on = True
+        await tasks(WARM_UP)
+        measured_from = len(recorder.transactions)
+        cpu = await cpu_of(lambda: tasks(count))
+        recorder.on = False
     return cpu, measured_from
 
 
