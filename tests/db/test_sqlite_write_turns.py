@@ -1,13 +1,14 @@
 """SQLite's writers of one process take turns (`db.sqlite_turns`): the API's request sessions,
 the worker's transactions and `write_once`'s writes, side by side, never meet SQLite's write
 lock, whose busy handler keeps no order among those waiting; a transaction that fails or is
-dropped gives its turn back; and a writer that cannot have its turn in time fails as SQLite
-would, "database is locked", as a database unavailable for now.
+dropped, or lost and collected, gives its turn back; and a writer that cannot have its turn in
+time fails as SQLite would, "database is locked", as a database unavailable for now.
 
 The busy handler is switched off here (`PRAGMA busy_timeout=0`), so that meeting the lock fails
 at once instead of being waited out."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -102,6 +104,25 @@ async def test_a_dropped_connection_gives_its_turn_back(engine: AsyncEngine) -> 
         await conn.invalidate()  # its transaction ends with it, never committed
     sessions = make_sessionmaker(engine)
     async with asyncio.timeout(5), transaction(sessions) as session:
+        await session.execute(sa.text("INSERT INTO t (n, by) VALUES (2, 'after')"))
+    assert await count(engine) == {"after": 1}
+
+
+async def write_and_lose(engine: AsyncEngine) -> None:
+    """A writer that drops its connection in its transaction, without closing it."""
+    conn = await engine.connect()
+    await conn.execute(sa.text("INSERT INTO t (n, by) VALUES (1, 'lost')"))
+
+
+async def test_a_connection_lost_without_a_close_gives_its_turn_back(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_turns, "BUSY_TIMEOUT_SECONDS", 0.5)
+    await write_and_lose(engine)
+    with pytest.warns(sa_exc.SAWarning, match="garbage collector"):
+        gc.collect()  # the pool's clean-up of the lost connection ends its transaction
+    sessions = make_sessionmaker(engine)
+    async with transaction(sessions) as session:
         await session.execute(sa.text("INSERT INTO t (n, by) VALUES (2, 'after')"))
     assert await count(engine) == {"after": 1}
 

@@ -41,7 +41,7 @@ class Turns:
         self._of_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
         )
-        self._held_by: dict[object, asyncio.Lock] = {}
+        self._held_by: dict[object, tuple[asyncio.Lock, asyncio.AbstractEventLoop]] = {}
 
     async def take(self) -> asyncio.Lock:
         """Wait for this loop's turn (at most the busy timeout), and hold it."""
@@ -69,13 +69,25 @@ class Turns:
             lock.release()
 
     def take_for(self, dbapi_connection: object) -> None:
-        self._held_by[dbapi_connection] = await_(self.take())
+        lock = await_(self.take())
+        self._held_by[dbapi_connection] = (lock, asyncio.get_running_loop())
 
     def give_back(self, dbapi_connection: object) -> None:
-        """The turn `dbapi_connection` holds, if it holds one."""
-        lock = self._held_by.pop(dbapi_connection, None)
-        if lock is not None:
+        """The turn `dbapi_connection` holds, if it holds one. From another thread (the garbage
+        collector's clean-up of a connection runs where the collection happened) through the
+        turn's event loop, as an `asyncio.Lock` is not thread-safe."""
+        held = self._held_by.pop(dbapi_connection, None)
+        if held is None:
+            return
+        lock, loop = held
+        try:
+            here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is loop:
             lock.release()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(lock.release)
 
 
 _TURNS: weakref.WeakKeyDictionary[Engine, Turns] = weakref.WeakKeyDictionary()
@@ -114,6 +126,7 @@ def configure(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     @event.listens_for(engine, "invalidate")
     @event.listens_for(engine, "close")
+    @event.listens_for(engine, "close_detached")  # a connection lost, closed by the collector
     def _dropped(dbapi_connection: Any, *_: Any) -> None:
         turns.give_back(dbapi_connection)
 
