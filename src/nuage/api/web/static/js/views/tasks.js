@@ -95,7 +95,17 @@ export async function taskView(ctx) {
   }
 
   await render(task);
+  // A stream asked for no past events starts at the newest: a change committed between the read
+  // above and that start would never be shown, so the task is read again once the stream is
+  // open, and shown unless the stream has already brought a newer state of it.
+  let heard = false;
   return streamEvents(`${ctx.base}/events?instance_id=${task.instance_id}`, (type, event) => {
-    if (type.startsWith("task.") && event.data.id === ctx.id) render(event.data);
+    if (type.startsWith("task.") && event.data.id === ctx.id) { heard = true; render(event.data); }
+  }, {
+    onOpen: async () => {
+      heard = false;
+      const fresh = await api(path).catch(() => null);
+      if (fresh && !heard) render(fresh);
+    },
   });
 }
