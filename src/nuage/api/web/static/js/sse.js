@@ -28,7 +28,7 @@ export function streamEvents(path, onEvent, { onOpen } = {}) {
     const response = await fetch(path, { headers, signal: controller.signal });
     if (response.status === 401) { await refresh(); return; }
     if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
-    onOpen?.();
+    onOpen?.(controller.signal); // aborted once the stream is stopped (the view left)
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

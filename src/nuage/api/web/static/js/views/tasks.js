@@ -102,10 +102,10 @@ export async function taskView(ctx) {
   return streamEvents(`${ctx.base}/events?instance_id=${task.instance_id}`, (type, event) => {
     if (type.startsWith("task.") && event.data.id === ctx.id) { heard = true; render(event.data); }
   }, {
-    onOpen: async () => {
+    onOpen: async (stopped) => {
       heard = false;
       const fresh = await api(path).catch(() => null);
-      if (fresh && !heard) render(fresh);
+      if (fresh && !heard && !stopped.aborted) render(fresh);
     },
   });
 }
