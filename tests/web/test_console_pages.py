@@ -4,11 +4,14 @@ person does in it, and what keeps another tenant and other sites out."""
 import asyncio
 import re
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from nuage.cli import runtime
 from nuage.services.accounts import bootstrap
@@ -269,3 +272,131 @@ def test_a_queued_task_is_cancelled_from_its_page(page: Page, server: LiveServer
 
 def _project(server: LiveServer) -> str:
     return f"#/o/{server.organization_id}/p/{server.project_id}"
+
+
+# --- a change made while a page opens its event stream -----------------------------------------
+# A page reads what it shows, then opens the project's event stream, which begins at the newest
+# event: a change committed in between comes by no event. Each test below holds the page's
+# stream back (the request waits in the browser), makes such a change through the API, lets the
+# stream go, and expects the page to show it.
+
+PROJECT_STREAM = re.compile(r"/compute/events(\?|$)")
+
+
+class HeldStream:
+    """The page's event stream requests, held until `release` (later ones pass)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.held: list[Route] = []
+        self.released = False
+        page.route(PROJECT_STREAM, self._hold)
+
+    def _hold(self, route: Route) -> None:
+        if self.released:
+            route.continue_()
+        else:
+            self.held.append(route)
+
+    def release_after(self, change: Callable[[], None]) -> None:
+        """Once the page has asked for its stream, `change`, then the stream."""
+        deadline = time.monotonic() + TIMEOUT / 1000
+        while not self.held:  # the route handler runs while Playwright waits
+            assert time.monotonic() < deadline, "the page opened no event stream"
+            self.page.wait_for_timeout(50)
+        change()
+        self.released = True
+        for route in self.held:
+            route.continue_()
+
+
+def _finished(server: LiveServer, task_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while True:
+        task = httpx.get(
+            f"{server.compute}/tasks/{task_id}", params={"wait": 20}, headers=server.headers
+        ).json()
+        if task["status"] in {"completed", "failed", "cancelled"}:
+            return task
+        assert time.monotonic() < deadline, task
+
+
+def _create(server: LiveServer, name: str, *tags: str) -> tuple[str, str]:
+    """An instance and its create task's ids."""
+    body = {**create_body(name=name), "tags": list(tags)}
+    created = httpx.post(f"{server.compute}/instances", json=body, headers=server.headers)
+    assert created.status_code == 201, created.text
+    return created.json()["id"], created.headers["Location"].rsplit("/", 1)[1]
+
+
+def test_a_task_page_shows_a_cancel_made_while_it_opened(page: Page, server: LiveServer) -> None:
+    instance_id, _ = _create(server, "busy", "sim:fail=create:transient:3")  # 7-14 s of retries
+    queued = httpx.post(f"{server.compute}/instances/{instance_id}/reboot", headers=server.headers)
+    assert queued.status_code == 202, queued.text
+    sign_in(page, server.base)
+    stream = HeldStream(page)
+    page.goto(f"{server.base}/{_project(server)}/tasks/{queued.json()['id']}")
+    expect(page.locator(".task")).to_have_attribute("data-status", "pending")
+
+    def cancel() -> None:
+        cancelled = httpx.post(
+            f"{server.compute}/tasks/{queued.json()['id']}/cancel", headers=server.headers
+        )
+        assert cancelled.json()["status"] == "cancelled", cancelled.text  # it was still queued
+
+    stream.release_after(cancel)
+    expect(page.locator(".task")).to_have_attribute("data-status", "cancelled")
+
+
+def test_the_task_list_shows_a_task_that_ended_while_it_opened(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    stream = HeldStream(page)
+    page.get_by_role("link", name="Tasks", exact=True).click()
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    task_ids: list[str] = []
+    stream.release_after(
+        lambda: task_ids.append(
+            _finished(server, _create(server, "brief", "sim:fail=create:permanent")[1])["id"]
+        )
+    )
+    expect(page.locator(f"#task-{task_ids[0]} .status")).to_have_text("failed")
+
+
+def test_the_instance_list_shows_an_instance_made_while_it_opened(
+    page: Page, server: LiveServer
+) -> None:
+    stream = HeldStream(page)
+    sign_in(page, server.base)  # it ends on the instance list, whose stream is held
+    made: list[str] = []
+
+    def create() -> None:
+        instance_id, task_id = _create(server, "unheard")
+        assert _finished(server, task_id)["status"] == "completed"
+        made.append(instance_id)
+
+    stream.release_after(create)
+    row = page.locator(f"#instance-{made[0]}")
+    expect(row).to_contain_text("unheard")
+    expect(row.locator(".status")).to_have_text("running")
+
+
+def test_an_instance_page_shows_a_stop_made_while_it_opened(page: Page, server: LiveServer) -> None:
+    instance_id, task_id = _create(server, "stoppable")
+    assert _finished(server, task_id)["status"] == "completed"
+    sign_in(page, server.base)
+    stream = HeldStream(page)
+    page.goto(f"{server.base}/{_project(server)}/instances/{instance_id}")
+    expect(page.locator("#instance-status")).to_have_text("running")
+
+    def stop() -> None:
+        stopping = httpx.post(
+            f"{server.compute}/instances/{instance_id}/stop", headers=server.headers
+        )
+        assert stopping.status_code == 202, stopping.text
+        assert _finished(server, stopping.json()["id"])["status"] == "completed"
+
+    stream.release_after(stop)
+    expect(page.locator("#instance-status")).to_have_text("stopped")
+    expect(page.locator("#tasks tr[data-type=stop_vps] .status")).to_have_text("completed")

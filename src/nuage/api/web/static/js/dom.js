@@ -36,6 +36,13 @@ export function table(caption, headers, rows) {
       h("tbody", {}, rows)));
 }
 
+// Put `row` in place of the element with its id, or at the top of `body` (a table's tbody).
+export function upsertRow(row, body) {
+  const old = document.getElementById(row.id);
+  if (old) old.replaceWith(row);
+  else body?.prepend(row);
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "—";
 }

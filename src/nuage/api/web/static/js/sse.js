@@ -1,6 +1,12 @@
 // The project's event stream (GET …/events, Server-Sent Events) read with fetch(), because
 // EventSource cannot send an Authorization header and the token must not go in a URL. A dropped
 // stream resumes with Last-Event-ID; an `error` event (the token expired) refreshes the token first.
+//
+// A stream opened without Last-Event-ID starts at the newest event: a change committed between a
+// view's first read and that start never comes. So a view that read first passes `resync`: once
+// such a stream is open, resync() reads again and returns a function that shows what it read,
+// called before any event of the stream is handed on (they are newer), unless the stream was
+// stopped meanwhile (the view was left).
 
 import { authHeader, refresh } from "./api.js";
 
@@ -18,7 +24,7 @@ function parse(block) {
   return frame;
 }
 
-export function streamEvents(path, onEvent, { onOpen } = {}) {
+export function streamEvents(path, onEvent, { resync } = {}) {
   const controller = new AbortController();
   let lastId = null;
 
@@ -28,7 +34,11 @@ export function streamEvents(path, onEvent, { onOpen } = {}) {
     const response = await fetch(path, { headers, signal: controller.signal });
     if (response.status === 401) { await refresh(); return; }
     if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
-    onOpen?.(controller.signal); // aborted once the stream is stopped (the view left)
+    if (resync && lastId === null) {
+      const show = await resync().catch(() => null);
+      if (controller.signal.aborted) return;
+      show?.();
+    }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     for (;;) {

@@ -5,7 +5,7 @@ import { all, api } from "../api.js";
 import { confirmAction, flash, h, mount, statusBadge, table, when } from "../dom.js";
 import { streamEvents } from "../sse.js";
 import { notFoundView } from "./notfound.js";
-import { taskRow, tasksTable } from "./tasks.js";
+import { showTaskRows, tasksTable } from "./tasks.js";
 
 // Actions that lose work or data in the guest ask first.
 const POWER = [
@@ -84,11 +84,12 @@ export async function instanceView(ctx) {
   }
   document.title = `${instance.name} · nuage`;
   const [sizes, images] = await Promise.all([all("/v1/compute/sizes"), all("/v1/compute/images")]);
+  const readTasks = async () =>
+    (await api(`${ctx.base}/tasks?instance_id=${instance.id}&page_size=20`)).results;
   const rows = (items, f) => items.map((item) => h("tr", {}, f(item).map((cell, i) =>
     i === 0 ? h("th", { scope: "row" }, cell) : h("td", {}, cell))));
   const sections = await Promise.all([
-    listed(() => api(`${ctx.base}/tasks?instance_id=${instance.id}&page_size=20`),
-      (page) => tasksTable(page.results, ctx, "Tasks of this instance")),
+    listed(readTasks, (tasks) => tasksTable(tasks, ctx, "Tasks of this instance")),
     listed(() => all(`${on}/snapshots`), (items) => table("Snapshots", ["Name", "Status", "Size (GB)", "Created"],
       rows(items, (s) => [s.name, statusBadge(s.status), s.size_gb, when(s.created)]))),
     listed(() => all(`${on}/backups`), (items) => table("Backups", ["Name", "Status", "Size (GB)", "Created"],
@@ -117,16 +118,19 @@ export async function instanceView(ctx) {
     section("Installed software", "software", instance.software.length
       ? h("ul", {}, instance.software.map((name) => h("li", {}, name))) : h("p", {}, "None."))));
 
+  const showState = (current) => {
+    document.getElementById("instance-status")?.replaceChildren(statusBadge(current.status));
+    const power = document.getElementById("instance-power");
+    if (power) power.textContent = current.power_state;
+  };
+  const taskSection = document.getElementById("tasks");
   return streamEvents(`${ctx.base}/events?instance_id=${instance.id}`, (type, event) => {
-    if (type === "instance.status_changed") {
-      document.getElementById("instance-status")?.replaceChildren(statusBadge(event.data.status));
-      const power = document.getElementById("instance-power");
-      if (power) power.textContent = event.data.power_state;
-    } else if (type.startsWith("task.")) {
-      const row = taskRow(event.data, ctx);
-      const old = document.getElementById(`task-${event.data.id}`);
-      if (old) old.replaceWith(row);
-      else document.querySelector("#tasks tbody")?.prepend(row);
-    }
+    if (type === "instance.status_changed") showState(event.data);
+    else if (type.startsWith("task.")) showTaskRows([event.data], ctx, taskSection);
+  }, {
+    resync: async () => {
+      const [fresh, tasks] = await Promise.all([api(on), readTasks()]);
+      return () => { showState(fresh); showTaskRows(tasks, ctx, taskSection); };
+    },
   });
 }

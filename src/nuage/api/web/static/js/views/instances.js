@@ -1,7 +1,7 @@
 // The project's instances (live: status changes come from the event stream) and the create form.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table } from "../dom.js";
+import { flash, h, mount, statusBadge, table, upsertRow } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 function instanceRow(instance, ctx) {
@@ -16,7 +16,8 @@ function instanceRow(instance, ctx) {
 
 export async function instancesView(ctx) {
   document.title = "Instances · nuage";
-  const instances = await all(`${ctx.base}/instances?page_size=100`);
+  const read = () => all(`${ctx.base}/instances?page_size=100`);
+  const instances = await read();
   const body = instances.map((instance) => instanceRow(instance, ctx));
   const list = table("Instances", ["Name", "Status", "Power", "Addresses", "Size", "Location"], body);
   mount(
@@ -25,6 +26,7 @@ export async function instancesView(ctx) {
       h("a", { class: "button", href: ctx.hash("instances/new") }, "Create instance")),
     instances.length ? null : h("p", {}, "No instances yet."),
     list); // even empty: instances created meanwhile appear in it
+  const show = (instance) => upsertRow(instanceRow(instance, ctx), list.querySelector("tbody"));
   // A status change carries the instance; a completed task may have changed its addresses or
   // size, so the instance is read again. Progress and step events leave the list alone.
   return streamEvents(`${ctx.base}/events`, async (type, event) => {
@@ -34,11 +36,12 @@ export async function instancesView(ctx) {
     else if (type === "task.completed" || type === "task.created") {
       instance = await api(`${ctx.base}/instances/${event.instance_id}`).catch(() => null);
     }
-    if (!instance) return;
-    const row = instanceRow(instance, ctx);
-    const old = document.getElementById(`instance-${instance.id}`);
-    if (old) old.replaceWith(row);
-    else document.querySelector("tbody")?.prepend(row);
+    if (instance) show(instance);
+  }, {
+    resync: async () => {
+      const fresh = await read();
+      return () => [...fresh].reverse().forEach(show);
+    },
   });
 }
 

@@ -2,12 +2,12 @@
 // reload, no polling): every task event carries the task as the API shows it.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table, when } from "../dom.js";
+import { flash, h, mount, statusBadge, table, upsertRow, when } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
-export function taskRow(task, ctx) {
+function taskRow(task, ctx) {
   return h("tr", { id: `task-${task.id}`, dataset: { id: task.id, type: task.task_type } },
     h("th", { scope: "row" }, h("a", { href: ctx.hash(`tasks/${task.id}`) }, task.task_type)),
     h("td", {}, h("a", { href: ctx.hash(`instances/${task.instance_id}`) }, task.instance.name)),
@@ -23,25 +23,25 @@ export function tasksTable(tasks, ctx, caption = "Tasks") {
     tasks.map((task) => taskRow(task, ctx)));
 }
 
-// Keep a task table current: replace a task's row, or add a new one at the top.
-export function liveTasks(ctx, container, filter = () => true) {
-  const query = ctx.instanceId ? `?instance_id=${ctx.instanceId}` : "";
-  return streamEvents(`${ctx.base}/events${query}`, (type, event) => {
-    if (!type.startsWith("task.") || !filter(event.data)) return;
-    const row = taskRow(event.data, ctx);
-    const old = container.querySelector(`#task-${event.data.id}`);
-    if (old) old.replaceWith(row);
-    else container.querySelector("tbody")?.prepend(row);
-  });
+// Put each of `tasks` (oldest first, so the newest ends on top) in `container`'s table.
+export function showTaskRows(tasks, ctx, container) {
+  for (const task of [...tasks].reverse()) upsertRow(taskRow(task, ctx), container.querySelector("tbody"));
 }
 
 export async function tasksView(ctx) {
   document.title = "Tasks · nuage";
-  const tasks = (await api(`${ctx.base}/tasks?page_size=50`)).results;
+  const read = async () => (await api(`${ctx.base}/tasks?page_size=50`)).results;
   const section = h("section", { "aria-labelledby": "tasks-title" },
-    h("h1", { id: "tasks-title" }, "Tasks"), tasksTable(tasks, ctx));
+    h("h1", { id: "tasks-title" }, "Tasks"), tasksTable(await read(), ctx));
   mount(section);
-  return liveTasks(ctx, section);
+  return streamEvents(`${ctx.base}/events`, (type, event) => {
+    if (type.startsWith("task.")) showTaskRows([event.data], ctx, section);
+  }, {
+    resync: async () => {
+      const tasks = await read();
+      return () => showTaskRows(tasks, ctx, section);
+    },
+  });
 }
 
 function errorBlock(error) {
@@ -66,8 +66,11 @@ export async function taskView(ctx) {
   }
   document.title = `${task.task_type} · nuage`;
 
+  let rendering = 0;
   async function render(current) {
+    const call = ++rendering;
     const steps = await all(`${path}/events?page_size=100`);
+    if (call !== rendering) return; // a later state is being shown (renders read concurrently)
     const act = (verb) => async () => {
       try {
         const next = await api(`${path}/${verb}`, { method: "POST" });
@@ -95,17 +98,12 @@ export async function taskView(ctx) {
   }
 
   await render(task);
-  // A stream asked for no past events starts at the newest: a change committed between the read
-  // above and that start would never be shown, so the task is read again once the stream is
-  // open, and shown unless the stream has already brought a newer state of it.
-  let heard = false;
   return streamEvents(`${ctx.base}/events?instance_id=${task.instance_id}`, (type, event) => {
-    if (type.startsWith("task.") && event.data.id === ctx.id) { heard = true; render(event.data); }
+    if (type.startsWith("task.") && event.data.id === ctx.id) render(event.data);
   }, {
-    onOpen: async (stopped) => {
-      heard = false;
-      const fresh = await api(path).catch(() => null);
-      if (fresh && !heard && !stopped.aborted) render(fresh);
+    resync: async () => {
+      const fresh = await api(path);
+      return () => render(fresh);
     },
   });
 }
