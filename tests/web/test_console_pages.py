@@ -400,3 +400,75 @@ def test_an_instance_page_shows_a_stop_made_while_it_opened(page: Page, server: 
     stream.release_after(stop)
     expect(page.locator("#instance-status")).to_have_text("stopped")
     expect(page.locator("#tasks tr[data-type=stop_vps] .status")).to_have_text("completed")
+
+
+# --- requests the network dropped ---------------------------------------------------------------
+# A network change on the machine aborts the browser's requests in flight (seen in CI, where other
+# tests add and remove interfaces: net::ERR_NETWORK_CHANGED on one of the console's scripts).
+
+
+def test_the_console_loads_although_the_network_dropped_one_of_its_scripts(
+    page: Page, server: LiveServer
+) -> None:
+    dropped: list[str] = []
+
+    def drop_once(route: Route) -> None:
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+
+    page.route(re.compile(r"/ui/js/views/keys\.js$"), drop_once)
+    sign_in(page, server.base)  # the page loaded again by itself
+    assert len(dropped) == 1
+
+
+def test_a_console_that_cannot_load_says_so_after_three_tries(
+    page: Page, server: LiveServer
+) -> None:
+    dropped: list[str] = []
+
+    def drop(route: Route) -> None:
+        dropped.append(route.request.url)
+        route.abort("connectionreset")
+
+    page.route(re.compile(r"/ui/js/dom\.js$"), drop)
+    page.goto(server.base + "/")
+    expect(page.locator("main")).to_have_text(re.compile("could not be loaded"))
+    assert len(dropped) == 4  # the first load and three more
+
+
+def test_a_dropped_read_and_a_dropped_action_are_sent_again_and_act_once(
+    page: Page, server: LiveServer
+) -> None:
+    instance_id, task_id = _create(server, "twice")
+    assert _finished(server, task_id)["status"] == "completed"
+    sign_in(page, server.base)
+    dropped: list[str] = []
+
+    def drop_the_answer_once(route: Route) -> None:
+        if dropped:
+            route.continue_()
+            return
+        dropped.append(route.request.url)
+        if route.request.method == "POST":
+            route.fetch()  # the server acts on it; the answer is lost on the way back
+        route.abort("connectionreset")
+
+    page.route(re.compile(r"/compute/instances/[\w-]+$"), drop_the_answer_once)
+    page.goto(f"{server.base}/{_project(server)}/instances/{instance_id}")  # its read
+    expect(page.locator("#instance-status")).to_have_text("running")
+    assert len(dropped) == 1
+    page.unroute(re.compile(r"/compute/instances/[\w-]+$"))
+    dropped.clear()
+    page.route(re.compile(r"/compute/instances/[\w-]+/reboot$"), drop_the_answer_once)
+    page.get_by_role("button", name="Reboot").click()
+    expect(page.locator("#flash")).to_contain_text("reboot_vps queued")
+    assert len(dropped) == 1
+    tasks = httpx.get(
+        f"{server.compute}/tasks",
+        params={"instance_id": instance_id, "task_type": "reboot_vps"},
+        headers=server.headers,
+    ).json()
+    assert tasks["count"] == 1  # the Idempotency-Key made the second send a replay

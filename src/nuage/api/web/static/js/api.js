@@ -69,8 +69,13 @@ export async function api(path, { method = "GET", body, idempotencyKey } = {}, r
   const headers = { ...authHeader(), Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
-  const response = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  const response = await fetch(path, init).catch(async (error) => {
+    // The network dropped it (a network change aborts requests in flight): sent once more when
+    // sending it twice is safe, a read or a write with an Idempotency-Key.
+    if (method !== "GET" && !idempotencyKey) throw error;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    return fetch(path, init);
   });
   if (response.status === 401 && !retried && access !== null) {
     await refresh();

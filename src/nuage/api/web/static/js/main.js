@@ -120,5 +120,6 @@ export function showError(error) {
   flash(error.message || String(error), "error");
 }
 
+if (history.state?.bootTries) history.replaceState(null, ""); // loaded (boot.js counts failures)
 wireShell();
 route().catch(showError);

@@ -1,0 +1,20 @@
+// A classic script, run before the console's module: when the module or one it imports could not
+// be fetched (a network change aborts the requests in flight, net::ERR_NETWORK_CHANGED), the page
+// loads again, at most three times, rather than staying on "Loading…"; then it says so. The count
+// rides in the history entry's state, which a reload keeps; main.js clears it once it runs.
+
+(() => {
+  const TRIES = 3;
+  window.addEventListener("error", (event) => {
+    const script = event.target;
+    if (!(script instanceof HTMLScriptElement) || script.type !== "module") return;
+    const tried = history.state?.bootTries ?? 0;
+    if (tried >= TRIES) {
+      document.getElementById("main").textContent =
+        "The console could not be loaded. Check the connection and reload the page.";
+      return;
+    }
+    history.replaceState({ ...history.state, bootTries: tried + 1 }, "");
+    setTimeout(() => location.reload(), 500 * (tried + 1));
+  }, true); // an error event does not bubble: it is seen on the way down
+})();
