@@ -206,10 +206,14 @@ def test_a_phone_signs_in_with_the_keyboard_and_nothing_overflows(
 ) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     failed: list[str] = []
-    # Every file the pages load is served (event streams are aborted when a page is left).
+    # Every file the pages load is served (event streams are aborted when a page is left; a
+    # network change on the machine aborts what is in flight, and the console sends it again).
     page.on(
         "requestfailed",
-        lambda request: request.failure == "net::ERR_ABORTED" or failed.append(request.url),
+        lambda request: (
+            request.failure in {"net::ERR_ABORTED", "net::ERR_NETWORK_CHANGED"}
+            or failed.append(request.url)
+        ),
     )
     page.goto(server.base + "/")
     expect(page.get_by_label("Email")).to_be_focused()
