@@ -4,10 +4,13 @@ not take it from those already waiting (which made one process's p99 four times 
 32 clients: docs/benchmarks.md, "Issue 11, sixth session")."""
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 import pytest
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import await_
 
 from nuage.db.session import first_row_raw, make_engine, make_reader, read_once
@@ -64,3 +67,25 @@ async def test_reads_beyond_the_pool_are_served_first_come_first_served(
         release.set()
         await reader.dispose()
         await engine.dispose()
+
+
+def test_a_reader_whose_reads_waited_is_collected_once_dropped(database_url: str) -> None:
+    """Once a read has waited for its turn, the turns' semaphore holds the loop, and a loop
+    reaches what ran in it (here through its exception handler, as a test runner's does): the
+    turns must not keep the reader past its last user (`db.engine_state`)."""
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite's readers take no turns")
+
+    async def waited_once() -> weakref.ref[AsyncEngine]:
+        engine = make_engine(database_url)
+        reader = make_reader(engine, pool_size=1, pool_timeout=5)
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, _context: reader)
+        reads = [first_row_raw(reader, "SELECT pg_sleep(0.05), 1", []) for _ in range(3)]
+        assert [row[1] for row in await asyncio.gather(*reads) if row] == [1, 1, 1]
+        await reader.dispose()
+        await engine.dispose()
+        return weakref.ref(reader)
+
+    dropped = asyncio.run(waited_once())  # a loop of its own, closed here
+    gc.collect()
+    assert dropped() is None

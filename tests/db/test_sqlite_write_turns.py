@@ -9,6 +9,7 @@ at once instead of being waited out."""
 
 import asyncio
 import gc
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,31 @@ async def test_a_writer_without_a_turn_in_time_finds_the_database_locked(
     async with transaction(sessions) as session:  # the turn is free again
         await session.execute(sa.text("INSERT INTO t (n, by) VALUES (3, 'next')"))
     assert await count(engine) == {"holder": 1, "next": 1}
+
+
+def test_an_engine_whose_writers_waited_is_collected_once_dropped(tmp_path: Path) -> None:
+    """Once a writer has waited for its turn, the loop's lock holds the loop; a loop reaches
+    what ran in it (here through its exception handler, as a test runner's does). The turns
+    must not keep the engine past its last user: the suite's process kept an app and its
+    engines for each SQLite test with a worker."""
+
+    async def waited_once() -> weakref.ref[AsyncEngine]:
+        engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'dropped.db'}")
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, _context: engine)
+        sessions = make_sessionmaker(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (n INTEGER PRIMARY KEY, by TEXT)"))
+
+        async def write(n: int) -> None:
+            async with transaction(sessions) as session:
+                await session.execute(sa.text("INSERT INTO t (n, by) VALUES (:n, 'w')"), {"n": n})
+                await asyncio.sleep(0.05)  # the other writer waits for its turn meanwhile
+
+        await asyncio.gather(write(1), write(2))
+        assert await count(engine) == {"w": 2}
+        await engine.dispose()
+        return weakref.ref(engine)
+
+    dropped = asyncio.run(waited_once())  # a loop of its own, closed here
+    gc.collect()
+    assert dropped() is None

@@ -3,7 +3,6 @@ other than the database (long polls end their transaction before they wait)."""
 
 import asyncio
 import time
-import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -22,6 +21,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.config import Settings
 from nuage.db import sqlite_side, sqlite_turns
+from nuage.db.engine_state import EngineState
 from nuage.db.errors import translate_db_errors
 from nuage.db.lost_commits import tell_lost_commits
 from nuage.db.notify import Notifier, session_info
@@ -79,7 +79,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         pool_reset_on_return=None,
     )
     _translate_socket_errors(reader)
-    _TURNS[reader.sync_engine] = (asyncio.Semaphore(pool_size), pool_timeout)
+    _TURNS.set(reader.sync_engine, (asyncio.Semaphore(pool_size), pool_timeout))
     return reader
 
 
@@ -87,9 +87,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
 # wait is not a queue: a connection given back goes to whichever read asks next, often one that
 # just arrived, while the read that waited longest waits on. With 32 clients on a pool of 10 that
 # made one process's p99 four times its p50 (docs/benchmarks.md, "Issue 11, sixth session").
-_TURNS: weakref.WeakKeyDictionary[Engine, tuple[asyncio.Semaphore, float]] = (
-    weakref.WeakKeyDictionary()
-)
+_TURNS: EngineState[tuple[asyncio.Semaphore, float]] = EngineState("reader_turns")
 
 
 @asynccontextmanager

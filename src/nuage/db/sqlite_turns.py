@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.util import await_
 from sqlalchemy.util.concurrency import in_greenlet
 
+from nuage.db.engine_state import EngineState
+
 BUSY_TIMEOUT_SECONDS = 30.0  # SQLite's own busy timeout (sqlite_side.on_connect), and a turn's
 
 
@@ -90,13 +92,14 @@ class Turns:
             loop.call_soon_threadsafe(lock.release)
 
 
-_TURNS: weakref.WeakKeyDictionary[Engine, Turns] = weakref.WeakKeyDictionary()
+_TURNS: EngineState[Turns] = EngineState("sqlite_turns")
 
 
 def turns_of(engine: Engine) -> Turns:
     found = _TURNS.get(engine)
     if found is None:
-        found = _TURNS[engine] = Turns()
+        found = Turns()
+        _TURNS.set(engine, found)
     return found
 
 
