@@ -334,10 +334,10 @@ def _create(server: LiveServer, name: str, *tags: str) -> tuple[str, str]:
 
 
 def test_a_task_page_shows_a_cancel_made_while_it_opened(page: Page, server: LiveServer) -> None:
-    instance_id, _ = _create(server, "busy", "sim:fail=create:transient:3")  # 7-14 s of retries
+    sign_in(page, server.base)  # first: the reboot below is queued for 7-14 s, not longer
+    instance_id, _ = _create(server, "busy", "sim:fail=create:transient:3")  # retried 3 times
     queued = httpx.post(f"{server.compute}/instances/{instance_id}/reboot", headers=server.headers)
     assert queued.status_code == 202, queued.text
-    sign_in(page, server.base)
     stream = HeldStream(page)
     page.goto(f"{server.base}/{_project(server)}/tasks/{queued.json()['id']}")
     expect(page.locator(".task")).to_have_attribute("data-status", "pending")
@@ -476,3 +476,46 @@ def test_a_dropped_read_and_a_dropped_action_are_sent_again_and_act_once(
         headers=server.headers,
     ).json()
     assert tasks["count"] == 1  # the Idempotency-Key made the second send a replay
+
+
+def test_a_new_key_whose_answer_was_lost_is_made_once_and_the_page_says_so(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    page.get_by_role("link", name="API keys").click()
+    lost: list[str] = []
+
+    def lose_the_answer_once(route: Route) -> None:
+        if lost or route.request.method != "POST":
+            route.continue_()
+            return
+        lost.append(route.request.url)
+        route.fetch()  # the key is made; its answer, with the secret, is lost on the way back
+        route.abort("connectionreset")
+
+    page.route(re.compile(r"/v1/api-keys$"), lose_the_answer_once)
+    page.get_by_label("Name").fill("lost-on-the-way")
+    page.get_by_role("button", name="Create key").click()
+    expect(page.locator("#new-key")).to_contain_text("revoke it and create another")
+    expect(page.locator("#created-key")).to_have_count(0)
+    assert len(lost) == 1
+    expect(page.get_by_role("row", name=re.compile("lost-on-the-way"))).to_have_count(1)
+
+
+def test_the_console_view_opens_although_the_network_dropped_one_of_novncs_modules(
+    page: Page, server: LiveServer
+) -> None:
+    dropped: list[str] = []
+
+    def drop_once(route: Route) -> None:
+        if dropped:
+            route.continue_()
+        else:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+
+    page.route(re.compile(r"/ui/novnc/core/rfb\.js$"), drop_once)  # imported on opening it
+    sign_in(page, server.base)
+    page.goto(f"{server.base}/{_project(server)}/instances/{server.instance_id}/console")
+    expect(page.locator("#console-status")).to_contain_text("Connected")  # the page loaded again
+    assert len(dropped) == 1

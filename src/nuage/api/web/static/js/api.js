@@ -72,8 +72,9 @@ export async function api(path, { method = "GET", body, idempotencyKey } = {}, r
   const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
   const response = await fetch(path, init).catch(async (error) => {
     // The network dropped it (a network change aborts requests in flight): sent once more when
-    // sending it twice is safe, a read or a write with an Idempotency-Key.
-    if (method !== "GET" && !idempotencyKey) throw error;
+    // sending it twice is safe, a read or a POST or PUT with an Idempotency-Key (the API
+    // replays those; it takes no key on a DELETE).
+    if (method !== "GET" && !(idempotencyKey && ["POST", "PUT"].includes(method))) throw error;
     await new Promise((resolve) => setTimeout(resolve, 500));
     return fetch(path, init);
   });

@@ -8,7 +8,14 @@ import { signInView } from "./views/signin.js";
 import { instancesView, newInstanceView } from "./views/instances.js";
 import { instanceView } from "./views/instance.js";
 // noVNC is some fifty modules: loaded when a console is opened, not with every page.
-const consoleView = async (ctx) => (await import("./views/console.js")).consoleView(ctx);
+const consoleView = async (ctx) => {
+  let loaded;
+  try { loaded = await import("./views/console.js"); } catch (error) {
+    window.nuageLoadFailed(); // boot.js: the page loads again
+    throw error;
+  }
+  return loaded.consoleView(ctx);
+};
 import { tasksView, taskView } from "./views/tasks.js";
 import { keysView } from "./views/keys.js";
 import { notFoundView } from "./views/notfound.js";
@@ -120,6 +127,7 @@ export function showError(error) {
   flash(error.message || String(error), "error");
 }
 
-if (history.state?.bootTries) history.replaceState(null, ""); // loaded (boot.js counts failures)
 wireShell();
-route().catch(showError);
+route().then(() => { // loaded, with what the first view imports (boot.js counts failures)
+  if (history.state?.bootTries) history.replaceState(null, "");
+}, showError);

@@ -45,6 +45,12 @@ export async function keysView() {
 }
 
 function showOnce(created) {
+  if (!created.key) { // a replay: the first answer, which had the secret, was lost on the way
+    document.getElementById("new-key").replaceChildren(h("div", { class: "card once", role: "alert" },
+      h("p", {}, `Key ${created.name} was made, but its answer was lost on the way and the key is `
+        + "never shown again: revoke it and create another.")));
+    return;
+  }
   const value = h("input", { id: "created-key", readonly: true, value: created.key, "aria-label": "The new key" });
   const copy = h("button", { type: "button", id: "copy-key" }, "Copy");
   copy.addEventListener("click", async () => {
