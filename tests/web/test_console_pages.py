@@ -411,19 +411,25 @@ def test_an_instance_page_shows_a_stop_made_while_it_opened(page: Page, server: 
 # tests add and remove interfaces: net::ERR_NETWORK_CHANGED on one of the console's scripts).
 
 
-def test_the_console_loads_although_the_network_dropped_one_of_its_scripts(
-    page: Page, server: LiveServer
-) -> None:
+def drop_once(page: Page, url: re.Pattern[str]) -> list[str]:
+    """The first request to `url` fails as a dropped connection; the list says what was dropped."""
     dropped: list[str] = []
 
-    def drop_once(route: Route) -> None:
+    def drop(route: Route) -> None:
         if dropped:
             route.continue_()
         else:
             dropped.append(route.request.url)
             route.abort("connectionreset")
 
-    page.route(re.compile(r"/ui/js/views/keys\.js$"), drop_once)
+    page.route(url, drop)
+    return dropped
+
+
+def test_the_console_loads_although_the_network_dropped_one_of_its_scripts(
+    page: Page, server: LiveServer
+) -> None:
+    dropped = drop_once(page, re.compile(r"/ui/js/views/keys\.js$"))
     sign_in(page, server.base)  # the page loaded again by itself
     assert len(dropped) == 1
 
@@ -505,16 +511,7 @@ def test_a_new_key_whose_answer_was_lost_is_made_once_and_the_page_says_so(
 def test_the_console_view_opens_although_the_network_dropped_one_of_novncs_modules(
     page: Page, server: LiveServer
 ) -> None:
-    dropped: list[str] = []
-
-    def drop_once(route: Route) -> None:
-        if dropped:
-            route.continue_()
-        else:
-            dropped.append(route.request.url)
-            route.abort("connectionreset")
-
-    page.route(re.compile(r"/ui/novnc/core/rfb\.js$"), drop_once)  # imported on opening it
+    dropped = drop_once(page, re.compile(r"/ui/novnc/core/rfb\.js$"))  # imported on opening it
     sign_in(page, server.base)
     page.goto(f"{server.base}/{_project(server)}/instances/{server.instance_id}/console")
     expect(page.locator("#console-status")).to_contain_text("Connected")  # the page loaded again
