@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 import functools
 import sqlite3
-import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
@@ -16,6 +15,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
 from nuage.db import sqlite_turns
+from nuage.db.engine_state import EngineState
 from nuage.db.lost_commits import tell_lost_commits
 
 T = TypeVar("T")
@@ -48,10 +48,12 @@ class Companions(Generic[C]):
     and closed by `close` when the engine is disposed. An engine used again after a dispose makes
     a new one."""
 
-    def __init__(self, make: Callable[[Engine], C | None], close: Callable[[C], None]) -> None:
+    def __init__(
+        self, name: str, make: Callable[[Engine], C | None], close: Callable[[C], None]
+    ) -> None:
         self._make = make
         self._close = close
-        self._of: weakref.WeakKeyDictionary[Engine, C] = weakref.WeakKeyDictionary()
+        self._of: EngineState[C] = EngineState(name)
         self._on_dispose = self.forget  # one object, so that the listener is found again
 
     def get(self, engine: Engine) -> C | None:
@@ -60,18 +62,18 @@ class Companions(Generic[C]):
             found = self._make(engine)
             if found is None:
                 return None
-            self._of[engine] = found
+            self._of.set(engine, found)
             if not event.contains(engine, "engine_disposed", self._on_dispose):
                 event.listen(engine, "engine_disposed", self._on_dispose)
         return found
 
     def forget(self, engine: Engine) -> None:
-        found = self._of.pop(engine, None)
+        found = self._of.pop(engine)
         if found is not None:
             self._close(found)
 
     def __contains__(self, engine: Engine) -> bool:
-        return engine in self._of
+        return self._of.get(engine) is not None
 
 
 class Busy(Exception):
@@ -89,7 +91,7 @@ def _open_loop_reader(engine: Engine) -> sqlite3.Connection | None:
 
 # Each SQLite reader's plain connection for reads in the event loop's thread.
 LOOP_READERS: Companions[sqlite3.Connection] = Companions(
-    _open_loop_reader, sqlite3.Connection.close
+    "sqlite_loop_reader", _open_loop_reader, sqlite3.Connection.close
 )
 
 
@@ -153,4 +155,4 @@ class Writer:
         self.thread.shutdown()
 
 
-WRITERS: Companions[Writer] = Companions(Writer, Writer.close)
+WRITERS: Companions[Writer] = Companions("sqlite_writer", Writer, Writer.close)

@@ -96,11 +96,7 @@ _TURNS: EngineState[Turns] = EngineState("sqlite_turns")
 
 
 def turns_of(engine: Engine) -> Turns:
-    found = _TURNS.get(engine)
-    if found is None:
-        found = Turns()
-        _TURNS.set(engine, found)
-    return found
+    return _TURNS.get_or_make(engine, Turns)
 
 
 def configure(engine: Engine) -> None:
