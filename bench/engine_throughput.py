@@ -11,7 +11,8 @@ instance update, no lease renewal — with the same number of processes and conn
     .venv/bin/python bench/engine_throughput.py [--tasks 4000] [--dbs postgresql] [--processes 1 2]
 
 Also the CPU time of the claiming processes per task (user + system, from the first claim to the
-last completion): the measure a loaded machine moves little, unlike the rates.
+last completion): the measure a loaded machine moves little, unlike the rates; and the whole
+machine's over the same span (PostgreSQL's backends in it), from /proc/stat.
 """
 
 import argparse
@@ -34,6 +35,7 @@ from bench.common import (
     drop_postgres,
     fresh_postgres,
     fresh_sqlite,
+    machine_cpu_seconds,
     nuage_env,
     spawn,
     table,
@@ -66,6 +68,7 @@ async def _seed(url: str, count: int) -> None:
 class Run:
     rate: float  # tasks/s, from the first start to the last completion
     cpu_ms: float  # CPU time of the claiming processes per task, while tasks ran
+    machine_cpu_ms: float  # CPU time of the whole machine per task (PostgreSQL's too), meanwhile
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -83,6 +86,7 @@ async def _wait_done(url: str, count: int, pids: list[int], timeout: float = 900
     engine = make_engine(url)
     deadline = time.monotonic() + timeout
     cpu_at_start = None
+    machine_at_start = 0.0
     try:
         while time.monotonic() < deadline:
             async with engine.connect() as conn:
@@ -91,18 +95,20 @@ async def _wait_done(url: str, count: int, pids: list[int], timeout: float = 900
                 ).scalar_one()
                 if cpu_at_start is None and pending < count:
                     cpu_at_start = cpu_seconds(pids)
+                    machine_at_start = machine_cpu_seconds()
                 done = (
                     await conn.execute(sa.select(sa.func.count()).where(T.c.status == "completed"))
                 ).scalar_one()
                 if done >= count:
                     cpu = cpu_seconds(pids) - (cpu_at_start or 0.0)
+                    machine = machine_cpu_seconds() - machine_at_start
                     first, last = (
                         await conn.execute(
                             sa.select(sa.func.min(T.c.started_at), sa.func.max(T.c.completed_at))
                         )
                     ).one()
                     rate = count / max(1e-9, (last - first).total_seconds())
-                    return Run(rate, 1000 * cpu / count)
+                    return Run(rate, 1000 * cpu / count, 1000 * machine / count)
             await asyncio.sleep(0.05)
         raise RuntimeError("tasks did not complete in time")
     finally:
@@ -111,6 +117,11 @@ async def _wait_done(url: str, count: int, pids: list[int], timeout: float = 900
 
 async def engine_run(url: str, workers: int, count: int) -> Run:
     await _seed(url, count)
+    return await workers_run(url, workers, count)
+
+
+async def workers_run(url: str, workers: int, count: int) -> Run:
+    """`workers` nuage worker processes through the `count` tasks seeded in `url`."""
     with tempfile.TemporaryDirectory() as tmp:
         env = nuage_env(url, Path(tmp), NUAGE_SIM_LATENCY_MS="0", NUAGE_WORKER_CONCURRENCY="4")
         procs = [spawn(["worker"], env, Path(tmp) / f"w{i}.log") for i in range(workers)]
@@ -158,6 +169,11 @@ async def bare_loop(url: str, connections: int) -> None:
 
 async def bare_run(url: str, processes: int, count: int) -> Run:
     await _seed(url, count)
+    return await bare_processes_run(url, processes, count)
+
+
+async def bare_processes_run(url: str, processes: int, count: int) -> Run:
+    """`processes` bare loops through the `count` tasks seeded in `url`."""
     procs = [
         subprocess.Popen([sys.executable, __file__, "--bare-worker", url]) for _ in range(processes)
     ]
@@ -190,12 +206,14 @@ async def main(count: int, backends: list[str], processes: list[int]) -> None:
             rows.append(
                 (backend, workers, f"{nuage.rate:.0f}", f"{bare.rate:.0f}",
                  f"{nuage.rate / bare.rate:.2f}", f"{nuage.cpu_ms:.1f}", f"{bare.cpu_ms:.1f}",
-                 f"{bare.cpu_ms / nuage.cpu_ms:.2f}")
+                 f"{bare.cpu_ms / nuage.cpu_ms:.2f}", f"{nuage.machine_cpu_ms:.1f}",
+                 f"{bare.machine_cpu_ms:.1f}")
             )  # fmt: skip
     table(
         f"Engine throughput, {count} tasks over {INSTANCES} instances, sim driver at 0 ms",
         ("database", "worker processes", "nuage tasks/s", "bare SQL loop tasks/s", "ratio",
-         "nuage CPU ms/task", "bare CPU ms/task", "CPU ratio"),
+         "nuage CPU ms/task", "bare CPU ms/task", "CPU ratio", "nuage machine CPU ms/task",
+         "bare machine CPU ms/task"),
         rows,
     )  # fmt: skip
 
