@@ -43,6 +43,12 @@ export function upsertRow(row, body) {
   else body?.prepend(row);
 }
 
+// `upsertRow` for each of `rows`, listed newest first as the API lists them: the newest new row
+// ends on top.
+export function upsertRows(rows, body) {
+  for (const row of [...rows].reverse()) upsertRow(row, body);
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "—";
 }

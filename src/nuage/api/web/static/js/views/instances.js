@@ -1,7 +1,7 @@
 // The project's instances (live: status changes come from the event stream) and the create form.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table, upsertRow } from "../dom.js";
+import { flash, h, mount, statusBadge, table, upsertRow, upsertRows } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 function instanceRow(instance, ctx) {
@@ -18,7 +18,8 @@ export async function instancesView(ctx) {
   document.title = "Instances · nuage";
   const read = () => all(`${ctx.base}/instances?page_size=100`);
   const instances = await read();
-  const body = instances.map((instance) => instanceRow(instance, ctx));
+  const rowOf = (instance) => instanceRow(instance, ctx);
+  const body = instances.map(rowOf);
   const list = table("Instances", ["Name", "Status", "Power", "Addresses", "Size", "Location"], body);
   mount(
     h("div", { class: "heading" },
@@ -26,7 +27,8 @@ export async function instancesView(ctx) {
       h("a", { class: "button", href: ctx.hash("instances/new") }, "Create instance")),
     instances.length ? null : h("p", {}, "No instances yet."),
     list); // even empty: instances created meanwhile appear in it
-  const show = (instance) => upsertRow(instanceRow(instance, ctx), list.querySelector("tbody"));
+  const tbody = list.querySelector("tbody");
+  const show = (instance) => upsertRow(rowOf(instance), tbody);
   // A status change carries the instance; a completed task may have changed its addresses or
   // size, so the instance is read again. Progress and step events leave the list alone.
   return streamEvents(`${ctx.base}/events`, async (type, event) => {
@@ -40,7 +42,7 @@ export async function instancesView(ctx) {
   }, {
     resync: async () => {
       const fresh = await read();
-      return () => [...fresh].reverse().forEach(show);
+      return () => upsertRows(fresh.map(rowOf), tbody);
     },
   });
 }

@@ -2,7 +2,7 @@
 // reload, no polling): every task event carries the task as the API shows it.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table, upsertRow, when } from "../dom.js";
+import { flash, h, mount, statusBadge, table, upsertRows, when } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -23,9 +23,9 @@ export function tasksTable(tasks, ctx, caption = "Tasks") {
     tasks.map((task) => taskRow(task, ctx)));
 }
 
-// Put each of `tasks` (oldest first, so the newest ends on top) in `container`'s table.
+// Put each of `tasks` (newest first, as the API lists them) in `container`'s table.
 export function showTaskRows(tasks, ctx, container) {
-  for (const task of [...tasks].reverse()) upsertRow(taskRow(task, ctx), container.querySelector("tbody"));
+  upsertRows(tasks.map((task) => taskRow(task, ctx)), container.querySelector("tbody"));
 }
 
 export async function tasksView(ctx) {
