@@ -6,6 +6,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from nuage.cli import runtime
+from nuage.db.session import make_engine, make_sessionmaker, transaction
+from nuage.db.types import utcnow
+from nuage.services import events
 from nuage.services.accounts import bootstrap
 from tests.contract import live
 from tests.contract.live import LiveServer
@@ -287,6 +291,13 @@ def _project(server: LiveServer) -> str:
 PROJECT_STREAM = re.compile(r"/compute/events(\?|$)")
 
 
+def wait_for(page: Page, condition: Callable[[], bool], failure: str) -> None:
+    deadline = time.monotonic() + TIMEOUT / 1000
+    while not condition():  # the page's route handlers run while Playwright waits
+        assert time.monotonic() < deadline, failure
+        page.wait_for_timeout(20)
+
+
 class HeldStream:
     """The page's event stream requests, held until `release` (later ones pass)."""
 
@@ -304,10 +315,7 @@ class HeldStream:
 
     def release_after(self, change: Callable[[], None]) -> None:
         """Once the page has asked for its stream, `change`, then the stream."""
-        deadline = time.monotonic() + TIMEOUT / 1000
-        while not self.held:  # the route handler runs while Playwright waits
-            assert time.monotonic() < deadline, "the page opened no event stream"
-            self.page.wait_for_timeout(50)
+        wait_for(self.page, lambda: bool(self.held), "the page opened no event stream")
         change()
         self.released = True
         for route in self.held:
@@ -404,6 +412,81 @@ def test_an_instance_page_shows_a_stop_made_while_it_opened(page: Page, server: 
     stream.release_after(stop)
     expect(page.locator("#instance-status")).to_have_text("stopped")
     expect(page.locator("#tasks tr[data-type=stop_vps] .status")).to_have_text("completed")
+
+
+INSTANCE_LIST = re.compile(r"/compute/instances\?")
+
+
+def test_the_instance_list_reads_again_on_a_new_stream_when_its_read_again_failed(
+    page: Page, server: LiveServer
+) -> None:
+    """The read once the stream is open fails (twice: the console sends a dropped read once
+    more); the stream is dropped and the next one reads again."""
+    stream = HeldStream(page)
+    sign_in(page, server.base)  # it ends on the instance list, whose stream is held
+    made: list[str] = []
+    dropped: list[str] = []
+
+    def drop_twice(route: Route) -> None:
+        if len(dropped) < 2:
+            dropped.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    def create_then_drop_the_reads() -> None:
+        instance_id, task_id = _create(server, "reread")
+        assert _finished(server, task_id)["status"] == "completed"
+        made.append(instance_id)
+        page.route(INSTANCE_LIST, drop_twice)
+
+    stream.release_after(create_then_drop_the_reads)
+    expect(page.locator(f"#instance-{made[0]}")).to_contain_text("reread", timeout=TIMEOUT)
+    assert len(dropped) == 2
+
+
+def _an_event_frame(server: LiveServer) -> str:
+    """The server's first event of the project, as its stream sends it."""
+    with httpx.stream(
+        "GET", f"{server.compute}/events", params={"last_event_id": 0}, headers=server.headers
+    ) as response:
+        text = ""
+        for chunk in response.iter_text():
+            text += chunk
+            for block in text.split("\n\n")[:-1]:
+                if block.startswith("id: "):
+                    return block + "\n\n"
+    raise AssertionError(f"no event in the stream: {text!r}")
+
+
+async def _prune_every_event(data_dir: Path) -> None:
+    """What the event retention does to events older than it, to every event so far."""
+    engine = make_engine(live.settings_of(data_dir).database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            assert await events.prune(session, now=utcnow(), retention=timedelta(0)) > 0
+    finally:
+        await engine.dispose()
+
+
+def test_the_instance_list_reads_again_when_the_stream_says_events_were_pruned(
+    page: Page, server: LiveServer, data_dir: Path
+) -> None:
+    """The page's stream ends after an event; while it reconnects with that event's id, an
+    instance is made and every event pruned: the server answers `event: resync`."""
+    first = _an_event_frame(server)
+    requests: list[Route] = []
+    page.route(PROJECT_STREAM, lambda route: requests.append(route))
+    sign_in(page, server.base)  # it ends on the instance list, whose stream is held
+    wait_for(page, lambda: len(requests) == 1, "the page opened no event stream")
+    requests[0].fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=first)
+    wait_for(page, lambda: len(requests) == 2, "the page did not open its stream again")
+    assert requests[1].request.header_value("last-event-id") == first.split("\n")[0][4:]
+    instance_id, task_id = _create(server, "unannounced")
+    assert _finished(server, task_id)["status"] == "completed"
+    in_thread(asyncio.run, _prune_every_event(data_dir))
+    requests[1].continue_()
+    expect(page.locator(f"#instance-{instance_id}")).to_contain_text("unannounced")
 
 
 # --- requests the network dropped ---------------------------------------------------------------

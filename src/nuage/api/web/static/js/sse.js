@@ -6,7 +6,9 @@
 // view's first read and that start never comes. So a view that read first passes `resync`: once
 // such a stream is open, resync() reads again and returns a function that shows what it read,
 // called before any event of the stream is handed on (they are newer), unless the stream was
-// stopped meanwhile (the view was left).
+// stopped meanwhile (the view was left). The same when the server says `event: resync` (the
+// events after our Last-Event-ID were pruned: read again). A read again that fails drops the
+// stream, and the next one starts afresh (without Last-Event-ID) and reads again.
 
 import { authHeader, refresh } from "./api.js";
 
@@ -28,18 +30,25 @@ export function streamEvents(path, onEvent, { resync } = {}) {
   const controller = new AbortController();
   let lastId = null;
 
+  // Read the view's objects again and show them; false when the read failed.
+  async function readAgain() {
+    const show = await resync().catch(() => null);
+    if (!show) return false;
+    if (!controller.signal.aborted) show();
+    return true;
+  }
+
   async function once() {
     const headers = { ...authHeader(), Accept: "text/event-stream" };
     if (lastId !== null) headers["Last-Event-ID"] = lastId;
     const response = await fetch(path, { headers, signal: controller.signal });
     if (response.status === 401) { await refresh(); return; }
     if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
-    if (resync && lastId === null) {
-      const show = await resync().catch(() => null);
-      if (controller.signal.aborted) return;
-      show?.();
-    }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    if (resync && lastId === null && !(await readAgain())) {
+      reader.cancel().catch(() => {});
+      return;
+    }
     let buffer = "";
     for (;;) {
       const { value, done } = await reader.read();
@@ -51,6 +60,14 @@ export function streamEvents(path, onEvent, { resync } = {}) {
         const frame = parse(block);
         if (frame.id !== null) lastId = frame.id;
         if (frame.event === "error") { await refresh(); return; }
+        if (frame.event === "resync" && resync) {
+          const read = await readAgain();
+          if (controller.signal.aborted) return;
+          if (read) continue;
+          lastId = null;
+          reader.cancel().catch(() => {});
+          return;
+        }
         if (frame.data.length) onEvent(frame.event, JSON.parse(frame.data.join("\n")));
       }
     }
