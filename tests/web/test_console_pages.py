@@ -489,6 +489,26 @@ def test_the_instance_list_reads_again_when_the_stream_says_events_were_pruned(
     expect(page.locator(f"#instance-{instance_id}")).to_contain_text("unannounced")
 
 
+TASK_STEPS = re.compile(r"/tasks/[\w-]+/events\?")
+
+
+def test_a_task_page_left_while_it_loads_does_not_cover_the_next_page(
+    page: Page, server: LiveServer
+) -> None:
+    sign_in(page, server.base)
+    held: list[Route] = []
+    page.route(TASK_STEPS, lambda route: held.append(route))
+    page.goto(f"{server.base}/{_project(server)}/tasks/{server.task_id}")
+    wait_for(page, lambda: bool(held), "the task page did not read its steps")
+    page.get_by_role("link", name="Tasks", exact=True).click()
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    with page.expect_response(TASK_STEPS):
+        held[0].continue_()
+    page.wait_for_timeout(500)  # the left page's render has its steps by now
+    expect(page.get_by_role("heading", name="Tasks")).to_be_visible()
+    expect(page.locator("section.task")).to_have_count(0)
+
+
 # --- requests the network dropped ---------------------------------------------------------------
 # A network change on the machine aborts the browser's requests in flight (seen in CI, where other
 # tests add and remove interfaces: net::ERR_NETWORK_CHANGED on one of the console's scripts).

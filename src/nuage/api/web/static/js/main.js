@@ -63,7 +63,12 @@ function firstProject(orgId) {
   return projects.length ? projects[0].id : null;
 }
 
+// Each navigation's number: a view left while it was loading shows nothing (its ctx.mount) and
+// its stream is stopped as soon as it returns it.
+let routing = 0;
+
 async function route() {
+  const call = ++routing;
   cleanup?.();
   cleanup = null;
   const path = location.hash.replace(/^#/, "") || "/";
@@ -88,8 +93,14 @@ async function route() {
     if (scoped) { state.org = org; state.project = project; }
     renderScope();
     const base = scoped ? `/v1/organizations/${org}/projects/${project}/compute` : null;
-    const ctx = { org, project, id, base, hash: (rest) => projectHash(org, project, rest) };
-    cleanup = (await view(ctx)) || null;
+    const ctx = {
+      org, project, id, base,
+      hash: (rest) => projectHash(org, project, rest),
+      mount: (...nodes) => { if (call === routing) mount(...nodes); },
+    };
+    const stop = (await view(ctx)) || null;
+    if (call !== routing) { stop?.(); return; }
+    cleanup = stop;
     document.getElementById("main").focus({ preventScroll: true });
     return;
   }

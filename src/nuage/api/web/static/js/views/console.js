@@ -4,7 +4,7 @@
 
 import RFB from "../../novnc/core/rfb.js";
 import { api } from "../api.js";
-import { h, mount } from "../dom.js";
+import { h } from "../dom.js";
 import { notFoundView } from "./notfound.js";
 
 async function openSession(ctx) {
@@ -24,7 +24,7 @@ async function openSession(ctx) {
 export async function consoleView(ctx) {
   let instance;
   try { instance = await api(`${ctx.base}/instances/${ctx.id}`); } catch (error) {
-    if (error.status === 404 || error.status === 400) return notFoundView("instance");
+    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx.mount);
     throw error;
   }
   document.title = `Console of ${instance.name} · nuage`;
@@ -32,7 +32,7 @@ export async function consoleView(ctx) {
   const screen = h("div", { id: "screen", class: "screen", "aria-label": `Screen of ${instance.name}` });
   const cad = h("button", { type: "button", id: "ctrl-alt-del", disabled: true }, "Send Ctrl-Alt-Del");
   const reconnect = h("button", { type: "button", id: "reconnect", hidden: true }, "Reconnect");
-  mount(h("section", { class: "console", "aria-labelledby": "console-title" },
+  ctx.mount(h("section", { class: "console", "aria-labelledby": "console-title" },
     h("h1", { id: "console-title" }, `Console: ${instance.name}`),
     h("p", {}, h("a", { href: ctx.hash(`instances/${ctx.id}`) }, "Back to the instance")),
     h("div", { class: "actions" }, cad, reconnect), status, screen));

@@ -2,7 +2,7 @@
 // backups, volumes, addresses, firewall, software). Its status and tasks follow the event stream.
 
 import { all, api } from "../api.js";
-import { confirmAction, flash, h, mount, statusBadge, table, when } from "../dom.js";
+import { confirmAction, flash, h, statusBadge, table, when } from "../dom.js";
 import { streamEvents } from "../sse.js";
 import { notFoundView } from "./notfound.js";
 import { showTaskRows, tasksTable } from "./tasks.js";
@@ -79,7 +79,7 @@ export async function instanceView(ctx) {
   const on = `${ctx.base}/instances/${ctx.id}`;
   let instance;
   try { instance = await api(on); } catch (error) {
-    if (error.status === 404 || error.status === 400) return notFoundView("instance");
+    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx.mount);
     throw error;
   }
   document.title = `${instance.name} · nuage`;
@@ -105,7 +105,7 @@ export async function instanceView(ctx) {
           r.destination_address ?? "any", r.destination_ports ? `${r.destination_ports.start}${r.destination_ports.end ? "–" + r.destination_ports.end : ""}` : "any"])))),
   ]);
   const [tasks, snapshots, backups, volumes, ips, firewall] = sections;
-  mount(h("article", { class: "instance", dataset: { id: instance.id } },
+  ctx.mount(h("article", { class: "instance", dataset: { id: instance.id } },
     h("h1", {}, instance.name),
     facts(instance),
     actions(instance, ctx, sizes, images),

@@ -1,7 +1,7 @@
 // The project's instances (live: status changes come from the event stream) and the create form.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table, upsertRow, upsertRows } from "../dom.js";
+import { flash, h, statusBadge, table, upsertRow, upsertRows } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 function instanceRow(instance, ctx) {
@@ -21,7 +21,7 @@ export async function instancesView(ctx) {
   const rowOf = (instance) => instanceRow(instance, ctx);
   const body = instances.map(rowOf);
   const list = table("Instances", ["Name", "Status", "Power", "Addresses", "Size", "Location"], body);
-  mount(
+  ctx.mount(
     h("div", { class: "heading" },
       h("h1", {}, "Instances"),
       h("a", { class: "button", href: ctx.hash("instances/new") }, "Create instance")),
@@ -88,6 +88,6 @@ export async function newInstanceView(ctx) {
       flash(error.message, "error");
     }
   });
-  mount(form);
+  ctx.mount(form);
   form.querySelector("#name").focus();
 }

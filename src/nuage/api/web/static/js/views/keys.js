@@ -1,9 +1,9 @@
 // The user's API keys: list, create (the key is shown once, with a copy button), revoke.
 
 import { all, api } from "../api.js";
-import { confirmAction, flash, h, mount, table, when } from "../dom.js";
+import { confirmAction, flash, h, table, when } from "../dom.js";
 
-export async function keysView() {
+export async function keysView(ctx) {
   document.title = "API keys · nuage";
   const keys = await all("/v1/api-keys?page_size=100");
   const name = h("input", { id: "key-name", required: true, maxlength: 100, autocomplete: "off" });
@@ -18,7 +18,7 @@ export async function keysView() {
       const created = await api("/v1/api-keys", {
         method: "POST", body: { name: name.value }, idempotencyKey: crypto.randomUUID(),
       });
-      await keysView();
+      await keysView(ctx);
       showOnce(created);
     } catch (error) { flash(error.message, "error"); }
   });
@@ -35,11 +35,11 @@ export async function keysView() {
         try {
           await api(`/v1/api-keys/${key.id}`, { method: "DELETE" });
           flash(`Key ${key.name} revoked.`);
-          await keysView();
+          await keysView(ctx);
         } catch (error) { flash(error.message, "error"); }
       },
     }, "Revoke"))));
-  mount(h("h1", {}, "API keys"), shown, form,
+  ctx.mount(h("h1", {}, "API keys"), shown, form,
     keys.length ? table("Your API keys", ["Name", "Key", "Scopes", "Created", "Last used", ""], rows)
       : h("p", {}, "No API keys."));
 }

@@ -1,8 +1,9 @@
 import { h, mount } from "../dom.js";
 
-export function notFoundView(what = "page") {
+// `show`: the view's own mount (ctx.mount), which shows nothing once the view was left.
+export function notFoundView(what = "page", show = mount) {
   document.title = "Not found · nuage";
-  mount(h("section", { class: "not-found", "data-page": "404" },
+  show(h("section", { class: "not-found", "data-page": "404" },
     h("h1", {}, "404 — not found"),
     h("p", {}, `This ${what} does not exist, or you cannot see it.`),
     h("p", {}, h("a", { href: "#/" }, "Back to your instances"))));

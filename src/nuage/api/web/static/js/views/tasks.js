@@ -2,7 +2,7 @@
 // reload, no polling): every task event carries the task as the API shows it.
 
 import { all, api } from "../api.js";
-import { flash, h, mount, statusBadge, table, upsertRows, when } from "../dom.js";
+import { flash, h, statusBadge, table, upsertRows, when } from "../dom.js";
 import { streamEvents } from "../sse.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
@@ -33,7 +33,7 @@ export async function tasksView(ctx) {
   const read = async () => (await api(`${ctx.base}/tasks?page_size=50`)).results;
   const section = h("section", { "aria-labelledby": "tasks-title" },
     h("h1", { id: "tasks-title" }, "Tasks"), tasksTable(await read(), ctx));
-  mount(section);
+  ctx.mount(section);
   return streamEvents(`${ctx.base}/events`, (type, event) => {
     if (type.startsWith("task.")) showTaskRows([event.data], ctx, section);
   }, {
@@ -60,7 +60,7 @@ export async function taskView(ctx) {
   try { task = await api(path); } catch (error) {
     if (error.status === 404 || error.status === 400) {
       const { notFoundView } = await import("./notfound.js");
-      return notFoundView("task");
+      return notFoundView("task", ctx.mount);
     }
     throw error;
   }
@@ -79,7 +79,7 @@ export async function taskView(ctx) {
         else await render(next);
       } catch (error) { flash(error.message, "error"); }
     };
-    mount(h("section", { class: "task", "aria-labelledby": "task-title", dataset: { status: current.status } },
+    ctx.mount(h("section", { class: "task", "aria-labelledby": "task-title", dataset: { status: current.status } },
       h("h1", { id: "task-title" }, `${current.task_type} `, statusBadge(current.status)),
       h("p", {}, "Instance ", h("a", { href: ctx.hash(`instances/${current.instance_id}`) },
         current.instance.name), ` · created ${when(current.created)} · retries ${current.retry_count}/${current.max_retries}`),
