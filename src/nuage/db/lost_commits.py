@@ -42,6 +42,11 @@ def tell_lost_commits(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _on_error(context: ExceptionContext) -> BaseException | None:
+        if not isinstance(context.original_exception, Exception):
+            # A cancel (or an interrupt) stays one. Made a failure, it was answered as one: a
+            # worker's heartbeat cancelled in its BEGIN, whose connection's last transaction had
+            # committed a write, tried again and renewed a dead task's lease for good.
+            return None
         conn = context.connection
         if conn is None or conn.info.get(_WRITES) != "committing":
             return None
