@@ -63,21 +63,25 @@ function firstProject(orgId) {
   return projects.length ? projects[0].id : null;
 }
 
-// Each navigation's number: a view left while it was loading shows nothing (its ctx.mount) and
-// its stream is stopped as soon as it returns it.
-let routing = 0;
+// Each navigation's number. A view left while it was loading changes nothing on the page that
+// followed (its ctx.mount and ctx.title do nothing), its failure is not shown, and its stream is
+// stopped as soon as it returns it.
+let navigation = 0;
 
 async function route() {
-  const call = ++routing;
+  const call = ++navigation;
+  const current = () => call === navigation;
   cleanup?.();
   cleanup = null;
   const path = location.hash.replace(/^#/, "") || "/";
   if (!signedIn()) {
     try { await refresh(); await loadScope(); } catch {
+      if (!current()) return;
       document.getElementById("top").hidden = true;
       cleanup = await signInView({ next: path === "/signin" ? "/" : path, onSignedIn });
       return;
     }
+    if (!current()) return;
   }
   if (path === "/" || path === "/signin") {
     const org = state.orgs[0];
@@ -94,12 +98,17 @@ async function route() {
     renderScope();
     const base = scoped ? `/v1/organizations/${org}/projects/${project}/compute` : null;
     const ctx = {
-      org, project, id, base,
+      org, project, id, base, current,
       hash: (rest) => projectHash(org, project, rest),
-      mount: (...nodes) => { if (call === routing) mount(...nodes); },
+      mount: (...nodes) => { if (current()) mount(...nodes); },
+      title: (text) => { if (current()) document.title = text; },
     };
-    const stop = (await view(ctx)) || null;
-    if (call !== routing) { stop?.(); return; }
+    let stop;
+    try { stop = (await view(ctx)) || null; } catch (error) {
+      if (current()) throw error;
+      return;
+    }
+    if (!current()) { stop?.(); return; }
     cleanup = stop;
     document.getElementById("main").focus({ preventScroll: true });
     return;

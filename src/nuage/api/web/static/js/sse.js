@@ -6,11 +6,17 @@
 // view's first read and that start never comes. So a view that read first passes `resync`: once
 // such a stream is open, resync() reads again and returns a function that shows what it read,
 // called before any event of the stream is handed on (they are newer), unless the stream was
-// stopped meanwhile (the view was left). The same when the server says `event: resync` (the
-// events after our Last-Event-ID were pruned: read again). A read again that fails drops the
-// stream, and the next one starts afresh (without Last-Event-ID) and reads again.
+// stopped meanwhile (the view was left). When the server says `event: resync` (the events after
+// our Last-Event-ID were pruned) the stream is dropped and the next one starts afresh, without
+// Last-Event-ID, and reads again: the server would go on from its oldest event kept, older than
+// that read. A read again that fails drops the stream too. A stream that ends is opened again a
+// second later, or, while reading again or connecting fails, after twice as long each time (at
+// most 30 s).
 
 import { authHeader, refresh } from "./api.js";
+
+const RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
 
 function parse(block) {
   const frame = { id: null, event: "message", data: [] };
@@ -29,12 +35,14 @@ function parse(block) {
 export function streamEvents(path, onEvent, { resync } = {}) {
   const controller = new AbortController();
   let lastId = null;
+  let retryIn = RETRY_MS;
 
   // Read the view's objects again and show them; false when the read failed.
   async function readAgain() {
     const show = await resync().catch(() => null);
     if (!show) return false;
     if (!controller.signal.aborted) show();
+    retryIn = RETRY_MS;
     return true;
   }
 
@@ -46,6 +54,7 @@ export function streamEvents(path, onEvent, { resync } = {}) {
     if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     if (resync && lastId === null && !(await readAgain())) {
+      retryIn = Math.min(2 * retryIn, MAX_RETRY_MS);
       reader.cancel().catch(() => {});
       return;
     }
@@ -58,12 +67,10 @@ export function streamEvents(path, onEvent, { resync } = {}) {
       buffer = blocks.pop();
       for (const block of blocks) {
         const frame = parse(block);
+        retryIn = RETRY_MS;
         if (frame.id !== null) lastId = frame.id;
         if (frame.event === "error") { await refresh(); return; }
         if (frame.event === "resync" && resync) {
-          const read = await readAgain();
-          if (controller.signal.aborted) return;
-          if (read) continue;
           lastId = null;
           reader.cancel().catch(() => {});
           return;
@@ -75,8 +82,11 @@ export function streamEvents(path, onEvent, { resync } = {}) {
 
   (async () => {
     while (!controller.signal.aborted) {
-      try { await once(); } catch (error) { if (controller.signal.aborted) return; }
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      try { await once(); } catch (error) {
+        if (controller.signal.aborted) return;
+        retryIn = Math.min(2 * retryIn, MAX_RETRY_MS);
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryIn));
     }
   })();
   return () => controller.abort();

@@ -24,10 +24,10 @@ async function openSession(ctx) {
 export async function consoleView(ctx) {
   let instance;
   try { instance = await api(`${ctx.base}/instances/${ctx.id}`); } catch (error) {
-    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx.mount);
+    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx);
     throw error;
   }
-  document.title = `Console of ${instance.name} · nuage`;
+  ctx.title(`Console of ${instance.name} · nuage`);
   const status = h("p", { id: "console-status", role: "status", "aria-live": "polite" }, "Connecting…");
   const screen = h("div", { id: "screen", class: "screen", "aria-label": `Screen of ${instance.name}` });
   const cad = h("button", { type: "button", id: "ctrl-alt-del", disabled: true }, "Send Ctrl-Alt-Del");
@@ -47,6 +47,7 @@ export async function consoleView(ctx) {
       reconnect.hidden = false;
       return;
     }
+    if (!ctx.current()) return; // the page was left while the session was opened
     screen.dataset.session = session.id;
     rfb = new RFB(screen, session.url);
     rfb.scaleViewport = true;
@@ -66,6 +67,6 @@ export async function consoleView(ctx) {
   }
   cad.addEventListener("click", () => rfb?.sendCtrlAltDel());
   reconnect.addEventListener("click", connect);
-  await connect();
+  if (ctx.current()) await connect();
   return () => rfb?.disconnect();
 }

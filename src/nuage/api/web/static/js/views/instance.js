@@ -79,10 +79,10 @@ export async function instanceView(ctx) {
   const on = `${ctx.base}/instances/${ctx.id}`;
   let instance;
   try { instance = await api(on); } catch (error) {
-    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx.mount);
+    if (error.status === 404 || error.status === 400) return notFoundView("instance", ctx);
     throw error;
   }
-  document.title = `${instance.name} · nuage`;
+  ctx.title(`${instance.name} · nuage`);
   const [sizes, images] = await Promise.all([all("/v1/compute/sizes"), all("/v1/compute/images")]);
   const readTasks = async () =>
     (await api(`${ctx.base}/tasks?instance_id=${instance.id}&page_size=20`)).results;

@@ -15,7 +15,7 @@ function instanceRow(instance, ctx) {
 }
 
 export async function instancesView(ctx) {
-  document.title = "Instances · nuage";
+  ctx.title("Instances · nuage");
   const read = () => all(`${ctx.base}/instances?page_size=100`);
   const instances = await read();
   const rowOf = (instance) => instanceRow(instance, ctx);
@@ -55,7 +55,7 @@ function choice(id, label, options) {
 }
 
 export async function newInstanceView(ctx) {
-  document.title = "Create instance · nuage";
+  ctx.title("Create instance · nuage");
   const [sizes, locations, images] = await Promise.all(
     ["sizes", "locations", "images"].map((kind) => all(`/v1/compute/${kind}?page_size=100`)));
   const key = crypto.randomUUID(); // one create per visit of this form, however often it is sent

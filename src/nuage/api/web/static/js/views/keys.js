@@ -4,7 +4,7 @@ import { all, api } from "../api.js";
 import { confirmAction, flash, h, table, when } from "../dom.js";
 
 export async function keysView(ctx) {
-  document.title = "API keys · nuage";
+  ctx.title("API keys · nuage");
   const keys = await all("/v1/api-keys?page_size=100");
   const name = h("input", { id: "key-name", required: true, maxlength: 100, autocomplete: "off" });
   const form = h("form", { class: "inline", "aria-labelledby": "new-key-title" },
@@ -45,6 +45,11 @@ export async function keysView(ctx) {
 }
 
 function showOnce(created) {
+  if (!document.getElementById("new-key")) { // the page was left while the key was made
+    flash(`Key ${created.name} was made while you left its page; its secret is never shown `
+      + "again: revoke it and create another.", "error");
+    return;
+  }
   if (!created.key) { // a replay: the first answer, which had the secret, was lost on the way
     document.getElementById("new-key").replaceChildren(h("div", { class: "card once", role: "alert" },
       h("p", {}, `Key ${created.name} was made, but its answer was lost on the way and the key is `

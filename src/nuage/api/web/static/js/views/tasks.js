@@ -29,7 +29,7 @@ export function showTaskRows(tasks, ctx, container) {
 }
 
 export async function tasksView(ctx) {
-  document.title = "Tasks · nuage";
+  ctx.title("Tasks · nuage");
   const read = async () => (await api(`${ctx.base}/tasks?page_size=50`)).results;
   const section = h("section", { "aria-labelledby": "tasks-title" },
     h("h1", { id: "tasks-title" }, "Tasks"), tasksTable(await read(), ctx));
@@ -60,11 +60,11 @@ export async function taskView(ctx) {
   try { task = await api(path); } catch (error) {
     if (error.status === 404 || error.status === 400) {
       const { notFoundView } = await import("./notfound.js");
-      return notFoundView("task", ctx.mount);
+      return notFoundView("task", ctx);
     }
     throw error;
   }
-  document.title = `${task.task_type} · nuage`;
+  ctx.title(`${task.task_type} · nuage`);
 
   let rendering = 0;
   async function render(current) {
