@@ -36,8 +36,8 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
 def machine_cpu_seconds() -> float:
     """The CPU time the whole machine has spent so far, every process's (Linux: /proc/stat)."""
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    # all but idle and iowait; guest time is counted in user time already
-    busy = sum(int(f) for i, f in enumerate(fields) if i not in (3, 4, 8, 9))
+    # user, nice, system, irq, softirq: not idle, iowait, steal (another machine's), guest (in user)
+    busy = sum(int(f) for i, f in enumerate(fields) if i not in (3, 4, 7, 8, 9))
     return busy / os.sysconf("SC_CLK_TCK")
 
 
