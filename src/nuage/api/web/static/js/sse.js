@@ -53,9 +53,10 @@ export function streamEvents(path, onEvent, { resync } = {}) {
     if (response.status === 401) { await refresh(); return; }
     if (!response.ok) throw new Error(`event stream: HTTP ${response.status}`);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    const drop = () => { reader.cancel().catch(() => {}); };
     if (resync && lastId === null && !(await readAgain())) {
       retryIn = Math.min(2 * retryIn, MAX_RETRY_MS);
-      reader.cancel().catch(() => {});
+      drop();
       return;
     }
     let buffer = "";
@@ -72,7 +73,7 @@ export function streamEvents(path, onEvent, { resync } = {}) {
         if (frame.event === "error") { await refresh(); return; }
         if (frame.event === "resync" && resync) {
           lastId = null;
-          reader.cancel().catch(() => {});
+          drop();
           return;
         }
         if (frame.data.length) onEvent(frame.event, JSON.parse(frame.data.join("\n")));

@@ -45,15 +45,17 @@ export async function keysView(ctx) {
 }
 
 function showOnce(created) {
-  if (!document.getElementById("new-key")) { // the page was left while the key was made
+  const place = document.getElementById("new-key");
+  if (!place) { // the page was left while the key was made
     flash(`Key ${created.name} was made while you left its page; its secret is never shown `
       + "again: revoke it and create another.", "error");
     return;
   }
+  const card = (...children) =>
+    place.replaceChildren(h("div", { class: "card once", role: "alert" }, ...children));
   if (!created.key) { // a replay: the first answer, which had the secret, was lost on the way
-    document.getElementById("new-key").replaceChildren(h("div", { class: "card once", role: "alert" },
-      h("p", {}, `Key ${created.name} was made, but its answer was lost on the way and the key is `
-        + "never shown again: revoke it and create another.")));
+    card(h("p", {}, `Key ${created.name} was made, but its answer was lost on the way and the key `
+      + "is never shown again: revoke it and create another."));
     return;
   }
   const value = h("input", { id: "created-key", readonly: true, value: created.key, "aria-label": "The new key" });
@@ -63,9 +65,8 @@ function showOnce(created) {
     try { await navigator.clipboard.writeText(created.key); flash("Key copied."); }
     catch { flash("Select the key and copy it (Ctrl+C).", "error"); }
   });
-  document.getElementById("new-key").replaceChildren(h("div", { class: "card once", role: "alert" },
-    h("p", {}, `Key ${created.name}: copy it now, it is not shown again.`),
-    h("div", { class: "actions" }, value, copy)));
+  card(h("p", {}, `Key ${created.name}: copy it now, it is not shown again.`),
+    h("div", { class: "actions" }, value, copy));
   value.focus();
   value.select();
 }
