@@ -6,7 +6,8 @@ Method: a fresh PostgreSQL database with 200 running instances and 2N pending
 `Worker.claim` and `Worker.execute` (the code a `nuage worker` runs for each task, without the
 webhook sender's loop), then N through the bare loop of `bench/engine_throughput.py` (the
 engine's claim statement, one UPDATE to `completed`). CPU is the process's user + system time
-(`time.process_time`); statements and transactions are counted with SQLAlchemy's events.
+(`time.process_time`); statements and transactions are counted with SQLAlchemy's events and,
+for the statements sent past them, `db.driver_sql`'s listeners.
 Compare versions with PYTHONPATH (`PYTHONPATH=../other/src .venv/bin/python bench/...`).
 
     .venv/bin/python bench/engine_cpu.py [--tasks 300]
@@ -35,6 +36,7 @@ from bench.common import drop_postgres, fresh_postgres, table
 from bench.engine_throughput import T, _seed
 from nuage.cli.runtime import Process, make_drivers, make_worker, open_process
 from nuage.config import Settings
+from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.engine import queries
@@ -56,6 +58,7 @@ class Counter:
         self.transactions = 0
         event.listen(Engine, "before_cursor_execute", self._statement)
         event.listen(Engine, "begin", self._begin)
+        RAW_STATEMENTS.append(self._statement)  # sent past SQLAlchemy's events
 
     def _statement(self, *_args: Any) -> None:
         self.statements += 1

@@ -44,6 +44,7 @@ from bench.common import (
 )
 from bench.engine_cpu import worker_on
 from bench.engine_throughput import _seed
+from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.session import make_engine, make_sessionmaker, transaction
 
 WARM_UP = 20
@@ -58,6 +59,7 @@ class Recorder:
         self.on = False
         event.listen(Engine, "begin", self._begin)
         event.listen(Engine, "before_cursor_execute", self._statement)
+        RAW_STATEMENTS.append(self._raw)  # sent past SQLAlchemy's events (`db.driver_sql`)
 
     def _begin(self, *_: Any) -> None:
         if self.on:
@@ -66,6 +68,9 @@ class Recorder:
     def _statement(self, _c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
         if self.on and self.transactions:
             self.transactions[-1].append((statement, parameters))
+
+    def _raw(self, statement: str, values: Any) -> None:
+        self._statement(None, None, statement, tuple(values))
 
 
 async def copy_of(url: str, suffix: str) -> str:

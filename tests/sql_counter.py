@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from nuage.db.session import RAW_STATEMENTS
+from nuage.db.driver_sql import RAW_STATEMENTS
 
 # Statements the engine sends for its own bookkeeping, not for the code under test.
 _HOUSEKEEPING = ("BEGIN", "PRAGMA", "SELECT pg_catalog.version", "SELECT current_schema", "show ")
@@ -29,7 +29,7 @@ class Counted:
 def counting() -> Iterator[Counted]:
     """What every engine of this process sends meanwhile (the API's reads may use a second
     engine: `db.session.make_reader`), and what is sent on its driver's cursor past
-    SQLAlchemy's events (`db.session.first_row_raw`)."""
+    SQLAlchemy's events (`db.driver_sql`, `db.session.first_row_raw`)."""
     counted = Counted()
     sync = Engine
 
@@ -37,7 +37,7 @@ def counting() -> Iterator[Counted]:
         if not statement.lstrip().startswith(_HOUSEKEEPING):
             counted.statements.append(statement)
 
-    def on_raw(statement: str) -> None:
+    def on_raw(statement: str, _values: Any) -> None:
         on_execute(None, None, statement)
 
     def on_begin(_conn: Any) -> None:

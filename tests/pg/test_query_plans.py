@@ -3,7 +3,8 @@ a task read and the filtered task list over 100k tasks never scans the whole tas
 
 The statements explained are the ones the engine and the services really send: each function
 runs against the seeded database (in a transaction rolled back afterwards) while a
-`before_cursor_execute` listener records what reaches the driver, with its parameters."""
+`before_cursor_execute` listener records what reaches the driver, with its parameters (and a
+`RAW_STATEMENTS` listener what is sent past SQLAlchemy's events: `db.driver_sql`)."""
 
 import asyncio
 import json
@@ -19,6 +20,7 @@ from bench import seed
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.models import InstanceTask, Organization, Project
 from nuage.db.session import make_engine
 from nuage.db.types import utcnow
@@ -91,14 +93,19 @@ def plans_of(seeded: Seeded, call: Callable[[AsyncSession], Awaitable[object]]) 
         def record(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
             sent.append((statement, parameters))
 
+        def record_raw(statement: str, values: Any) -> None:
+            sent.append((statement, tuple(values)))
+
         try:
             async with engine.connect() as conn:
                 session = AsyncSession(bind=conn)
                 event.listen(engine.sync_engine, "before_cursor_execute", record)
+                RAW_STATEMENTS.append(record_raw)
                 try:
                     await call(session)
                 finally:
                     event.remove(engine.sync_engine, "before_cursor_execute", record)
+                    RAW_STATEMENTS.remove(record_raw)
                 await session.close()
                 await conn.rollback()  # what the call changed (a claimed task) is undone
                 selects = [

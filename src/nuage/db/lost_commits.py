@@ -11,6 +11,14 @@ from nuage.domain.errors import WriteOutcomeUnknown
 _WRITES = "nuage.writes"  # in a connection's `info`: "wrote", then "committing" once COMMIT is sent
 
 
+def statement_sent(conn: Connection, statement: str) -> None:
+    """`statement` was sent on `conn` (by SQLAlchemy, or past its events: `db.driver_sql`).
+    Anything but a SELECT may write. (SQLite's BEGIN IMMEDIATE is sent inside the "begin"
+    event, before `_clean`, which is registered after it.)"""
+    if not statement.startswith(("SELECT", "select")):
+        conn.info[_WRITES] = "wrote"
+
+
 def tell_lost_commits(engine: Engine) -> None:
     """A connection lost once a transaction that wrote has sent its COMMIT may have lost it after
     the database made the change: that failure is `WriteOutcomeUnknown` ("it may have been
@@ -30,10 +38,7 @@ def tell_lost_commits(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _on_statement(conn: Connection, _cursor: Any, statement: str, *_rest: Any) -> None:
-        # Anything but a SELECT may write. (SQLite's BEGIN IMMEDIATE is sent inside the "begin"
-        # event, before `_clean`, which is registered after it.)
-        if not statement.startswith(("SELECT", "select")):
-            conn.info[_WRITES] = "wrote"
+        statement_sent(conn, statement)
 
     @event.listens_for(engine, "commit")
     def _on_commit(conn: Connection) -> None:

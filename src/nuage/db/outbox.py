@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from nuage.db import driver_sql
 from nuage.db.models import Event, Instance, InstanceTask, TaskEvent
 from nuage.db.notify import (
     STATEMENTS_KEPT,
@@ -185,7 +186,9 @@ def _insert_locked(session: Session, rows: list[dict[str, Any]]) -> int:
     for that statement and the COMMIT only, not for two more round trips."""
     channels = unsent(session)
     params: dict[str, Any] = {**channel_values(channels), "events": [_as_json(row) for row in rows]}
-    last: int = session.execute(_locked_insert_notifying(len(channels)), params).scalar_one()
+    connection = session.connection()
+    plan = driver_sql.plan_of(_locked_insert_notifying(len(channels)), connection.dialect)
+    last: int = driver_sql.rows_in_greenlet(connection, plan, params)[0][0]
     sent(session, [*channels, event_channel(last)])
     return last
 

@@ -21,6 +21,7 @@ from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.config import Settings
 from nuage.db import sqlite_side, sqlite_turns
+from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.engine_state import EngineState
 from nuage.db.errors import translate_db_errors
 from nuage.db.lost_commits import tell_lost_commits
@@ -138,7 +139,7 @@ async def first_row_raw(
     instead (what counts statements listens to both). A failure drops the connection (it is not
     known to be usable) and is raised as SQLAlchemy raises it (`DBAPIError`, `StatementError`)."""
     for listener in RAW_STATEMENTS:
-        listener(sql)
+        listener(sql, values)
     if reader.dialect.name == "sqlite":
         try:
             return sqlite_side.first_row_in_loop(reader.sync_engine, sql, values)
@@ -146,10 +147,6 @@ async def first_row_raw(
             pass  # read on aiosqlite's thread, which waits for the lock as every other read
     async with _turn(reader):
         return await greenlet_spawn(_first_row_raw, reader.sync_engine, sql, values)
-
-
-# Listeners told each statement `first_row_raw` sends (SQLAlchemy's events do not see them).
-RAW_STATEMENTS: list[Callable[[str], None]] = []
 
 
 def _first_row_raw(engine: Engine, sql: str, values: Sequence[Any]) -> tuple[Any, ...] | None:

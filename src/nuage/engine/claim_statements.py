@@ -6,6 +6,7 @@ import functools
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from nuage.db.models import Instance, InstanceTask
 from nuage.domain.enums import TaskStatus
@@ -42,10 +43,24 @@ def _blocked() -> sa.Exists:
 
 NOT_BLOCKED = ~_blocked()  # one expression, in each statement that needs it
 
-# Not one of `:running`, the tasks the claiming worker is still running. Another worker may
-# take one over when its heartbeat comes late; claimed back under the same worker id while its
-# first run goes on, both runs would hold its lease. It waits for that run to end.
-NOT_MINE = T.c.id.not_in(sa.bindparam("running", expanding=True, type_=T.c.id.type))
+
+def _not_mine(*, array: bool) -> sa.ColumnElement[bool]:
+    """Not one of `:running`, the tasks the claiming worker is still running. Another worker may
+    take one over when its heartbeat comes late; claimed back under the same worker id while
+    its first run goes on, both runs would hold its lease. It waits for that run to end.
+    `array`: `:running` is one array parameter (PostgreSQL), as a statement sent as compiled
+    once (`db.driver_sql`) needs; else a list expanded into parameters at each execution."""
+    if array:
+        return T.c.id != sa.all_(_ids("running"))
+    return T.c.id.not_in(sa.bindparam("running", expanding=True, type_=T.c.id.type))
+
+
+def _ids(name: str) -> sa.BindParameter[Any]:
+    """PostgreSQL: a parameter of task ids as one array."""
+    return sa.bindparam(name, type_=ARRAY(T.c.id.type))
+
+
+NOT_MINE = _not_mine(array=False)  # one expression, in each statement that needs it
 
 
 @functools.cache
@@ -75,7 +90,7 @@ def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
             may_become(TaskStatus.RUNNING),
             T.c.run_after <= sa.bindparam("now", type_=T.c.run_after.type),
             NOT_BLOCKED,
-            NOT_MINE,
+            _not_mine(array=postgresql),
         )
         .order_by(T.c.seq)
         .limit(sa.bindparam("limit", type_=sa.Integer))
@@ -91,7 +106,6 @@ def start_statement(*, single: bool, progress: bool, postgresql: bool) -> sa.Upd
     with or without `:start_progress`): built again for each claim, it cost about a fifth of
     the claim's CPU. On PostgreSQL it returns what the tasks' `task.started` events show
     (`shown_rows`), which the outbox would otherwise read again; elsewhere their ids."""
-    ids = sa.bindparam("task", type_=T.c.id.type) if single else None
     values: dict[str, Any] = {
         "status": RUNNING,
         "lease_owner": sa.bindparam("worker", type_=T.c.lease_owner.type),
@@ -106,10 +120,17 @@ def start_statement(*, single: bool, progress: bool, postgresql: bool) -> sa.Upd
     update = (
         sa.update(T)
         .where(
-            T.c.id == ids if ids is not None else T.c.id.in_(sa.bindparam("tasks", expanding=True)),
+            T.c.id == sa.bindparam("task", type_=T.c.id.type) if single else _these(postgresql),
             may_become(TaskStatus.RUNNING),
             NOT_BLOCKED,
         )
         .values(values)
     )
     return shown_rows.returning_shown(update) if postgresql else update.returning(T.c.id)
+
+
+def _these(postgresql: bool) -> sa.ColumnElement[bool]:
+    """One of `:tasks` (on PostgreSQL one array parameter: `_not_mine`)."""
+    if postgresql:
+        return T.c.id == sa.any_(_ids("tasks"))
+    return T.c.id.in_(sa.bindparam("tasks", expanding=True))

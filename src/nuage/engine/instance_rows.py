@@ -11,7 +11,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db import outbox
+from nuage.db import driver_sql, outbox
 from nuage.db.models import ConsoleSession, Image, Instance, InstanceTask, Size, Snapshot, Volume
 from nuage.domain.enums import VolumeStatus
 from nuage.domain.tasks import ACTIVE
@@ -35,10 +35,11 @@ async def set_instance(
     before = status_before
     if status is None or before is not None:
         await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(values))
-    elif session.get_bind().dialect.name == "postgresql":
+    elif (dialect := session.get_bind().dialect).name == "postgresql":
         params = {f"new_{key}": value for key, value in values.items()}
-        update = _returning_status_before(tuple(values))
-        before = (await session.execute(update, {**params, "instance": instance_id})).scalar()
+        plan = driver_sql.plan_of(_returning_status_before(tuple(values)), dialect)
+        found = await driver_sql.rows(session, plan, {**params, "instance": instance_id})
+        before = found[0].status if found else None
     else:  # SQLite's RETURNING sees only the updated row, as it is after
         before = await session.scalar(sa.select(Instance.status).where(Instance.id == instance_id))
         await session.execute(sa.update(Instance).where(Instance.id == instance_id).values(values))
@@ -70,21 +71,37 @@ _I = Instance.__table__.alias("instance_before")
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
     """End the instance's unused console sessions (they expire now)."""
-    await session.execute(
-        sa.update(ConsoleSession)
-        .where(
-            ConsoleSession.instance_id == instance_id,
-            ConsoleSession.used_at.is_(None),
-            ConsoleSession.expires_at > now,
-        )
-        .values(expires_at=now)
+    await _write(session, _REVOKE_CONSOLE_SESSIONS, {"instance": instance_id, "now": now})
+
+
+_SESSIONS: sa.Table = ConsoleSession.__table__  # type: ignore[assignment]
+_REVOKE_CONSOLE_SESSIONS = (
+    sa.update(_SESSIONS)
+    .where(
+        _SESSIONS.c.instance_id == sa.bindparam("instance", type_=_SESSIONS.c.instance_id.type),
+        _SESSIONS.c.used_at.is_(None),
+        _SESSIONS.c.expires_at > sa.bindparam("now", type_=_SESSIONS.c.expires_at.type),
     )
+    .values(expires_at=sa.bindparam("now", type_=_SESSIONS.c.expires_at.type))
+)
 
 
 async def forget_snapshots(session: AsyncSession, instance_id: UUID) -> None:
     """Remove the instance's snapshot rows: they lived in the disk that is gone or replaced. (A
     Core statement built once: the transactions that call this hold no snapshot's object.)"""
-    await session.execute(_FORGET_SNAPSHOTS, {"instance": instance_id})
+    await _write(session, _FORGET_SNAPSHOTS, {"instance": instance_id})
+
+
+async def _write(
+    session: AsyncSession, statement: sa.Update | sa.Delete, params: dict[str, Any]
+) -> None:
+    """A statement built once, of no ORM object: on PostgreSQL sent on the driver
+    (`db.driver_sql`)."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        await driver_sql.rowcount(session, driver_sql.plan_of(statement, dialect), params)
+    else:
+        await session.execute(statement, params)
 
 
 _SNAPSHOTS: sa.Table = Snapshot.__table__  # type: ignore[assignment]

@@ -13,7 +13,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db import outbox
+from nuage.db import driver_sql, outbox
 from nuage.db.models import TaskEvent
 from nuage.db.notify import QUEUE, notify_after_commit, task_channel
 from nuage.db.observed import publish_after_commit
@@ -82,10 +82,14 @@ async def claim(
     `start(row)` returns: the `started` step's, which the caller writes in this transaction.
     None of `running`, the tasks the caller still runs (`claim_statements.NOT_MINE`).
     """
-    postgresql = session.get_bind().dialect.name == "postgresql"
+    dialect = session.get_bind().dialect
+    postgresql = dialect.name == "postgresql"
     stmt = claim_candidate(postgresql=postgresql, whole=start is not None)
     params = {"now": now, "limit": limit, "running": list(running)}
-    rows = (await session.execute(stmt, params)).all()
+    if postgresql:
+        rows = await driver_sql.rows(session, driver_sql.plan_of(stmt, dialect), params)
+    else:
+        rows = list((await session.execute(stmt, params)).all())
     if not rows:
         return []
     by_progress: dict[int | None, list[UUID]] = {}
@@ -128,7 +132,8 @@ async def _start_running(
     stmt = start_statement(single=single, progress=progress is not None, postgresql=postgresql)
     if not postgresql:
         return set((await session.execute(stmt, params)).scalars())
-    shown = [shown_rows.shown_task(row) for row in await session.execute(stmt, params)]
+    plan = driver_sql.plan_of(stmt, session.get_bind().dialect)
+    shown = [shown_rows.shown_task(row) for row in await driver_sql.rows(session, plan, params)]
     for task in shown:  # as its `task.started` event shows it: nothing later changes it
         outbox.task_shown(session, task)
     return {task.id for task in shown}
@@ -208,10 +213,11 @@ async def finish(
     if progress is not None:
         params["progress"] = progress
     if postgresql:
-        row = (await session.execute(update, params)).first()
-        if row is None:
+        plan = driver_sql.plan_of(update, session.get_bind().dialect)
+        rows = await driver_sql.rows(session, plan, params)
+        if not rows:
             return False
-        outbox.task_shown(session, shown_rows.shown_task(row))
+        outbox.task_shown(session, shown_rows.shown_task(rows[0]))
     else:
         done = await session.execute(update, params)
         if done.rowcount != 1:  # type: ignore[attr-defined]

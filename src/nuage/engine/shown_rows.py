@@ -2,11 +2,14 @@
 the task made from its row for `outbox.task_shown`: the outbox then need not read the task again
 with its instance's every relationship."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.orm.instrumentation import manager_of_class
 
-from nuage.db.models import Instance, InstanceTask, User
+from nuage.db.models import Base, Instance, InstanceTask, User
+
+M = TypeVar("M", bound=Base)
 
 _T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _I: sa.Table = Instance.__table__  # type: ignore[assignment]
@@ -31,16 +34,28 @@ def returning_shown(update: sa.Update) -> sa.Update:
     )
 
 
-def shown_task(row: sa.Row[Any]) -> InstanceTask:
-    """The task of a `returning_shown` row, with its instance and creator as far as its view
-    shows them (objects of no session)."""
-    columns = row._mapping
-    task = InstanceTask(**{key: columns[name] for key, name in _TASK_ATTRS})
-    task.instance = Instance(id=task.instance_id, name=columns["instance_name"])
-    task.created_by = User(
-        id=task.created_by_id,
-        email=columns["creator_email"],
-        first_name=columns["creator_first_name"],
-        last_name=columns["creator_last_name"],
+def shown_task(row: Any) -> InstanceTask:
+    """The task of a `returning_shown` row (`db.driver_sql`'s), with its instance and creator as
+    far as its view shows them (objects of no session, only read)."""
+    columns = row._asdict()
+    task = as_loaded(InstanceTask, {key: columns[name] for key, name in _TASK_ATTRS})
+    task.__dict__["instance"] = as_loaded(
+        Instance, {"id": task.instance_id, "name": columns["instance_name"]}
     )
+    creator = {
+        "id": task.created_by_id,
+        "email": columns["creator_email"],
+        "first_name": columns["creator_first_name"],
+        "last_name": columns["creator_last_name"],
+    }
+    task.__dict__["created_by"] = as_loaded(User, creator)
     return task
+
+
+def as_loaded(model: type[M], values: dict[str, Any]) -> M:
+    """An object of `model` holding `values` as a load from the database would hold them: set
+    in its `__dict__`, without the attribute events of its constructor (about a sixth of a
+    claim's CPU went to them). For an object that is only read, never added to a session."""
+    row: M = manager_of_class(model).new_instance()
+    row.__dict__.update(values)
+    return row

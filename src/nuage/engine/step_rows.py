@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nuage.db import outbox
+from nuage.db import driver_sql, outbox
 from nuage.db.models import TaskEvent
 from nuage.db.queued_rows import with_defaults
 
@@ -44,7 +44,9 @@ async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:
         named = {name: value for name in _COLUMNS if (value := getattr(entry, name)) is not None}
         for name, value in with_defaults(TaskEvent, named).items():
             setattr(entry, name, value)
-    ids = (await session.execute(_INSERT, {"steps": [_as_json(e) for e in entries]})).scalars()
+    plan = driver_sql.plan_of(_INSERT, session.get_bind().dialect)
+    rows = await driver_sql.rows(session, plan, {"steps": [_as_json(e) for e in entries]})
+    ids = [row.id for row in rows]
     for entry, step_id in zip(entries, sorted(ids), strict=True):
         entry.id = step_id
         outbox.step_logged(session, entry)

@@ -8,16 +8,14 @@ added to it. `allowed` applies the rules to one such row. It only ever allows: a
 answer (or write) is then the only one.
 """
 
-import collections
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from nuage.db.driver_sql import plan_of
 from nuage.db.models import ApiKey, Membership, Project, ProjectMember, User
 from nuage.db.session import first_row_raw
 from nuage.domain.enums import Role
@@ -98,7 +96,7 @@ def first_row(conn: Connection, statement: sa.Select[Any], params: dict[str, Any
     SQLAlchemy's per-execution work. SQLite's values need SQLAlchemy's result processing (UUID
     text, datetimes)."""
     if conn.dialect.name == "postgresql":
-        plan = _read_plan(statement, conn.dialect)
+        plan = plan_of(statement, conn.dialect, typed=False)
         return conn.exec_driver_sql(plan.sql, tuple(plan.values(params))).first()
     return conn.execute(statement, params).first()
 
@@ -110,59 +108,7 @@ async def read_first_row(
     compiled once, sent as the driver's SQL (`db.session.first_row_raw`), its values converted
     as SQLAlchemy would (on SQLite: UUID text, datetimes, JSON; asyncpg returns the columns' own
     types), without SQLAlchemy's per-execution work. The row's columns are attributes."""
-    plan = _read_plan(statement, reader.dialect)
-    values = plan.values(params)
-    if plan.binds is not None:
-        values = [convert(value) for value, convert in zip(values, plan.binds, strict=True)]
-    found = await first_row_raw(reader, plan.sql, values)
-    if found is None or plan.results is None:
-        return found if found is None else plan.row(*found)
-    return plan.row(*(convert(value) for value, convert in zip(found, plan.results, strict=True)))
-
-
-def _unchanged(value: Any) -> Any:
-    return value
-
-
-@dataclass(frozen=True)
-class _ReadPlan:
-    """A module-level statement compiled once for a kind of database: its driver SQL, its
-    parameters in order and the values of those it holds itself (its constants; no expanding
-    IN), how each parameter and column value is converted, and the row type of its columns."""
-
-    sql: str
-    names: list[str]
-    constants: dict[str, Any]
-    binds: Sequence[Callable[[Any], Any]] | None  # None: the values go as they are
-    results: Sequence[Callable[[Any], Any]] | None
-    row: Callable[..., Any]
-
-    def values(self, params: dict[str, Any]) -> list[Any]:
-        """The parameters in the SQL's order: the caller's, else the statement's constants."""
-        return [params[name] if name in params else self.constants[name] for name in self.names]
-
-
-_PLANS: dict[tuple[int, str, str], _ReadPlan] = {}
-
-
-def _read_plan(statement: sa.Select[Any], dialect: Dialect) -> _ReadPlan:
-    kind = (id(statement), dialect.name, dialect.driver)
-    if kind not in _PLANS:
-        compiled = statement.compile(dialect=dialect)
-        names = list(compiled.positiontup or [])
-        constants = {name: bind.value for name, bind in compiled.binds.items()}
-        binds = results = None
-        # asyncpg's values are already the columns' Python types (as `first_row` relies on).
-        if dialect.name != "postgresql":
-            binds = [
-                compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-                or _unchanged
-                for name in names
-            ]
-            results = [
-                column.type.dialect_impl(dialect).result_processor(dialect, None) or _unchanged
-                for column in statement.selected_columns
-            ]
-        row = collections.namedtuple("ReadRow", statement.selected_columns.keys())  # type: ignore[misc]
-        _PLANS[kind] = _ReadPlan(str(compiled), names, constants, binds, results, row)
-    return _PLANS[kind]
+    dialect = reader.dialect
+    plan = plan_of(statement, dialect, typed=dialect.name != "postgresql")
+    found = await first_row_raw(reader, plan.sql, plan.values(params))
+    return None if found is None else plan.make_row(found)
