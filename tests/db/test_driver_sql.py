@@ -3,7 +3,8 @@ SQLAlchemy: the same rows and Python types, the columns' Python-side defaults wr
 refused statement raised as SQLAlchemy raises it, a lost connection an unavailable database
 that the pool replaces, and a commit lost after a driver write an unknown outcome."""
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from nuage.db import driver_sql
 from nuage.db.models import InstanceTask, TaskEvent
-from nuage.db.session import transaction
+from nuage.db.session import make_engine, make_sessionmaker, transaction
 from nuage.db.types import utcnow
 from nuage.domain.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from nuage.engine import instance_rows, queries, step_rows
@@ -137,3 +138,77 @@ async def test_a_commit_lost_after_a_driver_write_may_have_been_made(
             sa.select(sa.func.count()).where(TaskEvent.task_id == task_id, TaskEvent.step == "note")
         )
     assert made == 1  # it was
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the driver path is PostgreSQL's")
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+_PROBE = sa.table("driver_probe", sa.column("id", sa.Integer), sa.column("v", sa.Integer))
+_READ_V = sa.select(_PROBE.c.v)  # statements of a plan are built once
+_SLEEP = sa.select(sa.func.pg_sleep(30))
+
+
+async def _probe_table(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE driver_probe (id integer PRIMARY KEY, v integer)"))
+        await conn.execute(sa.text("INSERT INTO driver_probe VALUES (1, 1)"))
+
+
+async def test_a_cancel_during_a_driver_statement_stays_a_cancel(engine: AsyncEngine) -> None:
+    sessions = make_sessionmaker(engine)
+
+    async def sleep() -> None:
+        async with transaction(sessions) as session:
+            await driver_sql.rows(session, driver_sql.plan_of(_SLEEP, engine.dialect), {})
+
+    sleeping = asyncio.create_task(sleep())
+    await asyncio.sleep(0.5)
+    sleeping.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sleeping
+    async with transaction(sessions) as session:  # the pool's one connection works again
+        assert await session.scalar(sa.text("SELECT 1")) == 1
+
+
+async def test_a_statement_prepared_before_a_schema_change_is_prepared_again(
+    engine: AsyncEngine,
+) -> None:
+    await _probe_table(engine)
+    sessions = make_sessionmaker(engine)
+    plan = driver_sql.plan_of(_READ_V, engine.dialect)
+
+    async def read() -> list[Any]:
+        async with transaction(sessions) as session:
+            return [row.v for row in await driver_sql.rows(session, plan, {})]
+
+    assert await read() == [1]  # prepared, and kept by the connection
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("ALTER TABLE driver_probe ALTER COLUMN v TYPE bigint"))
+    with pytest.raises(sa.exc.DBAPIError):  # as through SQLAlchemy: the first read fails
+        await read()
+    assert await read() == [1]  # and the next prepares it again
+
+
+async def test_a_driver_statement_after_a_failed_flush_is_refused_as_the_session_refuses(
+    engine: AsyncEngine,
+) -> None:
+    await _probe_table(engine)
+    sessions = make_sessionmaker(engine)
+    plan = driver_sql.plan_of(_READ_V, engine.dialect)
+    async with sessions() as session:
+        await session.begin()
+        assert len(await driver_sql.rows(session, plan, {})) == 1
+        session.add(TaskEvent(task_id=uuid4(), step="x", message="no such task", attempt=1))
+        with pytest.raises(sa.exc.IntegrityError):
+            await session.flush()
+        with pytest.raises(sa.exc.PendingRollbackError):
+            await driver_sql.rows(session, plan, {})
+        await session.rollback()

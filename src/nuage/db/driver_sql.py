@@ -5,14 +5,14 @@ parameters in order, how each parameter and column value is converted (the colum
 SQLAlchemy converts them), and a row type whose attributes are the statement's columns.
 
 `rows` and `rowcount` send a plan on the asyncpg connection of a session's transaction, as
-asyncpg's own coroutines: no greenlet, no ORM execution, no execution context, no result
-metadata. Through `Session.execute` those cost more CPU than the driver and the database
-together (docs/benchmarks.md, "Issue 11, ninth session"); the worker's claim and finish are
-made of such statements. What SQLAlchemy does around a statement that callers rely on is done
-here too: the transaction is begun where SQLAlchemy would begin it, the statement is told to
-`RAW_STATEMENTS`' listeners and to the lost-commit check, and a failure is raised as
+asyncpg's own coroutines: no greenlet (but on a failure), no ORM execution, no execution
+context, no result metadata. Through `Session.execute` those cost more CPU than the driver and
+the database together (docs/benchmarks.md, "Issue 11, ninth session"); the worker's claim and
+finish are made of such statements. What SQLAlchemy does around a statement that callers rely
+on is done here too: the transaction is begun where SQLAlchemy would begin it, the statement is
+told to `RAW_STATEMENTS`' listeners and to the lost-commit check, and a failure is raised as
 SQLAlchemy raises it, through the connection's own error handling (its `handle_error` events,
-the pool's invalidation of a lost connection).
+the pool's invalidation of a lost connection, a cancel left a cancel).
 """
 
 import collections
@@ -53,8 +53,8 @@ class Plan:
     row: Callable[..., Any]
 
     def values(self, params: dict[str, Any]) -> list[Any]:
-        """The parameters in the SQL's order (the caller's, else the statement's constants,
-        else its columns' defaults), converted."""
+        """The parameters in the SQL's order (the caller's, else its columns' defaults, else the
+        statement's constants), converted."""
         if self.defaults:
             params = {**{k: make() for k, make in self.defaults.items()}, **params}
         values = [params[name] if name in params else self.constants[name] for name in self.names]
@@ -100,6 +100,10 @@ def _plan(statement: Statement, dialect: Dialect, *, typed: bool) -> Plan:
     # columns, under the names the execution context gives them).
     compiled: Any = statement.compile(dialect=dialect)
     asked = {name for name, bind in compiled.binds.items() if bind.required}
+    for name in asked:
+        bind = compiled.binds[name]
+        if bind.expanding or bind.literal_execute:  # its value would be frozen into the SQL
+            raise ValueError(f"{name}: a plan's parameters are single values (an array for a list)")
     defaults: dict[str, Callable[[], Any]] = {}
     if compiled.update_prefetch or compiled.insert_prefetch:
         key_of = compiled._within_exec_param_key_getter
@@ -123,13 +127,14 @@ def _plan(statement: Statement, dialect: Dialect, *, typed: bool) -> Plan:
             c.type.dialect_impl(dialect).result_processor(dialect, None)
             for c in _columns(statement)
         ]
-    row = collections.namedtuple("Row", _columns(statement).keys(), rename=True)  # type: ignore[misc]
+    row = collections.namedtuple("Row", _columns(statement).keys())  # type: ignore[misc]
     return Plan(expanded.statement, names, constants, defaults, _none_if_idle(binds),
                 _none_if_idle(results), row)  # fmt: skip
 
 
 def _default(default: Any) -> Callable[[], Any]:
-    """A column's Python-side default as a function of nothing."""
+    """A column's Python-side default as a function of nothing (nuage's take no execution
+    context: `utcnow`, `uuid4`, constants)."""
     if default is not None and default.is_callable:
         return functools.partial(default.arg, None)
     if default is not None and default.is_scalar:
@@ -171,13 +176,15 @@ _CONNECTION = "nuage.driver_sql.connection"  # in a session's `info`: (its trans
 
 async def _connection(session: AsyncSession) -> Connection:
     """The connection of `session`'s transaction. Asked of the session once per transaction:
-    each ask is a trip through a greenlet, which cost a tenth of the statement's CPU."""
+    each ask is a trip through a greenlet, which cost a tenth of the statement's CPU. A
+    transaction that can no longer be used (a failed flush) is asked again, and the session
+    refuses it as it would refuse any statement."""
     sync = session.sync_session
     transaction = sync.get_transaction()
     known = sync.info.get(_CONNECTION)
     if known is not None and transaction is not None and known[0] is transaction:
         connection: Connection = known[1]
-        if not connection.closed:
+        if transaction.is_active and not connection.closed and connection.in_transaction():
             return connection
     found = (await session.connection()).sync_connection
     assert found is not None  # a session's connection is always begun on its engine
@@ -217,11 +224,19 @@ def _raise_as_sqlalchemy(
 ) -> None:
     """Raise `error` as SQLAlchemy would have for this statement: the driver's error made the
     DBAPI's (as SQLAlchemy's adapter of asyncpg makes it), then the connection's handling, which
-    runs the `handle_error` events, invalidates a lost connection and wraps the error."""
+    runs the `handle_error` events, invalidates a lost connection and wraps the error; a cancel
+    stays a cancel. Raised here first: the connection's handling re-raises the exception being
+    handled, and this greenlet began handling none."""
     adapted: Any = connection.connection.dbapi_connection
-    if isinstance(error, Exception) and not isinstance(error, adapted.dbapi.Error):
-        try:
-            adapted._handle_exception(error)
-        except Exception as translated:
-            error = translated
-    connection._handle_dbapi_exception(error, sql, values, None, None)
+    dbapi = adapted.dbapi
+    try:
+        if isinstance(error, Exception) and not isinstance(error, dbapi.Error):
+            adapted._handle_exception(error)  # raises the DBAPI's error
+        raise error
+    except BaseException as raised:
+        if isinstance(raised, dbapi.InvalidCachedStatementError | dbapi.InternalServerError):
+            # A prepared statement outdated by a schema change (as SQLAlchemy's execution
+            # context does): every connection prepares its statements again.
+            dialect: Any = connection.dialect
+            dialect._invalidate_schema_cache()
+        connection._handle_dbapi_exception(raised, sql, values, None, None)

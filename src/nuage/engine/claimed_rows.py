@@ -46,6 +46,11 @@ COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
 )
 
 
+# A row of `COLUMNS`, read by attribute: SQLAlchemy's `Row` on SQLite, `db.driver_sql`'s on
+# PostgreSQL.
+ClaimedRow = Any
+
+
 def joined(select: sa.Select[Any]) -> sa.Select[Any]:
     """`select` of `COLUMNS` from the tasks, joined to their instance, size, image and host."""
     return (
@@ -56,7 +61,7 @@ def joined(select: sa.Select[Any]) -> sa.Select[Any]:
     )
 
 
-def task_record(row: sa.Row[Any]) -> TaskRecord:
+def task_record(row: ClaimedRow) -> TaskRecord:
     """The record of a claimed task (its attempt as the row was read, before the claim)."""
     return TaskRecord(
         id=row.id,
@@ -85,7 +90,7 @@ def task_record(row: sa.Row[Any]) -> TaskRecord:
     )
 
 
-def _host(row: sa.Row[Any]) -> HostRecord | None:
+def _host(row: ClaimedRow) -> HostRecord | None:
     if row.host_id is None:
         return None
     return HostRecord(

@@ -70,7 +70,8 @@ _I = Instance.__table__.alias("instance_before")
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:
-    """End the instance's unused console sessions (they expire now)."""
+    """End the instance's unused console sessions (they expire now). (A Core statement built
+    once: the transactions that call this hold no console session's object.)"""
     await _write(session, _REVOKE_CONSOLE_SESSIONS, {"instance": instance_id, "now": now})
 
 

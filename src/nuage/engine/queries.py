@@ -30,6 +30,7 @@ from nuage.engine.claim_statements import (
     may_become,
     start_statement,
 )
+from nuage.engine.claimed_rows import ClaimedRow
 
 _PENDING = TaskStatus.PENDING.value
 
@@ -54,7 +55,7 @@ async def claim_next(
     now: datetime,
     lease: timedelta,
     *,
-    start: Callable[[sa.Row[Any]], int | None] | None = None,
+    start: Callable[[ClaimedRow], int | None] | None = None,
 ) -> UUID | None:
     """Take the oldest due pending task that heads its instance's queue (`claim`, one task)."""
     claimed = await claim(session, worker, now, lease, limit=1, start=start)
@@ -68,7 +69,7 @@ async def claim(
     lease: timedelta,
     *,
     limit: int,
-    start: Callable[[sa.Row[Any]], int | None] | None = None,
+    start: Callable[[ClaimedRow], int | None] | None = None,
     running: Collection[UUID] = (),
 ) -> list[UUID]:
     """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no

@@ -53,9 +53,9 @@ def shown_task(row: Any) -> InstanceTask:
 
 
 def as_loaded(model: type[M], values: dict[str, Any]) -> M:
-    """An object of `model` holding `values` as a load from the database would hold them: set
-    in its `__dict__`, without the attribute events of its constructor (about a sixth of a
-    claim's CPU went to them). For an object that is only read, never added to a session."""
+    """An object of `model`, of no session, holding `values` in its `__dict__`, without the
+    attribute events of its constructor (about a sixth of a claim's CPU went to them). Only to
+    be read: it has no identity, and a session it were added to would INSERT it."""
     row: M = manager_of_class(model).new_instance()
     row.__dict__.update(values)
     return row

@@ -5,7 +5,6 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db.models import TaskEvent
@@ -30,7 +29,7 @@ class Start:
     read_at: float = 0.0  # the event loop's time the claim committed (engine.step_log)
 
     @classmethod
-    def of(cls, row: sa.Row[Any]) -> "Start":
+    def of(cls, row: claimed_rows.ClaimedRow) -> "Start":
         """The start of the attempt the claim of `row` (`engine.claimed_rows`, read before the
         claim) begins."""
         record = dataclasses.replace(claimed_rows.task_record(row), attempt=row.attempts + 1)

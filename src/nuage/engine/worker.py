@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
@@ -44,6 +43,7 @@ from nuage.engine import (
     step_rows,
     task_retention,
 )
+from nuage.engine.claimed_rows import ClaimedRow
 from nuage.engine.context import TaskContext, WorkerStopping
 from nuage.engine.handlers import handler_for
 from nuage.engine.hosts import Drivers
@@ -250,7 +250,7 @@ class Worker:
         (each instance's mark and `started` step, `engine.start`), in one transaction."""
         starts: dict[UUID, Start] = {}
 
-        def start(row: sa.Row[Any]) -> int | None:
+        def start(row: ClaimedRow) -> int | None:
             starts[row.id] = Start.of(row)
             return starts[row.id].progress
 
