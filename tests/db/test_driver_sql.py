@@ -4,19 +4,20 @@ refused statement raised as SQLAlchemy raises it, a lost connection an unavailab
 that the pool replaces, and a commit lost after a driver write an unknown outcome."""
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from nuage.db import driver_sql
 from nuage.db.models import InstanceTask, TaskEvent
-from nuage.db.session import make_engine, make_sessionmaker, transaction
+from nuage.db.session import make_sessionmaker, transaction
 from nuage.db.types import utcnow
 from nuage.domain.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from nuage.engine import instance_rows, queries, step_rows
@@ -140,30 +141,29 @@ async def test_a_commit_lost_after_a_driver_write_may_have_been_made(
     assert made == 1  # it was
 
 
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the driver path is PostgreSQL's")
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
-
-
 _PROBE = sa.table("driver_probe", sa.column("id", sa.Integer), sa.column("v", sa.Integer))
 _READ_V = sa.select(_PROBE.c.v)  # statements of a plan are built once
 _SLEEP = sa.select(sa.func.pg_sleep(30))
 
 
-async def _probe_table(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
+@dataclass(frozen=True)
+class Probe:
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    read_v: driver_sql.Plan  # of a table `driver_probe` holding one row, v = 1
+
+
+@pytest.fixture
+async def probe(pg_engine: AsyncEngine) -> Probe:
+    async with pg_engine.begin() as conn:
         await conn.execute(sa.text("CREATE TABLE driver_probe (id integer PRIMARY KEY, v integer)"))
         await conn.execute(sa.text("INSERT INTO driver_probe VALUES (1, 1)"))
+    plan = driver_sql.plan_of(_READ_V, pg_engine.dialect)
+    return Probe(pg_engine, make_sessionmaker(pg_engine), plan)
 
 
-async def test_a_cancel_during_a_driver_statement_stays_a_cancel(engine: AsyncEngine) -> None:
-    sessions = make_sessionmaker(engine)
+async def test_a_cancel_during_a_driver_statement_stays_a_cancel(pg_engine: AsyncEngine) -> None:
+    engine, sessions = pg_engine, make_sessionmaker(pg_engine)
 
     async def sleep() -> None:
         async with transaction(sessions) as session:
@@ -179,18 +179,14 @@ async def test_a_cancel_during_a_driver_statement_stays_a_cancel(engine: AsyncEn
 
 
 async def test_a_statement_prepared_before_a_schema_change_is_prepared_again(
-    engine: AsyncEngine,
+    probe: Probe,
 ) -> None:
-    await _probe_table(engine)
-    sessions = make_sessionmaker(engine)
-    plan = driver_sql.plan_of(_READ_V, engine.dialect)
-
     async def read() -> list[Any]:
-        async with transaction(sessions) as session:
-            return [row.v for row in await driver_sql.rows(session, plan, {})]
+        async with transaction(probe.sessions) as session:
+            return [row.v for row in await driver_sql.rows(session, probe.read_v, {})]
 
     assert await read() == [1]  # prepared, and kept by the connection
-    async with engine.begin() as conn:
+    async with probe.engine.begin() as conn:
         await conn.execute(sa.text("ALTER TABLE driver_probe ALTER COLUMN v TYPE bigint"))
     with pytest.raises(sa.exc.DBAPIError):  # as through SQLAlchemy: the first read fails
         await read()
@@ -198,12 +194,10 @@ async def test_a_statement_prepared_before_a_schema_change_is_prepared_again(
 
 
 async def test_a_driver_statement_after_a_failed_flush_is_refused_as_the_session_refuses(
-    engine: AsyncEngine,
+    probe: Probe,
 ) -> None:
-    await _probe_table(engine)
-    sessions = make_sessionmaker(engine)
-    plan = driver_sql.plan_of(_READ_V, engine.dialect)
-    async with sessions() as session:
+    plan = probe.read_v
+    async with probe.sessions() as session:
         await session.begin()
         assert len(await driver_sql.rows(session, plan, {})) == 1
         session.add(TaskEvent(task_id=uuid4(), step="x", message="no such task", attempt=1))

@@ -3,7 +3,6 @@
 one closed right after its last use fails its next transaction as an unavailable database,
 after which the pool has replaced it."""
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -19,14 +18,9 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to close a connection")
-    engine = make_engine(database_url, pool_size=1, max_overflow=0)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+def engine(pg_engine: AsyncEngine) -> AsyncEngine:
+    """SQLite has no server to close a connection."""
+    return pg_engine
 
 
 @pytest.fixture
