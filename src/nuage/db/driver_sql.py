@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.db import lost_commits
@@ -188,8 +189,14 @@ async def _connection(session: AsyncSession) -> Connection:
             return connection
     found = (await session.connection()).sync_connection
     assert found is not None  # a session's connection is always begun on its engine
-    sync.info[_CONNECTION] = (sync.get_transaction(), found)
+    remember_connection(sync, found)
     return found
+
+
+def remember_connection(session: Session, connection: Connection) -> None:
+    """`connection` is the one of `session`'s transaction, as `rows` would ask it (a caller
+    that asked it already, in a greenlet, spares `rows` a trip through another)."""
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
 
 
 _COUNT = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")

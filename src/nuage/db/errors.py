@@ -56,16 +56,25 @@ def refused_by_server(error: BaseException) -> bool:
     return bool(getattr(error.orig, "sqlstate", None))
 
 
+def as_unavailable(error: BaseException) -> DatabaseUnavailable | None:
+    """The `DatabaseUnavailable` to raise in place of `error` (logged here), if it says the
+    database cannot be reached; None if it does not, or is that error already."""
+    if isinstance(error, DatabaseUnavailable) or not isinstance(error, Exception):
+        return None
+    if not is_unavailable(error):
+        return None
+    # The driver's own message, never SQLAlchemy's (it quotes the statement's parameters).
+    cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    log.warning("database unavailable: %s: %s", type(cause).__name__, cause)
+    return DatabaseUnavailable()
+
+
 @asynccontextmanager
 async def translate_db_errors() -> AsyncIterator[None]:
     try:
         yield
-    except DatabaseUnavailable:
-        raise
     except Exception as error:
-        if is_unavailable(error):
-            # The driver's own message, never SQLAlchemy's (it quotes the statement's parameters).
-            cause = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-            log.warning("database unavailable: %s: %s", type(cause).__name__, cause)
-            raise DatabaseUnavailable() from error
-        raise
+        unavailable = as_unavailable(error)
+        if unavailable is None:
+            raise
+        raise unavailable from error

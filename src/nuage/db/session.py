@@ -4,8 +4,8 @@ other than the database (long polls end their transaction before they wait)."""
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
@@ -16,14 +16,15 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.config import Settings
-from nuage.db import sqlite_side, sqlite_turns
+from nuage.db import driver_sql, sqlite_side, sqlite_turns
 from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.engine_state import EngineState
-from nuage.db.errors import translate_db_errors
+from nuage.db.errors import as_unavailable, translate_db_errors
 from nuage.db.lost_commits import tell_lost_commits
 from nuage.db.notify import Notifier, session_info
 from nuage.domain.errors import DatabaseUnavailable
@@ -268,23 +269,117 @@ def make_sessionmaker(
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
-@asynccontextmanager
-async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+def transaction(
+    factory: async_sessionmaker[AsyncSession],
+) -> AbstractAsyncContextManager[AsyncSession]:
     """A session in one transaction, committed on success; database loss → DatabaseUnavailable."""
+    if factory.kw["bind"].dialect.name == "sqlite":
+        return _transaction_of_contexts(factory)
+    return _Transaction(factory)
+
+
+@asynccontextmanager
+async def _transaction_of_contexts(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     async with translate_db_errors(), factory() as session, session.begin():
         yield session
 
 
-@asynccontextmanager
-async def reading(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+class _Transaction:
+    """`transaction` on PostgreSQL: what `async with factory() as session, session.begin()` does,
+    in two greenlets where those contexts take four, and a task of its own for the close (about
+    0.15 ms of CPU of a transaction's 0.5). Begun, the session holds its connection (no I/O
+    but the pool's checkout) and `driver_sql` knows it; committed, it is closed in the same
+    greenlet. A failure, in the body or the commit, ends as those contexts end it: the
+    transaction's own exit, then the session closed to completion even if the caller is
+    cancelled meanwhile."""
+
+    __slots__ = ("_autocommit", "_begun", "_factory", "_session")
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], *, autocommit: bool = False):
+        self._factory = factory
+        self._autocommit = autocommit  # `reading`'s: no transaction to begin or commit
+        self._begun: SessionTransaction | None = None
+
+    async def __aenter__(self) -> AsyncSession:
+        session = self._session = self._factory()
+        begin = _autocommit if self._autocommit else _begin
+        try:
+            self._begun = await greenlet_spawn(begin, session.sync_session)
+        except BaseException as error:
+            await _closed(session)
+            _raise_translated(error)
+        return session
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: Any
+    ) -> bool:
+        session = self._session
+        try:
+            if error is None:
+                await greenlet_spawn(_commit_and_close, self._begun, session.sync_session)
+                return False
+            if self._begun is not None:
+                await greenlet_spawn(self._begun.__exit__, kind, error, tb)
+        except BaseException as failed:
+            await _closed(session)
+            _raise_translated(failed)
+        await _closed(session)
+        unavailable = as_unavailable(error)
+        if unavailable is not None:
+            raise unavailable from error
+        return False
+
+
+def _begin(session: Session) -> SessionTransaction:
+    begun = session.begin()
+    begun.__enter__()
+    driver_sql.remember_connection(session, session.connection())
+    return begun
+
+
+def _autocommit(session: Session) -> None:
+    connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    driver_sql.remember_connection(session, connection)
+
+
+def _commit_and_close(begun: SessionTransaction | None, session: Session) -> None:
+    if begun is not None:
+        begun.__exit__(None, None, None)
+    session.close()
+
+
+async def _closed(session: AsyncSession) -> None:
+    """`session` closed, even if the caller is cancelled meanwhile (then cancelled once it is), as
+    `AsyncSession`'s own context closes it: a close cut short would give its connection back to
+    the pool later, or never."""
+    closing = asyncio.ensure_future(session.close())
+    cancelled: asyncio.CancelledError | None = None
+    while not closing.done():
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError as error:
+            cancelled = error
+    closing.result()
+    if cancelled is not None:
+        raise cancelled
+
+
+def _raise_translated(error: BaseException) -> NoReturn:
+    unavailable = as_unavailable(error)
+    if unavailable is not None:
+        raise unavailable from error
+    raise error
+
+
+def reading(
+    factory: async_sessionmaker[AsyncSession],
+) -> AbstractAsyncContextManager[AsyncSession]:
     """A session for a read of one statement, whose answer is as good outside a transaction as
     in one: on PostgreSQL its statements run in autocommit (one round trip each, where a
     transaction adds a BEGIN and a COMMIT around it); on SQLite, `transaction`. Database loss →
     DatabaseUnavailable. A session that writes needs `transaction`."""
     if factory.kw["bind"].dialect.name == "sqlite":
-        async with transaction(factory) as session:
-            yield session
-        return
-    async with translate_db_errors(), factory() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
+        return _transaction_of_contexts(factory)
+    return _Transaction(factory, autocommit=True)

@@ -15,6 +15,7 @@ from nuage.db import driver_sql, outbox
 from nuage.db.models import ConsoleSession, Image, Instance, InstanceTask, Size, Snapshot, Volume
 from nuage.domain.enums import VolumeStatus
 from nuage.domain.tasks import ACTIVE
+from nuage.engine import shown_rows
 
 _ACTIVE = [s.value for s in ACTIVE]
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
@@ -126,18 +127,35 @@ async def image_row(session: AsyncSession, image_id: UUID) -> Image:
 
 
 async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Volume]:
-    """The volumes attached to an instance, in the order they were made."""
-    return list((await session.scalars(_ATTACHED, {"instance": instance_id})).all())
+    """The volumes attached to an instance, in the order they were made. On PostgreSQL read on
+    the driver (`db.driver_sql`), as objects of no session, only to be read (a sync reads them
+    for every task; through the ORM the read was a fifth of the task's CPU)."""
+    params = {"instance": instance_id}
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return list((await session.scalars(_ATTACHED, params)).all())
+    found = await driver_sql.rows(session, driver_sql.plan_of(_ATTACHED_ROWS, dialect), params)
+    return [shown_rows.as_loaded(Volume, _volume_values(row)) for row in found]
 
 
-# Built once: a sync reads it for every task.
+_V: sa.Table = Volume.__table__  # type: ignore[assignment]
+# Built once: a sync reads them for every task.
 _ATTACHED = (
     sa.select(Volume)
-    .where(
-        Volume.instance_id == sa.bindparam("instance", type_=Volume.__table__.c.instance_id.type)
-    )
+    .where(Volume.instance_id == sa.bindparam("instance", type_=_V.c.instance_id.type))
     .order_by(Volume.created)
 )
+_VOLUME_ATTRS = [(a.key, a.columns[0].key) for a in Volume.__mapper__.column_attrs]
+_ATTACHED_ROWS = (
+    sa.select(*_V.c)
+    .where(_V.c.instance_id == sa.bindparam("instance", type_=_V.c.instance_id.type))
+    .order_by(_V.c.created)
+)
+
+
+def _volume_values(row: Any) -> dict[str, Any]:
+    columns = row._asdict()
+    return {key: columns[name] for key, name in _VOLUME_ATTRS}
 
 
 async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: bool) -> None:

@@ -21,16 +21,31 @@ _TABLE: sa.Table = TaskEvent.__table__  # type: ignore[assignment]
 _COLUMNS = ("task_id", "attempt", "step", "message", "level", "progress", "created")
 
 
-def _insert() -> sa.Insert:
+def _insert(after: sa.CTE | None = None) -> sa.Insert:
     """INSERT … SELECT from the rows of the JSON parameter `steps`, in their order (the ids are
-    drawn as the rows arrive), returning the ids."""
+    drawn as the rows arrive), returning the ids; `after`: only if that statement's CTE wrote a
+    row (`logging_after`)."""
     columns = [sa.column(c, _TABLE.c[c].type) for c in _COLUMNS]
     steps = sa.func.jsonb_to_recordset(sa.bindparam("steps", type_=JSONB()))
     new = steps.table_valued(*columns).render_derived(name="new", with_types=True)
-    return sa.insert(_TABLE).from_select(_COLUMNS, sa.select(*new.c)).returning(_TABLE.c.id)
+    rows = sa.select(*new.c)
+    if after is not None:
+        rows = rows.where(sa.exists(sa.select(sa.literal(1)).select_from(after)))
+    return sa.insert(_TABLE).from_select(_COLUMNS, rows).returning(_TABLE.c.id)
 
 
 _INSERT = _insert()
+
+
+def logging_after(write: sa.Update) -> sa.Select[Any]:
+    """PostgreSQL: `write` (returning one row or none) and, in the same statement, the step
+    entries of the JSON parameter `steps` if it wrote its row (`param`): the row `write`
+    returns, and the entries' ids as `step_ids` (`logged` takes them). A round trip fewer than
+    `write` and `log`, each with its own plan."""
+    done = write.cte("done")
+    inserted = _insert(after=done).cte("logged")
+    ids = sa.func.array(sa.select(inserted.c.id).scalar_subquery()).label("step_ids")
+    return sa.select(*done.c, ids)
 
 
 async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:
@@ -40,13 +55,24 @@ async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         session.add_all(entries)
         return
-    for entry in entries:  # the columns' defaults, which the ORM would have given at its flush
+    plan = driver_sql.plan_of(_INSERT, session.get_bind().dialect)
+    rows = await driver_sql.rows(session, plan, {"steps": param(entries)})
+    logged(session, entries, [row.id for row in rows])
+
+
+def param(entries: Sequence[TaskEvent]) -> list[dict[str, Any]]:
+    """PostgreSQL: `entries` as the `steps` parameter of an INSERT of this module's, given the
+    values their columns' defaults would have given at the ORM's flush."""
+    for entry in entries:
         named = {name: value for name in _COLUMNS if (value := getattr(entry, name)) is not None}
         for name, value in with_defaults(TaskEvent, named).items():
             setattr(entry, name, value)
-    plan = driver_sql.plan_of(_INSERT, session.get_bind().dialect)
-    rows = await driver_sql.rows(session, plan, {"steps": [_as_json(e) for e in entries]})
-    ids = [row.id for row in rows]
+    return [_as_json(e) for e in entries]
+
+
+def logged(session: AsyncSession, entries: Sequence[TaskEvent], ids: Sequence[int]) -> None:
+    """`entries` were written with `ids` (drawn in their order): their ids set, and the outbox
+    told of them, as the ORM's `session.add` would have told it."""
     for entry, step_id in zip(entries, sorted(ids), strict=True):
         entry.id = step_id
         outbox.step_logged(session, entry)
