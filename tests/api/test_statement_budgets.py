@@ -31,11 +31,12 @@ BUDGETS = {
         "GET task list": (3, 1),
         "POST action": (2, 1),  # the read, then every row, the outbox lock and NOTIFY in one
         # the outbox's INSERT takes its lock and sends every NOTIFY; the claim's UPDATE returns
-        # what the `task.started` event shows (engine/shown_rows.py)
-        "claim": (5, 1),
-        # the finish's UPDATE logs the steps (engine/step_rows.py); the instance's UPDATE returns
-        # its status before
-        "run and finish": (4, 1),
+        # what the `task.started` event shows (engine/shown_rows.py) and logs the `started` step;
+        # a reboot marks its instance
+        "claim": (4, 1),
+        # the finish's one statement: the task, its steps, its instance (the status before) and
+        # its snapshots (engine/queries.py, `_finishing`); then the outbox's INSERT
+        "run and finish": (2, 1),
     },
 }
 

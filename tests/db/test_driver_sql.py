@@ -206,3 +206,30 @@ async def test_a_driver_statement_after_a_failed_flush_is_refused_as_the_session
         with pytest.raises(sa.exc.PendingRollbackError):
             await driver_sql.rows(session, plan, {})
         await session.rollback()
+
+
+def test_a_plan_refuses_a_python_side_default_sqlalchemy_would_leave_unset() -> None:
+    """An UPDATE that leaves `modified` to its Python-side default, with other writes in the
+    same statement (a finish's steps and snapshots): SQLAlchemy's compiler then loses that
+    default, and the plan would have written `modified` as a constant None. It is refused
+    when it is built, not sent."""
+    from sqlalchemy.dialects.postgresql import asyncpg
+
+    from nuage.db.models import Snapshot
+
+    done = (
+        sa.update(InstanceTask)
+        .where(InstanceTask.id == sa.bindparam("task"))
+        .values(progress=1)
+        .returning(InstanceTask.id)
+        .cte("done")
+    )
+    logging = sa.select(done.c.id, step_rows.ids_logged_after(done))
+    forget = sa.delete(Snapshot).where(
+        Snapshot.instance_id == sa.bindparam("instance"),
+        sa.exists(sa.select(sa.literal_column("1")).select_from(done)),
+    )
+    with pytest.raises(ValueError, match="Python-side default"):
+        driver_sql.plan_of(logging.add_cte(forget.cte("gone")), asyncpg.dialect())
+    seen = driver_sql.plan_of(logging, asyncpg.dialect())  # computed where it is seen
+    assert seen.defaults.keys() == {"modified"}

@@ -59,7 +59,7 @@ async def claim_record(stack: Stack, worker_id: str, lease: timedelta) -> TaskRe
     """Claim the next due task as a worker's claim does; its record as that claim read it."""
     read: list[sa.Row[Any]] = []
 
-    def start(row: sa.Row[Any]) -> int | None:
+    def start(row: sa.Row[Any]) -> TaskEvent | None:
         read.append(row)
         return None
 

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 from sqlalchemy.util import await_, greenlet_spawn
 
 from nuage.db import lost_commits
@@ -110,6 +111,12 @@ def _plan(statement: Statement, dialect: Dialect, *, typed: bool) -> Plan:
         key_of = compiled._within_exec_param_key_getter
         defaults = {key_of(c): _default(c.onupdate) for c in compiled.update_prefetch}
         defaults |= {key_of(c): _default(c.default) for c in compiled.insert_prefetch}
+    if len(defaults) != _python_side_defaults(statement):
+        # SQLAlchemy computes a nested write's defaults only while it is the last one compiled
+        raise ValueError(
+            "a write of this statement leaves a column's Python-side default to SQLAlchemy, "
+            "which a plan does not see: give that column's value as a parameter"
+        )
     expanded = compiled._process_parameters_for_postcompile(
         compiled.construct_params(dict.fromkeys(asked | defaults.keys()))
     )
@@ -131,6 +138,24 @@ def _plan(statement: Statement, dialect: Dialect, *, typed: bool) -> Plan:
     row = collections.namedtuple("Row", _columns(statement).keys())  # type: ignore[misc]
     return Plan(expanded.statement, names, constants, defaults, _none_if_idle(binds),
                 _none_if_idle(results), row)  # fmt: skip
+
+
+def _python_side_defaults(statement: Statement) -> int:
+    """How many column values the writes of `statement` (its own, and its CTEs') leave to a
+    Python-side default (`onupdate` for an UPDATE, `default` for an INSERT)."""
+    count = 0
+    seen: set[int] = set()
+    for node in visitors.iterate(statement):
+        if id(node) in seen or not isinstance(node, sa.Update | sa.Insert):
+            continue
+        seen.add(id(node))
+        given = {getattr(key, "key", key) for key in node._values or ()}
+        given |= set(getattr(node, "_select_names", None) or ())
+        for column in node.table.c:
+            default = column.onupdate if isinstance(node, sa.Update) else column.default
+            python_side = default is not None and (default.is_callable or default.is_scalar)
+            count += python_side and column.key not in given
+    return count
 
 
 def _default(default: Any) -> Callable[[], Any]:

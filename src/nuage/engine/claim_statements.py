@@ -12,7 +12,7 @@ from nuage.db.models import Instance, InstanceTask
 from nuage.domain.enums import TaskStatus
 from nuage.domain.states import TASKS
 from nuage.domain.tasks import ACTIVE
-from nuage.engine import claimed_rows, shown_rows
+from nuage.engine import claimed_rows, shown_rows, step_rows
 
 T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _INSTANCES: sa.Table = Instance.__table__  # type: ignore[assignment]
@@ -101,11 +101,15 @@ def claim_candidate(*, postgresql: bool, whole: bool) -> sa.Select[Any]:
 
 
 @functools.cache
-def start_statement(*, single: bool, progress: bool, postgresql: bool) -> sa.Update:
+def start_statement(
+    *, single: bool, progress: bool, logging: bool, postgresql: bool
+) -> sa.Update | sa.Select[Any]:
     """The UPDATE of `queries._start_running`, built once for each shape (`:task` or `:tasks`,
     with or without `:start_progress`): built again for each claim, it cost about a fifth of
     the claim's CPU. On PostgreSQL it returns what the tasks' `task.started` events show
-    (`shown_rows`), which the outbox would otherwise read again; elsewhere their ids."""
+    (`shown_rows`), which the outbox would otherwise read again, and, `logging`, logs the
+    `started` steps (`:steps`) of the tasks it starts (`step_rows.logging_after`); elsewhere
+    it returns their ids."""
     values: dict[str, Any] = {
         "status": RUNNING,
         "lease_owner": sa.bindparam("worker", type_=T.c.lease_owner.type),
@@ -126,7 +130,10 @@ def start_statement(*, single: bool, progress: bool, postgresql: bool) -> sa.Upd
         )
         .values(values)
     )
-    return shown_rows.returning_shown(update) if postgresql else update.returning(T.c.id)
+    if not postgresql:
+        return update.returning(T.c.id)
+    shown = shown_rows.returning_shown(update)
+    return step_rows.logging_after(shown) if logging else shown
 
 
 def _these(postgresql: bool) -> sa.ColumnElement[bool]:

@@ -4,6 +4,7 @@ snapshots; and the instances the drift sweep looks at."""
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.db import driver_sql, outbox
 from nuage.db.models import ConsoleSession, Image, Instance, InstanceTask, Size, Snapshot, Volume
+from nuage.db.types import utcnow
 from nuage.domain.enums import VolumeStatus
 from nuage.domain.tasks import ACTIVE
 from nuage.engine import shown_rows
@@ -68,6 +70,69 @@ def _returning_status_before(keys: tuple[str, ...]) -> sa.Update:
 
 
 _I = Instance.__table__.alias("instance_before")
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceWrite:
+    """What the end of an attempt writes on its instance: `values` (`set_instance`), and its
+    snapshots forgotten (`forget_snapshots`)."""
+
+    instance_id: UUID
+    values: dict[str, Any]
+    forget_snapshots: bool = False
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.values)
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of `written_after`'s statements (`modified` given: a column's default
+        computed in Python is one parameter of the statement, and the task's UPDATE has one
+        of the same name)."""
+        values = {"modified": utcnow(), **self.values} if self.values else {}
+        return {"instance": self.instance_id} | {f"new_{k}": v for k, v in values.items()}
+
+
+async def write(session: AsyncSession, write: InstanceWrite) -> None:
+    """`write`, each of its writes a statement of its own."""
+    await set_instance(session, write.instance_id, write.values)
+    if write.forget_snapshots:
+        await forget_snapshots(session, write.instance_id)
+
+
+def written_after(
+    done: sa.CTE, keys: tuple[str, ...], forget: bool
+) -> tuple[list[sa.CTE], sa.Label[Any] | None]:
+    """PostgreSQL: an `InstanceWrite` of `keys` (and, `forget`, of the snapshots) as CTEs that
+    write only if `done` wrote a row, for a statement of the caller's over `done` (one round
+    trip for the task and its instance); and the column of the instance's status before, if
+    `keys` sets it (`written` takes it)."""
+    if_done = sa.exists(sa.select(sa.literal_column("1")).select_from(done))
+    writes: list[sa.CTE] = []
+    before = None
+    setting = keys if not keys or "modified" in keys else (*keys, "modified")
+    if "status" in keys:
+        changed = _returning_status_before(setting).where(if_done).cte("instance_written")
+        before = sa.select(changed.c.status).scalar_subquery().label("status_before")
+    elif keys:
+        writes.append(_update_of(setting).where(if_done).cte("instance_written"))
+    if forget:
+        writes.append(_FORGET_SNAPSHOTS.where(if_done).cte("snapshots_forgotten"))
+    return writes, before
+
+
+def written(session: AsyncSession, write: InstanceWrite, status_before: str | None) -> None:
+    """`write` was written by `written_after`'s statement: a status it changed is an event."""
+    status = write.values.get("status")
+    if status is not None and status_before != status:
+        outbox.instance_status_changed(session, write.instance_id)
+
+
+def _update_of(keys: tuple[str, ...]) -> sa.Update:
+    columns = Instance.__table__.c
+    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
+    instance = sa.bindparam("instance", type_=_I.c.id.type)
+    return sa.update(Instance).values(values).where(Instance.id == instance)
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:

@@ -16,7 +16,8 @@ from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
-from nuage.engine import addresses, instance_rows, queries, vpc_members
+from nuage.engine import addresses, queries, vpc_members
+from nuage.engine.instance_rows import InstanceWrite
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
 
@@ -100,6 +101,11 @@ async def complete(
         attempt=record.attempt,
         created=now,  # the same instant as the task's completed_at
     )
+    instance = InstanceWrite(
+        record.instance.id,
+        success_values(record, spec, outcome),
+        forget_snapshots=outcome.instance.disk_gone,
+    )
     done = await queries.finish(
         session,
         record.id,
@@ -110,14 +116,10 @@ async def complete(
         error=None,
         event=event,
         steps=steps,
+        instance=instance,
     )
     if done:
         _moved(session, record, TaskStatus.COMPLETED)
-        await instance_rows.set_instance(
-            session, record.instance.id, success_values(record, spec, outcome)
-        )
-        if outcome.instance.disk_gone:
-            await instance_rows.forget_snapshots(session, record.instance.id)
         values = dict(outcome.resource)
         effects = spec.resource_effects
         status = values.pop("status", None) or (effects.on_success if effects else None)
@@ -184,6 +186,11 @@ async def fail(
         attempt=record.attempt,
         created=now,  # the same instant as the task's completed_at
     )
+    instance = InstanceWrite(
+        record.instance.id,
+        after_error_values(record, spec, status_after, settled),
+        forget_snapshots=settled is not None and settled.disk_gone,
+    )
     done = await queries.finish(
         session,
         record.id,
@@ -194,13 +201,10 @@ async def fail(
         error=None if cancelled else body,
         event=event,
         steps=steps,
+        instance=instance,
     )
     if done:
         _moved(session, record, status, error.code)
-        values = after_error_values(record, spec, status_after, settled)
-        await instance_rows.set_instance(session, record.instance.id, values)
-        if settled is not None and settled.disk_gone:
-            await instance_rows.forget_snapshots(session, record.instance.id)
         after = resource_after_error(spec, error)
         await settle_task(session, spec, record.parameters, after)
     return done

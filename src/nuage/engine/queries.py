@@ -20,7 +20,7 @@ from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
-from nuage.engine import shown_rows, step_rows
+from nuage.engine import instance_rows, shown_rows, step_rows
 from nuage.engine.claim_statements import (
     NOT_BLOCKED,
     NOT_MINE,
@@ -31,6 +31,7 @@ from nuage.engine.claim_statements import (
     start_statement,
 )
 from nuage.engine.claimed_rows import ClaimedRow
+from nuage.engine.instance_rows import InstanceWrite
 
 _PENDING = TaskStatus.PENDING.value
 
@@ -55,7 +56,7 @@ async def claim_next(
     now: datetime,
     lease: timedelta,
     *,
-    start: Callable[[ClaimedRow], int | None] | None = None,
+    start: Callable[[ClaimedRow], TaskEvent | None] | None = None,
 ) -> UUID | None:
     """Take the oldest due pending task that heads its instance's queue (`claim`, one task)."""
     claimed = await claim(session, worker, now, lease, limit=1, start=start)
@@ -69,7 +70,7 @@ async def claim(
     lease: timedelta,
     *,
     limit: int,
-    start: Callable[[ClaimedRow], int | None] | None = None,
+    start: Callable[[ClaimedRow], TaskEvent | None] | None = None,
     running: Collection[UUID] = (),
 ) -> list[UUID]:
     """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no
@@ -79,9 +80,10 @@ async def claim(
     (even in backoff) or running. On PostgreSQL, SKIP LOCKED lets workers claim side by side.
 
     With `start` (the worker's), the candidates are read with what their records need
-    (`engine.claimed_rows`), as they are before the claim, and the claim sets the progress
-    `start(row)` returns: the `started` step's, which the caller writes in this transaction.
-    None of `running`, the tasks the caller still runs (`claim_statements.NOT_MINE`).
+    (`engine.claimed_rows`), as they are before the claim, and `start(row)` is the `started`
+    step of the attempt the claim begins (None: the task cannot start): the claim sets the
+    task's progress to the step's and logs the step. None of `running`, the tasks the caller
+    still runs (`claim_statements.NOT_MINE`).
     """
     dialect = session.get_bind().dialect
     postgresql = dialect.name == "postgresql"
@@ -93,23 +95,36 @@ async def claim(
         rows = list((await session.execute(stmt, params)).all())
     if not rows:
         return []
-    by_progress: dict[int | None, list[UUID]] = {}
+    by_progress: dict[int | None, list[TaskEvent | UUID]] = {}
     for row in rows:
-        by_progress.setdefault(start(row) if start is not None else None, []).append(row.id)
+        step = start(row) if start is not None else None
+        progress = None if step is None else step.progress
+        by_progress.setdefault(progress, []).append(row.id if step is None else step)
     # Read the clock again once the rows are ours: the task one waited for committed its
     # completed_at before our select could see it, so started_at never precedes it.
     started = max(now, utcnow())
-    claimed = set()
-    for progress, ids in by_progress.items():
-        claimed |= await _start_running(
-            session, ids, worker, started + lease, started, progress, postgresql=postgresql
-        )
+    claimed: set[UUID] = set()
+    logged: list[tuple[list[TaskEvent], list[int]]] = []
+    for progress, group in by_progress.items():
+        steps = [s for s in group if isinstance(s, TaskEvent)]
+        ids = [s.task_id if isinstance(s, TaskEvent) else s for s in group]
+        done, step_ids = await _start_running(
+            session, ids, worker, started + lease, started, progress, steps,
+            postgresql=postgresql,
+        )  # fmt: skip
+        claimed |= done
+        logged.append(([s for s in steps if s.task_id in done], step_ids))
     for row in (r for r in rows if r.id in claimed):
         notify_after_commit(session, task_channel(row.id))
         outbox.task_started(session, row.id)
         waited = max(0.0, (started - row.run_after).total_seconds())
         transition = TaskTransition(row.id, row.task_type, _PENDING, RUNNING, waited_seconds=waited)
         publish_after_commit(session, transition)
+    for steps, step_ids in logged:
+        if postgresql:
+            step_rows.logged(session, steps, step_ids)
+        else:
+            await step_rows.log(session, steps)
     return [r.id for r in rows if r.id in claimed]
 
 
@@ -120,24 +135,34 @@ async def _start_running(
     lease_expires_at: datetime,
     started: datetime,
     progress: int | None,
+    steps: list[TaskEvent],
     *,
     postgresql: bool,
-) -> set[UUID]:
+) -> tuple[set[UUID], list[int]]:
     """Mark the candidates `ids` running under `worker`'s lease, unless another task of their
-    instance became active after the candidates were read (`claim_candidate`); those it marked."""
+    instance became active after the candidates were read (`claim_candidate`): those it
+    marked, and on PostgreSQL the ids of their `started` `steps`, logged by the same statement,
+    which the caller tells the outbox of."""
     single = len(ids) == 1
-    params = {"worker": worker, "until": lease_expires_at, "started": started}
+    params: dict[str, Any] = {"worker": worker, "until": lease_expires_at, "started": started}
     params |= {"task": ids[0]} if single else {"tasks": ids}
     if progress is not None:
         params["start_progress"] = progress
-    stmt = start_statement(single=single, progress=progress is not None, postgresql=postgresql)
+    logging = bool(steps) and postgresql
+    stmt = start_statement(
+        single=single, progress=progress is not None, logging=logging, postgresql=postgresql
+    )
     if not postgresql:
-        return set((await session.execute(stmt, params)).scalars())
+        return set((await session.execute(stmt, params)).scalars()), []
+    if logging:
+        params["steps"] = step_rows.param(steps)
     plan = driver_sql.plan_of(stmt, session.get_bind().dialect)
-    shown = [shown_rows.shown_task(row) for row in await driver_sql.rows(session, plan, params)]
+    rows = await driver_sql.rows(session, plan, params)
+    shown = [shown_rows.shown_task(row) for row in rows]
     for task in shown:  # as its `task.started` event shows it: nothing later changes it
         outbox.task_shown(session, task)
-    return {task.id for task in shown}
+    step_ids = list(rows[0].step_ids) if rows and logging else []
+    return {task.id for task in shown}, step_ids
 
 
 async def cancel_requested(session: AsyncSession, task_id: UUID) -> bool:
@@ -204,42 +229,52 @@ async def finish(
     error: dict[str, Any] | None,
     event: TaskEvent,
     steps: Sequence[TaskEvent] = (),
+    instance: InstanceWrite | None = None,
 ) -> bool:
     """End the attempt for good (completed, failed or cancelled), its unwritten `steps` logged
-    first. False if the lease was lost."""
+    first, and `instance` written with it. False if the lease was lost (then nothing is)."""
     progress = 100 if status is TaskStatus.COMPLETED else _progress_of(steps).get("progress")
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    update = _finish_statement(status, progress is not None, postgresql=postgresql)
+    dialect = session.get_bind().dialect
+    postgresql = dialect.name == "postgresql"
     params = {"task": task_id, "worker": worker, "result": result, "error": error, "now": now}
+    params["modified"] = utcnow()
     if progress is not None:
         params["progress"] = progress
     entries = [*steps, event]
-    if postgresql:
-        plan = driver_sql.plan_of(update, session.get_bind().dialect)
-        rows = await driver_sql.rows(session, plan, {**params, "steps": step_rows.param(entries)})
-        if not rows:
-            return False
-        outbox.task_shown(session, shown_rows.shown_task(rows[0]))
-        step_rows.logged(session, entries, rows[0].step_ids)
-    else:
+    if not postgresql:
+        update = _finish_statement(status, progress is not None)
         done = await session.execute(update, params)
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return False
         await step_rows.log(session, entries)
+        if instance is not None:
+            await instance_rows.write(session, instance)
+    else:
+        keys, forget = (instance.keys, instance.forget_snapshots) if instance else ((), False)
+        statement = _finishing(status, progress is not None, keys, forget)
+        params["steps"] = step_rows.param(entries)
+        if instance is not None:
+            params |= instance.params()
+        rows = await driver_sql.rows(session, driver_sql.plan_of(statement, dialect), params)
+        if not rows:
+            return False
+        outbox.task_shown(session, shown_rows.shown_task(rows[0]))
+        step_rows.logged(session, entries, rows[0].step_ids)
+        if instance is not None:
+            instance_rows.written(session, instance, getattr(rows[0], "status_before", None))
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
 
 
 @functools.cache
-def _finish_statement(
-    status: TaskStatus, progress: bool, *, postgresql: bool
-) -> sa.Update | sa.Select[Any]:
+def _finish_statement(status: TaskStatus, progress: bool) -> sa.Update:
     """`finish`'s UPDATE, built once per shape: its values are bound parameters (`task`,
-    `worker`, `result`, `error`, `now` and, if `progress`, `progress`), so that a finish neither
-    builds the statement nor computes its cache key again (about 0.4 ms of CPU each time). On
-    PostgreSQL it returns what the task's events show and logs the attempt's steps (`steps`)
-    in the same statement (`step_rows.logging_after`)."""
+    `worker`, `result`, `error`, `now`, `modified` and, if `progress`, `progress`), so that a
+    finish neither builds the statement nor computes its cache key again (about 0.4 ms of CPU
+    each time). `modified` too: the instance's UPDATE beside it in `_finishing` has a column of
+    that name, whose default SQLAlchemy would not compute for both."""
     values: dict[str, Any] = {
+        "modified": sa.bindparam("modified", type_=T.c.modified.type),
         "status": status.value,
         "result": sa.bindparam("result", type_=T.c.result.type),
         "error": sa.bindparam("error", type_=T.c.error.type),
@@ -254,10 +289,24 @@ def _finish_statement(
         T.c.lease_owner == sa.bindparam("worker", type_=T.c.lease_owner.type),
         may_become(status),
     )
-    update = sa.update(T).where(owned).values(**values)
-    if not postgresql:
-        return update
-    return step_rows.logging_after(shown_rows.returning_shown(update))
+    return sa.update(T).where(owned).values(**values)
+
+
+@functools.lru_cache(maxsize=256)
+def _finishing(
+    status: TaskStatus, progress: bool, keys: tuple[str, ...], forget: bool
+) -> sa.Select[Any]:
+    """PostgreSQL: `finish` in one statement, built once per shape: the task's UPDATE, returning
+    what its events show (`shown_rows`), the attempt's steps (`step_rows.ids_logged_after`) and
+    the instance's write of `keys` and, `forget`, its snapshots (`instance_rows.written_after`),
+    each only if the task's UPDATE wrote it."""
+    done = shown_rows.returning_shown(_finish_statement(status, progress)).cte("done")
+    writes, status_before = instance_rows.written_after(done, keys, forget)
+    columns = [*done.c, step_rows.ids_logged_after(done)]
+    if status_before is not None:
+        columns.append(status_before)
+    statement = sa.select(*columns)
+    return statement.add_cte(*writes) if writes else statement
 
 
 async def reschedule(

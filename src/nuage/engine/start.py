@@ -50,25 +50,12 @@ class Start:
                 refused = error
         return cls(record, spec, row.cancel_requested, refused, marks)
 
-    @property
-    def progress(self) -> int | None:
-        """The task's progress once claimed: the `started` step's, if it starts."""
-        return None if self.refused is not None else STARTED_PROGRESS
-
-    async def write(self, session: AsyncSession) -> TaskEvent | None:
-        """The instance's mark and its console sessions ended; the `started` step (the claim
-        wrote its progress) is returned, for the caller to log with its other tasks' in one
-        statement (`step_rows.log`). Nothing if the task cannot start."""
+    def started_step(self) -> TaskEvent | None:
+        """The `started` step the claim logs and sets the task's progress to; None if the task
+        cannot start."""
         if self.refused is not None:
             return None
         record = self.record
-        instance = record.instance
-        if self.marks:
-            await instance_rows.set_instance(
-                session, instance.id, self.marks, status_before=instance.status.value
-            )
-        if record.task_type not in KEEPS_DISPLAY:
-            await instance_rows.revoke_console_sessions(session, instance.id, utcnow())
         return TaskEvent(
             task_id=record.id,
             step="started",
@@ -76,6 +63,19 @@ class Start:
             progress=STARTED_PROGRESS,
             attempt=record.attempt,
         )
+
+    async def write(self, session: AsyncSession) -> None:
+        """The instance's mark and its console sessions ended, in the claim's transaction (which
+        logged the `started` step). Nothing if the task cannot start."""
+        if self.refused is not None:
+            return
+        instance = self.record.instance
+        if self.marks:
+            await instance_rows.set_instance(
+                session, instance.id, self.marks, status_before=instance.status.value
+            )
+        if self.record.task_type not in KEEPS_DISPLAY:
+            await instance_rows.revoke_console_sessions(session, instance.id, utcnow())
 
     def check(self) -> None:
         """Raise what stops the attempt at its start: an unmet precondition (nothing was

@@ -23,14 +23,14 @@ _COLUMNS = ("task_id", "attempt", "step", "message", "level", "progress", "creat
 
 def _insert(after: sa.CTE | None = None) -> sa.Insert:
     """INSERT … SELECT from the rows of the JSON parameter `steps`, in their order (the ids are
-    drawn as the rows arrive), returning the ids; `after`: only if that statement's CTE wrote a
-    row (`logging_after`)."""
+    drawn as the rows arrive), returning the ids; `after`: only those of the tasks that
+    statement's CTE wrote (`logging_after`)."""
     columns = [sa.column(c, _TABLE.c[c].type) for c in _COLUMNS]
     steps = sa.func.jsonb_to_recordset(sa.bindparam("steps", type_=JSONB()))
     new = steps.table_valued(*columns).render_derived(name="new", with_types=True)
     rows = sa.select(*new.c)
     if after is not None:
-        rows = rows.where(sa.exists(sa.select(sa.literal(1)).select_from(after)))
+        rows = rows.where(new.c.task_id.in_(sa.select(after.c.id)))
     return sa.insert(_TABLE).from_select(_COLUMNS, rows).returning(_TABLE.c.id)
 
 
@@ -38,14 +38,18 @@ _INSERT = _insert()
 
 
 def logging_after(write: sa.Update) -> sa.Select[Any]:
-    """PostgreSQL: `write` (returning one row or none) and, in the same statement, the step
-    entries of the JSON parameter `steps` if it wrote its row (`param`): the row `write`
-    returns, and the entries' ids as `step_ids` (`logged` takes them). A round trip fewer than
-    `write` and `log`, each with its own plan."""
+    """PostgreSQL: `write` (of tasks, returning their `id`s) and, in the same statement, the
+    step entries of the JSON parameter `steps` (`param`) of the tasks it wrote: the rows
+    `write` returns, each with the ids of all the entries written as `step_ids` (`logged`
+    takes them). A round trip fewer than `write` and `log`, each with its own plan."""
     done = write.cte("done")
+    return sa.select(*done.c, ids_logged_after(done))
+
+
+def ids_logged_after(done: sa.CTE) -> sa.Label[Any]:
+    """`logging_after`'s `step_ids` column, for a statement of the caller's over `done`."""
     inserted = _insert(after=done).cte("logged")
-    ids = sa.func.array(sa.select(inserted.c.id).scalar_subquery()).label("step_ids")
-    return sa.select(*done.c, ids)
+    return sa.func.array(sa.select(inserted.c.id).scalar_subquery()).label("step_ids")
 
 
 async def log(session: AsyncSession, entries: Sequence[TaskEvent]) -> None:

@@ -16,6 +16,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from nuage.db.errors import is_unavailable
+from nuage.db.models import TaskEvent
 from nuage.db.notify import QUEUE, LocalNotifier
 from nuage.db.observed import publish_after_commit
 from nuage.db.session import transaction
@@ -40,7 +41,6 @@ from nuage.engine import (
     outcomes,
     queries,
     retention,
-    step_rows,
     task_retention,
 )
 from nuage.engine.claimed_rows import ClaimedRow
@@ -250,9 +250,9 @@ class Worker:
         (each instance's mark and `started` step, `engine.start`), in one transaction."""
         starts: dict[UUID, Start] = {}
 
-        def start(row: ClaimedRow) -> int | None:
+        def start(row: ClaimedRow) -> TaskEvent | None:
             starts[row.id] = Start.of(row)
-            return starts[row.id].progress
+            return starts[row.id].started_step()
 
         async with transaction(self.sessions) as session:
             # Read the clock once the transaction has begun (on SQLite: holds the write lock), so
@@ -262,8 +262,8 @@ class Worker:
                 session, self.id, utcnow(), self._lease, limit=limit, start=start,
                 running=self._running.values(),
             )  # fmt: skip
-            started = [await starts[task_id].write(session) for task_id in claimed]
-            await step_rows.log(session, [step for step in started if step is not None])
+            for task_id in claimed:
+                await starts[task_id].write(session)
         read_at = asyncio.get_running_loop().time()
         for task_id in claimed:
             self._starts[task_id] = dataclasses.replace(starts[task_id], read_at=read_at)
