@@ -24,6 +24,8 @@ BUDGETS = {
         "POST action": (5, 1),
         "claim": (6, 1),  # with the `started` step (engine/start.py)
         "run and finish": (7, 1),  # the handler's short step waits for the finish (step_log.py)
+        # a sync of an instance with no volume reads none (engine/claimed_rows.py)
+        "run and finish, a sync": (7, 1),
     },
     "postgresql": {
         "GET task": (1, 1),
@@ -37,6 +39,7 @@ BUDGETS = {
         # the finish's one statement: the task, its steps, its instance (the status before) and
         # its snapshots (engine/queries.py, `_finishing`); then the outbox's INSERT
         "run and finish": (2, 1),
+        "run and finish, a sync": (2, 1),
     },
 }
 
@@ -86,3 +89,14 @@ async def test_hot_paths_stay_within_their_budgets(
         await runner.execute(record)
     within(stack, "run and finish", counted)
     assert (await tenant.get(f"/tasks/{task['id']}")).json()["status"] == "completed"
+
+    record = await runner.claim()  # the reboot of "POST action"
+    assert record is not None
+    await runner.execute(record)
+    sync = await tenant.act(instance["id"], "sync")
+    record = await runner.claim()
+    assert record is not None and str(record.id) == sync["id"]
+    with counting() as counted:
+        await runner.execute(record)
+    within(stack, "run and finish, a sync", counted)
+    assert (await tenant.get(f"/tasks/{sync['id']}")).json()["status"] == "completed"

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from nuage.db.models import Host, Image, Instance, InstanceTask, Size
+from nuage.db.models import Host, Image, Instance, InstanceTask, Size, Volume
 from nuage.domain.enums import InstanceStatus, PowerState, TaskType
 from nuage.engine.records import HostRecord, InstanceRecord, TaskRecord
 
@@ -16,6 +16,7 @@ _I: sa.Table = Instance.__table__  # type: ignore[assignment]
 _IMAGES: sa.Table = Image.__table__  # type: ignore[assignment]
 _HOSTS: sa.Table = Host.__table__  # type: ignore[assignment]
 _SIZES: sa.Table = Size.__table__  # type: ignore[assignment]
+_VOLUMES: sa.Table = Volume.__table__  # type: ignore[assignment]
 
 _TASK = ("id", "task_type", "run_after", "parameters", "retry_count", "max_retries", "attempts")
 _INSTANCE = (
@@ -43,6 +44,9 @@ COLUMNS: tuple[sa.ColumnElement[Any], ...] = (
     ),
     _IMAGES.c.slug.label("image_slug"),
     *(_HOSTS.c[name].label(f"host_{name}") for name in _HOST),
+    # Only the instance's own tasks attach or detach its volumes, and they run one at a time:
+    # what the claim finds holds for the whole attempt (`InstanceRecord.has_volumes`).
+    sa.exists().where(_VOLUMES.c.instance_id == _I.c.id).label("instance_has_volumes"),
 )
 
 
@@ -86,6 +90,7 @@ def task_record(row: ClaimedRow) -> TaskRecord:
             power_state=PowerState(row.instance_power_state),
             software=tuple(row.instance_software or ()),
             project_id=row.instance_project_id,
+            has_volumes=bool(row.instance_has_volumes),
         ),
     )
 

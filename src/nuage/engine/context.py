@@ -195,6 +195,10 @@ class TaskContext:
         return row
 
     async def attached_volumes(self) -> list[Volume]:
+        """The volumes attached to the instance; none read if the claim found none (only the
+        instance's own tasks attach volumes, one at a time)."""
+        if not self.record.instance.has_volumes:
+            return []
         async with reading(self._sessions) as session:
             return await instance_rows.attached_volumes(session, self.record.instance.id)
 

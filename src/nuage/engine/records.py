@@ -38,6 +38,9 @@ class InstanceRecord:
     power_state: PowerState = PowerState.UNKNOWN
     software: tuple[str, ...] = ()  # the packages the database says the machine was given
     project_id: UUID | None = None
+    # False: the claim found no volume attached to it, and none can be until the task ends
+    # (`TaskContext.attached_volumes` then reads none).
+    has_volumes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
