@@ -10,8 +10,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from nuage.config import Settings
+from nuage.db.models import WebhookCursor, WebhookDelivery
 from nuage.db.session import transaction
 from nuage.db.types import utcnow
 from nuage.domain.retry import BackoffPolicy
@@ -19,6 +21,8 @@ from nuage.domain.webhook_signatures import SignatureError, verify
 from nuage.domain.webhooks import DeliveryPolicy
 from nuage.engine import webhook_queries
 from nuage.engine.webhook_sender import SenderSettings
+from nuage.services import events, webhook_dispatch
+from tests.sql_counter import counting
 from tests.support import Stack, Tenant, TenantFactory, poll, start_worker
 from tests.webhook_receiver import receiver
 
@@ -358,3 +362,40 @@ async def test_a_webhook_gets_only_events_written_after_it_was_made(
         await asyncio.sleep(0.3)
     assert len(endpoint.requests) == 1
     assert json.loads(request.body)["data"]["id"] == after
+
+
+async def test_the_dispatcher_reads_whole_only_the_events_a_webhook_wants(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """Every event passes the dispatcher; those no webhook wants cost it their heads only (no
+    payload read), and the cursor moves past them all."""
+    tenant, other = await tenants(), await tenants()
+    start_worker(stack, settings)  # tasks run; no sender dispatches
+    instance = await tenant.running_instance()  # its events came before the webhook
+    await create_webhook(tenant, "http://127.0.0.1:9/in")  # task.completed, task.failed
+    _instance, created = await other.create_instance()  # no webhook in its project
+    assert (await other.wait(created))["status"] == "completed"
+    wanted = await tenant.act(instance["id"], "reboot")
+    assert (await tenant.wait(wanted["id"]))["status"] == "completed"
+    sessions = stack.runtime.sessions
+    asked: list[int] = []
+
+    async def events_by_id(session: Any, ids: Any) -> Any:
+        asked.extend(ids)
+        return await events.events_by_id(session, ids)
+
+    with counting() as counted:
+        async with transaction(sessions) as session:
+            dispatched = await webhook_dispatch.dispatch(
+                session, events.heads_after, events_by_id, limit=100_000
+            )
+    assert [s for s in counted.statements if "events.payload" in s]  # read by id, once
+    async with transaction(sessions) as session:
+        newest = await events.last_id(session)
+        cursor = await session.get(WebhookCursor, webhook_dispatch.CURSOR_ID)
+        assert cursor is not None and cursor.last_event_id == newest
+        [delivery] = (await session.execute(sa.select(WebhookDelivery))).scalars().all()
+    assert dispatched.read > 10 and dispatched.queued == 1
+    assert asked == [delivery.event_id]  # the reboot's task.completed, and no other event
+    assert delivery.event_type == "task.completed"
+    assert delivery.body["data"] == (await tenant.get(f"/tasks/{wanted['id']}")).json()

@@ -69,8 +69,9 @@ class SenderSettings:
 
 
 def webhook_events_source() -> EventSource:
-    """Where new events come from: the events outbox, every project's."""
-    return events.events_after
+    """Where new events come from: the events outbox, every project's (their heads; those a
+    webhook wants are then read whole, `events.events_by_id`)."""
+    return events.heads_after
 
 
 class WebhookSender:
@@ -159,7 +160,7 @@ class WebhookSender:
         queued = 0
         while True:
             async with transaction(self.sessions) as session:
-                batch = await webhook_dispatch.dispatch(session, self.source)
+                batch = await webhook_dispatch.dispatch(session, self.source, events.events_by_id)
             queued += batch.queued
             if batch.read < webhook_dispatch.BATCH:
                 return queued

@@ -8,7 +8,7 @@ wrote events, in this process or (PostgreSQL) any other. Ids increase in commit 
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -69,6 +69,40 @@ async def events_after(
         stmt = stmt.where(Event.instance_id == filters.instance_id)
     if filters.types:
         stmt = stmt.where(Event.type.in_([t.value for t in filters.types]))
+    return [EventRow.of(row) for row in await session.scalars(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class EventHead:
+    """An event without its payload and instance: what the webhook dispatcher matches against
+    the webhooks before it reads the events some of them want."""
+
+    id: int
+    project_id: UUID
+    type: str
+    created: datetime
+
+
+async def heads_after(session: AsyncSession, *, after_id: int, limit: int) -> list[EventHead]:
+    """The heads of the events with an id above `after_id`, of every project, oldest first, at
+    most `limit` (`events_after` without their payloads, which most readers of all projects'
+    events never need)."""
+    found = await session.execute(_HEADS_AFTER, {"after": after_id, "limit": limit})
+    return [EventHead(*row) for row in found]
+
+
+_E: sa.Table = Event.__table__  # type: ignore[assignment]
+_HEADS_AFTER = (
+    sa.select(_E.c.id, _E.c.project_id, _E.c.type, _E.c.created)
+    .where(_E.c.id > sa.bindparam("after", type_=_E.c.id.type))
+    .order_by(_E.c.id)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+)
+
+
+async def events_by_id(session: AsyncSession, ids: Collection[int]) -> list[EventRow]:
+    """The events of `ids` that are still kept, oldest first."""
+    stmt = sa.select(Event).where(Event.id.in_(ids)).order_by(Event.id)
     return [EventRow.of(row) for row in await session.scalars(stmt)]
 
 

@@ -6,7 +6,7 @@ event is dispatched once (the unique index on (webhook, event) is the last word)
 only events written after it was created.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -22,25 +22,33 @@ CURSOR_ID = 1
 BATCH = 200
 
 
-class Event(Protocol):
-    """What the dispatcher reads of an event row (the events outbox's)."""
+class EventHead(Protocol):
+    """What the dispatcher reads of every new event (the events outbox's), to match it against
+    the webhooks."""
 
     @property
     def id(self) -> int: ...
     @property
     def project_id(self) -> UUID: ...
     @property
-    def instance_id(self) -> UUID | None: ...
-    @property
     def type(self) -> str: ...
-    @property
-    def payload(self) -> Any: ...
     @property
     def created(self) -> datetime: ...
 
 
-# Events after an id, oldest first: `services.events.events_after` (all projects).
-EventSource = Callable[..., Awaitable[Sequence[Event]]]
+class Event(EventHead, Protocol):
+    """An event a webhook wants, whole."""
+
+    @property
+    def instance_id(self) -> UUID | None: ...
+    @property
+    def payload(self) -> Any: ...
+
+
+# The heads of the events after an id, oldest first (`services.events.heads_after`, all
+# projects), and events by their ids (`services.events.events_by_id`).
+EventSource = Callable[..., Awaitable[Sequence[EventHead]]]
+EventsById = Callable[[AsyncSession, Collection[int]], Awaitable[Sequence[Event]]]
 
 
 def body_of(event: Event) -> dict[str, Any]:
@@ -60,31 +68,46 @@ class Dispatched:
     queued: int  # deliveries queued
 
 
-async def dispatch(session: AsyncSession, source: EventSource, *, limit: int = BATCH) -> Dispatched:
-    """Turn the events after the cursor into deliveries and move the cursor past them."""
+async def dispatch(
+    session: AsyncSession,
+    source: EventSource,
+    events_by_id: EventsById,
+    *,
+    limit: int = BATCH,
+) -> Dispatched:
+    """Turn the events after the cursor into deliveries and move the cursor past them. Only the
+    events some webhook wants are read whole: most are of no webhook's type or project."""
     cursor = await session.scalar(
         sa.select(WebhookCursor).where(WebhookCursor.id == CURSOR_ID).with_for_update()
     )
     assert cursor is not None  # made by migration 0017
-    events = await source(session, after_id=cursor.last_event_id, limit=limit)
-    if not events:
+    heads = await source(session, after_id=cursor.last_event_id, limit=limit)
+    if not heads:
         return Dispatched(0, 0)
-    hooks = await _active_webhooks(session, {event.project_id for event in events})
+    hooks = await _active_webhooks(session, {head.project_id for head in heads})
+    wanted = [
+        (head, webhook)
+        for head in heads
+        for webhook in hooks.get(head.project_id, ())
+        if head.type in webhook.event_types and head.created >= webhook.created
+    ]
     queued = 0
-    for event in events:
-        for webhook in hooks.get(event.project_id, ()):
-            if event.type in webhook.event_types and event.created >= webhook.created:
-                await queue_delivery(
-                    session,
-                    webhook_id=webhook.id,
-                    event_id=event.id,
-                    event_type=event.type,
-                    body=body_of(event),
-                )
-                queued += 1
-    cursor.last_event_id = events[-1].id
+    if wanted:
+        whole = {e.id: e for e in await events_by_id(session, {head.id for head, _ in wanted})}
+        for head, webhook in wanted:
+            if head.id not in whole:  # pruned meanwhile by the retention
+                continue
+            await queue_delivery(
+                session,
+                webhook_id=webhook.id,
+                event_id=head.id,
+                event_type=head.type,
+                body=body_of(whole[head.id]),
+            )
+            queued += 1
+    cursor.last_event_id = heads[-1].id
     await session.flush()
-    return Dispatched(len(events), queued)
+    return Dispatched(len(heads), queued)
 
 
 async def _active_webhooks(session: AsyncSession, projects: set[UUID]) -> dict[UUID, list[Webhook]]:
