@@ -9,6 +9,11 @@ started_at), read from the tasks themselves. The bare loop runs the engine's own
 instance update, no lease renewal — with the same number of processes and connections.
 
     .venv/bin/python bench/engine_throughput.py [--tasks 4000] [--dbs postgresql] [--processes 1 2]
+        [--rounds 3]
+
+With `--rounds N`, each configuration runs N times, nuage and the bare loop alternated, and the
+table shows the medians and each round's ratio: on a machine whose speed drifts (seen here: the
+same run 15 % apart from one minute to the next), one run of each is not a ratio.
 
 Also the CPU time of the claiming processes per task (user + system, from the first claim to the
 last completion): the measure a loaded machine moves little, unlike the rates; and the whole
@@ -18,10 +23,12 @@ machine's over the same span (PostgreSQL's backends in it), from /proc/stat.
 import argparse
 import asyncio
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -184,38 +191,57 @@ async def bare_processes_run(url: str, processes: int, count: int) -> Run:
             proc.wait(timeout=60)
 
 
-async def main(count: int, backends: list[str], processes: list[int]) -> None:
+async def main(count: int, backends: list[str], processes: list[int], rounds: int) -> None:
     rows = []
     for backend, worker_counts in (("sqlite", (1,)), ("postgresql", tuple(processes))):
         if backend not in backends:
             continue
         for workers in worker_counts:
-            results = []
-            for runner in (engine_run, bare_run):
-                with tempfile.TemporaryDirectory() as tmp:
-                    if backend == "sqlite":
-                        url = await fresh_sqlite(Path(tmp))
-                    else:
-                        url = await fresh_postgres("nuage_bench")
-                    try:
-                        results.append(await runner(url, workers, count))
-                    finally:
-                        if backend == "postgresql":
-                            await drop_postgres(url)
-            nuage, bare = results
+            runs: dict[str, list[Run]] = {"nuage": [], "bare": []}
+            for _ in range(rounds):  # alternated: a drift of the machine's speed hits both
+                for name, runner in (("nuage", engine_run), ("bare", bare_run)):
+                    runs[name].append(await _fresh_run(backend, runner, workers, count))
+            nuage, bare = _median(runs["nuage"]), _median(runs["bare"])
+            paired = zip(runs["nuage"], runs["bare"], strict=True)
+            ratios = sorted(n.rate / b.rate for n, b in paired)
             rows.append(
                 (backend, workers, f"{nuage.rate:.0f}", f"{bare.rate:.0f}",
-                 f"{nuage.rate / bare.rate:.2f}", f"{nuage.cpu_ms:.1f}", f"{bare.cpu_ms:.1f}",
-                 f"{bare.cpu_ms / nuage.cpu_ms:.2f}", f"{nuage.machine_cpu_ms:.1f}",
-                 f"{bare.machine_cpu_ms:.1f}")
+                 f"{nuage.rate / bare.rate:.2f}", " ".join(f"{r:.2f}" for r in ratios),
+                 f"{nuage.cpu_ms:.1f}", f"{bare.cpu_ms:.1f}", f"{bare.cpu_ms / nuage.cpu_ms:.2f}",
+                 f"{nuage.machine_cpu_ms:.1f}", f"{bare.machine_cpu_ms:.1f}")
             )  # fmt: skip
     table(
-        f"Engine throughput, {count} tasks over {INSTANCES} instances, sim driver at 0 ms",
+        f"Engine throughput, {count} tasks over {INSTANCES} instances, sim driver at 0 ms"
+        f" (medians of {rounds} alternated rounds)",
         ("database", "worker processes", "nuage tasks/s", "bare SQL loop tasks/s", "ratio",
-         "nuage CPU ms/task", "bare CPU ms/task", "CPU ratio", "nuage machine CPU ms/task",
-         "bare machine CPU ms/task"),
+         "ratio of each round", "nuage CPU ms/task", "bare CPU ms/task", "CPU ratio",
+         "nuage machine CPU ms/task", "bare machine CPU ms/task"),
         rows,
     )  # fmt: skip
+
+
+async def _fresh_run(
+    backend: str, runner: Callable[[str, int, int], Awaitable[Run]], workers: int, count: int
+) -> Run:
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "sqlite":
+            url = await fresh_sqlite(Path(tmp))
+        else:
+            url = await fresh_postgres("nuage_bench")
+        try:
+            return await runner(url, workers, count)
+        finally:
+            if backend == "postgresql":
+                await drop_postgres(url)
+
+
+def _median(runs: list[Run]) -> Run:
+    """Each measure's median over the rounds."""
+    return Run(
+        statistics.median(r.rate for r in runs),
+        statistics.median(r.cpu_ms for r in runs),
+        statistics.median(r.machine_cpu_ms for r in runs),
+    )
 
 
 if __name__ == "__main__":
@@ -223,9 +249,10 @@ if __name__ == "__main__":
     parser.add_argument("--tasks", type=int, default=4000)
     parser.add_argument("--dbs", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--processes", nargs="+", type=int, default=[1, 2, 4])
+    parser.add_argument("--rounds", type=int, default=1, help="alternated rounds (medians)")
     parser.add_argument("--bare-worker", metavar="URL")
     args = parser.parse_args()
     if args.bare_worker:
         asyncio.run(bare_loop(args.bare_worker, 4))
     else:
-        asyncio.run(main(args.tasks, args.dbs, args.processes))
+        asyncio.run(main(args.tasks, args.dbs, args.processes, args.rounds))
