@@ -19,7 +19,7 @@ from nuage.domain.errors import PermanentError, TaskCancelled
 from nuage.domain.placement import Resources
 from nuage.drivers.base import Driver, PrivateNetwork
 from nuage.drivers.capabilities import Capable, capable
-from nuage.engine import addresses, hosts, instance_rows, queries, vpc_members
+from nuage.engine import addresses, hosts, instance_rows, queries, step_rows, vpc_members
 from nuage.engine.addresses import AddressRecord
 from nuage.engine.hosts import Drivers
 from nuage.engine.records import HostRecord, TaskRecord, host_record
@@ -123,7 +123,7 @@ class TaskContext:
         the cancel flag it would read was read moments ago."""
         if self._stopping is not None and self._stopping.is_set():
             raise WorkerStopping(f"Stopped before step `{step}`.")
-        entry = TaskEvent(
+        entry = step_rows.entry(
             task_id=self.record.id,
             step=step,
             message=message,

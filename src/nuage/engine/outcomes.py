@@ -16,7 +16,7 @@ from nuage.domain.errors import InvalidInstanceState, TaskCancelled, TaskError
 from nuage.domain.observers import TaskTransition
 from nuage.domain.retry import BackoffPolicy, decide
 from nuage.domain.states import INSTANCES
-from nuage.engine import addresses, queries, vpc_members
+from nuage.engine import addresses, queries, step_rows, vpc_members
 from nuage.engine.instance_rows import InstanceWrite
 from nuage.engine.records import InstanceUpdate, Outcome, TaskRecord
 
@@ -93,7 +93,7 @@ async def complete(
     steps: Sequence[TaskEvent] = (),
 ) -> bool:
     """Complete the task and write its outcome (the attempt's unwritten `steps` logged first)."""
-    event = TaskEvent(
+    event = step_rows.entry(
         task_id=record.id,
         step="completed",
         message=f"{spec.label}: done.",
@@ -157,7 +157,7 @@ async def fail(
     )
     if decision is not None:
         attempt = record.retry_count + 1
-        event = TaskEvent(
+        event = step_rows.entry(
             task_id=record.id,
             step="retry_scheduled",
             level="warning",
@@ -178,7 +178,7 @@ async def fail(
     status_after = status_after_error(record, spec, error)
     cancelled = isinstance(error, TaskCancelled)
     status = TaskStatus.CANCELLED if cancelled else TaskStatus.FAILED
-    event = TaskEvent(
+    event = step_rows.entry(
         task_id=record.id,
         step=status.value,
         level="info" if cancelled else "error",

@@ -54,8 +54,10 @@ def shown_task(row: Any) -> InstanceTask:
 
 def as_loaded(model: type[M], values: dict[str, Any]) -> M:
     """An object of `model`, of no session, holding `values` in its `__dict__`, without the
-    attribute events of its constructor (about a sixth of a claim's CPU went to them). Only to
-    be read: it has no identity, and a session it were added to would INSERT it."""
+    attribute events of its constructor (about a sixth of a claim's CPU went to them). It has no
+    identity: a row read back this way is only to be read (a session it were added to would
+    INSERT it), and a new row made this way is inserted as one the constructor made
+    (`step_rows.entry`)."""
     row: M = manager_of_class(model).new_instance()
     row.__dict__.update(values)
     return row

@@ -13,7 +13,7 @@ from nuage.domain.catalogue import TaskSpec, spec_for
 from nuage.domain.console import KEEPS_DISPLAY
 from nuage.domain.errors import InvalidInstanceState, TaskCancelled
 from nuage.domain.states import INSTANCES
-from nuage.engine import claimed_rows, instance_rows
+from nuage.engine import claimed_rows, instance_rows, step_rows
 from nuage.engine.records import TaskRecord
 
 STARTED_PROGRESS = 5
@@ -56,7 +56,7 @@ class Start:
         if self.refused is not None:
             return None
         record = self.record
-        return TaskEvent(
+        return step_rows.entry(
             task_id=record.id,
             step="started",
             message=f"{self.spec.label}: attempt {record.attempt}.",
