@@ -399,3 +399,27 @@ async def test_the_dispatcher_reads_whole_only_the_events_a_webhook_wants(
     assert asked == [delivery.event_id]  # the reboot's task.completed, and no other event
     assert delivery.event_type == "task.completed"
     assert delivery.body["data"] == (await tenant.get(f"/tasks/{wanted['id']}")).json()
+
+
+async def test_a_dispatcher_that_finds_the_cursor_held_leaves_the_events_to_its_holder(
+    stack: Stack, tenants: TenantFactory, settings: Settings
+) -> None:
+    """PostgreSQL: while one pass holds the cursor, another returns at once and reads nothing
+    (it does not queue behind it to read what that pass read); once free, the events are read."""
+    if stack.runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer at a time")
+    tenant = await tenants()
+    start_worker(stack, settings)  # tasks run; no sender dispatches
+    await tenant.running_instance()
+    sessions = stack.runtime.sessions
+    async with transaction(sessions) as holder:
+        cursor = sa.select(WebhookCursor).where(WebhookCursor.id == webhook_dispatch.CURSOR_ID)
+        await holder.execute(cursor.with_for_update())
+        async with asyncio.timeout(5), transaction(sessions) as session:
+            skipped = await webhook_dispatch.dispatch(
+                session, events.heads_after, events.events_by_id
+            )
+        assert skipped == webhook_dispatch.Dispatched(0, 0)
+    async with transaction(sessions) as session:
+        read = await webhook_dispatch.dispatch(session, events.heads_after, events.events_by_id)
+    assert read.read > 0

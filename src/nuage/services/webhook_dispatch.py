@@ -1,9 +1,12 @@
 """From events to deliveries: each event after the dispatcher's cursor becomes one delivery per
 active webhook of its project that asked for its type, in one transaction with the cursor's move.
 
-The cursor row is locked for the transaction, so dispatchers in many workers take turns and each
-event is dispatched once (the unique index on (webhook, event) is the last word). A webhook gets
-only events written after it was created.
+The cursor row is locked for the transaction, so each event is dispatched once (the unique index
+on (webhook, event) is the last word). A dispatcher that finds it locked does nothing: the pass
+under way reads what was committed before it, and the senders run one when events commit
+(`engine.webhook_sender`), the holder's included, since it listened from before its read; with
+many worker processes, their passes no longer queue behind each other's, each reading events
+the one before it just read. A webhook gets only events written after it was created.
 """
 
 from collections.abc import Awaitable, Callable, Collection, Sequence
@@ -78,7 +81,8 @@ async def dispatch(
     """Turn the events after the cursor into deliveries and move the cursor past them. Only the
     events some webhook wants are read whole: most are of no webhook's type or project."""
     after = await session.scalar(_LOCKED_CURSOR)
-    assert after is not None  # made by migration 0017
+    if after is None:  # the row (migration 0017) is held: another dispatcher's pass is under way
+        return Dispatched(0, 0)
     heads = await source(session, after_id=after, limit=limit)
     if not heads:
         return Dispatched(0, 0)
@@ -122,7 +126,9 @@ async def _active_webhooks(session: AsyncSession, projects: set[UUID]) -> dict[U
 # pass's CPU).
 _C: sa.Table = WebhookCursor.__table__  # type: ignore[assignment]
 _W: sa.Table = Webhook.__table__  # type: ignore[assignment]
-_LOCKED_CURSOR = sa.select(_C.c.last_event_id).where(_C.c.id == CURSOR_ID).with_for_update()
+_LOCKED_CURSOR = (
+    sa.select(_C.c.last_event_id).where(_C.c.id == CURSOR_ID).with_for_update(skip_locked=True)
+)
 _MOVE_CURSOR = (
     sa.update(_C)
     .where(_C.c.id == CURSOR_ID)
