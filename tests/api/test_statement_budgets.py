@@ -37,7 +37,7 @@ BUDGETS = {
         # a reboot marks its instance
         "claim": (4, 1),
         # the finish's one statement: the task, its steps, its instance (the status before) and
-        # its snapshots (engine/queries.py, `_finishing`); then the outbox's INSERT
+        # its snapshots (engine/finish_statements.py); then the outbox's INSERT
         "run and finish": (2, 1),
         "run and finish, a sync": (2, 1),
     },

@@ -29,6 +29,16 @@ async def project_events(stack: Stack, tenant: Tenant, after_id: int = 0) -> lis
         )
 
 
+def worker_of(stack: Stack) -> Worker:
+    """A worker of the stack's, driven by the test (claim, execute) rather than running."""
+    return Worker(
+        stack.runtime.sessions,
+        stack.driver,
+        stack.notifier,
+        worker_settings(stack.runtime.settings),
+    )
+
+
 def of_task(rows: list[EventRow], task_id: str) -> list[EventRow]:
     return [r for r in rows if r.type.startswith("task.") and r.payload["id"] == task_id]
 
@@ -236,12 +246,7 @@ async def test_a_finished_task_is_shown_as_its_update_returned_it_on_postgresql(
     instance = await tenant.running_instance()
     await stack.stop_workers()
     task = await tenant.act(instance["id"], "sync")
-    runner = Worker(
-        stack.runtime.sessions,
-        stack.driver,
-        stack.notifier,
-        worker_settings(stack.runtime.settings),
-    )
+    runner = worker_of(stack)
     record = await runner.claim()
     assert record is not None and str(record.id) == task["id"]
     with counting() as counted:
@@ -252,3 +257,27 @@ async def test_a_finished_task_is_shown_as_its_update_returned_it_on_postgresql(
     task_now = (await tenant.get(f"/tasks/{task['id']}")).json()
     assert task_now["status"] == "completed"
     assert of_task(await project_events(stack, tenant), task["id"])[-1].payload == task_now
+
+
+async def test_a_claim_tells_the_start_then_the_instance_then_the_started_step(
+    stack: Stack, tenants: TenantFactory, worker: Worker
+) -> None:
+    """One transaction, three kinds of event, in the order they happened: the task started,
+    its instance took its mark, then the attempt's `started` step was logged."""
+    tenant = await tenants()
+    instance = await tenant.running_instance()
+    await stack.stop_workers()
+    seen = max((r.id for r in await project_events(stack, tenant)), default=0)
+    deleting = await tenant.client.delete(  # its claim marks the instance `deleting`
+        f"{tenant.base}/instances/{instance['id']}", headers=tenant.headers
+    )
+    assert deleting.status_code == 202, deleting.text
+    task = deleting.json()
+    runner = worker_of(stack)
+    assert await runner.claim() is not None
+    claimed = [r for r in await project_events(stack, tenant, seen) if r.type != "task.created"]
+    kinds = [r.type.value for r in claimed]
+    assert kinds[:3] == ["task.started", "instance.status_changed", "task.step"], kinds
+    assert claimed[0].payload["id"] == task["id"] and claimed[1].payload["id"] == instance["id"]
+    assert claimed[1].payload["status"] == "deleting"
+    assert claimed[2].payload["step"]["step"] == "started"

@@ -56,17 +56,21 @@ def _returning_status_before(keys: tuple[str, ...]) -> sa.Update:
     `new_<key>`), returning its status as it was before (UPDATE … FROM the row as the statement
     found it: one round trip, not a SELECT before the UPDATE). Built once per set of keys, so
     that a finish neither builds it nor computes its cache key again."""
-    columns = Instance.__table__.c
-    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
     instance = sa.bindparam("instance", type_=_I.c.id.type)
     old = sa.select(_I.c.id, _I.c.status).where(_I.c.id == instance).subquery("before")
     return (
         sa.update(Instance)
-        .values(values)
+        .values(_new_values(keys))
         .where(Instance.id == old.c.id)
         .returning(old.c.status)
         .execution_options(synchronize_session=False)
     )
+
+
+def _new_values(keys: tuple[str, ...]) -> dict[str, sa.BindParameter[Any]]:
+    """The instance's `keys` set from the parameters `new_<key>`."""
+    columns = Instance.__table__.c
+    return {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
 
 
 _I = Instance.__table__.alias("instance_before")
@@ -86,9 +90,9 @@ class InstanceWrite:
         return tuple(self.values)
 
     def params(self) -> dict[str, Any]:
-        """The parameters of `written_after`'s statements (`modified` given: a column's default
-        computed in Python is one parameter of the statement, and the task's UPDATE has one
-        of the same name)."""
+        """The parameters of `written_after`'s statements, `modified` given: SQLAlchemy computes
+        the Python-side defaults of the last write it compiles only, and those writes are not
+        (`db.driver_sql` refuses a plan that would leave one unset)."""
         values = {"modified": utcnow(), **self.values} if self.values else {}
         return {"instance": self.instance_id} | {f"new_{k}": v for k, v in values.items()}
 
@@ -129,10 +133,8 @@ def written(session: AsyncSession, write: InstanceWrite, status_before: str | No
 
 
 def _update_of(keys: tuple[str, ...]) -> sa.Update:
-    columns = Instance.__table__.c
-    values = {key: sa.bindparam(f"new_{key}", type_=columns[key].type) for key in keys}
     instance = sa.bindparam("instance", type_=_I.c.id.type)
-    return sa.update(Instance).values(values).where(Instance.id == instance)
+    return sa.update(Instance).values(_new_values(keys)).where(Instance.id == instance)
 
 
 async def revoke_console_sessions(session: AsyncSession, instance_id: UUID, now: datetime) -> None:

@@ -4,8 +4,7 @@ Every write that ends an attempt is guarded by `lease_owner = :worker AND status
 a worker whose lease was taken over can no longer change the task, so a task completes once.
 """
 
-import functools
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -20,7 +19,7 @@ from nuage.db.observed import publish_after_commit
 from nuage.db.types import utcnow
 from nuage.domain.enums import TaskStatus
 from nuage.domain.observers import TaskTransition
-from nuage.engine import instance_rows, shown_rows, step_rows
+from nuage.engine import finish_statements, instance_rows, shown_rows, step_rows
 from nuage.engine.claim_statements import (
     NOT_BLOCKED,
     NOT_MINE,
@@ -71,6 +70,7 @@ async def claim(
     *,
     limit: int,
     start: Callable[[ClaimedRow], TaskEvent | None] | None = None,
+    begun: Callable[[UUID], Awaitable[None]] | None = None,
     running: Collection[UUID] = (),
 ) -> list[UUID]:
     """Take up to `limit` of the oldest due pending tasks that head their instance's queue (no
@@ -82,8 +82,10 @@ async def claim(
     With `start` (the worker's), the candidates are read with what their records need
     (`engine.claimed_rows`), as they are before the claim, and `start(row)` is the `started`
     step of the attempt the claim begins (None: the task cannot start): the claim sets the
-    task's progress to the step's and logs the step. None of `running`, the tasks the caller
-    still runs (`claim_statements.NOT_MINE`).
+    task's progress to the step's and logs the step; `begun(task_id)`, for each task claimed,
+    writes what else its start writes (the worker's `engine.start`), before the outbox is told
+    of the steps: a claim's events are `task.started`, the instance's, then the steps'. None of
+    `running`, the tasks the caller still runs (`claim_statements.NOT_MINE`).
     """
     dialect = session.get_bind().dialect
     postgresql = dialect.name == "postgresql"
@@ -120,6 +122,9 @@ async def claim(
         waited = max(0.0, (started - row.run_after).total_seconds())
         transition = TaskTransition(row.id, row.task_type, _PENDING, RUNNING, waited_seconds=waited)
         publish_after_commit(session, transition)
+    if begun is not None:
+        for row in (r for r in rows if r.id in claimed):
+            await begun(row.id)
     for steps, step_ids in logged:
         if postgresql:
             step_rows.logged(session, steps, step_ids)
@@ -242,7 +247,7 @@ async def finish(
         params["progress"] = progress
     entries = [*steps, event]
     if not postgresql:
-        update = _finish_statement(status, progress is not None)
+        update = finish_statements.finish_statement(status, progress is not None)
         done = await session.execute(update, params)
         if done.rowcount != 1:  # type: ignore[attr-defined]
             return False
@@ -251,7 +256,7 @@ async def finish(
             await instance_rows.write(session, instance)
     else:
         keys, forget = (instance.keys, instance.forget_snapshots) if instance else ((), False)
-        statement = _finishing(status, progress is not None, keys, forget)
+        statement = finish_statements.finishing(status, progress is not None, keys, forget)
         params["steps"] = step_rows.param(entries)
         if instance is not None:
             params |= instance.params()
@@ -264,49 +269,6 @@ async def finish(
             instance_rows.written(session, instance, getattr(rows[0], "status_before", None))
     notify_after_commit(session, QUEUE, task_channel(task_id))
     return True
-
-
-@functools.cache
-def _finish_statement(status: TaskStatus, progress: bool) -> sa.Update:
-    """`finish`'s UPDATE, built once per shape: its values are bound parameters (`task`,
-    `worker`, `result`, `error`, `now`, `modified` and, if `progress`, `progress`), so that a
-    finish neither builds the statement nor computes its cache key again (about 0.4 ms of CPU
-    each time). `modified` too: the instance's UPDATE beside it in `_finishing` has a column of
-    that name, whose default SQLAlchemy would not compute for both."""
-    values: dict[str, Any] = {
-        "modified": sa.bindparam("modified", type_=T.c.modified.type),
-        "status": status.value,
-        "result": sa.bindparam("result", type_=T.c.result.type),
-        "error": sa.bindparam("error", type_=T.c.error.type),
-        "completed_at": sa.bindparam("now", type_=T.c.completed_at.type),
-        "lease_owner": None,
-        "lease_expires_at": None,
-    }
-    if progress:
-        values["progress"] = sa.bindparam("progress", type_=T.c.progress.type)
-    owned = sa.and_(
-        T.c.id == sa.bindparam("task", type_=T.c.id.type),
-        T.c.lease_owner == sa.bindparam("worker", type_=T.c.lease_owner.type),
-        may_become(status),
-    )
-    return sa.update(T).where(owned).values(**values)
-
-
-@functools.lru_cache(maxsize=256)
-def _finishing(
-    status: TaskStatus, progress: bool, keys: tuple[str, ...], forget: bool
-) -> sa.Select[Any]:
-    """PostgreSQL: `finish` in one statement, built once per shape: the task's UPDATE, returning
-    what its events show (`shown_rows`), the attempt's steps (`step_rows.ids_logged_after`) and
-    the instance's write of `keys` and, `forget`, its snapshots (`instance_rows.written_after`),
-    each only if the task's UPDATE wrote it."""
-    done = shown_rows.returning_shown(_finish_statement(status, progress)).cte("done")
-    writes, status_before = instance_rows.written_after(done, keys, forget)
-    columns = [*done.c, step_rows.ids_logged_after(done)]
-    if status_before is not None:
-        columns.append(status_before)
-    statement = sa.select(*columns)
-    return statement.add_cte(*writes) if writes else statement
 
 
 async def reschedule(

@@ -23,13 +23,14 @@ _COLUMNS = ("task_id", "attempt", "step", "message", "level", "progress", "creat
 
 
 def _insert(after: sa.CTE | None = None) -> sa.Insert:
-    """INSERT … SELECT from the rows of the JSON parameter `steps`, in their order (the ids are
-    drawn as the rows arrive), returning the ids; `after`: only those of the tasks that
-    statement's CTE wrote (`logging_after`)."""
-    columns = [sa.column(c, _TABLE.c[c].type) for c in _COLUMNS]
+    """INSERT … SELECT from the rows of the JSON parameter `steps`, in their order (`n`: the
+    ids are drawn as the rows arrive, and a filter the planner makes a join of may reorder
+    them), returning the ids; `after`: only those of the tasks that statement's CTE wrote
+    (`logging_after`)."""
+    columns = [*(sa.column(c, _TABLE.c[c].type) for c in _COLUMNS), sa.column("n", sa.Integer)]
     steps = sa.func.jsonb_to_recordset(sa.bindparam("steps", type_=JSONB()))
     new = steps.table_valued(*columns).render_derived(name="new", with_types=True)
-    rows = sa.select(*new.c)
+    rows = sa.select(*(new.c[c] for c in _COLUMNS)).order_by(new.c.n)
     if after is not None:
         rows = rows.where(new.c.task_id.in_(sa.select(after.c.id)))
     return sa.insert(_TABLE).from_select(_COLUMNS, rows).returning(_TABLE.c.id)
@@ -80,7 +81,7 @@ def param(entries: Sequence[TaskEvent]) -> list[dict[str, Any]]:
         named = {name: value for name in _COLUMNS if (value := getattr(entry, name)) is not None}
         for name, value in with_defaults(TaskEvent, named).items():
             setattr(entry, name, value)
-    return [_as_json(e) for e in entries]
+    return [_as_json(e) | {"n": n} for n, e in enumerate(entries)]
 
 
 def logged(session: AsyncSession, entries: Sequence[TaskEvent], ids: Sequence[int]) -> None:

@@ -260,10 +260,9 @@ class Worker:
             await session.connection()
             claimed = await queries.claim(
                 session, self.id, utcnow(), self._lease, limit=limit, start=start,
+                begun=lambda task_id: starts[task_id].write(session),
                 running=self._running.values(),
             )  # fmt: skip
-            for task_id in claimed:
-                await starts[task_id].write(session)
         read_at = asyncio.get_running_loop().time()
         for task_id in claimed:
             self._starts[task_id] = dataclasses.replace(starts[task_id], read_at=read_at)
