@@ -202,7 +202,9 @@ async def attached_volumes(session: AsyncSession, instance_id: UUID) -> list[Vol
     if dialect.name != "postgresql":
         return list((await session.scalars(_ATTACHED, params)).all())
     found = await driver_sql.rows(session, driver_sql.plan_of(_ATTACHED_ROWS, dialect), params)
-    return [shown_rows.as_loaded(Volume, _volume_values(row)) for row in found]
+    return [
+        shown_rows.as_loaded(Volume, shown_rows.row_values(Volume, row._asdict())) for row in found
+    ]
 
 
 _V: sa.Table = Volume.__table__  # type: ignore[assignment]
@@ -212,17 +214,11 @@ _ATTACHED = (
     .where(Volume.instance_id == sa.bindparam("instance", type_=_V.c.instance_id.type))
     .order_by(Volume.created)
 )
-_VOLUME_ATTRS = [(a.key, a.columns[0].key) for a in Volume.__mapper__.column_attrs]
 _ATTACHED_ROWS = (
     sa.select(*_V.c)
     .where(_V.c.instance_id == sa.bindparam("instance", type_=_V.c.instance_id.type))
     .order_by(_V.c.created)
 )
-
-
-def _volume_values(row: Any) -> dict[str, Any]:
-    columns = row._asdict()
-    return {key: columns[name] for key, name in _VOLUME_ATTRS}
 
 
 async def release_volumes(session: AsyncSession, instance_id: UUID, *, remove: bool) -> None:

@@ -2,6 +2,7 @@
 the task made from its row for `outbox.task_shown`: the outbox then need not read the task again
 with its instance's every relationship."""
 
+import functools
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -14,7 +15,6 @@ M = TypeVar("M", bound=Base)
 _T: sa.Table = InstanceTask.__table__  # type: ignore[assignment]
 _I: sa.Table = Instance.__table__  # type: ignore[assignment]
 _U: sa.Table = User.__table__  # type: ignore[assignment]
-_TASK_ATTRS = [(a.key, a.columns[0].name) for a in InstanceTask.__mapper__.column_attrs]
 
 
 def returning_shown(update: sa.Update) -> sa.Update:
@@ -38,7 +38,7 @@ def shown_task(row: Any) -> InstanceTask:
     """The task of a `returning_shown` row (`db.driver_sql`'s), with its instance and creator as
     far as its view shows them (objects of no session, only read)."""
     columns = row._asdict()
-    task = as_loaded(InstanceTask, {key: columns[name] for key, name in _TASK_ATTRS})
+    task = as_loaded(InstanceTask, row_values(InstanceTask, columns))
     task.__dict__["instance"] = as_loaded(
         Instance, {"id": task.instance_id, "name": columns["instance_name"]}
     )
@@ -50,6 +50,16 @@ def shown_task(row: Any) -> InstanceTask:
     }
     task.__dict__["created_by"] = as_loaded(User, creator)
     return task
+
+
+def row_values(model: type[Base], columns: dict[str, Any]) -> dict[str, Any]:
+    """The attributes of a `model` object from a row's `columns` (named as its table's)."""
+    return {key: columns[name] for key, name in _attributes(model)}
+
+
+@functools.cache
+def _attributes(model: type[Base]) -> list[tuple[str, str]]:
+    return [(a.key, a.columns[0].name) for a in model.__mapper__.column_attrs]
 
 
 def as_loaded(model: type[M], values: dict[str, Any]) -> M:
