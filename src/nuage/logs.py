@@ -6,11 +6,17 @@ variable that follows the request's tasks). Values are never secrets: the caller
 never tokens, keys or bodies.
 """
 
-import json
+import asyncio
+import contextlib
 import logging
+import time
+import weakref
+from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
+
+from pydantic_core import to_json
 
 from nuage.domain.observers import Fact, TaskTransition, subscribe
 
@@ -25,25 +31,116 @@ _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
 }
 
 
-# What `json.dumps(line, default=str)` makes, without building an encoder for every line.
-_ENCODER = json.JSONEncoder(default=str)
-
-
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        current = request_id.get()
-        if current is not None:
-            line["request_id"] = current
-        line.update((k, v) for k, v in record.__dict__.items() if k not in _STANDARD)
+        fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(line)
+            fields["exc"] = self.formatException(record.exc_info)
+        return json_line(
+            record.created,
+            record.levelname,
+            record.name,
+            record.getMessage(),
+            fields,
+            request=request_id.get(),
+        )
+
+
+def json_line(
+    created: float,
+    level: str,
+    logger: str,
+    message: str,
+    fields: Mapping[str, Any],
+    *,
+    request: str | None,
+) -> str:
+    """One record's line: its time, level, logger and message, the request being served, then
+    `fields` (a field named as one of those replaces it in place). A value JSON has no type for
+    is written as pydantic writes it (a UUID or an enum as its value, a datetime in ISO 8601),
+    or else as its `str`."""
+    line: dict[str, Any] = {
+        "ts": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+        "level": level.lower(),
+        "logger": logger,
+        "message": message,
+    }
+    if request is not None:
+        line["request_id"] = request
+    line.update(fields)
+    return to_json(line, fallback=str).decode()
+
+
+# The root's JSON handler `configure` installed: `info_line` writes to it directly.
+_json_handler: logging.StreamHandler[Any] | None = None
+
+# What `info_line` has to write, per event loop, at the end of the loop's pass.
+_Line = tuple[float, str, str, dict[str, Any], str | None]
+_waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Line]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def info_line(logger: logging.Logger, message: str, fields: dict[str, Any]) -> None:
+    """`logger.info(message, extra=fields)` for a line written on every request (the access
+    log). When nothing but `configure`'s JSON handler would see the record (no other handler,
+    filter or disabled logger on the way), the line is written to it as its formatter writes it,
+    but without the logging module's record and handler chain, and at the end of the event
+    loop's pass, with the other lines of the pass, in one write: the line alone, in the
+    request's path, was a sixth of the GET task's CPU (docs/benchmarks.md, "Issue 11,
+    thirteenth session"). Lines written so may follow lines of other loggers written later in the
+    same pass; their `ts` is the time of the call. Otherwise (a test's capture, an operator's
+    own configuration) the record goes through logging as usual."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_handler(logger)
+    if handler is None:
+        logger.info(message, extra=fields)
+        return
+    line = (time.time(), logger.name, message, fields, request_id.get())
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # no loop: at once
+        _write(handler, [line])
+        return
+    waiting = _waiting.setdefault(loop, [])
+    waiting.append(line)
+    if len(waiting) == 1:
+        loop.call_soon(_write_waiting, handler, loop)
+
+
+def _write_waiting(handler: logging.StreamHandler[Any], loop: asyncio.AbstractEventLoop) -> None:
+    _write(handler, _waiting.pop(loop, []))
+
+
+def _write(handler: logging.StreamHandler[Any], lines: list[_Line]) -> None:
+    text = "".join(
+        json_line(created, "INFO", name, message, fields, request=request) + handler.terminator
+        for created, name, message, fields, request in lines
+    )
+    with handler.lock or contextlib.nullcontext():
+        try:
+            handler.stream.write(text)
+            handler.flush()
+        except Exception:
+            handler.handleError(logging.makeLogRecord({"msg": text}))
+
+
+def _sole_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """`configure`'s JSON handler if an INFO record of `logger` would reach it and nothing else."""
+    handler = _json_handler
+    if handler is None or handler.filters or handler.level > logging.INFO:
+        return None
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters or current.disabled:
+            return None
+        if current.parent is None:  # the root
+            return handler if current.handlers == [handler] else None
+        if current.handlers or not current.propagate:
+            return None
+        current = current.parent
+    return None
 
 
 _tasks = logging.getLogger("nuage.tasks")
@@ -69,11 +166,14 @@ def log_task_transition(fact: Fact) -> None:
 
 def configure(log_format: str = "json") -> None:
     """The root handler on stderr, JSON unless `log_format` is "text"; task transitions logged."""
-    handler = logging.StreamHandler()
+    global _json_handler
+    handler: logging.StreamHandler[Any] = logging.StreamHandler()
     if log_format == "text":
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        _json_handler = None
     else:
         handler.setFormatter(JsonFormatter())
+        _json_handler = handler
     # Neither format shows where a call was made from, its thread or its process: the logging
     # HOWTO's switches ("Optimization") skip collecting them for each record (a stack walk for
     # the caller), a tenth of the access-log line's cost on the hot read.

@@ -224,3 +224,21 @@ async def test_a_reader_connection_the_database_dropped_is_not_used_again(
     assert answered.status_code == 200, answered.text
     again = await _fast_get(stack, tenant, task_id)
     assert again.status_code == 200 and again.content == answered.content
+
+
+async def test_a_fast_read_that_fails_is_answered_by_the_route(
+    stack: Stack, tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fast read sits outside the error middleware: what it cannot read or render, the
+    route answers (here, as it answers any GET of the task)."""
+    tenant = await tenants()
+    _, task_id = await tenant.create_instance()
+    first = await tenant.get(f"/tasks/{task_id}")
+    await _fast_get(stack, tenant, task_id)
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a defect of the fast read")
+
+    monkeypatch.setattr("nuage.api.fast_reads.read_task_with_key", broken)
+    answered = await tenant.get(f"/tasks/{task_id}")
+    assert (answered.status_code, answered.content) == (200, first.content)

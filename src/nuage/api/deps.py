@@ -10,6 +10,7 @@ from fastapi.security.base import SecurityBase
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nuage.api import audit_trail
+from nuage.api.request_log import credential_of
 from nuage.api.runtime import Runtime
 from nuage.db.errors import translate_db_errors
 from nuage.services.access import ProjectAccess, project_access
@@ -66,10 +67,7 @@ async def get_principal(
     )
     audit_trail.note_principal(principal)
     # For the access log (api/request_log.py): which credential, never the token.
-    credential = (
-        f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
-    )
-    request.state.credential_id = credential
+    request.state.credential_id = credential_of(principal)
     return principal
 
 

@@ -24,7 +24,7 @@ from nuage.api.errors import nuage_error_response
 from nuage.api.fast_reads import UUID_PATTERN, authorization
 from nuage.api.middleware import ASGIApp, Receive, Scope, Send
 from nuage.api.observe import ROUTE_TEMPLATE
-from nuage.api.request_log import CREDENTIAL_ID
+from nuage.api.request_log import CREDENTIAL_ID, credential_of
 from nuage.api.routers.instances import PREFIX, task_location
 from nuage.api.runtime import Runtime
 from nuage.api.schemas.tasks import TaskOut
@@ -117,7 +117,7 @@ class FastAction:
 
         def entry(principal: Principal) -> audit.Entry:
             # For the access log (api/request_log.py), as `deps.get_principal` notes it.
-            scope.setdefault("state", {})[CREDENTIAL_ID] = f"key:{principal.api_key_id}"
+            scope.setdefault("state", {})[CREDENTIAL_ID] = credential_of(principal)
             return audit_trail.entry_of(scope, principal, action.template, path_ids)
 
         return await accept_with_key(

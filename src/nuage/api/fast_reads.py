@@ -1,10 +1,11 @@
 """The hot read, `GET …/compute/tasks/{id}` with an API key, answered without routing.
 
-The outermost middleware of nuage's own (`create_app` adds it last): for a plain GET of a task
-(no query string, no body) with an API key it runs the one-statement read of
+The outermost middleware, outside even the error middleware (`app.NuageApp`): for a plain GET
+of a task (no query string, no body) with an API key it runs the one-statement read of
 `services/task_reads.py` and renders `TaskOut`, as the route would, byte for byte. Whatever that
-read does not allow (any refusal, a `last_used` to record, `?wait=`, a JWT, a database error)
-goes on to the other middleware and the app unchanged, whose answer is then the only answer.
+read does not allow (any refusal, a `last_used` to record, `?wait=`, a JWT, a database error, a
+failure to read or render) goes on to the whole stack unchanged, whose answer is then the only
+answer; it begins its own only once the body is rendered.
 
 A read it answers does not pass through the other middleware (each a wrapper of the answer's
 `send`, about a fifth of the read's CPU): it applies their rules itself, with their own
@@ -16,6 +17,7 @@ CORS (`methods.cors_headers`), the security headers (`SecurityPolicy`), the requ
 has nothing to refuse (no body), and a GET is not audited.
 """
 
+import logging
 import re
 import time
 from collections.abc import Collection
@@ -30,10 +32,12 @@ from nuage.api.methods import allowed_origin_of, cors_headers
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send, body_headers
 from nuage.api.observe import ROUTE_TEMPLATE
 from nuage.api.rate_limit import TAKEN, RateRule, quota_headers
+from nuage.api.request_log import CREDENTIAL_ID, credential_of
 from nuage.api.runtime import Runtime
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.security_headers import SecurityPolicy, with_security_headers
 from nuage.domain.errors import NuageError
+from nuage.services.principals import Principal
 from nuage.services.task_reads import TaskView, read_task_with_key
 
 _HEX = "[0-9a-fA-F]"
@@ -44,6 +48,8 @@ _PATH = re.compile(
 )
 TASK_ROUTE = "/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{id}"
 _BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+) *")
+
+log = logging.getLogger("nuage.api")
 
 
 class FastTaskRead:
@@ -84,16 +90,19 @@ class FastTaskRead:
                 return
             start["headers"] = []
             MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
-        view = await self._read(*asked)
-        if view is None:
+        read = await self._read(*asked)
+        body = None if read is None else _rendered(read[1])
+        if read is None or body is None:
             if verdict is not None:
                 scope[TAKEN] = verdict  # the route's answer counts against this token
             await self.app(scope, receive, send)
             return
-        await self._answer(scope, send, view, start, started)
+        # The caller, for the access log, as the route's `get_principal` notes it.
+        scope.setdefault("state", {})[CREDENTIAL_ID] = credential_of(read[0])
+        await self._answer(scope, send, body, start, started)
 
     async def _answer(
-        self, scope: Scope, send: Send, view: TaskView, start: Message, started: float
+        self, scope: Scope, send: Send, body: bytes, start: Message, started: float
     ) -> None:
         rid, token = observe.begin(scope)
         # The route this answer stands for, for whatever counts requests by route (metrics).
@@ -101,7 +110,6 @@ class FastTaskRead:
         status: int | None = None
         raised = False
         try:
-            body = TaskOut.of_view(view).model_dump_json().encode()
             start["headers"] = [
                 (b"content-length", str(len(body)).encode()),
                 (b"content-type", b"application/json"),
@@ -140,7 +148,7 @@ class FastTaskRead:
 
     async def _read(
         self, key: str, org_id: UUID, project_id: UUID, task_id: UUID
-    ) -> TaskView | None:
+    ) -> tuple[Principal, TaskView] | None:
         assert self.reader is not None
         try:
             return await read_task_with_key(
@@ -148,6 +156,20 @@ class FastTaskRead:
             )
         except (sa_exc.SQLAlchemyError, NuageError, OSError):
             return None  # the full path meets the same trouble and answers it (503, …)
+        except Exception:
+            log.exception("the fast read of task %s failed; the route answers", task_id)
+            return None
+
+
+def _rendered(view: TaskView) -> bytes | None:
+    """The answer's body, as the route renders it; None (logged) if that fails, for the route to
+    meet the same failure and answer it in the documented shape (this middleware is outside the
+    error middleware)."""
+    try:
+        return TaskOut.of_view(view).model_dump_json().encode()
+    except Exception:
+        log.exception("the fast read could not render task %s; the route answers", view.id)
+        return None
 
 
 def authorization(headers: list[tuple[bytes, bytes]]) -> str | None:

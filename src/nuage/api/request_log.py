@@ -11,7 +11,9 @@ import logging
 import re
 import uuid
 
+from nuage import logs
 from nuage.api.middleware import Scope
+from nuage.services.principals import Principal
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
@@ -31,14 +33,20 @@ def request_id_of(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def credential_of(principal: Principal) -> str:
+    """The caller as the access log names it: the API key, or the user of a token."""
+    return f"key:{principal.api_key_id}" if principal.api_key_id else f"user:{principal.user_id}"
+
+
 def log_request(scope: Scope, *, route: str, status: int, request_id: str, seconds: float) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
     client = scope.get("client")
     state = scope.get("state") or {}
-    log.info(
+    logs.info_line(
+        log,
         "request",
-        extra={
+        {
             "method": scope["method"],
             "route": route,
             "status": status,

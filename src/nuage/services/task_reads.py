@@ -29,6 +29,7 @@ from nuage.db.types import utcnow
 from nuage.domain.permissions import Permission
 from nuage.services import security
 from nuage.services.key_requests import allowed, key_access, read_first_row
+from nuage.services.principals import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +122,9 @@ _READ = (
 
 async def read_task_with_key(
     reader: AsyncEngine, *, key: str, org_id: UUID, project_id: UUID, task_id: UUID
-) -> TaskView | None:
-    """The task if this API key may read it right now with nothing to write; None: take the
-    full path (see the module docstring). `reader`: `db.session.make_reader`."""
+) -> tuple[Principal, TaskView] | None:
+    """The caller and the task if this API key may read it right now with nothing to write;
+    None: take the full path (see the module docstring). `reader`: `db.session.make_reader`."""
     if not key.startswith(security.API_KEY_PREFIX):
         return None
     params = {
@@ -133,6 +134,7 @@ async def read_task_with_key(
         "task_id": task_id,
     }
     row = await read_first_row(reader, _READ, params)
-    if row is None or row.id is None or allowed(row, key, Permission.READ, utcnow()) is None:
+    if row is None or row.id is None:
         return None
-    return view_of(row, row.user_id)
+    principal = allowed(row, key, Permission.READ, utcnow())
+    return None if principal is None else (principal, view_of(row, row.user_id))
