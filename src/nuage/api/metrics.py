@@ -8,6 +8,7 @@ process writes them to files there and a scrape sums them (prometheus-client's m
 mode); a `nuage worker` on the same machine with the same directory is summed too.
 """
 
+import functools
 import os
 import shutil
 from collections.abc import Iterator
@@ -66,11 +67,19 @@ DELIVERY_SECONDS = Histogram(
 _BY_REASON = {"retry": RETRIES, "lease_expired": TAKEOVERS, "released": RELEASES}
 
 
+@functools.cache
+def _request_series(method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """A request's counter and histogram: found once per method, route and status (a few
+    dozen), where `labels` looks them up under a lock on every request."""
+    return REQUESTS.labels(method, route, str(status)), REQUEST_SECONDS.labels(method, route)
+
+
 def record(fact: Fact) -> None:
     """The observers' listener: one fact, one or two increments (no I/O, no lock of ours)."""
     if isinstance(fact, RequestFinished):
-        REQUESTS.labels(fact.method, fact.route, str(fact.status)).inc()
-        REQUEST_SECONDS.labels(fact.method, fact.route).observe(fact.seconds)
+        answered, seconds = _request_series(fact.method, fact.route, fact.status)
+        answered.inc()
+        seconds.observe(fact.seconds)
     elif isinstance(fact, TaskTransition):
         TASKS.labels(fact.task_type, fact.after).inc()
         if fact.waited_seconds is not None:
