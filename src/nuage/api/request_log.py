@@ -8,8 +8,8 @@ token). A request whose client left before the answer logs status 499.
 """
 
 import logging
+import os
 import re
-import uuid
 
 from nuage import logs
 from nuage.api.middleware import Scope
@@ -23,14 +23,20 @@ _REQUEST_ID_NAME = REQUEST_ID_HEADER.lower().encode("latin-1")
 log = logging.getLogger("nuage.access")
 
 
+def new_request_id() -> str:
+    """32 random hex digits (`uuid4().hex` made them with a UUID's version bits, in five times
+    the time)."""
+    return os.urandom(16).hex()
+
+
 def request_id_of(scope: Scope) -> str:
     """The request's sane `X-Request-Id` (its first, as Starlette's `Headers.get` reads it), or
     a new one."""
     for name, value in scope["headers"]:
         if name == _REQUEST_ID_NAME:  # ASGI servers give the names in lower case
             given = value.decode("latin-1")
-            return given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+            return given if REQUEST_ID.fullmatch(given) else new_request_id()
+    return new_request_id()
 
 
 def credential_of(principal: Principal) -> str:

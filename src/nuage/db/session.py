@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
+from pydantic_core import from_json
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
@@ -33,14 +34,19 @@ T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """The engine of `url`. Its JSON columns (and `make_reader`'s) are decoded by pydantic-core's
+    parser: the values `json.loads` makes, in a quarter of its time (a task's row has four)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
-            url, connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS}, **kwargs
+            url,
+            connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS},
+            json_deserializer=from_json,
+            **kwargs,
         )
         sqlite_turns.configure(engine.sync_engine)  # first: its turn, then the BEGIN IMMEDIATE
         sqlite_side.configure(engine.sync_engine)
     else:
-        engine = create_async_engine(url, **kwargs)
+        engine = create_async_engine(url, json_deserializer=from_json, **kwargs)
         _ping_idle_connections(engine)
         _translate_socket_errors(engine)
     tell_lost_commits(engine.sync_engine)  # after the errors' own translation: the last word
@@ -64,6 +70,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         reader = create_async_engine(
             url,
             connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS},
+            json_deserializer=from_json,
             isolation_level="AUTOCOMMIT",
             pool_size=pool_size,
             max_overflow=0,
@@ -74,6 +81,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         return reader
     reader = create_async_engine(
         url,
+        json_deserializer=from_json,
         isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=0,
