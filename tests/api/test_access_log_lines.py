@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import logging
+import select
 from collections.abc import Iterator
 from typing import Any
 
@@ -84,9 +85,10 @@ async def _task_of(tenant: Tenant) -> str:
     return task_id
 
 
-async def _get(tenant: Tenant, task_id: str, request_id: str) -> None:
+async def _get(tenant: Tenant, task_id: str, request_id: str, **params: int) -> None:
     headers = {**tenant.headers, "X-Request-Id": request_id}
-    answer = await tenant.client.get(f"{tenant.base}/tasks/{task_id}", headers=headers)
+    url = f"{tenant.base}/tasks/{task_id}"
+    answer = await tenant.client.get(url, headers=headers, params=params)
     assert answer.status_code == 200
 
 
@@ -105,17 +107,20 @@ async def test_a_line_written_directly_is_the_line_logging_writes(
         finally:
             ACCESS.removeHandler(listener)
         assert len(made) == 1
+        await _get(tenant, task_id, "routed", wait=0)  # the route itself, not the fast read
         await asyncio.sleep(0)  # the end of the loop's pass, where the direct line is written
 
-    # The direct line is written at the end of the loop's pass: maybe after the other.
+    # The direct line is written at the end of the loop's pass: maybe after the others.
     lines = {line["request_id"]: line for line in _access_lines(written)}
-    direct, logged = lines.pop("direct"), lines.pop("logged")
+    direct, logged, routed = lines.pop("direct"), lines.pop("logged"), lines.pop("routed")
     assert lines == {}
-    assert list(direct) == list(logged) == FIELDS
+    assert list(direct) == list(logged) == list(routed) == FIELDS
     varying = {"ts", "request_id", "duration_ms"}
-    assert {k: v for k, v in direct.items() if k not in varying} == {
-        k: v for k, v in logged.items() if k not in varying
-    }
+    assert (
+        {k: v for k, v in direct.items() if k not in varying}
+        == {k: v for k, v in logged.items() if k not in varying}
+        == {k: v for k, v in routed.items() if k not in varying}
+    )
     assert (direct["status"], direct["level"], direct["message"]) == (200, "info", "request")
     assert direct["route"] == (
         "/v1/organizations/{organization_id}/projects/{project_id}/compute/tasks/{id}"
@@ -143,3 +148,58 @@ async def test_a_disabled_access_log_writes_nothing_and_a_text_log_writes_text(
         await _get(tenant, task_id, "text")
         await asyncio.sleep(0)
     assert " INFO nuage.access request\n" in text.getvalue()
+
+
+async def test_an_operators_filter_on_the_access_log_still_drops_lines(
+    stack: Stack, tenants: TenantFactory
+) -> None:
+    tenant = await tenants()
+    task_id = await _task_of(tenant)
+    seen: list[str] = []
+
+    def dropping(record: logging.LogRecord) -> bool:
+        seen.append(record.request_id)
+        return False
+
+    with configured("json") as written:
+        ACCESS.addFilter(dropping)
+        try:
+            await _get(tenant, task_id, "dropped")
+        finally:
+            ACCESS.removeFilter(dropping)
+        await _get(tenant, task_id, "kept")
+        await asyncio.sleep(0)
+    assert seen == ["dropped"]
+    assert [line["request_id"] for line in _access_lines(written)] == ["kept"]
+
+
+class _Writes(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+async def test_a_pass_s_lines_are_written_whole_in_writes_a_pipe_keeps_apart() -> None:
+    """The API's processes share one stderr, often a pipe: each write of a pass's lines is at
+    most PIPE_BUF bytes and ends a line, so no other process's line lands inside one."""
+    with configured("json") as written:
+        handler = logging.getLogger().handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        stream = _Writes()
+        handler.setStream(stream)
+        for n in range(40):  # one pass: nothing awaited in between
+            logs.info_line(ACCESS, "request", {"n": n, "route": "/v1/" + "x" * 200})
+        assert stream.writes == []
+        await asyncio.sleep(0)
+        await asyncio.to_thread(logs.info_line, ACCESS, "request", {"n": 40})  # no loop: at once
+    assert written.getvalue() == ""
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["n"] for line in lines] == list(range(41))
+    assert len(stream.writes) > 2
+    assert all(
+        len(text.encode()) <= select.PIPE_BUF and text.endswith("\n") for text in stream.writes
+    )

@@ -4,6 +4,7 @@ an inactive user is refused on the very next request."""
 
 import asyncio
 import dataclasses
+import logging
 from datetime import timedelta
 from uuid import uuid4
 
@@ -226,19 +227,46 @@ async def test_a_reader_connection_the_database_dropped_is_not_used_again(
     assert again.status_code == 200 and again.content == answered.content
 
 
+def _broken(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("a defect of the fast read")
+
+
+async def _broken_read(*args: object, **kwargs: object) -> None:
+    _broken()
+
+
+class _BrokenTaskOut:
+    of_view = staticmethod(_broken)
+
+
+@pytest.mark.parametrize(
+    ("part", "broken"),
+    [
+        ("read_task_with_key", _broken_read),
+        ("TaskOut", _BrokenTaskOut),
+        ("with_security_headers", _broken),
+    ],
+)
 async def test_a_fast_read_that_fails_is_answered_by_the_route(
-    stack: Stack, tenants: TenantFactory, monkeypatch: pytest.MonkeyPatch
+    stack: Stack,
+    tenants: TenantFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    part: str,
+    broken: object,
 ) -> None:
-    """The fast read sits outside the error middleware: what it cannot read or render, the
-    route answers (here, as it answers any GET of the task)."""
+    """The fast read sits outside the error middleware: what it cannot read, render or make the
+    headers of, the route answers, as it answers any GET of the task, with one access line."""
     tenant = await tenants()
     _, task_id = await tenant.create_instance()
     first = await tenant.get(f"/tasks/{task_id}")
     await _fast_get(stack, tenant, task_id)
 
-    async def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("a defect of the fast read")
-
-    monkeypatch.setattr("nuage.api.fast_reads.read_task_with_key", broken)
+    monkeypatch.setattr(f"nuage.api.fast_reads.{part}", broken)
+    caplog.set_level(logging.INFO, logger="nuage.access")
+    caplog.clear()
     answered = await tenant.get(f"/tasks/{task_id}")
     assert (answered.status_code, answered.content) == (200, first.content)
+    assert answered.headers["X-Content-Type-Options"] == "nosniff"
+    assert [r.name for r in caplog.records if r.name == "nuage.access"] == ["nuage.access"]
+    assert "a defect of the fast read" in caplog.text  # logged, not hidden

@@ -4,8 +4,8 @@ The outermost middleware, outside even the error middleware (`app.NuageApp`): fo
 of a task (no query string, no body) with an API key it runs the one-statement read of
 `services/task_reads.py` and renders `TaskOut`, as the route would, byte for byte. Whatever that
 read does not allow (any refusal, a `last_used` to record, `?wait=`, a JWT, a database error, a
-failure to read or render) goes on to the whole stack unchanged, whose answer is then the only
-answer; it begins its own only once the body is rendered.
+failure to read, render or make the headers) goes on to the whole stack unchanged, whose answer
+is then the only answer; it begins its own only once the body and the headers are made.
 
 A read it answers does not pass through the other middleware (each a wrapper of the answer's
 `send`, about a fifth of the read's CPU): it applies their rules itself, with their own
@@ -13,7 +13,7 @@ functions and in their order: the rate limit's verdict, taken before the read
 (`RateRule`; a refused request, or one the read does not answer, goes on with the token it
 took, and `RateLimit` answers the 429 or lets it through without taking another),
 CORS (`methods.cors_headers`), the security headers (`SecurityPolicy`), the request id, the
-`RequestFinished` fact and the access-log line (`observe.begin`, `observe.end`). The body guard
+`RequestFinished` fact and the access-log line (`observe.note`, `observe.end`). The body guard
 has nothing to refuse (no body), and a GET is not audited.
 """
 
@@ -32,12 +32,13 @@ from nuage.api.methods import allowed_origin_of, cors_headers
 from nuage.api.middleware import ASGIApp, Message, Receive, Scope, Send, body_headers
 from nuage.api.observe import ROUTE_TEMPLATE
 from nuage.api.rate_limit import TAKEN, RateRule, quota_headers
-from nuage.api.request_log import CREDENTIAL_ID, credential_of
+from nuage.api.request_log import CREDENTIAL_ID, credential_of, request_id_of
 from nuage.api.runtime import Runtime
 from nuage.api.schemas.tasks import TaskOut
 from nuage.api.security_headers import SecurityPolicy, with_security_headers
 from nuage.domain.errors import NuageError
 from nuage.services.principals import Principal
+from nuage.services.rate_limits import Verdict
 from nuage.services.task_reads import TaskView, read_task_with_key
 
 _HEX = "[0-9a-fA-F]"
@@ -76,7 +77,6 @@ class FastTaskRead:
         if asked is None:
             await self.app(scope, receive, send)
             return
-        start: Message = {"type": "http.response.start", "status": 200}
         verdict = None
         if self.rate is not None:  # before the read: a throttled caller costs the database nothing
             try:
@@ -88,38 +88,55 @@ class FastTaskRead:
                 scope[TAKEN] = verdict
                 await self.app(scope, receive, send)
                 return
-            start["headers"] = []
-            MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
         read = await self._read(*asked)
         body = None if read is None else _rendered(read[1])
-        if read is None or body is None:
+        answer = None if body is None else self._start(scope, body, verdict)
+        if read is None or body is None or answer is None:
             if verdict is not None:
                 scope[TAKEN] = verdict  # the route's answer counts against this token
             await self.app(scope, receive, send)
             return
         # The caller, for the access log, as the route's `get_principal` notes it.
         scope.setdefault("state", {})[CREDENTIAL_ID] = credential_of(read[0])
-        await self._answer(scope, send, body, start, started)
+        rid, start = answer
+        await self._answer(scope, send, body, rid, start, started)
+
+    def _start(
+        self, scope: Scope, body: bytes, verdict: Verdict | None
+    ) -> tuple[str, Message] | None:
+        """The answer's request id and `http.response.start`, with the route's headers in the
+        route's order; None (logged) if making them fails, for the route to answer (this
+        middleware is outside the error middleware, so nothing after this may fail but the
+        sending)."""
+        try:
+            start: Message = {"type": "http.response.start", "status": 200}
+            start["headers"] = [
+                (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"),
+            ]
+            if verdict is not None:
+                assert self.rate is not None
+                MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
+            if self.allowed_origins:
+                allowed = allowed_origin_of(Headers(scope=scope), self.allowed_origins)
+                cors_headers(MutableHeaders(scope=start), self.allowed_origins, allowed)
+            start["headers"] = with_security_headers(start["headers"], self.security.wanted(scope))
+            rid = request_id_of(scope)
+            observe.with_request_id(start, rid)
+            return rid, start
+        except Exception:
+            log.exception("the fast read could not make its answer's headers; the route answers")
+            return None
 
     async def _answer(
-        self, scope: Scope, send: Send, body: bytes, start: Message, started: float
+        self, scope: Scope, send: Send, body: bytes, rid: str, start: Message, started: float
     ) -> None:
-        rid, token = observe.begin(scope)
+        token = observe.note(scope, rid)
         # The route this answer stands for, for whatever counts requests by route (metrics).
         scope[ROUTE_TEMPLATE] = TASK_ROUTE
         status: int | None = None
         raised = False
         try:
-            start["headers"] = [
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"),
-                *start.get("headers", ()),
-            ]
-            if self.allowed_origins:
-                allowed = allowed_origin_of(Headers(scope=scope), self.allowed_origins)
-                cors_headers(MutableHeaders(scope=start), self.allowed_origins, allowed)
-            start["headers"] = with_security_headers(start["headers"], self.security.wanted(scope))
-            observe.with_request_id(start, rid)
             status = 200
             await send(start)
             await send({"type": "http.response.body", "body": body})

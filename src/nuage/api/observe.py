@@ -67,12 +67,17 @@ def with_request_id(start: Message, rid: str) -> None:
 
 
 def begin(scope: Scope) -> tuple[str, Token[str | None]]:
-    """The request's id, noted for the audit log and the log lines written while it is served
-    (`end` forgets it)."""
+    """The request's id, noted (`note`)."""
     rid = request_id_of(scope)
+    return rid, note(scope, rid)
+
+
+def note(scope: Scope, rid: str) -> Token[str | None]:
+    """Note the request's id for the audit log and the log lines written while it is served
+    (`end` forgets it)."""
     state = scope.setdefault("state", {})  # request.state: get_principal notes the caller
     state["request_id"] = rid  # for the audit log
-    return rid, logs.request_id.set(rid)
+    return logs.request_id.set(rid)
 
 
 def end(

@@ -2,6 +2,7 @@
 other than the database (long polls end their transaction before they wait)."""
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -33,20 +34,28 @@ from nuage.domain.errors import DatabaseUnavailable
 T = TypeVar("T")
 
 
+def decode_json(text: str | bytes) -> Any:
+    """A JSON column's value (the engines' decoder): pydantic-core's parser makes the values
+    `json.loads` makes in a quarter of its time (a task's row has four), but refuses nesting
+    deeper than about 200 levels, which the standard library reads."""
+    try:
+        return from_json(text)
+    except ValueError:
+        return json.loads(text)
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """The engine of `url`. Its JSON columns (and `make_reader`'s) are decoded by pydantic-core's
-    parser: the values `json.loads` makes, in a quarter of its time (a task's row has four)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
             connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS},
-            json_deserializer=from_json,
+            json_deserializer=decode_json,
             **kwargs,
         )
         sqlite_turns.configure(engine.sync_engine)  # first: its turn, then the BEGIN IMMEDIATE
         sqlite_side.configure(engine.sync_engine)
     else:
-        engine = create_async_engine(url, json_deserializer=from_json, **kwargs)
+        engine = create_async_engine(url, json_deserializer=decode_json, **kwargs)
         _ping_idle_connections(engine)
         _translate_socket_errors(engine)
     tell_lost_commits(engine.sync_engine)  # after the errors' own translation: the last word
@@ -70,7 +79,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         reader = create_async_engine(
             url,
             connect_args={"timeout": sqlite_turns.BUSY_TIMEOUT_SECONDS},
-            json_deserializer=from_json,
+            json_deserializer=decode_json,
             isolation_level="AUTOCOMMIT",
             pool_size=pool_size,
             max_overflow=0,
@@ -81,7 +90,7 @@ def make_reader(engine: AsyncEngine, *, pool_size: int, pool_timeout: float) -> 
         return reader
     reader = create_async_engine(
         url,
-        json_deserializer=from_json,
+        json_deserializer=decode_json,
         isolation_level="AUTOCOMMIT",
         pool_size=pool_size,
         max_overflow=0,
