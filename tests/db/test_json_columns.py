@@ -1,4 +1,4 @@
-"""JSON columns as the engines decode them (`db.session.decode_json`): the values the standard
+"""JSON columns as the engines decode them (`db.json_columns`): the values the standard
 library makes, however deeply nested (pydantic-core's parser, which the engines use first,
 refuses about 200 levels), through the engine and the fast read's reader alike."""
 

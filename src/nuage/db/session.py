@@ -2,13 +2,11 @@
 other than the database (long polls end their transaction before they wait)."""
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, NoReturn, TypeVar
 
-from pydantic_core import from_json
 from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, ExceptionContext
@@ -27,21 +25,12 @@ from nuage.db import driver_sql, sqlite_side, sqlite_turns
 from nuage.db.driver_sql import RAW_STATEMENTS
 from nuage.db.engine_state import EngineState
 from nuage.db.errors import as_unavailable, translate_db_errors
+from nuage.db.json_columns import decode_json
 from nuage.db.lost_commits import tell_lost_commits
 from nuage.db.notify import Notifier, session_info
 from nuage.domain.errors import DatabaseUnavailable
 
 T = TypeVar("T")
-
-
-def decode_json(text: str | bytes) -> Any:
-    """A JSON column's value (the engines' decoder): pydantic-core's parser makes the values
-    `json.loads` makes in a quarter of its time (a task's row has four), but refuses nesting
-    deeper than about 200 levels, which the standard library reads."""
-    try:
-        return from_json(text)
-    except ValueError:
-        return json.loads(text)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
