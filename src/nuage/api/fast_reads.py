@@ -39,7 +39,7 @@ from nuage.api.security_headers import SecurityPolicy, with_security_headers
 from nuage.domain.errors import NuageError
 from nuage.services.principals import Principal
 from nuage.services.rate_limits import Verdict
-from nuage.services.task_reads import TaskView, read_task_with_key
+from nuage.services.task_reads import read_task_with_key
 
 _HEX = "[0-9a-fA-F]"
 # An id in a path the fast paths answer: the canonical form only (any other goes to the router).
@@ -88,45 +88,60 @@ class FastTaskRead:
                 scope[TAKEN] = verdict
                 await self.app(scope, receive, send)
                 return
-        read = await self._read(*asked)
-        body = None if read is None else _rendered(read[1])
-        answer = None if body is None else self._start(scope, body, verdict)
-        if read is None or body is None or answer is None:
+        answer = await self._prepared(scope, asked, verdict)
+        if answer is None:
             if verdict is not None:
                 scope[TAKEN] = verdict  # the route's answer counts against this token
             await self.app(scope, receive, send)
             return
+        principal, body, rid, start = answer
         # The caller, for the access log, as the route's `get_principal` notes it.
-        scope.setdefault("state", {})[CREDENTIAL_ID] = credential_of(read[0])
-        rid, start = answer
+        scope.setdefault("state", {})[CREDENTIAL_ID] = credential_of(principal)
         await self._answer(scope, send, body, rid, start, started)
 
-    def _start(
-        self, scope: Scope, body: bytes, verdict: Verdict | None
-    ) -> tuple[str, Message] | None:
-        """The answer's request id and `http.response.start`, with the route's headers in the
-        route's order; None (logged) if making them fails, for the route to answer (this
-        middleware is outside the error middleware, so nothing after this may fail but the
-        sending)."""
+    async def _prepared(
+        self, scope: Scope, asked: tuple[str, UUID, UUID, UUID], verdict: Verdict | None
+    ) -> tuple[Principal, bytes, str, Message] | None:
+        """The caller, the body as the route renders it, the request id and the
+        `http.response.start`; None: the route answers (a refusal, a database error, which it
+        meets and answers too; any other failure, logged: this middleware is outside the error
+        middleware, so nothing after this may fail but the sending)."""
+        key, org_id, project_id, task_id = asked
+        assert self.reader is not None
         try:
-            start: Message = {"type": "http.response.start", "status": 200}
-            start["headers"] = [
-                (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"),
-            ]
-            if verdict is not None:
-                assert self.rate is not None
-                MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
-            if self.allowed_origins:
-                allowed = allowed_origin_of(Headers(scope=scope), self.allowed_origins)
-                cors_headers(MutableHeaders(scope=start), self.allowed_origins, allowed)
-            start["headers"] = with_security_headers(start["headers"], self.security.wanted(scope))
-            rid = request_id_of(scope)
-            observe.with_request_id(start, rid)
-            return rid, start
+            read = await read_task_with_key(
+                self.reader, key=key, org_id=org_id, project_id=project_id, task_id=task_id
+            )
+            if read is None:
+                return None
+            principal, view = read
+            body = TaskOut.of_view(view).model_dump_json().encode()
+            rid, start = self._start(scope, body, verdict)
+            return principal, body, rid, start
+        except (sa_exc.SQLAlchemyError, NuageError, OSError):
+            return None  # the full path meets the same trouble and answers it (503, …)
         except Exception:
-            log.exception("the fast read could not make its answer's headers; the route answers")
+            log.exception("the fast read of task %s failed; the route answers", task_id)
             return None
+
+    def _start(self, scope: Scope, body: bytes, verdict: Verdict | None) -> tuple[str, Message]:
+        """The answer's request id and `http.response.start`, with the route's headers in the
+        route's order."""
+        start: Message = {"type": "http.response.start", "status": 200}
+        start["headers"] = [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        if verdict is not None:
+            assert self.rate is not None
+            MutableHeaders(scope=start).update(quota_headers(self.rate.policy, verdict.quota))
+        if self.allowed_origins:
+            allowed = allowed_origin_of(Headers(scope=scope), self.allowed_origins)
+            cors_headers(MutableHeaders(scope=start), self.allowed_origins, allowed)
+        start["headers"] = with_security_headers(start["headers"], self.security.wanted(scope))
+        rid = request_id_of(scope)
+        observe.with_request_id(start, rid)
+        return rid, start
 
     async def _answer(
         self, scope: Scope, send: Send, body: bytes, rid: str, start: Message, started: float
@@ -162,31 +177,6 @@ class FastTaskRead:
         except ValueError:
             return None
         return token, org_id, project_id, task_id
-
-    async def _read(
-        self, key: str, org_id: UUID, project_id: UUID, task_id: UUID
-    ) -> tuple[Principal, TaskView] | None:
-        assert self.reader is not None
-        try:
-            return await read_task_with_key(
-                self.reader, key=key, org_id=org_id, project_id=project_id, task_id=task_id
-            )
-        except (sa_exc.SQLAlchemyError, NuageError, OSError):
-            return None  # the full path meets the same trouble and answers it (503, …)
-        except Exception:
-            log.exception("the fast read of task %s failed; the route answers", task_id)
-            return None
-
-
-def _rendered(view: TaskView) -> bytes | None:
-    """The answer's body, as the route renders it; None (logged) if that fails, for the route to
-    meet the same failure and answer it in the documented shape (this middleware is outside the
-    error middleware)."""
-    try:
-        return TaskOut.of_view(view).model_dump_json().encode()
-    except Exception:
-        log.exception("the fast read could not render task %s; the route answers", view.id)
-        return None
 
 
 def authorization(headers: list[tuple[bytes, bytes]]) -> str | None:
